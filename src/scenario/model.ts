@@ -1,0 +1,122 @@
+// The validated scenario model: what a scenario file means once it has passed the schema
+// (src/scenario/schema.ts). Everything downstream (topology, runtime, middlebox, harvester,
+// measurements, report) reads these types, never the raw YAML.
+
+/** Which handshake packets an option rewrite applies to. */
+export type Sides = 'none' | 'syn' | 'synack' | 'both';
+
+/** How the middlebox rewrites TCP: a Cisco-style firewall, a load balancer, or nothing. */
+export interface MiddleboxProfile {
+  /** Human label, e.g. "asa" or "transparent". */
+  name: string;
+  /**
+   * Initial-sequence-number randomization: a per-flow random offset added to the client's
+   * sequence numbers (`client`) and to the server's (`server`); the other direction's ACK
+   * numbers are shifted back.
+   */
+  isn: { client: boolean; server: boolean };
+  /** Translate SACK block edges by the same offset (correct). false is the Cisco bug. */
+  sackTranslation: boolean;
+  /** Optional fixed offsets instead of seeded random ones (tests, reproductions of one flow). */
+  fixedOffsets?: { client?: number; server?: number };
+  options: {
+    /** Overwrite SACK-permitted with NOPs in these handshake packets. */
+    sackPermitted: { strip: Sides };
+    /** Overwrite window scale with NOPs, or set its shift count. */
+    windowScale: { strip: Sides; setSyn?: number; setSynAck?: number };
+    /** Overwrite timestamps with NOPs: in handshake packets, or 'all' packets. */
+    timestamps: { strip: Sides | 'all' };
+  };
+}
+
+/** Which direction of data an impairment applies to. */
+export type Direction = 'to-client' | 'to-server' | 'both';
+
+export type LossModel =
+  | { kind: 'none' }
+  /** Drop first transmissions of data segments with this probability (seeded, deterministic). */
+  | { kind: 'rate'; rate: number; direction: Direction }
+  /** Drop every Nth first transmission of data per flow and direction. */
+  | { kind: 'every-nth'; n: number; direction: Direction };
+
+/** The network path between client and server; it lives in the middlebox (no netem here). */
+export interface PathModel {
+  /** One-way delay added in each direction, in milliseconds. */
+  delayMs: number;
+  /** Rate the middlebox's egress is shaped to, each direction, in Mbit/s (HTB). 0 = unshaped. */
+  rateMbit: number;
+  loss: LossModel;
+  /** Hold this fraction of data segments for extraDelayMs more, so they arrive out of order. */
+  reorder: { rate: number; extraDelayMs: number };
+}
+
+/** Server-side sysctls, keyed by full name, e.g. "net.netfilter.nf_conntrack_tcp_be_liberal". */
+export type Sysctls = Record<string, string>;
+
+export interface ServerModel {
+  /** Applied at container creation (the base of every variant). */
+  sysctls: Sysctls;
+  /** The hardened firewall: drop INVALID through a counted, NFLOG-ing chain. */
+  firewall: { dropInvalid: boolean; backend: 'nft' | 'legacy' };
+}
+
+export interface HarvestWorkload {
+  kind: 'oai-pmh';
+  /** Records the repository holds (3,812 in the incident). */
+  records: number;
+  pageSize: number;
+  /** Mean size of one record's XML, bytes. */
+  recordBytes: number;
+  keepAlive: boolean;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  /** Retries per page after the first attempt. */
+  retries: number;
+  backoffMs: number;
+  /** Give up on the whole harvest after this long. */
+  maxDurationMs: number;
+}
+
+/** A variant: the scenario with some settings changed (at least the flag off and on). */
+export interface VariantModel {
+  name: string;
+  /** Server sysctls merged over server.sysctls. */
+  sysctls: Sysctls;
+  expect: Expectation[];
+}
+
+/** A metric a variant's expectation can test. */
+export type Metric =
+  | 'records'
+  | 'complete'
+  | 'attempts.timedOut'
+  | 'attempts.failed'
+  | 'server.invalidDrops'
+  | 'server.conntrackInvalid'
+  | 'middlebox.queueDrops';
+
+export interface Expectation {
+  metric: Metric;
+  op: '==' | '!=' | '>' | '>=' | '<' | '<=';
+  value: number | boolean;
+  /** Original text, e.g. "server.invalidDrops > 0". */
+  text: string;
+}
+
+export interface Scenario {
+  /** Scenario name (from the file, or its base name). */
+  name: string;
+  description: string;
+  /** Absolute path of the file it came from. */
+  file: string;
+  seed: number;
+  repetitions: number;
+  path: PathModel;
+  middlebox: MiddleboxProfile;
+  server: ServerModel;
+  workload: HarvestWorkload;
+  variants: VariantModel[];
+}
+
+/** The flag this lab is about. */
+export const BE_LIBERAL = 'net.netfilter.nf_conntrack_tcp_be_liberal';
