@@ -1,0 +1,97 @@
+// Parsers for the kernel's own counters, read inside the lab hosts. Every claim a run makes is
+// asserted from one of these (the netfilter selftests' way): iptables rule counters,
+// `conntrack -S`, `nstat`, /proc/net/netfilter/nfnetlink_queue.
+
+export interface RuleCounter {
+  packets: number;
+  bytes: number;
+  target: string;
+  /** The rest of the line (prot, opt, in, out, source, destination, extra match text). */
+  rest: string;
+}
+
+export interface ChainCounters {
+  chain: string;
+  policy?: string;
+  rules: RuleCounter[];
+}
+
+/** Parse `iptables -L [CHAIN] -v -x -n` output (one or more chains). */
+export function parseIptablesCounters(text: string): ChainCounters[] {
+  const chains: ChainCounters[] = [];
+  let cur: ChainCounters | undefined;
+  for (const line of text.split('\n')) {
+    const head = /^Chain (\S+)(?: \(policy (\S+).*\)| \(\d+ references\))?/.exec(line);
+    if (head) {
+      cur = { chain: head[1]!, ...(head[2] ? { policy: head[2] } : {}), rules: [] };
+      chains.push(cur);
+      continue;
+    }
+    const row = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    if (row && cur) cur.rules.push({ packets: Number(row[1]), bytes: Number(row[2]), target: row[3]!, rest: row[4]!.trim() });
+  }
+  return chains;
+}
+
+/** Packets that went through `target` rules in `chain` (e.g. DROP in CTLAB_INVALID). */
+export function chainTargetPackets(chains: ChainCounters[], chain: string, target: string): number | undefined {
+  const c = chains.find((x) => x.chain === chain);
+  if (!c) return undefined;
+  return c.rules.filter((r) => r.target === target).reduce((a, r) => a + r.packets, 0);
+}
+
+/** Sum each `key=value` field of `conntrack -S` over all CPUs. */
+export function parseConntrackStats(text: string): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!/^cpu=\d+/.test(line.trim())) continue;
+    for (const m of line.matchAll(/(\w+)=(\d+)/g)) {
+      if (m[1] === 'cpu') continue;
+      sums[m[1]!] = (sums[m[1]!] ?? 0) + Number(m[2]);
+    }
+  }
+  return sums;
+}
+
+/** Parse `nstat -az` (or `nstat -a`): counter name → absolute value. */
+export function parseNstat(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z][A-Za-z0-9]*)\s+(\d+)\s/.exec(line + ' ');
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+export interface NfqueueStats {
+  queue: number;
+  portId: number;
+  /** Packets waiting for a verdict now. */
+  waiting: number;
+  copyMode: number;
+  copyRange: number;
+  /** Dropped by the kernel because the queue was full. */
+  queueDropped: number;
+  /** Dropped because the netlink socket's buffer was full (the program was too slow). */
+  userDropped: number;
+  lastId: number;
+}
+
+/** Parse /proc/net/netfilter/nfnetlink_queue. */
+export function parseNfqueueProc(text: string): NfqueueStats[] {
+  const out: NfqueueStats[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f.length < 8 || f.some((x) => Number.isNaN(x))) continue;
+    out.push({ queue: f[0]!, portId: f[1]!, waiting: f[2]!, copyMode: f[3]!, copyRange: f[4]!, queueDropped: f[5]!, userDropped: f[6]!, lastId: f[7]! });
+  }
+  return out;
+}
+
+/** Percentile by nearest rank over an unsorted list; undefined for an empty list. */
+export function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * s.length);
+  return s[Math.min(s.length - 1, Math.max(0, rank - 1))];
+}

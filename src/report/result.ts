@@ -1,0 +1,126 @@
+// The result of a run: what `result.json` holds. These field names are a contract CI users
+// script against (README, "result.json"): add fields freely, never rename these.
+import type { Expectation, Metric } from '../scenario/model.js';
+
+export interface Percentiles {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface ExpectationResult {
+  text: string;
+  passed: boolean;
+  /** The measured value the expectation was tested against. */
+  actual: number | boolean | null;
+}
+
+export interface VariantResult {
+  name: string;
+  repetition: number;
+  seed: number;
+  kernel: string;
+  /** The server's sysctls, keyed by full name. */
+  sysctls: Record<string, string>;
+  harvest: { records: number; expectedRecords: number; complete: boolean; pages: number; stoppedBecause: string | null };
+  attempts: {
+    total: number;
+    ok: number;
+    timedOut: number;
+    connectTimeouts: number;
+    readTimeouts: number;
+    resets: number;
+    errors: number;
+    retries: number;
+    /** Attempts that did not end ok. */
+    failed: number;
+  };
+  connectMs: Percentiles;
+  requestMs: Percentiles;
+  durationMs: number;
+  throughputBytesPerSec: number;
+  server: {
+    /** Packets the server firewall's INVALID chain dropped (its DROP rule counter). */
+    invalidDrops: number;
+    /** conntrack -S invalid, summed over CPUs. */
+    conntrackInvalid: number;
+    conntrackStats: Record<string, number>;
+    nstat: Record<string, number>;
+  };
+  client: { nstat: Record<string, number> };
+  middlebox: {
+    counters: Record<string, unknown>;
+    /** Kernel NFQUEUE drops (queue full + socket full); non-zero fails the run. */
+    queueDrops: number;
+    flows: number;
+  };
+  expectations: ExpectationResult[];
+  timings: { labUpMs: number; harvestMs: number; collectMs: number; teardownMs: number };
+  /** Files kept for this variant, relative to the run folder. */
+  files: Record<string, string>;
+}
+
+export interface RunResult {
+  schemaVersion: 1;
+  scenario: string;
+  scenarioFile: string;
+  seed: number;
+  repetitions: number;
+  kernel: string;
+  runId: string;
+  startedAt: string;
+  durationMs: number;
+  /** One plain sentence. */
+  verdict: string;
+  /** Every expectation of every variant passed and nothing broke. */
+  passed: boolean;
+  variants: VariantResult[];
+  /** Problems that make the run itself untrustworthy (e.g. NFQUEUE drops). */
+  problems: string[];
+}
+
+export function metricValue(v: VariantResult, m: Metric): number | boolean {
+  switch (m) {
+    case 'records':
+      return v.harvest.records;
+    case 'complete':
+      return v.harvest.complete;
+    case 'attempts.timedOut':
+      return v.attempts.timedOut;
+    case 'attempts.failed':
+      return v.attempts.failed;
+    case 'server.invalidDrops':
+      return v.server.invalidDrops;
+    case 'server.conntrackInvalid':
+      return v.server.conntrackInvalid;
+    case 'middlebox.queueDrops':
+      return v.middlebox.queueDrops;
+  }
+}
+
+export function evaluate(e: Expectation, actual: number | boolean): boolean {
+  const a = typeof actual === 'boolean' ? Number(actual) : actual;
+  const b = typeof e.value === 'boolean' ? Number(e.value) : e.value;
+  switch (e.op) {
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+  }
+}
+
+export function checkExpectations(v: VariantResult, expect: Expectation[]): ExpectationResult[] {
+  return expect.map((e) => {
+    const actual = metricValue(v, e.metric);
+    return { text: e.text, passed: evaluate(e, actual), actual };
+  });
+}

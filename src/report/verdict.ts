@@ -1,0 +1,88 @@
+// The verdict in plain words, and the side-by-side table for the terminal.
+import { BE_LIBERAL } from '../scenario/model.js';
+import type { RunResult, VariantResult } from './result.js';
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+function flag(v: VariantResult): string | undefined {
+  return v.sysctls[BE_LIBERAL];
+}
+
+function broken(v: VariantResult): boolean {
+  return !v.harvest.complete || v.attempts.timedOut > 0;
+}
+
+function stall(v: VariantResult): string {
+  const parts = [`${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records`];
+  if (v.attempts.timedOut > 0) parts.push(`${n(v.attempts.timedOut)} timed-out attempt${v.attempts.timedOut === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+/**
+ * One sentence a manager can read. It names what was measured, never more: the INVALID drop
+ * counter, the harvest's records and its timeouts, per value of the flag.
+ */
+export function verdictSentence(variants: VariantResult[], problems: string[] = []): string {
+  if (problems.length > 0) return `Inconclusive: ${problems[0]}`;
+  if (variants.length === 0) return 'Inconclusive: no variant ran.';
+  const off = variants.filter((v) => flag(v) === '0');
+  const on = variants.filter((v) => flag(v) === '1');
+  const offBroken = off.filter((v) => broken(v) && v.server.invalidDrops > 0);
+  const onClean = on.length > 0 && on.every((v) => !broken(v) && v.server.invalidDrops === 0);
+  const drops = offBroken.reduce((a, v) => a + v.server.invalidDrops, 0);
+  if (offBroken.length > 0 && onClean) {
+    const worst = offBroken.reduce((a, v) => (v.harvest.records < a.harvest.records ? v : a));
+    const reps = off.length > 1 ? ` in ${offBroken.length} of ${off.length} runs` : '';
+    return (
+      `Reproduced${reps}: with nf_conntrack_tcp_be_liberal=0 the server's firewall dropped ${n(drops)} packet${drops === 1 ? '' : 's'} ` +
+      `that conntrack judged INVALID and the harvest stalled (${stall(worst)}); with =1 it harvested all ` +
+      `${n(on[0]!.harvest.expectedRecords)} records with no timeout and no INVALID drop.`
+    );
+  }
+  const anyInvalid = variants.some((v) => v.server.invalidDrops > 0);
+  const anyBroken = variants.some(broken);
+  if (!anyInvalid && !anyBroken) {
+    return `Not reproduced: no packet was dropped as INVALID and every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout.`;
+  }
+  const parts = variants.map(
+    (v) => `${v.name}${variants.some((w) => w !== v && w.name === v.name) ? `#${v.repetition}` : ''}: ${stall(v)}, ${n(v.server.invalidDrops)} INVALID drops`,
+  );
+  if (anyBroken && !anyInvalid) return `Harvest failed without any INVALID drop, so conntrack is not the cause here (${parts.join('; ')}).`;
+  return `Mixed result (${parts.join('; ')}).`;
+}
+
+function fmtMs(x: number | null): string {
+  return x == null ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
+}
+
+/** Side-by-side table: one column per variant (and repetition). */
+export function variantTable(r: RunResult): string {
+  const cols = r.variants.map((v) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name));
+  const rows: [string, (v: VariantResult) => string][] = [
+    ['be_liberal', (v) => flag(v) ?? '-'],
+    ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],
+    ['harvest complete', (v) => (v.harvest.complete ? 'yes' : 'NO')],
+    ['attempts', (v) => n(v.attempts.total)],
+    ['timed out', (v) => `${v.attempts.timedOut} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`],
+    ['retries', (v) => n(v.attempts.retries)],
+    ['connect p50 / p99', (v) => `${fmtMs(v.connectMs.p50)} / ${fmtMs(v.connectMs.p99)}`],
+    ['request p50 / p99', (v) => `${fmtMs(v.requestMs.p50)} / ${fmtMs(v.requestMs.p99)}`],
+    ['throughput', (v) => `${(v.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`],
+    ['harvest time', (v) => fmtMs(v.durationMs)],
+    ['INVALID drops (fw)', (v) => n(v.server.invalidDrops)],
+    ['conntrack invalid', (v) => n(v.server.conntrackInvalid)],
+    ['server retransmits', (v) => n(v.server.nstat.TcpRetransSegs ?? 0)],
+    ['server RTOs', (v) => n(v.server.nstat.TcpExtTCPTimeouts ?? 0)],
+    ['SACK blocks discarded', (v) => n(v.server.nstat.TcpExtTCPSACKDiscard ?? 0)],
+    ['middlebox packets', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
+    ['middlebox loss drops', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
+    ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
+    ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],
+    ['expectations', (v) => (v.expectations.length === 0 ? '-' : `${v.expectations.filter((e) => e.passed).length}/${v.expectations.length} met`)],
+  ];
+  const cells = rows.map(([label, f]) => [label, ...r.variants.map(f)]);
+  const header = ['', ...cols];
+  const widths = header.map((_, i) => Math.max(header[i]!.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,85 @@
+// runs of each variant: for each repetition and variant, a fresh lab from the topology, one
+// harvest, every counter; then the verdict and result.json.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { verdictSentence } from '../report/verdict.js';
+import type { RunResult, VariantResult } from '../report/result.js';
+import { newRunId } from '../runtime/labels.js';
+import type { Runtime } from '../runtime/types.js';
+import type { Scenario } from '../scenario/model.js';
+import { buildTopology } from '../topology/build.js';
+import { runVariant, type Progress } from './variant.js';
+
+export interface RunOptions {
+  /** Folder for result.json and the variants' files. */
+  outDir: string;
+  /** Overrides the scenario's seed. */
+  seed?: number;
+  /** Only these variants (by name). */
+  variants?: string[];
+  runId?: string;
+  /** Makes the runtime for a run id (Docker by default, from the CLI). */
+  createRuntime: (runId: string) => Promise<Runtime>;
+  progress?: Progress;
+}
+
+export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult> {
+  const progress = o.progress ?? (() => {});
+  const runId = o.runId ?? newRunId();
+  const baseSeed = o.seed ?? s.seed;
+  const startedAt = new Date();
+  const outDir = resolve(o.outDir);
+  await mkdir(outDir, { recursive: true });
+  const variants = o.variants ? s.variants.filter((v) => o.variants!.includes(v.name)) : s.variants;
+  const results: VariantResult[] = [];
+  const problems: string[] = [];
+  const rt = await o.createRuntime(runId);
+  try {
+    for (let rep = 0; rep < s.repetitions; rep++) {
+      // Repetitions differ only by seed: seed, seed+1, ... (a seed reproduces one exactly).
+      const seed = (baseSeed + rep) >>> 0;
+      for (const v of variants) {
+        const topo = buildTopology(s, v, seed);
+        const dir = join(outDir, s.repetitions > 1 ? `${v.name}-${rep + 1}` : v.name);
+        const t = Date.now();
+        try {
+          const r = await runVariant({ runtime: rt, topology: topo, variant: v, repetition: rep + 1, dir, progress });
+          problems.push(...r.problems);
+          const td = Date.now();
+          for (const n of topo.nodes) await rt.removeNode(n.name);
+          r.result.timings.teardownMs = Date.now() - td;
+          results.push(r.result);
+          const met = r.result.expectations.filter((e) => e.passed).length;
+          progress(
+            `${v.name}${s.repetitions > 1 ? ` #${rep + 1}` : ''}: ${r.result.harvest.records}/${r.result.harvest.expectedRecords} records, ` +
+              `${r.result.attempts.timedOut} timed out, ${r.result.server.invalidDrops} INVALID drops, ` +
+              `expectations ${met}/${r.result.expectations.length} (${((Date.now() - t) / 1000).toFixed(1)} s)`,
+          );
+        } catch (e) {
+          for (const n of topo.nodes) await rt.removeNode(n.name).catch(() => {});
+          throw e;
+        }
+      }
+    }
+  } finally {
+    await rt.destroy();
+  }
+  const expectationsOk = results.every((v) => v.expectations.every((e) => e.passed));
+  const result: RunResult = {
+    schemaVersion: 1,
+    scenario: s.name,
+    scenarioFile: s.file,
+    seed: baseSeed,
+    repetitions: s.repetitions,
+    kernel: results[0]?.kernel ?? '',
+    runId,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    verdict: verdictSentence(results, problems),
+    passed: expectationsOk && problems.length === 0,
+    variants: results,
+    problems,
+  };
+  await writeFile(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
+}

@@ -1,0 +1,209 @@
+// One variant on a fresh lab: bring the hosts up from the topology, start the middlebox, run
+// the harvest, read every counter, keep the files, tear down. A fresh server per variant means
+// a fresh conntrack table and fresh per-namespace counters, so absolute values are deltas.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CtlabError } from '../errors.js';
+import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNfqueueProc, parseNstat } from '../measure/parse.js';
+import { checkExpectations, type VariantResult } from '../report/result.js';
+import type { LabNode, Runtime } from '../runtime/types.js';
+import type { VariantModel } from '../scenario/model.js';
+import { NFQUEUE_NUM, PATHS, type Topology } from '../topology/build.js';
+
+export type Progress = (msg: string) => void;
+
+/** nstat counters worth keeping (the rest stay in the raw files). */
+const NSTAT_KEEP = [
+  'TcpActiveOpens', 'TcpPassiveOpens', 'TcpAttemptFails', 'TcpEstabResets', 'TcpInSegs', 'TcpOutSegs', 'TcpRetransSegs', 'TcpOutRsts',
+  'TcpExtTCPTimeouts', 'TcpExtTCPSACKDiscard', 'TcpExtTCPSackRecovery', 'TcpExtTCPSACKReneging', 'TcpExtTCPLossProbes',
+  'TcpExtTCPFastRetrans', 'TcpExtTCPSlowStartRetrans', 'TcpExtTCPLostRetransmit', 'TcpExtTCPDSACKIgnoredOld',
+  'TcpExtTCPDSACKIgnoredNoUndo', 'TcpExtTCPSpuriousRTOs', 'TcpExtTCPAbortOnTimeout', 'TcpExtTCPSynRetrans',
+  'TcpExtTCPACKSkippedSeq', 'TcpExtTCPZeroWindowDrop', 'TcpExtTCPRcvQDrop',
+];
+
+function keep(all: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of NSTAT_KEEP) out[k] = all[k] ?? 0;
+  return out;
+}
+
+async function runAll(node: LabNode, cmds: string[][]): Promise<void> {
+  for (const c of cmds) await node.exec(c, { timeoutMs: 60_000 });
+}
+
+interface HarvestSummary {
+  type: 'summary';
+  records: number;
+  expectedRecords: number | null;
+  complete: boolean;
+  pages: number;
+  attempts: { total: number; ok: number; timedOut: number; connectTimeouts: number; readTimeouts: number; resets: number; errors: number; retries: number };
+  durationMs: number;
+  bytes: number;
+  throughputBytesPerSec: number;
+  connectMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  requestMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
+  stoppedBecause: string | null;
+}
+
+function parseSummary(stdout: string): HarvestSummary | undefined {
+  const lines = stdout.trim().split('\n').reverse();
+  for (const l of lines) {
+    try {
+      const j = JSON.parse(l) as HarvestSummary;
+      if (j && j.type === 'summary') return j;
+    } catch {
+      /* not JSON: keep looking */
+    }
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
+  await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));
+  const cmd = `echo $$ > ${PATHS.middleboxPid}; exec ${topo.middlebox.command.join(' ')} > ${PATHS.middleboxLog} 2>&1`;
+  await mb.exec(['sh', '-c', cmd], { detach: true });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const log = (await mb.exec(['sh', '-c', `cat ${PATHS.middleboxLog} 2>/dev/null; echo; kill -0 $(cat ${PATHS.middleboxPid} 2>/dev/null) 2>/dev/null && echo ALIVE`], { reject: false })).stdout;
+    if (/^ready\b/m.test(log)) return;
+    if (!/ALIVE\s*$/.test(log) && Date.now() > deadline - 19_000) {
+      throw new CtlabError('LAB', 'the middlebox process exited during start-up', { stderr: log.replace(/ALIVE\s*$/, ''), hint: 'see the middlebox log above; `ctlab doctor` checks NFQUEUE support' });
+    }
+    if (Date.now() > deadline) throw new CtlabError('LAB', 'the middlebox did not report ready within 20 s', { stderr: log });
+    await sleep(100);
+  }
+}
+
+async function middleboxAlive(mb: LabNode): Promise<boolean> {
+  const r = await mb.exec(['sh', '-c', `kill -0 $(cat ${PATHS.middleboxPid})`], { reject: false });
+  return r.exitCode === 0;
+}
+
+async function stopMiddlebox(mb: LabNode): Promise<void> {
+  await mb.exec(['sh', '-c', `p=$(cat ${PATHS.middleboxPid}); kill -TERM $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`], { reject: false });
+}
+
+async function readText(node: LabNode, path: string): Promise<string> {
+  try {
+    return (await node.readFile(path)).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+export interface VariantRunOptions {
+  runtime: Runtime;
+  topology: Topology;
+  variant: VariantModel;
+  repetition: number;
+  /** Folder for this variant's files. */
+  dir: string;
+  progress: Progress;
+}
+
+export async function runVariant(o: VariantRunOptions): Promise<{ result: VariantResult; problems: string[] }> {
+  const { runtime: rt, topology: topo, progress } = o;
+  const problems: string[] = [];
+  const t0 = Date.now();
+  progress(`${topo.variant}: starting hosts`);
+  const nodes = new Map<string, LabNode>();
+  await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
+  for (const l of topo.links) await rt.link(l);
+  const node = (name: string) => nodes.get(name)!;
+  await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
+  const mb = node('middlebox');
+  await startMiddlebox(mb, topo);
+  const labUpMs = Date.now() - t0;
+  const kernel = (await node('server').exec(['uname', '-r'])).stdout.trim();
+
+  progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
+  const t1 = Date.now();
+  const h = await node('harvester').exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
+  const harvestMs = Date.now() - t1;
+  if (h.timedOut) problems.push(`the harvester did not finish within ${topo.harvester.timeoutMs} ms`);
+  const summary = parseSummary(h.stdout);
+  if (!summary) {
+    throw new CtlabError('LAB', `the harvester gave no summary (exit ${h.exitCode})`, { command: topo.harvester.command, exitCode: h.exitCode, stderr: h.stderr, stdout: h.stdout.slice(-2000) });
+  }
+
+  progress(`${topo.variant}: reading counters`);
+  const t2 = Date.now();
+  const srv = node('server');
+  const cli = node('harvester');
+  if (!(await middleboxAlive(mb))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
+  const nfq = parseNfqueueProc(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
+  const [ipt, cts, sn, cn] = await Promise.all([
+    srv.exec(['iptables', '-L', '-v', '-x', '-n'], { reject: false }),
+    srv.exec(['conntrack', '-S'], { reject: false }),
+    srv.exec(['nstat', '-az'], { reject: false }),
+    cli.exec(['nstat', '-az'], { reject: false }),
+  ]);
+  await stopMiddlebox(mb);
+  const countersText = await readText(mb, PATHS.middleboxCounters);
+  let counters: Record<string, unknown> = {};
+  try {
+    counters = JSON.parse(countersText) as Record<string, unknown>;
+  } catch {
+    problems.push(`${topo.variant}: no middlebox counters were written`);
+  }
+  const queueDrops = (nfq?.queueDropped ?? 0) + (nfq?.userDropped ?? 0);
+  if (queueDrops > 0) problems.push(`${topo.variant}: the kernel dropped ${queueDrops} packets at the NFQUEUE (the middlebox was a bottleneck; lower path.rateMbit)`);
+  const chains = parseIptablesCounters(ipt.stdout);
+  const invalidDrops = chainTargetPackets(chains, 'CTLAB_INVALID', 'DROP') ?? 0;
+  const ctStats = parseConntrackStats(cts.stdout);
+
+  // Keep the raw evidence next to the result.
+  await mkdir(o.dir, { recursive: true });
+  const files: Record<string, string> = {};
+  const save = async (name: string, content: string) => {
+    await writeFile(join(o.dir, name), content);
+    files[name.replace(/\.[a-z]+$/, '')] = name;
+  };
+  const flows = await readText(mb, PATHS.middleboxFlows);
+  await Promise.all([
+    save('events.jsonl', await readText(cli, PATHS.harvesterEvents)),
+    save('harvester.log', h.stderr),
+    save('middlebox-counters.json', countersText),
+    save('middlebox-flows.jsonl', flows),
+    save('middlebox.log', await readText(mb, PATHS.middleboxLog)),
+    save('nginx-access.log', await readText(srv, PATHS.nginxAccessLog)),
+    save('server-iptables.txt', ipt.stdout),
+    save('server-conntrack-stats.txt', cts.stdout),
+    save('server-nstat.txt', sn.stdout),
+    save('client-nstat.txt', cn.stdout),
+    save('topology.json', JSON.stringify(topo, null, 2)),
+  ]);
+  const collectMs = Date.now() - t2;
+
+  const attempts = summary.attempts;
+  const result: VariantResult = {
+    name: topo.variant,
+    repetition: o.repetition,
+    seed: topo.seed,
+    kernel,
+    sysctls: topo.server.sysctls,
+    harvest: {
+      records: summary.records,
+      expectedRecords: summary.expectedRecords ?? 0,
+      complete: summary.complete,
+      pages: summary.pages,
+      stoppedBecause: summary.stoppedBecause,
+    },
+    attempts: { ...attempts, failed: attempts.total - attempts.ok },
+    connectMs: summary.connectMs,
+    requestMs: summary.requestMs,
+    durationMs: summary.durationMs,
+    throughputBytesPerSec: summary.throughputBytesPerSec,
+    server: { invalidDrops, conntrackInvalid: ctStats.invalid ?? 0, conntrackStats: ctStats, nstat: keep(parseNstat(sn.stdout)) },
+    client: { nstat: keep(parseNstat(cn.stdout)) },
+    middlebox: { counters, queueDrops, flows: flows.split('\n').filter((l) => l.trim()).length },
+    expectations: [],
+    timings: { labUpMs, harvestMs, collectMs, teardownMs: 0 },
+    files,
+  };
+  result.expectations = checkExpectations(result, o.variant.expect);
+  return { result, problems };
+}

@@ -1,0 +1,233 @@
+// file → validated model. Every problem is reported as FILE:LINE:COL: field: what is wrong,
+// before anything is started.
+import { readFileSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { CtlabError } from '../errors.js';
+import { BE_LIBERAL, type Expectation, type Metric, type MiddleboxProfile, type Scenario, type Sides } from './model.js';
+import { PRESETS } from './presets.js';
+import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { checkSysctl } from './sysctls.js';
+
+export interface ScenarioProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** Dotted field path, e.g. "variants[1].sysctls". */
+  field: string;
+  message: string;
+}
+
+export function formatProblem(p: ScenarioProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+export class ScenarioError extends CtlabError {
+  readonly problems: ScenarioProblem[];
+  constructor(problems: ScenarioProblem[]) {
+    const first = formatProblem(problems[0]!);
+    super('SCENARIO', problems.length > 1 ? `${first} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : first, {
+      hint: problems.length > 1 ? problems.slice(1).map(formatProblem).join('\n       ') : undefined,
+    });
+    this.problems = problems;
+  }
+}
+
+export const METRICS: readonly Metric[] = [
+  'records',
+  'complete',
+  'attempts.timedOut',
+  'attempts.failed',
+  'server.invalidDrops',
+  'server.conntrackInvalid',
+  'middlebox.queueDrops',
+];
+
+const EXPECTATION = /^\s*([a-zA-Z.]+)\s*(==|!=|>=|<=|>|<)\s*(true|false|-?\d+(?:\.\d+)?)\s*$/;
+
+/** Parse "server.invalidDrops > 0". Returns the expectation or an error message. */
+export function parseExpectation(text: string): Expectation | string {
+  const m = EXPECTATION.exec(text);
+  if (!m) return `expectation "${text}" is not of the form "<metric> <op> <value>", e.g. "server.invalidDrops > 0"`;
+  const metric = m[1] as Metric;
+  if (!METRICS.includes(metric)) return `unknown metric "${m[1]}" in "${text}" (known: ${METRICS.join(', ')})`;
+  const op = m[2] as Expectation['op'];
+  const raw = m[3]!;
+  const isBool = raw === 'true' || raw === 'false';
+  if ((metric === 'complete') !== isBool) {
+    return metric === 'complete' ? `"complete" compares with true or false, not ${raw}` : `${metric} compares with a number, not ${raw}`;
+  }
+  if (isBool && op !== '==' && op !== '!=') return `"complete" takes == or !=, not ${op}`;
+  return { metric, op, value: isBool ? raw === 'true' : Number(raw), text: text.trim() };
+}
+
+type PathKey = string | number;
+
+function fieldName(path: PathKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)), '');
+}
+
+/** Find the YAML node for a path (or, for a missing key, its nearest existing parent). */
+function locate(doc: Document, lc: LineCounter, path: PathKey[], key?: string): { line: number; col: number } {
+  let offset = 0;
+  for (let n = path.length; n >= 0; n--) {
+    const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)) as YamlNode | undefined;
+    if (node && node.range) {
+      offset = node.range[0];
+      if (key !== undefined && n === path.length && isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+      }
+      break;
+    }
+  }
+  const pos = lc.linePos(offset);
+  return { line: pos.line, col: pos.col };
+}
+
+function issueMessage(issue: ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
+    case 'too_small':
+      return issue.type === 'array' ? issue.message : `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
+    case 'invalid_enum_value':
+      return `"${String(issue.received)}" is not one of ${issue.options.map((o) => `"${String(o)}"`).join(', ')}`;
+    case 'invalid_literal':
+      return `must be ${JSON.stringify(issue.expected)}`;
+    case 'invalid_union':
+      return `not a valid value (${issue.unionErrors.map((e) => e.issues[0]?.message).filter(Boolean).slice(0, 3).join('; ')})`;
+    default:
+      return issue.message;
+  }
+}
+
+function toProblems(file: string, doc: Document, lc: LineCounter, issues: ZodIssue[]): ScenarioProblem[] {
+  const out: ScenarioProblem[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const at = locate(doc, lc, issue.path, key);
+        out.push({ file, ...at, field: fieldName([...issue.path, key]), message: 'unknown field' });
+      }
+      continue;
+    }
+    out.push({ file, ...locate(doc, lc, issue.path), field: fieldName(issue.path), message: issueMessage(issue) });
+  }
+  return out;
+}
+
+function overrideSides<T extends { strip: Sides | 'all' }>(base: T, o: Partial<T> | undefined): T {
+  return o ? { ...base, ...o } : base;
+}
+
+function buildProfile(m: ScenarioFile['middlebox']): MiddleboxProfile {
+  const base = PRESETS[m.preset]!;
+  return {
+    name: m.preset,
+    isn: m.isn ?? base.isn,
+    sackTranslation: m.sackTranslation ?? base.sackTranslation,
+    ...(m.fixedOffsets ? { fixedOffsets: m.fixedOffsets } : base.fixedOffsets ? { fixedOffsets: base.fixedOffsets } : {}),
+    options: {
+      sackPermitted: overrideSides(base.options.sackPermitted, m.options?.sackPermitted),
+      windowScale: overrideSides(base.options.windowScale, m.options?.windowScale),
+      timestamps: overrideSides(base.options.timestamps, m.options?.timestamps),
+    },
+  };
+}
+
+/** Validate a scenario given as text. `file` is used in messages and as Scenario.file. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((e) => {
+        const pos = lc.linePos(e.pos[0]);
+        return { file, line: pos.line, col: pos.col, field: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ScenarioError([{ file, line: 1, col: 1, field: '', message: 'a scenario is a YAML mapping (name, path, middlebox, server, workload, variants, ...)' }]);
+  }
+  const parsed = scenarioSchema.safeParse(raw);
+  if (!parsed.success) throw new ScenarioError(toProblems(file, doc, lc, parsed.error.issues));
+  const s = parsed.data;
+
+  // Checks the schema cannot express: sysctl names and values, expectations, unique names,
+  // loss that can be applied at all.
+  const problems: ScenarioProblem[] = [];
+  const at = (path: PathKey[], message: string, key?: string) => problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
+  for (const [k, v] of Object.entries(s.server.sysctls)) {
+    const err = checkSysctl(k, v);
+    if (err) at(['server', 'sysctls'], err, k);
+  }
+  const names = new Set<string>();
+  s.variants.forEach((v, i) => {
+    if (names.has(v.name)) at(['variants', i, 'name'], `duplicate variant name "${v.name}"`);
+    names.add(v.name);
+    for (const [k, val] of Object.entries(v.sysctls)) {
+      const err = checkSysctl(k, val);
+      if (err) at(['variants', i, 'sysctls'], err, k);
+    }
+    v.expect.forEach((e, j) => {
+      const r = parseExpectation(e);
+      if (typeof r === 'string') at(['variants', i, 'expect', j], r);
+    });
+  });
+  if (s.path.reorder.rate > 0 && s.path.reorder.extraDelayMs === 0) at(['path', 'reorder', 'extraDelayMs'], 'reordering needs extraDelayMs > 0');
+  if (problems.length > 0) throw new ScenarioError(problems);
+
+  const loss: Scenario['path']['loss'] =
+    s.path.loss === 'none'
+      ? { kind: 'none' }
+      : 'rate' in s.path.loss
+        ? { kind: 'rate', rate: s.path.loss.rate, direction: s.path.loss.direction }
+        : { kind: 'every-nth', n: s.path.loss.everyNth, direction: s.path.loss.direction };
+
+  return {
+    name: s.name ?? basename(file).replace(/\.ya?ml$/i, ''),
+    description: s.description.trim(),
+    file,
+    seed: s.seed,
+    repetitions: s.repetitions,
+    path: { delayMs: s.path.delayMs, rateMbit: s.path.rateMbit, loss, reorder: s.path.reorder },
+    middlebox: buildProfile(s.middlebox),
+    server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
+    workload: s.workload,
+    variants: s.variants.map((v) => ({
+      name: v.name,
+      sysctls: v.sysctls,
+      expect: v.expect.map((e) => parseExpectation(e) as Expectation),
+    })),
+  };
+}
+
+/** Read and validate a scenario file. */
+export function loadScenario(path: string): Scenario {
+  const file = resolve(path);
+  let text: string;
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CtlabError('SCENARIO', `cannot read scenario ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, {
+      hint: 'give the path of a YAML file, e.g. scenarios/harvester-asa.yaml',
+    });
+  }
+  return parseScenario(text, path);
+}
+
+/** The server sysctls a variant runs with: scenario's, then the variant's over them. */
+export function variantSysctls(s: Scenario, variantName: string): Record<string, string> {
+  const v = s.variants.find((x) => x.name === variantName);
+  if (!v) throw new CtlabError('SCENARIO', `no variant "${variantName}" in ${s.file}`);
+  const merged: Record<string, string> = { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...s.server.sysctls, ...v.sysctls };
+  return merged;
+}

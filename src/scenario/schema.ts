@@ -1,0 +1,98 @@
+// The scenario file's schema (zod). Unknown fields are errors (strict objects), so a typo never
+// silently falls back to a default. load.ts maps each issue back to its line in the file.
+import { z } from 'zod';
+import { PRESET_NAMES } from './presets.js';
+
+const sides = z.enum(['none', 'syn', 'synack', 'both']);
+const direction = z.enum(['to-client', 'to-server', 'both']);
+const ms = z.number().finite().nonnegative();
+const probability = z.number().min(0).max(1);
+const sysctlValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
+const sysctlMap = z.record(z.string(), sysctlValue);
+
+const loss = z.union([
+  z.literal('none'),
+  z.object({ rate: probability, direction: direction.default('both') }).strict(),
+  z.object({ everyNth: z.number().int().min(2), direction: direction.default('to-client') }).strict(),
+]);
+
+export const pathSchema = z
+  .object({
+    delayMs: ms.max(5000).default(0),
+    rateMbit: z.number().finite().nonnegative().max(10000).default(0),
+    loss: loss.default('none'),
+    reorder: z.object({ rate: probability.default(0), extraDelayMs: ms.max(5000).default(0) }).strict().default({}),
+  })
+  .strict();
+
+export const middleboxSchema = z
+  .object({
+    preset: z.enum(PRESET_NAMES as [string, ...string[]]).default('transparent'),
+    isn: z.object({ client: z.boolean(), server: z.boolean() }).strict().optional(),
+    sackTranslation: z.boolean().optional(),
+    fixedOffsets: z
+      .object({ client: z.number().int().min(0).max(0xffffffff).optional(), server: z.number().int().min(0).max(0xffffffff).optional() })
+      .strict()
+      .optional(),
+    options: z
+      .object({
+        sackPermitted: z.object({ strip: sides }).strict().optional(),
+        windowScale: z
+          .object({ strip: sides.default('none'), setSyn: z.number().int().min(0).max(14).optional(), setSynAck: z.number().int().min(0).max(14).optional() })
+          .strict()
+          .optional(),
+        timestamps: z.object({ strip: z.union([sides, z.literal('all')]) }).strict().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    sysctls: sysctlMap.default({}),
+    firewall: z
+      .object({ dropInvalid: z.boolean().default(true), backend: z.enum(['nft', 'legacy']).default('nft') })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export const workloadSchema = z
+  .object({
+    kind: z.literal('oai-pmh').default('oai-pmh'),
+    records: z.number().int().min(1).max(1_000_000).default(3812),
+    pageSize: z.number().int().min(1).max(10_000).default(100),
+    recordBytes: z.number().int().min(200).max(1_000_000).default(3000),
+    keepAlive: z.boolean().default(false),
+    connectTimeoutMs: ms.min(100).default(5000),
+    readTimeoutMs: ms.min(100).default(10000),
+    retries: z.number().int().min(0).max(100).default(3),
+    backoffMs: ms.default(500),
+    maxDurationMs: ms.min(1000).default(600_000),
+  })
+  .strict();
+
+export const variantSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)'),
+    sysctls: sysctlMap.default({}),
+    expect: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1).max(200).optional(),
+    description: z.string().default(''),
+    seed: z.number().int().min(0).max(0xffffffff).default(1),
+    repetitions: z.number().int().min(1).max(1000).default(1),
+    path: pathSchema.default({}),
+    middlebox: middleboxSchema.default({}),
+    server: serverSchema.default({}),
+    workload: workloadSchema.default({}),
+    variants: z.array(variantSchema).min(1, 'a scenario needs at least one variant (usually the flag off and on)'),
+  })
+  .strict();
+
+export type ScenarioFile = z.infer<typeof scenarioSchema>;

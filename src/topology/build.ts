@@ -1,0 +1,146 @@
+// model → topology: which hosts, which links and addresses, and the exact commands that set
+// each host up for one variant. Pure: no Docker here, so the whole plan is unit-testable and a
+// second runtime (plain network namespaces) can execute the same plan.
+import type { LinkSpec, NodeSpec } from '../runtime/types.js';
+import { variantSysctls } from '../scenario/load.js';
+import type { MiddleboxProfile, PathModel, Scenario, VariantModel } from '../scenario/model.js';
+
+/** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
+export const ADDR = {
+  client: '198.18.1.2',
+  mbClientSide: '198.18.1.1',
+  mbServerSide: '198.18.2.1',
+  server: '198.18.2.2',
+  prefix: 24,
+  labNet: '198.18.0.0/15',
+} as const;
+
+export const IFACE = { client: 'eth0', mbClient: 'eth0', mbServer: 'eth1', server: 'eth0' } as const;
+
+export const PATHS = {
+  optRoot: '/opt/ctlab',
+  middleboxConfig: '/etc/ctlab/middlebox.json',
+  middleboxCounters: '/run/ctlab/middlebox-counters.json',
+  middleboxFlows: '/run/ctlab/middlebox-flows.jsonl',
+  middleboxLog: '/run/ctlab/middlebox.log',
+  middleboxPid: '/run/ctlab/middlebox.pid',
+  repository: '/srv/oai',
+  harvesterEvents: '/run/ctlab/events.jsonl',
+  nginxAccessLog: '/var/log/nginx/access.log',
+  captures: '/run/ctlab/captures',
+} as const;
+
+export const NFQUEUE_NUM = 0;
+export const WEB_PORT = 80;
+
+/** What the middlebox process reads (src/middlebox/main.ts). */
+export interface MiddleboxConfig {
+  queue: number;
+  seed: number;
+  profile: MiddleboxProfile;
+  path: PathModel;
+  countersFile: string;
+  flowsFile: string;
+}
+
+export interface Topology {
+  scenario: string;
+  variant: string;
+  seed: number;
+  nodes: NodeSpec[];
+  links: LinkSpec[];
+  /** Commands per node, run in order after the links are up. */
+  setup: Record<string, string[][]>;
+  middlebox: { config: MiddleboxConfig; command: string[] };
+  server: { url: string; sysctls: Record<string, string> };
+  harvester: { command: string[]; timeoutMs: number };
+}
+
+function shaping(dev: string, rateMbit: number): string[][] {
+  if (rateMbit <= 0) return [];
+  // HTB (built into this kernel; no netem, no fq) shapes the middlebox's egress so the path,
+  // not the middlebox, is the bottleneck of a measurement.
+  const rate = `${rateMbit}mbit`;
+  return [
+    ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10'],
+    ['tc', 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', rate, 'ceil', rate],
+  ];
+}
+
+/** The lab for one variant of a scenario, run with `seed`. */
+export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topology {
+  const sysctls = variantSysctls(s, v.name);
+  const nodes: NodeSpec[] = [
+    { name: 'harvester', role: 'harvester' },
+    { name: 'middlebox', role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } },
+    { name: 'server', role: 'server', sysctls },
+  ];
+  const links: LinkSpec[] = [
+    {
+      a: { node: 'harvester', ifname: IFACE.client, address: `${ADDR.client}/${ADDR.prefix}` },
+      b: { node: 'middlebox', ifname: IFACE.mbClient, address: `${ADDR.mbClientSide}/${ADDR.prefix}` },
+      mtu: 1500,
+    },
+    {
+      a: { node: 'middlebox', ifname: IFACE.mbServer, address: `${ADDR.mbServerSide}/${ADDR.prefix}` },
+      b: { node: 'server', ifname: IFACE.server, address: `${ADDR.server}/${ADDR.prefix}` },
+      mtu: 1500,
+    },
+  ];
+  const w = s.workload;
+  const config: MiddleboxConfig = {
+    queue: NFQUEUE_NUM,
+    seed,
+    profile: s.middlebox,
+    path: s.path,
+    countersFile: PATHS.middleboxCounters,
+    flowsFile: PATHS.middleboxFlows,
+  };
+  // lab/server/firewall.sh, installed in the server image as ctlab-firewall.
+  const firewall = ['ctlab-firewall', '--backend', s.server.firewall.backend];
+  if (!s.server.firewall.dropInvalid) firewall.push('--no-drop-invalid');
+  const url = `http://${ADDR.server}:${WEB_PORT}/oai`;
+  return {
+    scenario: s.name,
+    variant: v.name,
+    seed,
+    nodes,
+    links,
+    setup: {
+      // Only lab routes: the client and the server reach each other through the middlebox and
+      // nothing else (no default route anywhere).
+      harvester: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide]],
+      server: [
+        ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
+        firewall,
+        [
+          'node', `${PATHS.optRoot}/dist/src/repository/main.js`, '--out', PATHS.repository,
+          '--records', String(w.records), '--page-size', String(w.pageSize), '--record-bytes', String(w.recordBytes), '--seed', String(s.seed),
+        ],
+        ['nginx'],
+      ],
+      middlebox: [
+        ['mkdir', '-p', '/etc/ctlab', '/run/ctlab'],
+        // Every forwarded TCP packet goes to the middlebox process. No --queue-bypass: if the
+        // process dies, traffic stops (fail closed) instead of silently flowing unmodified.
+        ['iptables', '-A', 'FORWARD', '-p', 'tcp', '-j', 'NFQUEUE', '--queue-num', String(NFQUEUE_NUM)],
+        ...shaping(IFACE.mbClient, s.path.rateMbit),
+        ...shaping(IFACE.mbServer, s.path.rateMbit),
+      ],
+    },
+    middlebox: {
+      config,
+      command: ['node', `${PATHS.optRoot}/dist/src/middlebox/main.js`, '--config', PATHS.middleboxConfig],
+    },
+    server: { url, sysctls },
+    harvester: {
+      command: [
+        'node', `${PATHS.optRoot}/dist/src/harvester/main.js`, '--base-url', url, '--events', PATHS.harvesterEvents,
+        '--connect-timeout-ms', String(w.connectTimeoutMs), '--read-timeout-ms', String(w.readTimeoutMs),
+        '--retries', String(w.retries), '--backoff-ms', String(w.backoffMs), '--max-duration-ms', String(w.maxDurationMs),
+        ...(w.keepAlive ? ['--keep-alive'] : []),
+      ],
+      timeoutMs: w.maxDurationMs + 30_000,
+    },
+  };
+}

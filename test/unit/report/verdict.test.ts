@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { checkExpectations, type RunResult, type VariantResult } from '../../../src/report/result.js';
+import { variantTable, verdictSentence } from '../../../src/report/verdict.js';
+import { parseExpectation } from '../../../src/scenario/load.js';
+import type { Expectation } from '../../../src/scenario/model.js';
+
+function variant(name: string, flag: string, o: { records: number; timedOut: number; drops: number }): VariantResult {
+  const complete = o.records === 3812;
+  return {
+    name, repetition: 1, seed: 7, kernel: '6.18.0', sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': flag },
+    harvest: { records: o.records, expectedRecords: 3812, complete, pages: 39, stoppedBecause: complete ? null : 'page failed' },
+    attempts: { total: 45, ok: 45 - o.timedOut, timedOut: o.timedOut, connectTimeouts: 0, readTimeouts: o.timedOut, resets: 0, errors: 0, retries: o.timedOut, failed: o.timedOut },
+    connectMs: { p50: 30, p90: 31, p99: 40, max: 41 }, requestMs: { p50: 400, p90: 900, p99: 4000, max: 4000 },
+    durationMs: 20000, throughputBytesPerSec: 600000,
+    server: { invalidDrops: o.drops, conntrackInvalid: o.drops, conntrackStats: {}, nstat: { TcpRetransSegs: 10 } },
+    client: { nstat: {} }, middlebox: { counters: { packetsSeen: 1000 }, queueDrops: 0, flows: 45 },
+    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, files: {},
+  };
+}
+const exp = (t: string) => parseExpectation(t) as Expectation;
+
+describe('verdict', () => {
+  it('says reproduced when the flag off breaks with INVALID drops and on cures it', () => {
+    const s = verdictSentence([variant('off', '0', { records: 1200, timedOut: 3, drops: 41 }), variant('on', '1', { records: 3812, timedOut: 0, drops: 0 })]);
+    expect(s).toBe(
+      "Reproduced: with nf_conntrack_tcp_be_liberal=0 the server's firewall dropped 41 packets that conntrack judged INVALID and the harvest stalled (1,200 of 3,812 records, 3 timed-out attempts); with =1 it harvested all 3,812 records with no timeout and no INVALID drop.",
+    );
+  });
+  it('says not reproduced when nothing is INVALID and all complete', () => {
+    expect(verdictSentence([variant('off', '0', { records: 3812, timedOut: 0, drops: 0 })])).toMatch(/^Not reproduced/);
+  });
+  it('does not blame conntrack for failures without INVALID drops', () => {
+    expect(verdictSentence([variant('off', '0', { records: 100, timedOut: 4, drops: 0 })])).toMatch(/without any INVALID drop/);
+  });
+  it('does not claim a cure when the flag on still breaks', () => {
+    expect(verdictSentence([variant('off', '0', { records: 100, timedOut: 4, drops: 9 }), variant('on', '1', { records: 3000, timedOut: 1, drops: 0 })])).toMatch(/^Mixed result/);
+  });
+  it('is inconclusive when the run had problems', () => {
+    expect(verdictSentence([], ['the middlebox died'])).toBe('Inconclusive: the middlebox died');
+  });
+});
+
+describe('expectations', () => {
+  it('evaluates each against the measured value', () => {
+    const v = variant('off', '0', { records: 1200, timedOut: 3, drops: 41 });
+    const r = checkExpectations(v, [exp('server.invalidDrops > 0'), exp('records == 3812'), exp('complete == false'), exp('attempts.timedOut <= 3')]);
+    expect(r).toEqual([
+      { text: 'server.invalidDrops > 0', passed: true, actual: 41 },
+      { text: 'records == 3812', passed: false, actual: 1200 },
+      { text: 'complete == false', passed: true, actual: false },
+      { text: 'attempts.timedOut <= 3', passed: true, actual: 3 },
+    ]);
+  });
+});
+
+describe('table', () => {
+  it('puts variants side by side', () => {
+    const r = { repetitions: 1, variants: [variant('off', '0', { records: 1200, timedOut: 3, drops: 41 }), variant('on', '1', { records: 3812, timedOut: 0, drops: 0 })] } as RunResult;
+    const t = variantTable(r).split('\n');
+    expect(t[0]).toMatch(/^\s+off\s+on$/);
+    expect(t.find((l) => l.startsWith('records'))).toMatch(/1,200 \/ 3,812\s+3,812 \/ 3,812$/);
+    expect(t.find((l) => l.startsWith('INVALID drops'))).toMatch(/41\s+0$/);
+  });
+});
