@@ -7,4 +7,5 @@ if (!existsSync(fileURLToPath(main))) {
   console.error('ctlab: not built yet. Run `npm run build` (or `bash scripts/setup.sh`) first.');
   process.exit(2);
 }
-await import(main.href);
+const { main: run } = await import(main.href);
+await run();

@@ -1,0 +1,135 @@
+// ctlab's command line. Exit codes: 0 all expectations met; 1 an expectation failed or the run
+// was inconclusive; 2 bad input (nothing was started); 3 the lab or Docker failed.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { join, resolve } from 'node:path';
+import { CtlabError } from '../errors.js';
+import { runScenario } from '../run/run.js';
+import { variantTable } from '../report/verdict.js';
+import { newRunId } from '../runtime/labels.js';
+import { loadScenario } from '../scenario/load.js';
+import { runtimeFor, buildImages, clean, doctor } from './lab.js';
+
+export const EXIT = { OK: 0, EXPECTATION: 1, USAGE: 2, LAB: 3 } as const;
+
+const debug = () => process.env.CTLAB_DEBUG === '1' || process.argv.includes('--debug');
+
+function seedArg(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new InvalidArgumentError('a whole number from 0 to 4294967295');
+  return Number(v);
+}
+
+function stamp(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+export function program(): Command {
+  const p = new Command('ctlab')
+    .description('Reproduce TCP failures caused by middlebox rewrites and conntrack INVALID drops, flag off and on')
+    .option('--debug', 'show stack traces')
+    .showHelpAfterError()
+    .exitOverride();
+
+  p.command('run')
+    .description('run a scenario: each variant on a fresh lab; print the table and verdict; write result.json')
+    .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/harvester-asa.yaml')
+    .option('--out <dir>', 'run folder (default: runs/<scenario>-<run id>)')
+    .option('--seed <n>', 'seed (overrides the scenario\'s)', seedArg)
+    .option('--variant <name...>', 'run only these variants')
+    .option('--json', 'print result.json to stdout instead of the table')
+    .option('-v, --verbose', 'show image build output')
+    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; json?: boolean; verbose?: boolean }) => {
+      const t0 = Date.now();
+      const s = loadScenario(file);
+      if (o.variant) {
+        const unknown = o.variant.filter((n) => !s.variants.some((v) => v.name === n));
+        if (unknown.length) throw new CtlabError('SCENARIO', `no variant ${unknown.map((u) => `"${u}"`).join(', ')} in ${file}`, { hint: `variants: ${s.variants.map((v) => v.name).join(', ')}` });
+      }
+      const runId = newRunId();
+      const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
+      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+      log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), run ${runId}`);
+      const images = await buildImages({ runId, verbose: o.verbose, progress: log });
+      const r = await runScenario(s, {
+        outDir: out,
+        seed: o.seed,
+        variants: o.variant,
+        runId,
+        createRuntime: (id) => runtimeFor(id, images),
+        progress: log,
+      });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      } else {
+        process.stdout.write(`\n${variantTable(r)}\n\n`);
+        for (const v of r.variants) {
+          for (const e of v.expectations) process.stdout.write(`  ${e.passed ? 'ok  ' : 'FAIL'} ${v.name}${r.repetitions > 1 ? ` #${v.repetition}` : ''}: ${e.text} (measured ${String(e.actual)})\n`);
+        }
+        for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
+        process.stdout.write(`\nVerdict: ${r.verdict}\n`);
+        process.stdout.write(`Result: ${join(out, 'result.json')}\n`);
+        process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      process.exitCode = r.passed ? EXIT.OK : EXIT.EXPECTATION;
+    });
+
+  p.command('validate')
+    .description('check scenario files; print the model of each')
+    .argument('<scenario...>')
+    .option('--json', 'print the validated model')
+    .action((files: string[], o: { json?: boolean }) => {
+      for (const f of files) {
+        const s = loadScenario(f);
+        process.stdout.write(o.json ? JSON.stringify(s, null, 2) + '\n' : `${f}: ok (${s.variants.length} variants: ${s.variants.map((v) => v.name).join(', ')})\n`);
+      }
+    });
+
+  p.command('images')
+    .description('build the lab images (cached: an unchanged lab does not rebuild)')
+    .option('--force', 'rebuild even if cached')
+    .option('-v, --verbose', 'show build output')
+    .action(async (o: { force?: boolean; verbose?: boolean }) => {
+      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+      const images = await buildImages({ runId: newRunId(), verbose: o.verbose, force: o.force, progress: log });
+      for (const [role, tag] of Object.entries(images)) process.stdout.write(`${role.padEnd(10)} ${tag}\n`);
+    });
+
+  p.command('clean')
+    .description('remove every container and network labelled ctlab.run (all runs, or one)')
+    .option('--run <id>', 'only this run')
+    .option('--images', 'also remove the lab images')
+    .action(async (o: { run?: string; images?: boolean }) => {
+      const removed = await clean({ runId: o.run, images: o.images });
+      process.stdout.write(`${removed}\n`);
+    });
+
+  p.command('doctor')
+    .description('check Docker, the kernel features the lab needs, the images and host settings')
+    .action(async () => {
+      const ok = await doctor((line) => process.stdout.write(line + '\n'));
+      process.exitCode = ok ? EXIT.OK : EXIT.LAB;
+    });
+
+  return p;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT.USAGE;
+      return;
+    }
+    if (e instanceof CtlabError) {
+      process.stderr.write(e.format() + '\n');
+      if (debug() && e.stack) process.stderr.write(e.stack + '\n');
+      process.exitCode = e.code === 'SCENARIO' ? EXIT.USAGE : e.code === 'EXPECTATION' ? EXIT.EXPECTATION : EXIT.LAB;
+      return;
+    }
+    process.stderr.write(`ctlab: unexpected error: ${(e as Error)?.message ?? String(e)}\n`);
+    if (debug()) process.stderr.write(((e as Error)?.stack ?? '') + '\n');
+    else process.stderr.write('  (run with --debug for the stack trace)\n');
+    process.exitCode = EXIT.LAB;
+  }
+}
+
