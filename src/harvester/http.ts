@@ -1,0 +1,405 @@
+// One HTTP/1.1 GET over a node:net socket, timed exactly: connect from the socket's 'connect'
+// event, first byte from the first 'data' event, a read timeout that is re-armed by every byte
+// received (not socket.setTimeout, which writes also reset). Written on node:net rather than
+// node:http so that nothing (agent pools, parser buffering, implicit retries) sits between the
+// harvester and the TCP connection it is measuring.
+
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+export type AttemptOutcome =
+  | 'ok'
+  | 'connect-timeout'
+  | 'read-timeout'
+  | 'reset'
+  | 'http-error'
+  | 'parse-error'
+  | 'error';
+
+export interface ConnectTarget {
+  host: string;
+  port: number;
+  localAddress?: string;
+}
+
+/** Makes the TCP socket (tests inject one that never connects, to simulate a black hole). */
+export type SocketFactory = (target: ConnectTarget) => net.Socket;
+
+export const defaultSocketFactory: SocketFactory = (t) =>
+  net.connect({ host: t.host, port: t.port, ...(t.localAddress ? { localAddress: t.localAddress } : {}) });
+
+export interface ExchangeOptions {
+  target: ConnectTarget;
+  /** The whole request (request line, headers, blank line). */
+  request: Buffer;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  /** An idle keep-alive socket to send on; a new connection is opened when absent. */
+  socket?: net.Socket | null;
+  /** Keep the socket open afterwards if the response allows (keep-alive mode). */
+  keepAlive: boolean;
+  socketFactory?: SocketFactory;
+  /** Abort (deadline, SIGTERM): ends the exchange with outcome 'error' and this reason. */
+  signal?: AbortSignal;
+}
+
+export interface ExchangeResult {
+  outcome: Exclude<AttemptOutcome, 'parse-error'>;
+  status: number | null;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  /** Bytes received on the socket for this exchange: headers, framing and body. */
+  bytes: number;
+  /** Wall-clock ms from exchange start to the 'connect' event; null if reused or never connected. */
+  connectMs: number | null;
+  /** Ms from exchange start to the first response byte; null if none arrived. */
+  ttfbMs: number | null;
+  totalMs: number;
+  localPort: number | null;
+  reused: boolean;
+  error: string | null;
+  /** errno-style code (ECONNRESET, ECONNREFUSED, ...), or CONNECT_TIMEOUT, READ_TIMEOUT, EOF, ABORTED. */
+  errorCode: string | null;
+  /** The socket, still open and idle, when it may carry the next request; otherwise null. */
+  socket: net.Socket | null;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** Incremental body framing: Content-Length, chunked, or until the server closes. */
+export class BodyReader {
+  private parts: Buffer[] = [];
+  private got = 0;
+  done = false;
+  // chunked state
+  private chunkLeft = 0;
+  private line = '';
+  private phase: 'size' | 'data' | 'data-crlf' | 'trailer' = 'size';
+
+  constructor(
+    readonly mode: 'length' | 'chunked' | 'close',
+    readonly length: number,
+  ) {
+    if (mode === 'length' && length === 0) this.done = true;
+  }
+
+  /** Feed bytes; returns false on a framing error (bad chunk size). */
+  push(buf: Buffer): boolean {
+    if (this.done) return true; // bytes past the end: the caller will not reuse this socket
+    if (this.mode === 'close') {
+      this.parts.push(buf);
+      this.got += buf.length;
+      return true;
+    }
+    if (this.mode === 'length') {
+      const take = Math.min(buf.length, this.length - this.got);
+      this.parts.push(take === buf.length ? buf : buf.subarray(0, take));
+      this.got += take;
+      if (this.got === this.length) this.done = true;
+      return true;
+    }
+    let i = 0;
+    while (i < buf.length && !this.done) {
+      if (this.phase === 'data') {
+        const take = Math.min(this.chunkLeft, buf.length - i);
+        this.parts.push(buf.subarray(i, i + take));
+        this.got += take;
+        this.chunkLeft -= take;
+        i += take;
+        if (this.chunkLeft === 0) this.phase = 'data-crlf';
+        continue;
+      }
+      // Line-oriented phases: chunk-size line, CRLF after data, trailer lines.
+      const nl = buf.indexOf(0x0a, i);
+      const end = nl < 0 ? buf.length : nl + 1;
+      this.line += buf.toString('latin1', i, end);
+      i = end;
+      if (nl < 0) {
+        if (this.line.length > 4096) return false;
+        break;
+      }
+      const line = this.line.replace(/\r?\n$/, '');
+      this.line = '';
+      if (this.phase === 'size') {
+        const m = /^([0-9A-Fa-f]+)\s*(;.*)?$/.exec(line);
+        if (!m) return false;
+        this.chunkLeft = parseInt(m[1]!, 16);
+        this.phase = this.chunkLeft === 0 ? 'trailer' : 'data';
+      } else if (this.phase === 'data-crlf') {
+        if (line !== '') return false;
+        this.phase = 'size';
+      } else if (line === '') {
+        this.done = true; // end of trailer
+      }
+    }
+    return true;
+  }
+
+  /** The server closed the connection: complete only for close-delimited bodies. */
+  eof(): void {
+    if (this.mode === 'close') this.done = true;
+  }
+
+  body(): Buffer {
+    return Buffer.concat(this.parts, this.got);
+  }
+
+  received(): number {
+    return this.got;
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Map a socket error to an outcome, given whether the connection was established. */
+function classify(err: NodeJS.ErrnoException, connected: boolean): Exclude<AttemptOutcome, 'ok' | 'parse-error' | 'http-error'> {
+  switch (err.code) {
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'reset';
+    case 'ETIMEDOUT':
+      // The kernel gave up (SYN retries, or retransmission/user timeout): the same symptom.
+      return connected ? 'read-timeout' : 'connect-timeout';
+    default:
+      return 'error';
+  }
+}
+
+/**
+ * Perform one request/response exchange. Never rejects: every failure is an outcome. On any
+ * failure the socket is destroyed (a timed-out connection is closed, as a real harvester does).
+ */
+export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
+  const t0 = performance.now();
+  return new Promise<ExchangeResult>((resolve) => {
+    const reused = !!opts.socket && !opts.socket.destroyed;
+    let socket: net.Socket;
+    try {
+      socket = reused ? opts.socket! : (opts.socketFactory ?? defaultSocketFactory)(opts.target);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      resolve({
+        outcome: 'error', status: null, headers: {}, body: null, bytes: 0, connectMs: null, ttfbMs: null,
+        totalMs: round(performance.now() - t0), localPort: null, reused: false,
+        error: e.message, errorCode: e.code ?? null, socket: null,
+      });
+      return;
+    }
+    let connected = reused;
+    let connectMs: number | null = null;
+    let ttfbMs: number | null = null;
+    let bytes = 0;
+    let head: Buffer | null = null;
+    let status: number | null = null;
+    let headers: Record<string, string> = {};
+    let body: BodyReader | null = null;
+    let serverWantsClose = false;
+    let finished = false;
+    let localPort: number | null = reused ? socket.localPort ?? null : null;
+    let connectTimer: NodeJS.Timeout | null = null;
+    let readTimer: NodeJS.Timeout | null = null;
+
+    const portNow = () => {
+      // The kernel picks the port at connect(); it is readable while the SYN is still pending.
+      if (localPort === null && socket.localPort) localPort = socket.localPort;
+    };
+
+    const finish = (outcome: ExchangeResult['outcome'], error: string | null, errorCode: string | null) => {
+      if (finished) return;
+      finished = true;
+      portNow();
+      if (connectTimer) clearTimeout(connectTimer);
+      if (readTimer) clearTimeout(readTimer);
+      socket.off('connect', onConnect);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      opts.signal?.removeEventListener('abort', onAbort);
+      const ok = outcome === 'ok' || outcome === 'http-error';
+      const keep =
+        ok && opts.keepAlive && !serverWantsClose && body !== null && body.mode !== 'close' && !socket.destroyed && !socket.readableEnded;
+      let out: net.Socket | null = null;
+      if (keep) {
+        out = socket;
+      } else {
+        socket.on('error', () => {}); // late errors from a socket being torn down are not news
+        socket.destroy();
+      }
+      resolve({
+        outcome, status, headers,
+        body: body && body.done ? body.body() : null,
+        bytes, connectMs, ttfbMs,
+        totalMs: round(performance.now() - t0),
+        localPort, reused, error, errorCode, socket: out,
+      });
+    };
+
+    const armRead = () => {
+      if (readTimer) readTimer.refresh();
+      else
+        readTimer = setTimeout(
+          () => finish('read-timeout', `no data received for ${opts.readTimeoutMs} ms (${bytes} bytes so far)`, 'READ_TIMEOUT'),
+          opts.readTimeoutMs,
+        );
+    };
+
+    const parseHead = (buf: Buffer): boolean => {
+      const text = buf.toString('latin1');
+      const lines = text.split('\r\n');
+      const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+      if (!m) {
+        finish('error', `not an HTTP/1.x response: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`, 'EPROTO');
+        return false;
+      }
+      status = Number(m[2]);
+      headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const line = lines[i]!;
+        if (!line) continue;
+        const c = line.indexOf(':');
+        if (c <= 0) continue;
+        const k = line.slice(0, c).trim().toLowerCase();
+        const v = line.slice(c + 1).trim();
+        headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
+      }
+      const conn = (headers['connection'] ?? '').toLowerCase();
+      serverWantsClose = conn.includes('close') || (m[1] === '0' && !conn.includes('keep-alive'));
+      const te = (headers['transfer-encoding'] ?? '').toLowerCase();
+      if (te.includes('chunked')) body = new BodyReader('chunked', 0);
+      else if (headers['content-length'] !== undefined) {
+        const len = Number(headers['content-length']);
+        if (!Number.isSafeInteger(len) || len < 0) {
+          finish('error', `bad Content-Length ${JSON.stringify(headers['content-length'])}`, 'EPROTO');
+          return false;
+        }
+        body = new BodyReader('length', len);
+      } else if (status === 204 || status === 304) body = new BodyReader('length', 0);
+      else {
+        body = new BodyReader('close', 0);
+        serverWantsClose = true;
+      }
+      return true;
+    };
+
+    const complete = () => {
+      const s = status!;
+      if (s >= 200 && s < 300) finish('ok', null, null);
+      else finish('http-error', `HTTP ${s}`, `HTTP_${s}`);
+    };
+
+    const feed = (chunk: Buffer) => {
+      if (head === null || body === null) {
+        head = head ? Buffer.concat([head, chunk]) : chunk;
+        for (;;) {
+          const idx = head.indexOf(CRLFCRLF);
+          if (idx < 0) {
+            if (head.length > 65536) finish('error', 'response headers larger than 64 KiB', 'EPROTO');
+            return;
+          }
+          const rest = head.subarray(idx + 4);
+          if (!parseHead(head.subarray(0, idx))) return;
+          if (status! >= 100 && status! < 200) {
+            // An interim response (100 Continue): the real one follows.
+            head = rest;
+            body = null;
+            status = null;
+            continue;
+          }
+          head = Buffer.alloc(0);
+          if (rest.length && !body!.push(rest)) return finish('error', 'bad chunked encoding', 'EPROTO');
+          break;
+        }
+      } else if (!body.push(chunk)) {
+        return finish('error', 'bad chunked encoding', 'EPROTO');
+      }
+      if (body!.done) complete();
+    };
+
+    function onConnect() {
+      connected = true;
+      connectMs = round(performance.now() - t0);
+      portNow();
+      if (connectTimer) clearTimeout(connectTimer);
+      connectTimer = null;
+      socket.setNoDelay(true);
+      send();
+    }
+    function onData(chunk: Buffer) {
+      if (ttfbMs === null) ttfbMs = round(performance.now() - t0);
+      bytes += chunk.length;
+      armRead();
+      feed(chunk);
+    }
+    function onEnd() {
+      if (body !== null) {
+        body.eof();
+        if (body.done) return complete();
+        finish(
+          'error',
+          body.mode === 'length'
+            ? `connection closed by the server after ${body.received()} of ${body.length} body bytes`
+            : 'connection closed by the server inside a chunked body',
+          'EOF',
+        );
+      } else {
+        finish('error', bytes ? 'connection closed by the server inside the response headers' : 'connection closed by the server before any response', 'EOF');
+      }
+    }
+    function onError(err: NodeJS.ErrnoException) {
+      finish(classify(err, connected), err.message, err.code ?? null);
+    }
+    function onClose() {
+      finish('error', 'connection closed', 'ECLOSED');
+    }
+    function onAbort() {
+      const reason = opts.signal?.reason;
+      finish('error', reason instanceof Error ? reason.message : String(reason ?? 'aborted'), 'ABORTED');
+    }
+    function send() {
+      armRead();
+      socket.write(opts.request);
+    }
+
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    if (opts.signal) {
+      if (opts.signal.aborted) return onAbort();
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    if (reused) {
+      send();
+    } else {
+      socket.once('connect', onConnect);
+      connectTimer = setTimeout(
+        () => finish('connect-timeout', `no connection within ${opts.connectTimeoutMs} ms`, 'CONNECT_TIMEOUT'),
+        opts.connectTimeoutMs,
+      );
+    }
+  });
+}
+
+/**
+ * Watch an idle keep-alive socket: if the server closes it (keepalive_timeout) or it errors while
+ * idle, it is not reused. Returns a function that stops watching and says whether it is usable.
+ */
+export function watchIdle(socket: net.Socket): () => boolean {
+  let dead = false;
+  const kill = () => {
+    dead = true;
+  };
+  socket.on('end', kill);
+  socket.on('close', kill);
+  socket.on('error', kill);
+  return () => {
+    socket.off('end', kill);
+    socket.off('close', kill);
+    socket.off('error', kill);
+    return !dead && !socket.destroyed && !socket.readableEnded;
+  };
+}

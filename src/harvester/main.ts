@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// CLI: harvest an OAI-PMH repository, writing one JSON line per attempt (and the summary) to
+// --events as each attempt ends, and the summary as JSON on stdout.
+//   node dist/src/harvester/main.js --base-url http://198.18.2.2/oai --events /out/events.jsonl
+// Exit 0: complete; 1: incomplete (or stopped by SIGTERM/SIGINT: the summary is still written); 2: usage error.
+
+import { runHarvestCli } from './cli.js';
+
+const ac = new AbortController();
+const stop = (sig: string) => ac.abort(new Error(`stopped by ${sig}`));
+process.once('SIGTERM', () => stop('SIGTERM'));
+process.once('SIGINT', () => stop('SIGINT'));
+
+runHarvestCli(process.argv.slice(2), {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  signal: ac.signal,
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`ctlab-harvester: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
