@@ -1,6 +1,7 @@
 // model → topology: which hosts, which links and addresses, and the exact commands that set
 // each host up for one variant. Pure: no Docker here, so the whole plan is unit-testable and a
 // second runtime (plain network namespaces) can execute the same plan.
+import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantSysctls } from '../scenario/load.js';
 import type { MiddleboxProfile, PathModel, Scenario, VariantModel } from '../scenario/model.js';
@@ -31,7 +32,6 @@ export const PATHS = {
 } as const;
 
 export const NFQUEUE_NUM = 0;
-export const WEB_PORT = 80;
 
 /** What the middlebox process reads (src/middlebox/main.ts). */
 export interface MiddleboxConfig {
@@ -99,7 +99,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topol
   // lab/server/firewall.sh, installed in the server image as ctlab-firewall.
   const firewall = ['ctlab-firewall', '--backend', s.server.firewall.backend];
   if (!s.server.firewall.dropInvalid) firewall.push('--no-drop-invalid');
-  const url = `http://${ADDR.server}:${WEB_PORT}/oai`;
+  const url = `http://${ADDR.server}/oai`;
   return {
     scenario: s.name,
     variant: v.name,
@@ -113,11 +113,9 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topol
       server: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         firewall,
-        [
-          'node', `${PATHS.optRoot}/dist/src/repository/main.js`, '--out', PATHS.repository,
-          '--records', String(w.records), '--page-size', String(w.pageSize), '--record-bytes', String(w.recordBytes), '--seed', String(s.seed),
-        ],
-        ['nginx'],
+        ['node', `${PATHS.optRoot}/${GENERATOR_MAIN}`, ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: url })],
+        // Returns once nginx listens, so a bad config fails this step.
+        ['nginx', '-g', 'daemon on;'],
       ],
       middlebox: [
         ['mkdir', '-p', '/etc/ctlab', '/run/ctlab'],
@@ -134,12 +132,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topol
     },
     server: { url, sysctls },
     harvester: {
-      command: [
-        'node', `${PATHS.optRoot}/dist/src/harvester/main.js`, '--base-url', url, '--events', PATHS.harvesterEvents,
-        '--connect-timeout-ms', String(w.connectTimeoutMs), '--read-timeout-ms', String(w.readTimeoutMs),
-        '--retries', String(w.retries), '--backoff-ms', String(w.backoffMs), '--max-duration-ms', String(w.maxDurationMs),
-        ...(w.keepAlive ? ['--keep-alive'] : []),
-      ],
+      command: ['node', `${PATHS.optRoot}/${HARVESTER_MAIN}`, ...harvesterArgv(w, { baseUrl: url, events: PATHS.harvesterEvents })],
       timeoutMs: w.maxDurationMs + 30_000,
     },
   };

@@ -45,7 +45,7 @@ describe('topology', () => {
     expect(off.middlebox.config.profile.sackTranslation).toBe(false);
     expect(off.middlebox.config.path.loss).toEqual({ kind: 'rate', rate: 0.015, direction: 'to-client' });
     const h = off.harvester.command.join(' ');
-    expect(h).toContain('--base-url http://198.18.2.2:80/oai');
+    expect(h).toContain('--base-url http://198.18.2.2/oai');
     expect(h).toContain(`--read-timeout-ms ${s.workload.readTimeoutMs}`);
     expect(h).toContain(`--retries ${s.workload.retries}`);
     expect(h).not.toContain('--keep-alive');
