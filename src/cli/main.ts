@@ -35,9 +35,10 @@ export function program(): Command {
     .option('--out <dir>', 'run folder (default: runs/<scenario>-<run id>)')
     .option('--seed <n>', 'seed (overrides the scenario\'s)', seedArg)
     .option('--variant <name...>', 'run only these variants')
+    .option('--parallel <n>', 'variants run at the same time, each on its own lab (1 = one after another)', seedArg, 2)
     .option('--json', 'print result.json to stdout instead of the table')
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; json?: boolean; verbose?: boolean }) => {
+    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean }) => {
       const t0 = Date.now();
       const s = loadScenario(file);
       if (o.variant) {
@@ -53,6 +54,7 @@ export function program(): Command {
         outDir: out,
         seed: o.seed,
         variants: o.variant,
+        parallel: o.parallel,
         runId,
         createRuntime: (id) => runtimeFor(id, images),
         progress: log,

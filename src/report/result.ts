@@ -50,7 +50,14 @@ export interface VariantResult {
   };
   client: { nstat: Record<string, number> };
   middlebox: {
-    counters: Record<string, unknown>;
+    /** The per-packet engine's counters (packetsSeen, sackBlocksUntranslated, droppedByLoss, serverOffsetPos...). */
+    counters: Record<string, number>;
+    /** The NFQUEUE binding's (batches, verdicts, enobufs...). */
+    binding: Record<string, number>;
+    /** The delay queue's. */
+    hold: Record<string, number>;
+    /** CPU time of the middlebox process (userUs, systemUs). */
+    cpu: Record<string, number>;
     /** Kernel NFQUEUE drops (queue full + socket full); non-zero fails the run. */
     queueDrops: number;
     flows: number;

@@ -21,6 +21,22 @@ export interface RunOptions {
   /** Makes the runtime for a run id (Docker by default, from the CLI). */
   createRuntime: (runId: string) => Promise<Runtime>;
   progress?: Progress;
+  /** Variants run at the same time (default 2; 1 = one after another). */
+  parallel?: number;
+}
+
+/** Run async jobs, at most `limit` at once; results in job order; the first failure rejects. */
+export async function runLimited<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await jobs[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return out;
 }
 
 export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult> {
@@ -33,32 +49,38 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
   const variants = o.variants ? s.variants.filter((v) => o.variants!.includes(v.name)) : s.variants;
   const results: VariantResult[] = [];
   const problems: string[] = [];
+  // Each variant gets its own three hosts (node names prefixed per variant), so variants of a
+  // repetition can run side by side: the labs share nothing but the CPU.
+  const parallel = Math.max(1, Math.min(o.parallel ?? 2, variants.length));
   const rt = await o.createRuntime(runId);
   try {
     for (let rep = 0; rep < s.repetitions; rep++) {
       // Repetitions differ only by seed: seed, seed+1, ... (a seed reproduces one exactly).
       const seed = (baseSeed + rep) >>> 0;
-      for (const v of variants) {
-        const topo = buildTopology(s, v, seed);
+      const jobs = variants.map((v, i) => async () => {
+        const topo = buildTopology(s, v, seed, parallel > 1 ? `v${i + 1}-` : '');
         const dir = join(outDir, s.repetitions > 1 ? `${v.name}-${rep + 1}` : v.name);
         const t = Date.now();
         try {
-          const r = await runVariant({ runtime: rt, topology: topo, variant: v, repetition: rep + 1, dir, progress });
-          problems.push(...r.problems);
+          const r = await runVariant({ runtime: rt, topology: topo, variant: v, repetition: rep + 1, expectedRecords: s.workload.records, dir, progress });
           const td = Date.now();
           for (const n of topo.nodes) await rt.removeNode(n.name);
           r.result.timings.teardownMs = Date.now() - td;
-          results.push(r.result);
           const met = r.result.expectations.filter((e) => e.passed).length;
           progress(
             `${v.name}${s.repetitions > 1 ? ` #${rep + 1}` : ''}: ${r.result.harvest.records}/${r.result.harvest.expectedRecords} records, ` +
               `${r.result.attempts.timedOut} timed out, ${r.result.server.invalidDrops} INVALID drops, ` +
               `expectations ${met}/${r.result.expectations.length} (${((Date.now() - t) / 1000).toFixed(1)} s)`,
           );
+          return r;
         } catch (e) {
           for (const n of topo.nodes) await rt.removeNode(n.name).catch(() => {});
           throw e;
         }
+      });
+      for (const r of await runLimited(jobs, parallel)) {
+        results.push(r.result);
+        problems.push(...r.problems);
       }
     }
   } finally {

@@ -99,6 +99,8 @@ export interface VariantRunOptions {
   topology: Topology;
   variant: VariantModel;
   repetition: number;
+  /** Records the repository holds (the workload's). */
+  expectedRecords: number;
   /** Folder for this variant's files. */
   dir: string;
   progress: Progress;
@@ -114,14 +116,14 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   for (const l of topo.links) await rt.link(l);
   const node = (name: string) => nodes.get(name)!;
   await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
-  const mb = node('middlebox');
+  const mb = node(topo.names.middlebox);
   await startMiddlebox(mb, topo);
   const labUpMs = Date.now() - t0;
-  const kernel = (await node('server').exec(['uname', '-r'])).stdout.trim();
+  const kernel = (await node(topo.names.server).exec(['uname', '-r'])).stdout.trim();
 
   progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
   const t1 = Date.now();
-  const h = await node('harvester').exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
+  const h = await node(topo.names.harvester).exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
   const harvestMs = Date.now() - t1;
   if (h.timedOut) problems.push(`the harvester did not finish within ${topo.harvester.timeoutMs} ms`);
   const summary = parseSummary(h.stdout);
@@ -131,8 +133,8 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
 
   progress(`${topo.variant}: reading counters`);
   const t2 = Date.now();
-  const srv = node('server');
-  const cli = node('harvester');
+  const srv = node(topo.names.server);
+  const cli = node(topo.names.harvester);
   if (!(await middleboxAlive(mb))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
   const nfq = parseNfqueueProc(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
   const [ipt, cts, sn, cn] = await Promise.all([
@@ -143,9 +145,9 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   ]);
   await stopMiddlebox(mb);
   const countersText = await readText(mb, PATHS.middleboxCounters);
-  let counters: Record<string, unknown> = {};
+  let mbFile: { engine?: Record<string, number>; binding?: Record<string, number>; hold?: Record<string, number>; cpu?: Record<string, number> } = {};
   try {
-    counters = JSON.parse(countersText) as Record<string, unknown>;
+    mbFile = JSON.parse(countersText) as typeof mbFile;
   } catch {
     problems.push(`${topo.variant}: no middlebox counters were written`);
   }
@@ -187,7 +189,9 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     sysctls: topo.server.sysctls,
     harvest: {
       records: summary.records,
-      expectedRecords: summary.expectedRecords ?? 0,
+      // The harvester learns the list size from the first page; if even that failed, the
+      // repository's size is what was expected.
+      expectedRecords: summary.expectedRecords ?? o.expectedRecords,
       complete: summary.complete,
       pages: summary.pages,
       stoppedBecause: summary.stoppedBecause,
@@ -199,7 +203,14 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     throughputBytesPerSec: summary.throughputBytesPerSec,
     server: { invalidDrops, conntrackInvalid: ctStats.invalid ?? 0, conntrackStats: ctStats, nstat: keep(parseNstat(sn.stdout)) },
     client: { nstat: keep(parseNstat(cn.stdout)) },
-    middlebox: { counters, queueDrops, flows: flows.split('\n').filter((l) => l.trim()).length },
+    middlebox: {
+      counters: mbFile.engine ?? {},
+      binding: mbFile.binding ?? {},
+      hold: mbFile.hold ?? {},
+      cpu: mbFile.cpu ?? {},
+      queueDrops,
+      flows: flows.split('\n').filter((l) => l.trim()).length,
+    },
     expectations: [],
     timings: { labUpMs, harvestMs, collectMs, teardownMs: 0 },
     files,

@@ -78,7 +78,10 @@ export class DockerNode implements LabNode {
       throw dockerError(err, `exec in node ${node}`);
     }
     if (opts.detach) {
-      await exec.start({ Detach: true } as Docker.ExecStartOptions);
+      // With Detach the engine answers at once, but docker-modem keeps the connection open
+      // (and the process alive for minutes): close whatever stream it hands back.
+      const started = (await exec.start({ Detach: true } as Docker.ExecStartOptions)) as unknown as { destroy?: () => void } | undefined;
+      started?.destroy?.();
       return { ...base, exitCode: null, stdout: '', stderr: '', timedOut: false, durationMs: Date.now() - t0 };
     }
     const stream = (await exec.start({ hijack: true, stdin: opts.stdin !== undefined } as Docker.ExecStartOptions)) as NodeJS.ReadWriteStream & { destroy(): void };

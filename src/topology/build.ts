@@ -44,6 +44,8 @@ export interface MiddleboxConfig {
 }
 
 export interface Topology {
+  /** Node names by role (a prefix keeps labs of variants run side by side apart). */
+  names: { harvester: string; middlebox: string; server: string };
   scenario: string;
   variant: string;
   seed: number;
@@ -67,23 +69,24 @@ function shaping(dev: string, rateMbit: number): string[][] {
   ];
 }
 
-/** The lab for one variant of a scenario, run with `seed`. */
-export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topology {
+/** The lab for one variant of a scenario, run with `seed`; node names start with `prefix`. */
+export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix = ''): Topology {
   const sysctls = variantSysctls(s, v.name);
+  const names = { harvester: `${prefix}harvester`, middlebox: `${prefix}middlebox`, server: `${prefix}server` };
   const nodes: NodeSpec[] = [
-    { name: 'harvester', role: 'harvester' },
-    { name: 'middlebox', role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } },
-    { name: 'server', role: 'server', sysctls },
+    { name: names.harvester, role: 'harvester' },
+    { name: names.middlebox, role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } },
+    { name: names.server, role: 'server', sysctls },
   ];
   const links: LinkSpec[] = [
     {
-      a: { node: 'harvester', ifname: IFACE.client, address: `${ADDR.client}/${ADDR.prefix}` },
-      b: { node: 'middlebox', ifname: IFACE.mbClient, address: `${ADDR.mbClientSide}/${ADDR.prefix}` },
+      a: { node: names.harvester, ifname: IFACE.client, address: `${ADDR.client}/${ADDR.prefix}` },
+      b: { node: names.middlebox, ifname: IFACE.mbClient, address: `${ADDR.mbClientSide}/${ADDR.prefix}` },
       mtu: 1500,
     },
     {
-      a: { node: 'middlebox', ifname: IFACE.mbServer, address: `${ADDR.mbServerSide}/${ADDR.prefix}` },
-      b: { node: 'server', ifname: IFACE.server, address: `${ADDR.server}/${ADDR.prefix}` },
+      a: { node: names.middlebox, ifname: IFACE.mbServer, address: `${ADDR.mbServerSide}/${ADDR.prefix}` },
+      b: { node: names.server, ifname: IFACE.server, address: `${ADDR.server}/${ADDR.prefix}` },
       mtu: 1500,
     },
   ];
@@ -101,6 +104,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topol
   if (!s.server.firewall.dropInvalid) firewall.push('--no-drop-invalid');
   const url = `http://${ADDR.server}/oai`;
   return {
+    names,
     scenario: s.name,
     variant: v.name,
     seed,
@@ -109,15 +113,15 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number): Topol
     setup: {
       // Only lab routes: the client and the server reach each other through the middlebox and
       // nothing else (no default route anywhere).
-      harvester: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide]],
-      server: [
+      [names.harvester]: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide], ['mkdir', '-p', '/run/ctlab']],
+      [names.server]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         firewall,
         ['node', `${PATHS.optRoot}/${GENERATOR_MAIN}`, ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: url })],
         // Returns once nginx listens, so a bad config fails this step.
         ['nginx', '-g', 'daemon on;'],
       ],
-      middlebox: [
+      [names.middlebox]: [
         ['mkdir', '-p', '/etc/ctlab', '/run/ctlab'],
         // Every forwarded TCP packet goes to the middlebox process. No --queue-bypass: if the
         // process dies, traffic stops (fail closed) instead of silently flowing unmodified.

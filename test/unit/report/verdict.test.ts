@@ -13,7 +13,7 @@ function variant(name: string, flag: string, o: { records: number; timedOut: num
     connectMs: { p50: 30, p90: 31, p99: 40, max: 41 }, requestMs: { p50: 400, p90: 900, p99: 4000, max: 4000 },
     durationMs: 20000, throughputBytesPerSec: 600000,
     server: { invalidDrops: o.drops, conntrackInvalid: o.drops, conntrackStats: {}, nstat: { TcpRetransSegs: 10 } },
-    client: { nstat: {} }, middlebox: { counters: { packetsSeen: 1000 }, queueDrops: 0, flows: 45 },
+    client: { nstat: {} }, middlebox: { counters: { packetsSeen: 1000 }, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 45 },
     expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, files: {},
   };
 }
