@@ -8,7 +8,7 @@ import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNf
 import { checkExpectations, type VariantResult } from '../report/result.js';
 import type { LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel } from '../scenario/model.js';
-import { NFQUEUE_NUM, PATHS, type Topology } from '../topology/build.js';
+import { captureCommand, NFQUEUE_NUM, PATHS, type CaptureSpec, type Topology } from '../topology/build.js';
 
 export type Progress = (msg: string) => void;
 
@@ -77,6 +77,35 @@ async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   }
 }
 
+/** Start every capture and wait until each tcpdump says it is listening. */
+async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
+  await Promise.all(
+    caps.map(async (c) => {
+      const n = nodes(c.node);
+      const log = `${c.file}.log`;
+      await n.exec(['sh', '-c', `echo $$ > ${c.file}.pid; exec ${captureCommand(c).map((a) => `'${a}'`).join(' ')} 2> ${log}`], { detach: true });
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const r = await n.exec(['sh', '-c', `cat ${log}; kill -0 $(cat ${c.file}.pid) 2>/dev/null && echo ALIVE`], { reject: false });
+        if (/listening on/.test(r.stdout)) return;
+        if (!/ALIVE/.test(r.stdout) || Date.now() > deadline) {
+          throw new CtlabError('LAB', `capture ${c.name} (${captureCommand(c).join(' ')}) did not start in node ${c.node}`, { stderr: r.stdout.replace(/ALIVE\s*$/, '') });
+        }
+        await sleep(50);
+      }
+    }),
+  );
+}
+
+/** Stop the captures (SIGINT: tcpdump flushes and closes the file) and wait for them. */
+async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
+  await Promise.all(
+    caps.map((c) =>
+      nodes(c.node).exec(['sh', '-c', `p=$(cat ${c.file}.pid); kill -INT $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`], { reject: false }),
+    ),
+  );
+}
+
 async function middleboxAlive(mb: LabNode): Promise<boolean> {
   const r = await mb.exec(['sh', '-c', `kill -0 $(cat ${PATHS.middleboxPid})`], { reject: false });
   return r.exitCode === 0;
@@ -118,6 +147,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
   const mb = node(topo.names.middlebox);
   await startMiddlebox(mb, topo);
+  await startCaptures(node, topo.captures);
   const labUpMs = Date.now() - t0;
   const kernel = (await node(topo.names.server).exec(['uname', '-r'])).stdout.trim();
 
@@ -144,6 +174,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     cli.exec(['nstat', '-az'], { reject: false }),
   ]);
   await stopMiddlebox(mb);
+  await stopCaptures(node, topo.captures);
   const countersText = await readText(mb, PATHS.middleboxCounters);
   let mbFile: { engine?: Record<string, number>; binding?: Record<string, number>; hold?: Record<string, number>; cpu?: Record<string, number> } = {};
   try {
@@ -178,6 +209,15 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     save('client-nstat.txt', cn.stdout),
     save('topology.json', JSON.stringify(topo, null, 2)),
   ]);
+  for (const c of topo.captures) {
+    const pcap = await node(c.node).readFile(c.file).catch(() => undefined);
+    if (!pcap) {
+      problems.push(`${topo.variant}: capture ${c.name} is missing`);
+      continue;
+    }
+    await writeFile(join(o.dir, c.name), pcap);
+    files[c.name.replace(/\.pcap$/, 'Pcap')] = c.name;
+  }
   const collectMs = Date.now() - t2;
 
   const attempts = summary.attempts;

@@ -43,6 +43,27 @@ export interface MiddleboxConfig {
   flowsFile: string;
 }
 
+/** One capture: tcpdump on `iface` of `node`, written to `file` inside the node. */
+export interface CaptureSpec {
+  /** Name of the kept file, e.g. "client.pcap". */
+  name: string;
+  node: string;
+  iface: string;
+  file: string;
+  /** Bytes kept per packet (headers and TCP options; 0 = whole packets). */
+  snaplen: number;
+  what: string;
+}
+
+/** Headers only: Ethernet 14 + IPv4 20 + TCP 60 (with every option), rounded up. */
+export const CAPTURE_SNAPLEN = 128;
+
+export function captureCommand(c: CaptureSpec): string[] {
+  // --immediate-mode: without it tcpdump on this kernel wrote no packet before being stopped.
+  // -c bounds a capture's size whatever the scenario does (2 M packets of at most 128 bytes).
+  return ['tcpdump', '-i', c.iface, '-n', '--immediate-mode', '-U', '-s', String(c.snaplen), '-c', '2000000', '-w', c.file];
+}
+
 export interface Topology {
   /** Node names by role (a prefix keeps labs of variants run side by side apart). */
   names: { harvester: string; middlebox: string; server: string };
@@ -54,6 +75,8 @@ export interface Topology {
   /** Commands per node, run in order after the links are up. */
   setup: Record<string, string[][]>;
   middlebox: { config: MiddleboxConfig; command: string[] };
+  /** Packet captures taken during the harvest, one tcpdump each. */
+  captures: CaptureSpec[];
   server: { url: string; sysctls: Record<string, string> };
   harvester: { command: string[]; timeoutMs: number };
 }
@@ -113,9 +136,10 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     setup: {
       // Only lab routes: the client and the server reach each other through the middlebox and
       // nothing else (no default route anywhere).
-      [names.harvester]: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide], ['mkdir', '-p', '/run/ctlab']],
+      [names.harvester]: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide], ['mkdir', '-p', PATHS.captures]],
       [names.server]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
+        ['mkdir', '-p', PATHS.captures],
         firewall,
         ['node', `${PATHS.optRoot}/${GENERATOR_MAIN}`, ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: url })],
         // Returns once nginx listens, so a bad config fails this step.
@@ -135,6 +159,14 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       command: ['node', `${PATHS.optRoot}/dist/src/middlebox/main.js`, '--config', PATHS.middleboxConfig],
     },
     server: { url, sysctls },
+    captures: [
+      { name: 'client.pcap', node: names.harvester, iface: IFACE.client, file: `${PATHS.captures}/client.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the client side of the middlebox (the client sees shifted sequence numbers)' },
+      { name: 'server.pcap', node: names.server, iface: IFACE.server, file: `${PATHS.captures}/server.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the server side of the middlebox (what conntrack judged)' },
+      // conntrack's own INVALID reasons (nf_conntrack_log_invalid) reach NFLOG group 0 in the
+      // server's namespace: no host syslog needed. The firewall's drops are NFLOG group 1.
+      { name: 'invalid-reasons.pcap', node: names.server, iface: 'nflog:0', file: `${PATHS.captures}/invalid-reasons.pcap`, snaplen: 0, what: "conntrack's INVALID reasons (NFLOG group 0)" },
+      { name: 'invalid-drops.pcap', node: names.server, iface: 'nflog:1', file: `${PATHS.captures}/invalid-drops.pcap`, snaplen: 0, what: "packets the firewall's INVALID rule dropped (NFLOG group 1)" },
+    ],
     harvester: {
       command: ['node', `${PATHS.optRoot}/${HARVESTER_MAIN}`, ...harvesterArgv(w, { baseUrl: url, events: PATHS.harvesterEvents })],
       timeoutMs: w.maxDurationMs + 30_000,
