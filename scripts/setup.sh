@@ -31,7 +31,9 @@ command -v apt-get >/dev/null 2>&1 || die "no apt-get: this script supports Debi
 
 # --- host packages: install only what is missing ---------------------------------------------
 stage "host packages"
-PKGS=(docker.io debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3)
+# tshark cross-checks our pcap reading; chromium renders the HTML report in the browser test;
+# libnetfilter-queue-dev/libmnl-dev/gcc build the NFQUEUE addon for the host-side bench and tests.
+PKGS=(docker.io debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 chromium)
 MISSING=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || MISSING+=("$p")
@@ -42,7 +44,12 @@ if [ ${#MISSING[@]} -gt 0 ]; then
   # tshark asks whether non-root users may capture: answer no, without a prompt.
   echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/tmp/ctlab-apt.log 2>&1 \
+  # docker.io with its recommended packages (cgroupfs-mount among them: dockerd starts without
+  # systemd here as verified that way); everything else without.
+  DOCKER=(); REST=()
+  for p in "${MISSING[@]}"; do if [ "$p" = docker.io ]; then DOCKER+=("$p"); else REST+=("$p"); fi; done
+  { [ ${#DOCKER[@]} -eq 0 ] || apt-get install -y -qq "${DOCKER[@]}"; } >/tmp/ctlab-apt.log 2>&1 \
+    && { [ ${#REST[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${REST[@]}"; } >>/tmp/ctlab-apt.log 2>&1 \
     || { tail -20 /tmp/ctlab-apt.log >&2; die "apt-get install failed (full log: /tmp/ctlab-apt.log)"; }
   done_stage "installed ${#MISSING[@]}"
 else
@@ -113,4 +120,4 @@ node dist/src/runtime/build-images-cli.js "${ARGS[@]}"
 done_stage
 
 MS=$(( ($(date +%s%N) - T_ALL) / 1000000 ))
-printf '==> ctlab is ready (%d.%03d s). Try: node bin/ctlab.js --help\n' $((MS / 1000)) $((MS % 1000))
+printf '==> ctlab is ready (%d.%03d s). Try: npx ctlab run scenarios/harvester-asa.yaml\n' $((MS / 1000)) $((MS % 1000))
