@@ -45,8 +45,16 @@ reset() { # $1 = binary; leave the filter table empty with ACCEPT policies
 
 # Idempotent: start from a clean filter table in both backends, so rules from an earlier run
 # with the other backend cannot linger and double-filter.
+# Touch the other backend only if it already has a filter table: merely listing it would
+# create one (and legacy's "tables present" warnings).
+other_in_use() {
+  case "$OTHER" in
+    iptables-legacy) grep -qx filter /proc/net/ip_tables_names 2>/dev/null ;;
+    iptables-nft) command -v nft >/dev/null 2>&1 && nft list table ip filter >/dev/null 2>&1 ;;
+  esac
+}
 reset "$IPT"
-if command -v "$OTHER" >/dev/null 2>&1; then reset "$OTHER"; fi
+if command -v "$OTHER" >/dev/null 2>&1 && other_in_use; then reset "$OTHER"; fi
 [ "$FLUSH" = 1 ] && exit 0
 
 "$IPT" -w -N CTLAB_INVALID

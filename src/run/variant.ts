@@ -168,7 +168,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   if (!(await middleboxAlive(mb))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
   const nfq = parseNfqueueProc(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
   const [ipt, cts, sn, cn] = await Promise.all([
-    srv.exec(['iptables', '-L', '-v', '-x', '-n'], { reject: false }),
+    srv.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     srv.exec(['conntrack', '-S'], { reject: false }),
     srv.exec(['nstat', '-az'], { reject: false }),
     cli.exec(['nstat', '-az'], { reject: false }),

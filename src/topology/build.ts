@@ -77,7 +77,8 @@ export interface Topology {
   middlebox: { config: MiddleboxConfig; command: string[] };
   /** Packet captures taken during the harvest, one tcpdump each. */
   captures: CaptureSpec[];
-  server: { url: string; sysctls: Record<string, string> };
+  /** `iptables` is the binary whose counters are read: the firewall's backend. */
+  server: { url: string; sysctls: Record<string, string>; iptables: string };
   harvester: { command: string[]; timeoutMs: number };
 }
 
@@ -158,7 +159,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       config,
       command: ['node', `${PATHS.optRoot}/dist/src/middlebox/main.js`, '--config', PATHS.middleboxConfig],
     },
-    server: { url, sysctls },
+    server: { url, sysctls, iptables: s.server.firewall.backend === 'legacy' ? 'iptables-legacy' : 'iptables-nft' },
     captures: [
       { name: 'client.pcap', node: names.harvester, iface: IFACE.client, file: `${PATHS.captures}/client.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the client side of the middlebox (the client sees shifted sequence numbers)' },
       { name: 'server.pcap', node: names.server, iface: IFACE.server, file: `${PATHS.captures}/server.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the server side of the middlebox (what conntrack judged)' },

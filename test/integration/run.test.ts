@@ -14,6 +14,53 @@ import { connectDocker } from '../../src/runtime/connect.js';
 import type { LabImages } from '../../src/runtime/images.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';
+import { decode, networkLayer, readPcap, type DecodedPacket } from '../../src/packet/index.js';
+
+interface Flow { client: string; clientOffset: number; serverOffset: number }
+
+/** Client->server TCP packets of a capture, keyed by client port and IP id (the middlebox keeps both). */
+function clientPackets(file: string): Map<string, DecodedPacket> {
+  const pcap = readPcap(readFileSync(file));
+  const out = new Map<string, DecodedPacket>();
+  for (const p of pcap.packets) {
+    const nl = networkLayer(pcap.linktype, p.data, pcap.bigEndian);
+    if (!nl || nl.ipVersion !== 4) continue;
+    const d = decode(p.data, nl.offset);
+    if (d.tcp && d.ip.src === '198.18.1.2') out.set(`${d.tcp.srcPort}/${d.ip.id}`, d);
+  }
+  return out;
+}
+
+const sackEdges = (d: DecodedPacket) => d.tcp!.options.flatMap((o) => (o.name === 'sack' ? o.blocks.flat() : []));
+
+/**
+ * The same client packets seen on both sides of the middlebox: seq shifted by the client
+ * offset, ack by the server offset, and SACK edges shifted (translated) or untouched.
+ */
+function wireCheck(dir: string, translated: boolean): { packets: number; sackPackets: number } {
+  const flows = new Map<number, Flow>();
+  for (const l of readFileSync(join(dir, 'middlebox-flows.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+    const f = JSON.parse(l) as Flow;
+    flows.set(Number(f.client.split(':')[1]), f);
+  }
+  const before = clientPackets(join(dir, 'client.pcap'));
+  const after = clientPackets(join(dir, 'server.pcap'));
+  let packets = 0;
+  let sackPackets = 0;
+  for (const [key, c] of before) {
+    const s = after.get(key);
+    const f = flows.get(c.tcp!.srcPort);
+    if (!s || !f) continue; // dropped on the way, or a flow from before a SYN was seen
+    packets++;
+    expect(s.tcp!.seq).toBe((c.tcp!.seq + f.clientOffset) >>> 0);
+    if (c.tcp!.flags & 0x10) expect(s.tcp!.ack).toBe((c.tcp!.ack - f.serverOffset) >>> 0);
+    const ce = sackEdges(c);
+    if (ce.length === 0) continue;
+    sackPackets++;
+    expect(sackEdges(s)).toEqual(translated ? ce.map((e) => (e - f.serverOffset) >>> 0) : ce);
+  }
+  return { packets, sackPackets };
+}
 
 let unreachable: unknown;
 try {
@@ -108,6 +155,15 @@ describe.skipIf(skip)('ctlab run (real Docker, real kernel)', () => {
     const off = j.variants.find((v) => v.name === 'flag-off')!;
     expect(readFileSync(join(dir, 'flag-off', 'invalid-reasons.pcap')).includes(Buffer.from('ACK is over upper bound'))).toBe(true);
     expect(off.server.invalidDrops).toBeGreaterThan(0);
+  });
+
+  it('shows on the wire, both sides of the middlebox: seq/ack shifted by the flow offsets, SACK edges untouched unless translated', () => {
+    const off = wireCheck(join(out, 'harvester-asa', 'flag-off'), false);
+    const ctl = wireCheck(join(out, 'harvester-asa-sack-translated', 'flag-off'), true);
+    for (const r of [off, ctl]) {
+      expect(r.packets).toBeGreaterThan(100);
+      expect(r.sackPackets).toBeGreaterThan(0);
+    }
   });
 
   it('leaves nothing labelled behind', async () => {

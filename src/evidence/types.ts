@@ -1,0 +1,181 @@
+// What the evidence of one variant says, in a form the reports (and result.json readers) use.
+
+export type Outcome = 'ok' | 'connect-timeout' | 'read-timeout' | 'reset' | 'http-error' | 'parse-error' | 'error';
+
+/** One harvester attempt (a line of events.jsonl), as far as evidence needs it. */
+export interface Attempt {
+  page: number;
+  attempt: number;
+  /** Ms since the harvest started. */
+  startMs: number;
+  /** Epoch ms the attempt started. */
+  startEpochMs: number;
+  totalMs: number;
+  localPort: number | null;
+  /** The harvester's serial of the TCP connection used (attempts over a kept-alive connection share it). */
+  connection: number | null;
+  connectMs: number | null;
+  ttfbMs: number | null;
+  bytes: number;
+  records: number | null;
+  outcome: Outcome;
+  errorCode: string | null;
+  error: string | null;
+}
+
+/** One line of the middlebox's per-flow records. */
+export interface MiddleboxFlow {
+  ordinal: number;
+  client: string;
+  server: string;
+  clientIsn: number;
+  serverIsn: number | null;
+  clientOffset: number;
+  serverOffset: number;
+  serverOffsetHalf: 'pos' | 'neg' | 'zero' | string;
+  packetsToServer: number;
+  packetsToClient: number;
+  dropsToServer: number;
+  dropsToClient: number;
+  sackBlocksTranslated: number;
+  sackBlocksUntranslated: number;
+  firstSeenMs?: number;
+  lastSeenMs?: number;
+}
+
+/** One line of nginx's JSON access log. */
+export interface NginxRequest {
+  /** Epoch ms nginx wrote the line (when the response was handed to the kernel, or failed). */
+  epochMs: number;
+  connection: number;
+  remotePort: number;
+  request: string;
+  status: number;
+  bytesSent: number;
+  requestTimeMs: number;
+  /** "OK" when nginx sent the whole response. */
+  completion: string;
+}
+
+/** A packet the firewall dropped, tied to its conntrack reason, flow and harvester attempt. */
+export interface DroppedPacket {
+  /** Ms since the harvest started. */
+  tMs: number;
+  src: string;
+  dst: string;
+  /** Normalised conntrack reason, or null when none was logged for these bytes. */
+  reason: string | null;
+  flow: number | null;
+  page: number | null;
+  attempt: number | null;
+  /** The packet carried SACK blocks whose edges lie in the middlebox's shifted sequence space. */
+  shiftedSack: boolean;
+}
+
+export interface ReasonCount {
+  /** The kernel's reason with the numbers taken out, e.g. "ACK is over upper bound (ACKed data not seen yet)". */
+  reason: string;
+  /** Packets conntrack judged INVALID for this reason (NFLOG group 0). */
+  judged: number;
+  /** Of those, packets the firewall dropped (also in NFLOG group 1). */
+  dropped: number;
+}
+
+export interface DropAccounting {
+  /** The firewall's INVALID DROP counter (iptables), null if unreadable. */
+  counter: number | null;
+  /** Packets in invalid-drops.pcap. */
+  captured: number;
+  /** Captured drops whose exact bytes conntrack logged with a reason. */
+  withReason: number;
+  withoutReason: number;
+  /** Every counted drop has a reason (counter <= withReason, and nothing without one). */
+  accounted: boolean;
+  /** Plain words on the above (e.g. why captured may exceed the counter). */
+  note: string;
+}
+
+/** One flow, joined across the middlebox, conntrack, the harvester and nginx. */
+export interface FlowDiagnosis {
+  ordinal: number;
+  client: string;
+  page: number | null;
+  attempt: number | null;
+  outcome: Outcome | null;
+  serverOffset: number;
+  serverOffsetHalf: string;
+  sackBlocksUntranslated: number;
+  /** Packets the middlebox's impairment (loss model) dropped, both ways. */
+  impairmentDrops: number;
+  /** Packets of this flow the firewall dropped as INVALID, per reason. */
+  invalidDrops: number;
+  reasons: Record<string, number>;
+  /** Dropped packets whose SACK edges were in the shifted space. */
+  shiftedSackDrops: number;
+  nginx: { status: number; bytesSent: number; completion: string; requestTimeMs: number } | null;
+  bytesReceived: number | null;
+  /** One or more plain sentences. */
+  sentence: string;
+}
+
+export interface NginxMismatch {
+  kind: 'server-complete-client-failed' | 'server-never-logged' | 'client-never-tried';
+  remotePort: number;
+  page: number | null;
+  attempt: number | null;
+  sentence: string;
+}
+
+export interface NstatCounter {
+  name: string;
+  /** What it counts, in plain words. */
+  meaning: string;
+  server: number;
+  client: number;
+}
+
+export interface SeriesPoint {
+  /** Ms since the harvest started (start of the bucket). */
+  tMs: number;
+  value: number;
+}
+
+export interface AttemptSpan {
+  page: number;
+  attempt: number;
+  startMs: number;
+  endMs: number;
+  outcome: Outcome;
+  localPort: number | null;
+}
+
+export interface VariantEvidence {
+  /** The variant's folder name in the run folder. */
+  dir: string;
+  /** Epoch ms the harvest started: every tMs is relative to it. */
+  t0EpochMs: number;
+  /** Harvest duration (ms), the charts' x range. */
+  durationMs: number;
+  attempts: Attempt[];
+  reasons: ReasonCount[];
+  drops: DropAccounting;
+  droppedPackets: DroppedPacket[];
+  flows: FlowDiagnosis[];
+  nginx: { requests: number; complete: number; mismatches: NginxMismatch[] };
+  nstat: NstatCounter[];
+  /** Retransmitted segments counted from the captures (Wireshark's rule), null if no capture. */
+  retransmissions: { serverPcap: number | null; clientPcap: number | null };
+  series: {
+    attempts: AttemptSpan[];
+    bucketMs: number;
+    /** Bytes per second the client received (client.pcap, or the harvester's events without it). */
+    throughput: SeriesPoint[];
+    throughputSource: 'client.pcap' | 'events' | 'none';
+    /** Packets the firewall dropped as INVALID per bucket. */
+    invalidDrops: SeriesPoint[];
+  };
+  /** The headline: a few sentences on why attempts failed. */
+  summary: string[];
+  /** Files that were missing or unreadable. */
+  problems: string[];
+}

@@ -1,0 +1,17 @@
+// Escaping for everything that comes from outside (scenario names, paths, log lines, reasons).
+
+/** Text or attribute value for HTML (and SVG). */
+export function esc(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Text or attribute value for XML 1.0: also drops the control characters XML cannot hold. */
+export function escXml(s: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return esc(String(s ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd'));
+}
+
+/** A relative link target: each path segment percent-encoded (no scheme can sneak in). */
+export function hrefPath(p: string): string {
+  return p.split('/').map(encodeURIComponent).join('/');
+}

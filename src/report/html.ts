@@ -1,0 +1,256 @@
+// report.html: one self-contained page (inline CSS and SVG, no fetch, no external anything)
+// that tells a reader who was not there what happened and why each packet died.
+import type { Outcome, VariantEvidence } from '../evidence/types.js';
+import { variantDir } from '../evidence/run.js';
+import { BE_LIBERAL } from '../scenario/model.js';
+import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS } from './charts.js';
+import { esc, hrefPath } from './escape.js';
+import type { RunResult, VariantResult } from './result.js';
+
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
+
+/** What each kept file holds, for the links section. */
+export const FILE_DESCRIPTIONS: Record<string, string> = {
+  'client.pcap': 'packets on the client side of the middlebox (the sequence numbers the client sees); opens in Wireshark',
+  'server.pcap': 'packets on the server side of the middlebox (what the server and its conntrack judged); opens in Wireshark',
+  'invalid-reasons.pcap': "every packet conntrack judged INVALID, with the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
+  'invalid-drops.pcap': "the packets the server firewall's INVALID rule dropped (NFLOG prefix ctlab-invalid); opens in Wireshark",
+  'events.jsonl': "the harvester's attempts, one JSON line each, and its summary",
+  'middlebox-flows.jsonl': "the middlebox's record of each TCP flow: sequence offsets, SACK blocks left untranslated, drops",
+  'middlebox-counters.json': "the middlebox's counters",
+  'nginx-access.log': "nginx's access log (JSON lines): what the server believes it sent",
+  'server-iptables.txt': "the server firewall's rule counters (iptables -L -v -x -n)",
+  'server-conntrack-stats.txt': 'conntrack -S on the server',
+  'server-nstat.txt': "the server's TCP counters (nstat -az)",
+  'client-nstat.txt': "the client's TCP counters (nstat -az)",
+  'harvester.log': "the harvester's log",
+  'middlebox.log': "the middlebox's log",
+  'topology.json': 'the lab as planned: hosts, links, commands',
+};
+
+function label(r: RunResult, v: VariantResult): string {
+  return r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name;
+}
+
+function flagText(v: VariantResult): string {
+  const f = v.sysctls[BE_LIBERAL];
+  return f === undefined ? '' : `be_liberal = ${f}`;
+}
+
+function table(r: RunResult): string {
+  const rows: [string, (v: VariantResult) => string, ((v: VariantResult) => boolean)?][] = [
+    ['nf_conntrack_tcp_be_liberal', (v) => esc(v.sysctls[BE_LIBERAL] ?? '–')],
+    ['Records harvested', (v) => `${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)}`, (v) => !v.harvest.complete],
+    ['Harvest complete', (v) => (v.harvest.complete ? 'yes' : 'NO'), (v) => !v.harvest.complete],
+    ['Attempts', (v) => n(v.attempts.total)],
+    ['Timed-out attempts', (v) => `${n(v.attempts.timedOut)} <span class="sub">(connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})</span>`, (v) => v.attempts.timedOut > 0],
+    ['Retries', (v) => n(v.attempts.retries)],
+    ['Connect time p50 / p99', (v) => `${ms(v.connectMs.p50)} / ${ms(v.connectMs.p99)}`],
+    ['Request time p50 / p99', (v) => `${ms(v.requestMs.p50)} / ${ms(v.requestMs.p99)}`],
+    ['Throughput', (v) => fmtRate(v.throughputBytesPerSec)],
+    ['Harvest time', (v) => ms(v.durationMs)],
+    ['Packets dropped as INVALID (firewall)', (v) => n(v.server.invalidDrops), (v) => v.server.invalidDrops > 0],
+    ['conntrack INVALID (conntrack -S)', (v) => n(v.server.conntrackInvalid), (v) => v.server.conntrackInvalid > 0],
+    ['Server retransmissions', (v) => n(v.server.nstat.TcpRetransSegs ?? 0)],
+    ['Server retransmission timeouts', (v) => n(v.server.nstat.TcpExtTCPTimeouts ?? 0)],
+    ['SACK blocks the server discarded', (v) => n(v.server.nstat.TcpExtTCPSACKDiscard ?? 0)],
+    ['Packets through the middlebox', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
+    ['Dropped on purpose by the path (loss model)', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
+    ['SACK blocks left untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
+    ['NFQUEUE drops (must be 0)', (v) => n(v.middlebox.queueDrops), (v) => v.middlebox.queueDrops > 0],
+    ['Expectations met', (v) => (v.expectations.length === 0 ? '–' : `${v.expectations.filter((e) => e.passed).length} of ${v.expectations.length}`), (v) => v.expectations.some((e) => !e.passed)],
+  ];
+  const head = `<tr><th></th>${r.variants.map((v) => `<th>${esc(label(r, v))}<div class="sub">${esc(flagText(v))}</div></th>`).join('')}</tr>`;
+  const body = rows
+    .map(([l, f, bad]) => `<tr><th scope="row">${esc(l)}</th>${r.variants.map((v) => `<td${bad?.(v) ? ' class="bad"' : ''}>${f(v)}</td>`).join('')}</tr>`)
+    .join('');
+  return `<table class="side"><thead>${head}</thead><tbody>${body}</tbody></table>`;
+}
+
+function expectations(r: RunResult): string {
+  const items = r.variants.flatMap((v) =>
+    v.expectations.map(
+      (e) => `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔ met' : '✘ FAILED'}</b> ${esc(label(r, v))}: <code>${esc(e.text)}</code> — measured ${esc(String(e.actual))}</li>`,
+    ),
+  );
+  return items.length ? `<ul class="exp">${items.join('')}</ul>` : '<p>No expectation was declared.</p>';
+}
+
+function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  const list = r.variants.map((v) => ({ v, e: ev[variantDir(r, v)] }));
+  const xMaxMs = Math.max(1000, ...list.map(({ e, v }) => e?.durationMs ?? v.durationMs));
+  const cols = Math.max(1, list.length);
+  const width = cols === 1 ? 900 : cols === 2 ? 540 : 360;
+  const maxPages = Math.max(1, ...list.map(({ e }) => new Set(e?.series.attempts.map((s) => s.page) ?? []).size));
+  const attemptsHeight = Math.min(320, Math.max(140, 70 + 16 * maxPages));
+  const tpMax = Math.max(0, ...list.flatMap(({ e }) => e?.series.throughput.map((p) => p.value) ?? []));
+  const dropMax = Math.max(0, ...list.flatMap(({ e }) => e?.series.invalidDrops.map((p) => p.value) ?? []));
+  const row = (title: string, explain: string, cell: (v: VariantResult, e: VariantEvidence) => string) =>
+    `<h3>${esc(title)}</h3><p class="explain">${esc(explain)}</p><div class="row">${list
+      .map(({ v, e }) => `<figure><figcaption>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></figcaption>${e ? cell(v, e) : '<p class="empty">no evidence</p>'}</figure>`)
+      .join('')}</div>`;
+  const outcomes = [...new Set(list.flatMap(({ e }) => e?.series.attempts.map((s) => s.outcome) ?? []))] as Outcome[];
+  outcomes.sort((a, b) => Object.keys(OUTCOME_COLOURS).indexOf(a) - Object.keys(OUTCOME_COLOURS).indexOf(b));
+  return [
+    row('Attempts over time', 'Each bar is one request for one page, from its start to its end, coloured by how it ended. Same time scale on both sides.', (v, e) =>
+      attemptsChart(e.series.attempts, { width, height: attemptsHeight, xMaxMs, title: `Attempts (${e.attempts.length})` }),
+    ) + legend(outcomes),
+    row('Data received over time', 'Bytes per second reaching the client (from the client-side capture). A healthy harvest keeps this up; a stalled one drops to zero while the client waits.', (v, e) =>
+      barsChart(e.series.throughput, e.series.bucketMs, { width, height: 200, xMaxMs, yMax: tpMax, title: `Received (${e.series.throughputSource})` }, { kind: 'throughput', colour: '#1565c0', yFmt: fmtRate, unit: '', emptyText: 'no data received' }),
+    ),
+    row('Packets dropped as INVALID over time', "Packets the server's firewall dropped because conntrack judged them INVALID, per time slice.", (v, e) =>
+      barsChart(e.series.invalidDrops, e.series.bucketMs, { width, height: 200, xMaxMs, yMax: dropMax, title: `INVALID drops (${n(e.drops.captured)})` }, { kind: 'invalid-drops', colour: '#c62828', yFmt: (x) => n(x), unit: ' packets', emptyText: 'no packet dropped' }),
+    ),
+  ].join('');
+}
+
+function reasonsSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  return r.variants
+    .map((v) => {
+      const e = ev[variantDir(r, v)];
+      if (!e) return '';
+      const rows = e.reasons.length
+        ? `<table class="list"><thead><tr><th>conntrack's reason</th><th>judged INVALID</th><th>dropped by the firewall</th></tr></thead><tbody>${e.reasons
+            .map((x) => `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${n(x.dropped)}</td></tr>`)
+            .join('')}</tbody></table>`
+        : '<p>conntrack judged no packet INVALID.</p>';
+      const acc = `<p class="${e.drops.accounted ? 'okline' : 'badline'}">${e.drops.accounted ? '✔' : '✘'} ${esc(e.drops.note)}</p>`;
+      return `<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>${rows}${acc}`;
+    })
+    .join('');
+}
+
+const MAX_FLOWS = 40;
+
+function flowsSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  const out: string[] = [];
+  for (const v of r.variants) {
+    const e = ev[variantDir(r, v)];
+    if (!e) continue;
+    const failed = e.flows.filter((f) => f.outcome !== null && f.outcome !== 'ok');
+    const orphanDrops = e.flows.filter((f) => f.outcome === null && f.invalidDrops > 0);
+    const shown = [...failed, ...orphanDrops];
+    out.push(`<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>`);
+    out.push(`<ul class="summary">${e.summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`);
+    if (shown.length === 0) {
+      out.push('<p>No attempt failed.</p>');
+      continue;
+    }
+    out.push(`<ol class="flows">${shown.slice(0, MAX_FLOWS).map((f) => `<li data-flow="${f.ordinal}">${esc(f.sentence)}</li>`).join('')}</ol>`);
+    if (shown.length > MAX_FLOWS) out.push(`<p>…and ${n(shown.length - MAX_FLOWS)} more (see the evidence in result.json).</p>`);
+  }
+  return out.join('');
+}
+
+function nginxSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  return r.variants
+    .map((v) => {
+      const e = ev[variantDir(r, v)];
+      if (!e) return '';
+      const head = `<p><b>${esc(label(r, v))}</b>: nginx logged ${n(e.nginx.requests)} request${e.nginx.requests === 1 ? '' : 's'} (${n(e.nginx.complete)} complete); the client made ${n(e.attempts.length)} attempt${e.attempts.length === 1 ? '' : 's'}.</p>`;
+      const ms = e.nginx.mismatches;
+      return head + (ms.length ? `<ul>${ms.slice(0, MAX_FLOWS).map((m) => `<li>${esc(m.sentence)}</li>`).join('')}</ul>` : '<p class="okline">Every attempt the client made matches what nginx logged.</p>');
+    })
+    .join('');
+}
+
+function nstatSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  const list = r.variants.map((v) => ({ v, e: ev[variantDir(r, v)] }));
+  const names = list[0]?.e?.nstat.map((c) => c.name) ?? [];
+  const rows = names.filter((name) => list.some(({ e }) => e?.nstat.some((c) => c.name === name && (c.server > 0 || c.client > 0))));
+  if (rows.length === 0) return '<p>No TCP counter moved.</p>';
+  const head = `<tr><th>counter</th>${list.map(({ v }) => `<th colspan="2">${esc(label(r, v))}</th>`).join('')}</tr><tr><th></th>${list.map(() => '<th>server</th><th>client</th>').join('')}</tr>`;
+  const body = rows
+    .map((name) => {
+      const meaning = list.find(({ e }) => e)?.e?.nstat.find((c) => c.name === name)?.meaning ?? '';
+      return `<tr><td><code>${esc(name)}</code><div class="sub">${esc(meaning)}</div></td>${list
+        .map(({ e }) => {
+          const c = e?.nstat.find((x) => x.name === name);
+          return `<td class="num">${c ? n(c.server) : '–'}</td><td class="num">${c ? n(c.client) : '–'}</td>`;
+        })
+        .join('')}</tr>`;
+    })
+    .join('');
+  const re = list
+    .map(({ v, e }) => (e ? `<li>${esc(label(r, v))}: ${e.retransmissions.serverPcap === null ? 'no server capture' : `${n(e.retransmissions.serverPcap)} retransmitted segments in server.pcap`} (the server's kernel counted ${n(v.server.nstat.TcpRetransSegs ?? 0)}; a capture counts a segment the kernel split or merged differently)</li>` : ''))
+    .join('');
+  return `<table class="list">${head}${body}</table><ul>${re}</ul>`;
+}
+
+function filesSection(r: RunResult): string {
+  return r.variants
+    .map((v) => {
+      const d = variantDir(r, v);
+      const files = Object.values(v.files).sort((a, b) => Number(b.endsWith('.pcap')) - Number(a.endsWith('.pcap')) || a.localeCompare(b));
+      return `<h3>${esc(label(r, v))}</h3><ul class="files">${files
+        .map((f) => `<li><a href="${esc(hrefPath(`${d}/${f}`))}">${esc(`${d}/${f}`)}</a> — ${esc(FILE_DESCRIPTIONS[f] ?? 'kept for reference')}</li>`)
+        .join('')}</ul>`;
+    })
+    .join('');
+}
+
+const CSS = `
+:root{--ink:#1c2733;--muted:#5b6b7b;--line:#d9e1e8;--bad:#c62828;--ok:#2e7d32;--bg:#f6f8fa}
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
+main{max-width:1200px;margin:0 auto;padding:24px 28px 60px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:36px 0 8px;padding-bottom:4px;border-bottom:2px solid var(--line)}h3{font-size:16px;margin:20px 0 6px}
+.meta{color:var(--muted);font-size:13px}
+.verdict{margin:18px 0;padding:16px 20px;border-radius:8px;font-size:18px;line-height:1.45;border-left:8px solid}
+.verdict.pass{background:#e8f5e9;border-color:var(--ok)}.verdict.fail{background:#ffebee;border-color:var(--bad)}
+.verdict .status{display:block;font-size:13px;font-weight:700;letter-spacing:.05em;text-transform:uppercase;margin-bottom:4px}
+.what{background:var(--bg);border-radius:8px;padding:12px 18px;color:#2b3a48}
+table{border-collapse:collapse;font-size:14px}th,td{padding:6px 12px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+table.side td{text-align:right;font-variant-numeric:tabular-nums;min-width:170px}table.side thead th{text-align:right;font-size:15px}
+table.side tbody th{font-weight:500;color:#2b3a48}td.bad{color:var(--bad);font-weight:700}
+td.num{text-align:right;font-variant-numeric:tabular-nums}.sub{color:var(--muted);font-size:12px;font-weight:400}
+ul.exp{list-style:none;padding:0}ul.exp li{padding:3px 0}ul.exp li.ok b{color:var(--ok)}ul.exp li.fail b{color:var(--bad)}
+.row{display:flex;gap:16px;flex-wrap:wrap}figure{margin:0;padding:8px;flex:1 1 360px;min-width:0;border:1px solid var(--line);border-radius:8px;background:#fff}
+figcaption{font-weight:600;margin:0 0 4px 4px}.explain{color:var(--muted);margin:0 0 8px}
+svg.chart{display:block;width:100%;height:auto}svg .ct{font:600 13px system-ui,sans-serif;fill:var(--ink)}
+svg .yl{font:11px system-ui,sans-serif;fill:var(--muted);text-anchor:end}svg .xl{font:11px system-ui,sans-serif;fill:var(--muted);text-anchor:middle}svg .xt{font:11px system-ui,sans-serif;fill:var(--muted);text-anchor:end}
+svg .grid{stroke:#eef2f5}svg .axis{stroke:#9aa9b7}svg .empty{font:13px system-ui,sans-serif;fill:var(--muted);text-anchor:middle}
+.legend{margin:8px 0 0;font-size:13px;color:var(--muted)}.legend span{margin-right:16px;white-space:nowrap}.legend i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}
+ol.flows li,ul.summary li{margin:6px 0}.okline{color:var(--ok)}.badline{color:var(--bad);font-weight:600}
+code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--bg);padding:1px 4px;border-radius:3px}
+ul.files li{margin:3px 0}a{color:#1565c0}.problems{background:#fff8e1;border-left:6px solid #f9a825;padding:10px 16px;border-radius:6px}
+`;
+
+export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  const good = r.passed && r.problems.length === 0;
+  const probs = [...r.problems, ...r.variants.flatMap((v) => (ev[variantDir(r, v)]?.problems ?? []).map((p) => `${label(r, v)}: ${p}`))];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<title>ctlab: ${esc(r.scenario)}</title>
+<style>${CSS}</style></head>
+<body><main>
+<h1>ctlab report: ${esc(r.scenario)}</h1>
+<div class="meta">run ${esc(r.runId)} · started ${esc(r.startedAt)} · ${esc(((r.durationMs ?? 0) / 1000).toFixed(1))} s · seed ${esc(r.seed)} · kernel ${esc(r.kernel)} · scenario file ${esc(r.scenarioFile)}</div>
+<div class="verdict ${good ? 'pass' : 'fail'}" id="verdict"><span class="status">${good ? 'Every expectation met' : r.problems.length ? 'Inconclusive run' : 'An expectation failed'}</span>${esc(r.verdict)}</div>
+<p class="what"><b>What was tested.</b> A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server's Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server's firewall silently drops them, so downloads stall and clients time out while the web server's own log looks clean. Each column below is the same harvest with the server's <code>nf_conntrack_tcp_be_liberal</code> setting off (0) or on (1).</p>
+${probs.length ? `<div class="problems"><b>Problems</b><ul>${probs.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : ''}
+<h2 id="table">Side by side</h2>
+${table(r)}
+<h2 id="expectations">Expectations</h2>
+${expectations(r)}
+<h2 id="charts">What happened over time</h2>
+${charts(r, ev)}
+<h2 id="reasons">Why packets died</h2>
+<p class="explain">conntrack's own reason for every packet it judged INVALID (kernel log, NFLOG group 0), and whether each packet the firewall dropped is accounted for by one.</p>
+${reasonsSection(r, ev)}
+<h2 id="flows">Failed attempts, one by one</h2>
+${flowsSection(r, ev)}
+<h2 id="nginx">What the server saw vs. what the client got</h2>
+${nginxSection(r, ev)}
+<h2 id="counters">TCP counters</h2>
+${nstatSection(r, ev)}
+<h2 id="files">Captures and files</h2>
+<p class="explain">Relative to this report. The .pcap files open in Wireshark (or tshark); the rest are text.</p>
+${filesSection(r)}
+</main>
+<script>(function(){var s=document.querySelectorAll('svg.chart');var p=0;for(var i=0;i<s.length;i++)p+=Number(s[i].getAttribute('data-points')||0);document.documentElement.setAttribute('data-charts-drawn',s.length+':'+p);})();</script>
+</body></html>
+`;
+}

@@ -1,0 +1,75 @@
+// summary.md: the verdict, the side-by-side table and the expectations, for CI job summaries
+// (GitHub's $GITHUB_STEP_SUMMARY renders Markdown with inline HTML, so outside text is escaped).
+import type { VariantEvidence } from '../evidence/types.js';
+import { variantDir } from '../evidence/run.js';
+import { BE_LIBERAL } from '../scenario/model.js';
+import { fmtRate } from './charts.js';
+import type { RunResult, VariantResult } from './result.js';
+
+/** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
+export function mdEscape(s: unknown): string {
+  return String(s ?? '')
+    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)
+    .replace(/([\\`*_[\]|#])/g, '\\$1')
+    .replace(/\r?\n/g, ' ');
+}
+
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
+
+export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence | undefined> = {}): string {
+  const label = (v: VariantResult) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name);
+  const good = r.passed && r.problems.length === 0;
+  const out: string[] = [];
+  out.push(`## ctlab: ${mdEscape(r.scenario)} — ${good ? '✅ every expectation met' : r.problems.length ? '⚠️ inconclusive' : '❌ an expectation failed'}`);
+  out.push('');
+  out.push(`> ${mdEscape(r.verdict)}`);
+  out.push('');
+  const rows: [string, (v: VariantResult) => string][] = [
+    ['be_liberal', (v) => v.sysctls[BE_LIBERAL] ?? '–'],
+    ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],
+    ['harvest complete', (v) => (v.harvest.complete ? 'yes' : '**NO**')],
+    ['attempts', (v) => n(v.attempts.total)],
+    ['timed out', (v) => `${n(v.attempts.timedOut)} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`],
+    ['retries', (v) => n(v.attempts.retries)],
+    ['request p50 / p99', (v) => `${ms(v.requestMs.p50)} / ${ms(v.requestMs.p99)}`],
+    ['throughput', (v) => fmtRate(v.throughputBytesPerSec)],
+    ['INVALID drops (firewall)', (v) => n(v.server.invalidDrops)],
+    ['conntrack invalid', (v) => n(v.server.conntrackInvalid)],
+    ['server retransmits / RTOs', (v) => `${n(v.server.nstat.TcpRetransSegs ?? 0)} / ${n(v.server.nstat.TcpExtTCPTimeouts ?? 0)}`],
+    ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
+    ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],
+  ];
+  out.push(`| | ${r.variants.map((v) => mdEscape(label(v))).join(' | ')} |`);
+  out.push(`|---|${r.variants.map(() => '---:').join('|')}|`);
+  for (const [l, f] of rows) out.push(`| ${l} | ${r.variants.map((v) => (l === 'harvest complete' ? f(v) : mdEscape(f(v)))).join(' | ')} |`);
+  out.push('');
+  out.push('### Expectations');
+  out.push('');
+  for (const v of r.variants) {
+    for (const e of v.expectations) out.push(`- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: \`${e.text.replace(/`/g, "'")}\` — measured ${mdEscape(String(e.actual))}`);
+  }
+  if (r.variants.every((v) => v.expectations.length === 0)) out.push('- (none declared)');
+  const why = r.variants
+    .map((v) => ({ v, e: ev[variantDir(r, v)] }))
+    .filter(({ e }) => e && (e.reasons.length > 0 || e.attempts.some((a) => a.outcome !== 'ok')));
+  if (why.length > 0) {
+    out.push('');
+    out.push('### Why packets died');
+    out.push('');
+    for (const { v, e } of why) {
+      out.push(`**${mdEscape(label(v))}**: ${e!.summary.map(mdEscape).join(' ')}`);
+      out.push('');
+    }
+  }
+  if (r.problems.length > 0) {
+    out.push('');
+    out.push('### Problems');
+    out.push('');
+    for (const p of r.problems) out.push(`- ${mdEscape(p)}`);
+  }
+  out.push('');
+  out.push('The full report (charts, per-connection diagnosis, captures) is `report.html` in the run folder.');
+  out.push('');
+  return out.join('\n');
+}
