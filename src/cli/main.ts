@@ -69,6 +69,7 @@ export function program(): Command {
         for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
         process.stdout.write(`\nVerdict: ${r.verdict}\n`);
         process.stdout.write(`Result: ${join(out, 'result.json')}\n`);
+        if (r.reports) process.stdout.write(`Report: ${join(out, r.reports.html)} (also ${r.reports.markdown}, ${r.reports.junit})\n`);
         process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       }
       process.exitCode = r.passed ? EXIT.OK : EXIT.EXPECTATION;

@@ -241,6 +241,9 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   const lastEnd = attempts.reduce((m, a) => Math.max(m, a.startMs + a.totalMs), 0);
   const durationMs = Math.max(ev.durationMs ?? 0, lastEnd, 1);
   const t0 = ev.t0EpochMs ?? dropPkts[0]?.timeMs ?? clientPkts?.[0]?.timeMs ?? 0;
+  // Drops can come after the harvest ends (the closing handshake's ACKs): the charts cover them.
+  const lastDrop = dropPkts.reduce((m, p) => Math.max(m, p.timeMs - t0 + 1), 0);
+  const seriesMs = Math.max(durationMs, lastDrop);
   const join = new Joiner(attempts, flows);
 
   // Reasons: conntrack logs each INVALID packet once with its reason; the firewall logs the
@@ -349,13 +352,13 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   const nstat: NstatCounter[] = NSTAT_MEANINGS.map(([name, meaning]) => ({ name, meaning, server: sn[name] ?? 0, client: cn[name] ?? 0 }));
 
   // Series.
-  const bucketMs = bucketSize(durationMs);
+  const bucketMs = bucketSize(seriesMs);
   const spans: AttemptSpan[] = attempts.map((a) => ({ page: a.page, attempt: a.attempt, startMs: a.startMs, endMs: a.startMs + a.totalMs, outcome: a.outcome, localPort: a.localPort }));
   let throughput: SeriesPoint[];
   let throughputSource: VariantEvidence['series']['throughputSource'];
   if (clientPkts && clientPkts.length > 0) {
     const toClient = clientPkts.filter((p) => join.clients.has(`${p.dst}:${p.dport}`) || (join.clients.size === 0 && p.dport > p.sport));
-    throughput = bucketize(toClient.map((p) => p.timeMs), toClient.map((p) => p.payloadLength), t0, bucketMs, durationMs, true);
+    throughput = bucketize(toClient.map((p) => p.timeMs), toClient.map((p) => p.payloadLength), t0, bucketMs, seriesMs, true);
     throughputSource = 'client.pcap';
   } else if (attempts.length > 0) {
     // Without a capture: spread each attempt's bytes evenly from its first byte to its end.
@@ -370,13 +373,13 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
         w.push(a.bytes / steps);
       }
     }
-    throughput = bucketize(times, w, t0, bucketMs, durationMs, true);
+    throughput = bucketize(times, w, t0, bucketMs, seriesMs, true);
     throughputSource = 'events';
   } else {
     throughput = [];
     throughputSource = 'none';
   }
-  const invalidSeries = bucketize(dropPkts.map((p) => p.timeMs), null, t0, bucketMs, durationMs, false);
+  const invalidSeries = bucketize(dropPkts.map((p) => p.timeMs), null, t0, bucketMs, seriesMs, false);
 
   // The headline.
   const summary: string[] = [];
@@ -390,7 +393,8 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   const reasons = [...reasonCounts.values()].sort((x, y) => y.dropped - x.dropped || y.judged - x.judged);
   if (dropPkts.length > 0 || (counter ?? 0) > 0) {
     const top = reasons.filter((x) => x.dropped > 0).map((x) => `${fmt(x.dropped)} '${x.reason}'`).join(', ');
-    summary.push(`The server's firewall dropped ${plural(counter ?? dropPkts.length, 'packet')} that conntrack judged INVALID.${top ? ` conntrack's reasons for the ${fmt(dropPkts.length)} captured drops: ${top}.` : ''} ${note}`);
+    const acc = accounted ? 'every drop accounted for' : 'NOT every drop accounted for';
+    summary.push(`The server's firewall dropped ${plural(counter ?? dropPkts.length, 'packet')} that conntrack judged INVALID (reasons of the ${fmt(dropPkts.length)} captured: ${top || 'none logged'}; ${acc}).`);
   } else {
     summary.push("The server's firewall dropped no packet as INVALID.");
   }
@@ -405,7 +409,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   return {
     dir: basename(dir),
     t0EpochMs: t0,
-    durationMs,
+    durationMs: seriesMs,
     attempts,
     reasons,
     drops,

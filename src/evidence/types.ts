@@ -154,7 +154,7 @@ export interface VariantEvidence {
   dir: string;
   /** Epoch ms the harvest started: every tMs is relative to it. */
   t0EpochMs: number;
-  /** Harvest duration (ms), the charts' x range. */
+  /** The charts' x range (ms): the harvest, and any INVALID drop after it. */
   durationMs: number;
   attempts: Attempt[];
   reasons: ReasonCount[];

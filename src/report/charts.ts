@@ -135,3 +135,17 @@ export function barsChart(points: readonly SeriesPoint[], bucketMs: number, f: C
 export function legend(outcomes: readonly Outcome[]): string {
   return `<div class="legend">${outcomes.map((o) => `<span><i style="background:${OUTCOME_COLOURS[o]}"></i>${esc(OUTCOME_LABELS[o])}</span>`).join('')}</div>`;
 }
+
+/**
+ * Points re-bucketed to a coarser bucket (variants' charts must share one): counts add up,
+ * rates average over the new bucket.
+ */
+export function rebucket(points: readonly SeriesPoint[], fromMs: number, toMs: number, kind: 'count' | 'rate'): SeriesPoint[] {
+  if (toMs <= fromMs) return [...points];
+  const out = new Map<number, number>();
+  for (const p of points) {
+    const b = Math.floor(p.tMs / toMs) * toMs;
+    out.set(b, (out.get(b) ?? 0) + (kind === 'rate' ? (p.value * fromMs) / toMs : p.value));
+  }
+  return [...out.entries()].sort((a, b) => a[0] - b[0]).map(([tMs, value]) => ({ tMs, value }));
+}

@@ -3,7 +3,7 @@
 import type { Outcome, VariantEvidence } from '../evidence/types.js';
 import { variantDir } from '../evidence/run.js';
 import { BE_LIBERAL } from '../scenario/model.js';
-import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS } from './charts.js';
+import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS, rebucket } from './charts.js';
 import { esc, hrefPath } from './escape.js';
 import type { RunResult, VariantResult } from './result.js';
 
@@ -84,8 +84,12 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
   const width = cols === 1 ? 900 : cols === 2 ? 540 : 360;
   const maxPages = Math.max(1, ...list.map(({ e }) => new Set(e?.series.attempts.map((s) => s.page) ?? []).size));
   const attemptsHeight = Math.min(320, Math.max(140, 70 + 16 * maxPages));
-  const tpMax = Math.max(0, ...list.flatMap(({ e }) => e?.series.throughput.map((p) => p.value) ?? []));
-  const dropMax = Math.max(0, ...list.flatMap(({ e }) => e?.series.invalidDrops.map((p) => p.value) ?? []));
+  // One bucket size and one y scale for all variants, so the charts side by side compare.
+  const bucketMs = Math.max(1, ...list.map(({ e }) => e?.series.bucketMs ?? 1));
+  const tp = new Map(list.map(({ e }) => [e, e ? rebucket(e.series.throughput, e.series.bucketMs, bucketMs, 'rate') : []]));
+  const dr = new Map(list.map(({ e }) => [e, e ? rebucket(e.series.invalidDrops, e.series.bucketMs, bucketMs, 'count') : []]));
+  const tpMax = Math.max(0, ...[...tp.values()].flat().map((p) => p.value));
+  const dropMax = Math.max(0, ...[...dr.values()].flat().map((p) => p.value));
   const row = (title: string, explain: string, cell: (v: VariantResult, e: VariantEvidence) => string) =>
     `<h3>${esc(title)}</h3><p class="explain">${esc(explain)}</p><div class="row">${list
       .map(({ v, e }) => `<figure><figcaption>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></figcaption>${e ? cell(v, e) : '<p class="empty">no evidence</p>'}</figure>`)
@@ -97,10 +101,10 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
       attemptsChart(e.series.attempts, { width, height: attemptsHeight, xMaxMs, title: `Attempts (${e.attempts.length})` }),
     ) + legend(outcomes),
     row('Data received over time', 'Bytes per second reaching the client (from the client-side capture). A healthy harvest keeps this up; a stalled one drops to zero while the client waits.', (v, e) =>
-      barsChart(e.series.throughput, e.series.bucketMs, { width, height: 200, xMaxMs, yMax: tpMax, title: `Received (${e.series.throughputSource})` }, { kind: 'throughput', colour: '#1565c0', yFmt: fmtRate, unit: '', emptyText: 'no data received' }),
+      barsChart(tp.get(e)!, bucketMs, { width, height: 200, xMaxMs, yMax: tpMax, title: `Received (${e.series.throughputSource})` }, { kind: 'throughput', colour: '#1565c0', yFmt: fmtRate, unit: '', emptyText: 'no data received' }),
     ),
-    row('Packets dropped as INVALID over time', "Packets the server's firewall dropped because conntrack judged them INVALID, per time slice.", (v, e) =>
-      barsChart(e.series.invalidDrops, e.series.bucketMs, { width, height: 200, xMaxMs, yMax: dropMax, title: `INVALID drops (${n(e.drops.captured)})` }, { kind: 'invalid-drops', colour: '#c62828', yFmt: (x) => n(x), unit: ' packets', emptyText: 'no packet dropped' }),
+    row('Packets dropped as INVALID over time', `Packets the server's firewall dropped because conntrack judged them INVALID, per ${bucketMs >= 1000 ? `${bucketMs / 1000} s` : `${bucketMs} ms`}.`, (v, e) =>
+      barsChart(dr.get(e)!, bucketMs, { width, height: 200, xMaxMs, yMax: dropMax, title: `INVALID drops (${n(e.drops.captured)})` }, { kind: 'invalid-drops', colour: '#c62828', yFmt: (x) => n(x), unit: ' packets', emptyText: 'no packet dropped' }),
     ),
   ].join('');
 }

@@ -47,7 +47,7 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   out.push('### Expectations');
   out.push('');
   for (const v of r.variants) {
-    for (const e of v.expectations) out.push(`- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: \`${e.text.replace(/`/g, "'")}\` — measured ${mdEscape(String(e.actual))}`);
+    for (const e of v.expectations) out.push(`- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: ${mdEscape(e.text)} — measured ${mdEscape(String(e.actual))}`);
   }
   if (r.variants.every((v) => v.expectations.length === 0)) out.push('- (none declared)');
   const why = r.variants

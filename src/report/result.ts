@@ -64,7 +64,9 @@ export interface VariantResult {
   };
   expectations: ExpectationResult[];
   timings: { labUpMs: number; harvestMs: number; collectMs: number; teardownMs: number };
-  /** Files kept for this variant, relative to the run folder. */
+  /** The variant's folder, relative to the run folder ("flag-off", or "flag-off-2" with repetitions). */
+  dir: string;
+  /** Files kept for this variant: names inside `dir`. */
   files: Record<string, string>;
 }
 
@@ -85,6 +87,8 @@ export interface RunResult {
   variants: VariantResult[];
   /** Problems that make the run itself untrustworthy (e.g. NFQUEUE drops). */
   problems: string[];
+  /** The reports written next to result.json, relative to the run folder. */
+  reports?: { html: string; markdown: string; junit: string };
 }
 
 export function metricValue(v: VariantResult, m: Metric): number | boolean {

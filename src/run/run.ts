@@ -1,7 +1,9 @@
 // runs of each variant: for each repetition and variant, a fresh lab from the topology, one
 // harvest, every counter; then the verdict and result.json.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { analyzeRun } from '../evidence/index.js';
+import { writeReports } from '../report/reports.js';
 import { verdictSentence } from '../report/verdict.js';
 import type { RunResult, VariantResult } from '../report/result.js';
 import { newRunId } from '../runtime/labels.js';
@@ -102,6 +104,12 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
     variants: results,
     problems,
   };
+  // Evidence (reasons per drop, per-flow diagnosis) and the reports for people: report.html,
+  // summary.md (CI job summaries), junit.xml (one case per expectation).
+  progress('analysing captures and writing the report');
+  const evidence = await analyzeRun(result, outDir);
+  const paths = await writeReports(result, outDir, evidence);
+  result.reports = { html: relative(outDir, paths.html), markdown: relative(outDir, paths.markdown), junit: relative(outDir, paths.junit) };
   await writeFile(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }

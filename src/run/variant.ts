@@ -2,7 +2,7 @@
 // the harvest, read every counter, keep the files, tear down. A fresh server per variant means
 // a fresh conntrack table and fresh per-namespace counters, so absolute values are deltas.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNfqueueProc, parseNstat } from '../measure/parse.js';
 import { checkExpectations, type VariantResult } from '../report/result.js';
@@ -253,6 +253,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     },
     expectations: [],
     timings: { labUpMs, harvestMs, collectMs, teardownMs: 0 },
+    dir: basename(o.dir),
     files,
   };
   result.expectations = checkExpectations(result, o.variant.expect);

@@ -14,7 +14,7 @@ function variant(name: string, flag: string, o: { records: number; timedOut: num
     durationMs: 20000, throughputBytesPerSec: 600000,
     server: { invalidDrops: o.drops, conntrackInvalid: o.drops, conntrackStats: {}, nstat: { TcpRetransSegs: 10 } },
     client: { nstat: {} }, middlebox: { counters: { packetsSeen: 1000 }, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 45 },
-    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, files: {},
+    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: name, files: {},
   };
 }
 const exp = (t: string) => parseExpectation(t) as Expectation;

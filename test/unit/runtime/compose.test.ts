@@ -8,6 +8,8 @@ import { parse } from 'yaml';
 import { NODE_DEFAULT_SYSCTLS } from '../../../src/runtime/docker.js';
 import { findRepoRoot } from '../../../src/runtime/images.js';
 
+import { parseProcessConfigText } from '../../../src/middlebox/process-config.js';
+
 const root = findRepoRoot();
 type Svc = Record<string, any>;
 const doc = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Svc> };
@@ -21,13 +23,21 @@ describe('docker-compose.yml', () => {
       expect(s.network_mode).toBe('none');
       expect(s.init).toBe(true);
       expect(s.cap_add.sort()).toEqual(['NET_ADMIN', 'NET_RAW']);
-      expect(s.command).toEqual(['sleep', 'infinity']);
       expect(s.labels['ctlab.run']).toBe('compose');
       for (const [k, v] of Object.entries(NODE_DEFAULT_SYSCTLS)) {
         if (k === 'net.ipv4.ip_forward') continue;
         expect(s.sysctls[k]).toBe(v);
       }
     }
+    // The client idles; the server starts its firewall, repository and nginx; the middlebox
+    // queues forwarded TCP without bypass (fail closed) and runs the middlebox on a config that
+    // is a valid middlebox config.
+    expect(doc.services.harvester!.command).toEqual(['sleep', 'infinity']);
+    expect(doc.services.server!.command.join(' ')).toMatch(/ctlab-firewall && node \/opt\/ctlab\/dist\/src\/repository\/main\.js .*nginx/);
+    const mb = doc.services.middlebox!.command.join(' ');
+    expect(mb).toContain('iptables -A FORWARD -p tcp -j NFQUEUE --queue-num 0 &&');
+    expect(mb).not.toContain('bypass');
+    expect(parseProcessConfigText(readFileSync(join(root, 'lab/compose/middlebox.json'), 'utf8'), 'middlebox.json').profile.name).toBe('asa');
     expect(doc.services.middlebox!.sysctls['net.ipv4.ip_forward']).toBe('1');
     expect(doc.services.server!.sysctls['net.ipv4.ip_forward']).toBe('0');
   });
