@@ -33,7 +33,9 @@ command -v apt-get >/dev/null 2>&1 || die "no apt-get: this script supports Debi
 stage "host packages"
 # tshark cross-checks our pcap reading; chromium renders the HTML report in the browser test;
 # libnetfilter-queue-dev/libmnl-dev/gcc build the NFQUEUE addon for the host-side bench and tests.
-PKGS=(docker.io debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 chromium)
+PKGS=(debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 chromium jq)
+# Keep an engine that is already installed (docker-ce, moby): Debian's docker.io would conflict.
+command -v dockerd >/dev/null 2>&1 || PKGS=(docker.io "${PKGS[@]}")
 MISSING=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || MISSING+=("$p")

@@ -61,7 +61,7 @@ export async function doctor(out: Line): Promise<boolean> {
     const v = (await docker.version()) as { Version: string; ApiVersion: string };
     report(true, `Docker ${v.Version} (API ${v.ApiVersion})`);
   } catch (e) {
-    report(false, 'Docker reachable', e instanceof CtlabError ? (e.hint ?? e.message) : String(e));
+    report(false, `Docker reachable: ${e instanceof CtlabError ? e.message : String(e)}`, e instanceof CtlabError ? e.hint : undefined);
   }
   const kernel = (await readFile('/proc/sys/kernel/osrelease', 'utf8').catch(() => '?')).trim();
   out(`info kernel ${kernel}`);
@@ -98,6 +98,8 @@ export async function doctor(out: Line): Promise<boolean> {
         report(false, 'inside a lab container', e instanceof CtlabError ? e.format() : String(e));
       }
     }
+  } else {
+    out('skip images and the in-container check (Docker unreachable)');
   }
   return ok;
 }

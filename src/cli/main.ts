@@ -1,6 +1,7 @@
 // ctlab's command line. Exit codes: 0 all expectations met; 1 an expectation failed or the run
 // was inconclusive; 2 bad input (nothing was started); 3 the lab or Docker failed.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
@@ -26,7 +27,8 @@ export function program(): Command {
   const p = new Command('ctlab')
     .description('Reproduce TCP failures caused by middlebox rewrites and conntrack INVALID drops, flag off and on')
     .option('--debug', 'show stack traces')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for usage)')
+    .version(JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version)
     .exitOverride();
 
   p.command('run')

@@ -130,7 +130,7 @@ export class DockerNode implements LabNode {
     if ((timedOut || exitCode !== 0) && opts.reject !== false) {
       throw new CtlabError('EXEC', timedOut
         ? `\`${cmd.join(' ')}\` in node ${node} timed out after ${timeoutMs} ms`
-        : `\`${cmd.join(' ')}\` in node ${node} failed with exit code ${exitCode}`, {
+        : `\`${cmd.join(' ')}\` in node ${node} failed with exit code ${exitCode}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop()}` : ''}`, {
         command: cmd, exitCode, timedOut, stdout: result.stdout, stderr: result.stderr,
       });
     }

@@ -128,7 +128,7 @@ describe('ctlab run: bad options are exit 2 and start nothing', () => {
   // Known problem (reported): commander's showHelpAfterError() prints the whole `run --help`
   // (~20 lines) after the one-line error. Marked as failing so it turns red when fixed: then
   // drop `.fails`.
-  it.fails('a bad --seed is ONE line plus at most a pointer to --help, not the whole help', async () => {
+  it('a bad --seed is ONE line plus at most a pointer to --help, not the whole help', async () => {
     const { r } = await runIn(['run', CANONICAL, '--seed', 'abc']);
     expect(lines(r.stderr).length).toBeLessThanOrEqual(2);
   });
