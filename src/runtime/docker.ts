@@ -247,8 +247,24 @@ export class DockerRuntime implements Runtime {
       if (!CIDR_RE.test(end.address)) throw new CtlabError('LAB', `bad address ${end.address}`, { hint: 'an IPv4 CIDR, e.g. 198.18.1.2/24' });
     }
     const cmd = ['ip', 'link', 'add', spec.a.ifname, 'netns', String(a.pid), 'type', 'veth', 'peer', 'name', spec.b.ifname, 'netns', String(b.pid)];
-    await this.runHelper(cmd, `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`);
-    await Promise.all([this.configureEnd(a, spec.a, spec.mtu), this.configureEnd(b, spec.b, spec.mtu)]);
+    const what = `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`;
+    for (let attempt = 1; ; attempt++) {
+      await this.runHelper(cmd, what);
+      try {
+        await Promise.all([this.configureEnd(a, spec.a, spec.mtu), this.configureEnd(b, spec.b, spec.mtu)]);
+        return;
+      } catch (err) {
+        // Seen here about once in ten lab starts while other labs start and stop on the same
+        // engine: a fresh veth end vanishes between two configuration commands ("Cannot find
+        // device"), cause not yet found. Remove what is left of the pair and wire it again, once.
+        const vanished = err instanceof CtlabError && /Cannot find device/.test(`${err.message} ${err.stderr ?? ''}`);
+        if (!vanished || attempt >= 2) throw err;
+        await Promise.all([
+          a.exec(['ip', 'link', 'del', spec.a.ifname], { reject: false }),
+          b.exec(['ip', 'link', 'del', spec.b.ifname], { reject: false }),
+        ]);
+      }
+    }
   }
 
   private async configureEnd(node: DockerNode, end: LinkEnd, mtu = 1500): Promise<void> {
