@@ -1,6 +1,6 @@
 // Parsers for the kernel's own counters, read inside the lab hosts. Every claim a run makes is
 // asserted from one of these (the netfilter selftests' way): iptables rule counters,
-// `conntrack -S`, `nstat`, /proc/net/netfilter/nfnetlink_queue.
+// `conntrack -S`, `nstat` (NFQUEUE's /proc counters: src/middlebox/nfqueue.ts).
 
 export interface RuleCounter {
   packets: number;
@@ -59,31 +59,6 @@ export function parseNstat(text: string): Record<string, number> {
   for (const line of text.split('\n')) {
     const m = /^([A-Za-z][A-Za-z0-9]*)\s+(\d+)\s/.exec(line + ' ');
     if (m) out[m[1]!] = Number(m[2]);
-  }
-  return out;
-}
-
-export interface NfqueueStats {
-  queue: number;
-  portId: number;
-  /** Packets waiting for a verdict now. */
-  waiting: number;
-  copyMode: number;
-  copyRange: number;
-  /** Dropped by the kernel because the queue was full. */
-  queueDropped: number;
-  /** Dropped because the netlink socket's buffer was full (the program was too slow). */
-  userDropped: number;
-  lastId: number;
-}
-
-/** Parse /proc/net/netfilter/nfnetlink_queue. */
-export function parseNfqueueProc(text: string): NfqueueStats[] {
-  const out: NfqueueStats[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/).map(Number);
-    if (f.length < 8 || f.some((x) => Number.isNaN(x))) continue;
-    out.push({ queue: f[0]!, portId: f[1]!, waiting: f[2]!, copyMode: f[3]!, copyRange: f[4]!, queueDropped: f[5]!, userDropped: f[6]!, lastId: f[7]! });
   }
   return out;
 }

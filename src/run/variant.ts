@@ -4,7 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNfqueueProc, parseNstat } from '../measure/parse.js';
+import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
+import { parseKernelQueueStats } from '../middlebox/nfqueue.js';
 import { checkExpectations, type VariantResult } from '../report/result.js';
 import type { LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel } from '../scenario/model.js';
@@ -24,6 +25,19 @@ const NSTAT_KEEP = [
 function keep(all: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of NSTAT_KEEP) out[k] = all[k] ?? 0;
+  return out;
+}
+
+/** Read back in the server node: what the kernel actually ran with, not what was asked for. */
+export const SERVER_SETTINGS = [
+  'net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_sack', 'net.ipv4.tcp_timestamps', 'net.ipv4.tcp_window_scaling',
+  'net.netfilter.nf_conntrack_tcp_be_liberal',
+];
+
+/** `sysctl a b` output ("name = value" per line) → { name: value }. */
+export function parseSysctlOutput(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/^([\w.]+)\s*=\s*(.*?)\s*$/gm)) out[m[1]!] = m[2]!;
   return out;
 }
 
@@ -150,6 +164,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   await startCaptures(node, topo.captures);
   const labUpMs = Date.now() - t0;
   const kernel = (await node(topo.names.server).exec(['uname', '-r'])).stdout.trim();
+  const serverSettings = parseSysctlOutput((await node(topo.names.server).exec(['sysctl', ...SERVER_SETTINGS], { reject: false })).stdout);
 
   progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
   const t1 = Date.now();
@@ -166,7 +181,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const srv = node(topo.names.server);
   const cli = node(topo.names.harvester);
   if (!(await middleboxAlive(mb))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
-  const nfq = parseNfqueueProc(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
+  const nfq = parseKernelQueueStats(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
   const [ipt, cts, sn, cn] = await Promise.all([
     srv.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     srv.exec(['conntrack', '-S'], { reject: false }),
@@ -227,6 +242,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     seed: topo.seed,
     kernel,
     sysctls: topo.server.sysctls,
+    serverSettings,
     harvest: {
       records: summary.records,
       // The harvester learns the list size from the first page; if even that failed, the

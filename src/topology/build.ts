@@ -2,9 +2,10 @@
 // each host up for one variant. Pure: no Docker here, so the whole plan is unit-testable and a
 // second runtime (plain network namespaces) can execute the same plan.
 import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
+import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantSysctls } from '../scenario/load.js';
-import type { MiddleboxProfile, PathModel, Scenario, VariantModel } from '../scenario/model.js';
+import type { Scenario, VariantModel } from '../scenario/model.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
 export const ADDR = {
@@ -33,15 +34,8 @@ export const PATHS = {
 
 export const NFQUEUE_NUM = 0;
 
-/** What the middlebox process reads (src/middlebox/main.ts). */
-export interface MiddleboxConfig {
-  queue: number;
-  seed: number;
-  profile: MiddleboxProfile;
-  path: PathModel;
-  countersFile: string;
-  flowsFile: string;
-}
+/** What the middlebox process reads (validated again inside the image by process-config.ts). */
+export type MiddleboxConfig = MiddleboxProcessConfig;
 
 /** One capture: tcpdump on `iface` of `node`, written to `file` inside the node. */
 export interface CaptureSpec {

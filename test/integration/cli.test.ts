@@ -10,15 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { LABEL_RUN } from '../../src/runtime/labels.js';
 import { assertBuilt, CANONICAL, ctlab, lines, STACK_FRAME, tempDir } from '../unit/cli/cli.js';
+import { dockerGate } from './docker-gate.js';
 
-let unreachable: unknown;
-try {
-  await connectDocker({ timeoutMs: 3000 });
-} catch (err) {
-  unreachable = err;
-}
-const skip = unreachable !== undefined && process.env.CI !== 'true';
-if (skip) console.warn(`[cli.test] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
+const { unreachable, skip } = await dockerGate('cli.test');
 
 async function leftover(runId: string): Promise<string[]> {
   const docker = await connectDocker();

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import type { RunResult } from '../../src/report/result.js';
 import { runScenario } from '../../src/run/run.js';
-import { connectDocker } from '../../src/runtime/connect.js';
 import type { LabImages } from '../../src/runtime/images.js';
-import { newRunId, runFilter } from '../../src/runtime/labels.js';
+import { newRunId } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { decode, networkLayer, readPcap, type DecodedPacket } from '../../src/packet/index.js';
+import { dockerGate, labelledContainers } from './docker-gate.js';
 
 interface Flow { client: string; clientOffset: number; serverOffset: number }
 
@@ -62,19 +62,8 @@ function wireCheck(dir: string, translated: boolean): { packets: number; sackPac
   return { packets, sackPackets };
 }
 
-let unreachable: unknown;
-try {
-  await connectDocker({ timeoutMs: 3000 });
-} catch (err) {
-  unreachable = err;
-}
-const skip = unreachable !== undefined && process.env.CI !== 'true';
-if (skip) console.warn(`[run.test] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
+const { unreachable, skip } = await dockerGate('run.test');
 
-async function labelled(runId: string): Promise<number> {
-  const docker = await connectDocker();
-  return (await docker.listContainers({ all: true, filters: runFilter(runId) })).length;
-}
 
 describe.skipIf(skip)('ctlab run (real Docker, real kernel)', () => {
   let images: LabImages;
@@ -167,6 +156,6 @@ describe.skipIf(skip)('ctlab run (real Docker, real kernel)', () => {
   });
 
   it('leaves nothing labelled behind', async () => {
-    for (const { runId } of Object.values(runs)) expect(await labelled(runId)).toBe(0);
+    for (const { runId } of Object.values(runs)) expect(await labelledContainers(runId)).toBe(0);
   });
 });

@@ -14,11 +14,9 @@ import { findRepoRoot } from '../../src/runtime/images.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
 import { LAB, standardImages, upStandardLab } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
+import { dockerGate } from './docker-gate.js';
 
-let unreachable: unknown;
-try { await connectDocker({ timeoutMs: 3000 }); } catch (err) { unreachable = err; }
-const skip = unreachable !== undefined && process.env.CI !== 'true';
-if (skip) console.warn(`[runtime.test] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
+const { unreachable, skip } = await dockerGate('runtime.test');
 
 const root = findRepoRoot();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNfqueueProc, parseNstat, percentile } from '../../../src/measure/parse.js';
+import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNstat, percentile } from '../../../src/measure/parse.js';
 
 // Output captured from iptables v1.8.9 (nf_tables) in a lab server.
 const IPT = `Chain INPUT (policy DROP 3 packets, 180 bytes)
@@ -44,14 +44,6 @@ describe('nstat', () => {
   it('reads absolute counters', () => {
     const n = parseNstat('#kernel\nIpInReceives                    1234               0.0\nTcpRetransSegs                  17                 0.0\nTcpExtTCPSACKDiscard            5                  0.0\n');
     expect(n).toEqual({ IpInReceives: 1234, TcpRetransSegs: 17, TcpExtTCPSACKDiscard: 5 });
-  });
-});
-
-describe('nfnetlink_queue', () => {
-  it('reads per-queue drops', () => {
-    const q = parseNfqueueProc('    0 3131961123     0 2 65535     7     3      912  1\n');
-    expect(q).toEqual([{ queue: 0, portId: 3131961123, waiting: 0, copyMode: 2, copyRange: 65535, queueDropped: 7, userDropped: 3, lastId: 912 }]);
-    expect(parseNfqueueProc('')).toEqual([]);
   });
 });
 
