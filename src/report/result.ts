@@ -23,6 +23,8 @@ export interface VariantResult {
   kernel: string;
   /** The server's sysctls, keyed by full name. */
   sysctls: Record<string, string>;
+  /** TCP settings that matter, read back with `sysctl` in the server node (SERVER_SETTINGS). */
+  serverSettings?: Record<string, string>;
   harvest: { records: number; expectedRecords: number; complete: boolean; pages: number; stoppedBecause: string | null };
   attempts: {
     total: number;
