@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
+import { runMatrix } from '../matrix/run.js';
+import { cellList, failureLines, gridTable } from '../matrix/render.js';
 import { variantTable } from '../report/verdict.js';
 import { newRunId } from '../runtime/labels.js';
 import { loadScenario } from '../scenario/load.js';
@@ -43,6 +45,7 @@ export function program(): Command {
     .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean }) => {
       const t0 = Date.now();
       const s = loadScenario(file);
+      if (s.variants.length === 0) throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, { hint: `run it with \`ctlab matrix ${file}\`` });
       if (o.variant) {
         const unknown = o.variant.filter((n) => !s.variants.some((v) => v.name === n));
         if (unknown.length) throw new CtlabError('SCENARIO', `no variant ${unknown.map((u) => `"${u}"`).join(', ')} in ${file}`, { hint: `variants: ${s.variants.map((v) => v.name).join(', ')}` });
@@ -77,6 +80,37 @@ export function program(): Command {
       process.exitCode = r.passed ? EXIT.OK : EXIT.EXPECTATION;
     });
 
+  p.command('matrix')
+    .description('run every cell of a scenario\'s matrix (firewall x server configuration); print the grid and verdict; write matrix.json')
+    .argument('<scenario>', 'scenario file with a matrix section, e.g. scenarios/harvester-asa-matrix.yaml')
+    .option('--out <dir>', 'matrix folder (default: runs/<scenario>-<run id>); each cell\'s run folder goes inside')
+    .option('--seed <n>', 'seed for every cell (overrides the scenario\'s)', seedArg)
+    .option('--parallel <n>', 'cells run at the same time, each on its own lab', seedArg, 2)
+    .option('--json', 'print matrix.json to stdout instead of the grid')
+    .option('-v, --verbose', 'show image build output')
+    .action(async (file: string, o: { out?: string; seed?: number; parallel: number; json?: boolean; verbose?: boolean }) => {
+      const t0 = Date.now();
+      const s = loadScenario(file);
+      if (!s.matrix) throw new CtlabError('SCENARIO', `${file} has no matrix section`, { hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`' });
+      const runId = newRunId();
+      const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
+      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+      log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
+      const images = await buildImages({ runId, verbose: o.verbose, progress: log });
+      const m = await runMatrix(s, { outDir: out, seed: o.seed, parallel: Math.max(1, o.parallel), runId, createRuntime: (id) => runtimeFor(id, images), progress: log });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+      } else {
+        process.stdout.write(`\n${gridTable(m)}\n\n${cellList(m)}\n\n`);
+        for (const l of failureLines(m)) process.stdout.write(`  ${l}\n`);
+        process.stdout.write(`\nVerdict: ${m.verdict}\n`);
+        process.stdout.write(`Result: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (also summary.md; each cell's run folder and report in ${out}/<cell>/)\n`);
+        process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      const ranAll = m.cells.every((c) => c.outcome !== 'error');
+      process.exitCode = !ranAll ? EXIT.LAB : m.passed ? EXIT.OK : EXIT.EXPECTATION;
+    });
+
   p.command('validate')
     .description('check scenario files; print the model of each')
     .argument('<scenario...>')
@@ -84,7 +118,8 @@ export function program(): Command {
     .action((files: string[], o: { json?: boolean }) => {
       for (const f of files) {
         const s = loadScenario(f);
-        process.stdout.write(o.json ? JSON.stringify(s, null, 2) + '\n' : `${f}: ok (${s.variants.length} variants: ${s.variants.map((v) => v.name).join(', ')})\n`);
+        const matrix = s.matrix ? `; matrix ${s.matrix.firewalls.length} firewalls x ${s.matrix.servers.length} server configurations` : '';
+        process.stdout.write(o.json ? JSON.stringify(s, null, 2) + '\n' : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix})\n`);
       }
     });
 

@@ -5,8 +5,9 @@ import { basename, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
-import { BE_LIBERAL, type Expectation, type Metric, type MiddleboxProfile, type Scenario, type Sides } from './model.js';
-import { PRESETS } from './presets.js';
+import { cellName, matchAxis } from '../matrix/pattern.js';
+import { BE_LIBERAL, type AxisPattern, type Expectation, type MatrixModel, type Metric, type MiddleboxProfile, type Scenario, type Sides } from './model.js';
+import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkSysctl } from './sysctls.js';
 
@@ -124,10 +125,10 @@ function overrideSides<T extends { strip: Sides | 'all' }>(base: T, o: Partial<T
   return o ? { ...base, ...o } : base;
 }
 
-function buildProfile(m: ScenarioFile['middlebox']): MiddleboxProfile {
+function buildProfile(m: ScenarioFile['middlebox'], name = m.preset): MiddleboxProfile {
   const base = PRESETS[m.preset]!;
   return {
-    name: m.preset,
+    name,
     isn: m.isn ?? base.isn,
     sackTranslation: m.sackTranslation ?? base.sackTranslation,
     ...(m.fixedOffsets ? { fixedOffsets: m.fixedOffsets } : base.fixedOffsets ? { fixedOffsets: base.fixedOffsets } : {}),
@@ -167,8 +168,11 @@ export function parseScenario(text: string, file: string): Scenario {
     const err = checkSysctl(k, v);
     if (err) at(['server', 'sysctls'], err, k);
   }
+  if (!s.variants && !s.matrix) {
+    at(['variants'], 'required (array): a scenario needs at least one variant (usually the flag off and on), or a matrix');
+  }
   const names = new Set<string>();
-  s.variants.forEach((v, i) => {
+  (s.variants ?? []).forEach((v, i) => {
     if (names.has(v.name)) at(['variants', i, 'name'], `duplicate variant name "${v.name}"`);
     names.add(v.name);
     for (const [k, val] of Object.entries(v.sysctls)) {
@@ -181,6 +185,7 @@ export function parseScenario(text: string, file: string): Scenario {
     });
   });
   if (s.path.reorder.rate > 0 && s.path.reorder.extraDelayMs === 0) at(['path', 'reorder', 'extraDelayMs'], 'reordering needs extraDelayMs > 0');
+  const matrix = s.matrix ? checkMatrix(s, at) : undefined;
   if (problems.length > 0) throw new ScenarioError(problems);
 
   const loss: Scenario['path']['loss'] =
@@ -200,12 +205,97 @@ export function parseScenario(text: string, file: string): Scenario {
     middlebox: buildProfile(s.middlebox),
     server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
     workload: s.workload,
-    variants: s.variants.map((v) => ({
+    variants: (s.variants ?? []).map((v) => ({
       name: v.name,
       sysctls: v.sysctls,
       expect: v.expect.map((e) => parseExpectation(e) as Expectation),
     })),
+    ...(matrix ? { matrix } : {}),
   };
+}
+
+type At = (path: PathKey[], message: string, key?: string) => void;
+
+const asPattern = (p: string | string[]): AxisPattern => (typeof p === 'string' ? [p] : p);
+
+/**
+ * The matrix's checks: preset names, sysctls, every pattern matching some axis value (a typo
+ * would otherwise silently match nothing), the control cell, expectations, at least one cell.
+ */
+function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
+  const m = s.matrix!;
+  const base = ['matrix'] as PathKey[];
+  const fwAxis = m.axes.firewall;
+  const firewalls: MatrixModel['firewalls'] = [];
+  if (fwAxis === undefined) {
+    // No firewall axis: the scenario's own middlebox is the one value.
+    firewalls.push({ name: s.middlebox.preset, profile: buildProfile(s.middlebox) });
+  } else if (Array.isArray(fwAxis)) {
+    fwAxis.forEach((name, i) => {
+      if (!PRESETS[name]) at([...base, 'axes', 'firewall', i], `"${name}" is not a middlebox preset (${PRESET_NAMES.join(', ')}); name a profile with overrides as "name: { preset: ..., ... }"`);
+      else if (firewalls.some((f) => f.name === name)) at([...base, 'axes', 'firewall', i], `"${name}" is listed twice`);
+      else firewalls.push({ name, profile: buildProfile({ preset: name }) });
+    });
+  } else {
+    for (const [name, spec] of Object.entries(fwAxis)) firewalls.push({ name, profile: buildProfile(spec, name) });
+  }
+  const servers: MatrixModel['servers'] = [];
+  if (m.axes.server === undefined) {
+    if (!s.variants) at([...base, 'axes'], 'needs a server axis (named server configurations) when the scenario has no variants');
+    for (const v of s.variants ?? []) servers.push({ name: v.name, sysctls: v.sysctls, firewall: {} });
+  } else {
+    const entries = Object.entries(m.axes.server);
+    if (entries.length === 0) at([...base, 'axes', 'server'], 'at least one server configuration');
+    for (const [name, cfg] of entries) {
+      for (const [k, v] of Object.entries(cfg.sysctls)) {
+        const err = checkSysctl(k, v);
+        if (err) at([...base, 'axes', 'server', name, 'sysctls'], err, k);
+      }
+      servers.push({ name, sysctls: cfg.sysctls, firewall: { ...cfg.firewall } });
+    }
+  }
+  const fwNames = firewalls.map((f) => f.name);
+  const srvNames = servers.map((x) => x.name);
+  const checkPattern = (path: PathKey[], p: string | string[], axis: 'firewall' | 'server') => {
+    const known = axis === 'firewall' ? fwNames : srvNames;
+    asPattern(p).forEach((g, i) => {
+      if (!known.some((n) => matchAxis([g], n))) at(typeof p === 'string' ? path : [...path, i], `"${g}" matches no ${axis} (${axis}s: ${known.join(', ')})`);
+    });
+  };
+  m.exclude.forEach((x, i) => {
+    checkPattern([...base, 'exclude', i, 'firewall'], x.firewall, 'firewall');
+    checkPattern([...base, 'exclude', i, 'server'], x.server, 'server');
+  });
+  const exclude = m.exclude.map((x) => ({ firewall: asPattern(x.firewall), server: asPattern(x.server) }));
+  const excluded = (f: string, v: string) => exclude.some((x) => matchAxis(x.firewall, f) && matchAxis(x.server, v));
+  const cells = new Set<string>();
+  for (const f of fwNames) {
+    for (const v of srvNames) {
+      if (excluded(f, v)) continue;
+      const c = cellName(f, v);
+      if (cells.has(c)) at([...base, 'axes'], `two cells would both be named "${c}"; rename an axis value`);
+      cells.add(c);
+    }
+  }
+  if (cells.size === 0 && fwNames.length > 0 && srvNames.length > 0) at([...base, 'exclude'], 'excludes every cell');
+  if (m.control) {
+    if (!fwNames.includes(m.control.firewall)) at([...base, 'control', 'firewall'], `"${m.control.firewall}" is not a firewall of the matrix (${fwNames.join(', ')})`);
+    else if (!srvNames.includes(m.control.server)) at([...base, 'control', 'server'], `"${m.control.server}" is not a server configuration of the matrix (${srvNames.join(', ')})`);
+    else if (excluded(m.control.firewall, m.control.server)) at([...base, 'control'], 'the control cell is excluded');
+  }
+  const rules: MatrixModel['expect'] = [];
+  m.expect.forEach((r, i) => {
+    checkPattern([...base, 'expect', i, 'firewall'], r.firewall, 'firewall');
+    checkPattern([...base, 'expect', i, 'server'], r.server, 'server');
+    const parsed: Expectation[] = [];
+    r.expect.forEach((e, j) => {
+      const x = parseExpectation(e);
+      if (typeof x === 'string') at([...base, 'expect', i, 'expect', j], x);
+      else parsed.push(x);
+    });
+    rules.push({ firewall: asPattern(r.firewall), server: asPattern(r.server), expect: parsed, why: r.why.trim() });
+  });
+  return { firewalls, servers, exclude, ...(m.control ? { control: m.control } : {}), expect: rules };
 }
 
 /** Read and validate a scenario file. */

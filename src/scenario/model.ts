@@ -115,7 +115,42 @@ export interface Scenario {
   middlebox: MiddleboxProfile;
   server: ServerModel;
   workload: HarvestWorkload;
+  /** Empty when the scenario has only a matrix (run it with `ctlab matrix`). */
   variants: VariantModel[];
+  /** Axes crossed into cells, for `ctlab matrix`. */
+  matrix?: MatrixModel;
+}
+
+/** An axis pattern: names or globs ("*", "asa*"); a cell matches when any of them does. */
+export type AxisPattern = string[];
+
+/** A named server configuration of the matrix: sysctls over server.sysctls, firewall over server.firewall. */
+export interface MatrixServer {
+  name: string;
+  sysctls: Sysctls;
+  firewall: Partial<ServerModel['firewall']>;
+}
+
+export interface MatrixFirewall {
+  name: string;
+  profile: MiddleboxProfile;
+}
+
+export interface MatrixExpectRule {
+  firewall: AxisPattern;
+  server: AxisPattern;
+  expect: Expectation[];
+  /** The physics behind the prediction, for the report. */
+  why: string;
+}
+
+export interface MatrixModel {
+  firewalls: MatrixFirewall[];
+  servers: MatrixServer[];
+  exclude: { firewall: AxisPattern; server: AxisPattern }[];
+  /** The throughput baseline cell (by axis names); see selectControl() in src/matrix/. */
+  control?: { firewall: string; server: string };
+  expect: MatrixExpectRule[];
 }
 
 /** The flag this lab is about. */

@@ -81,6 +81,52 @@ export const variantSchema = z
   })
   .strict();
 
+// The matrix: axes of middlebox profiles and server configurations, crossed into cells (each
+// cell is the scenario with one firewall and one server configuration), with the expected
+// outcome per cell given by patterns over axis names.
+const axisName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._-]{0,39}$/, 'a name of letters, digits, "+", ".", "_" or "-" (at most 40)');
+/** An axis pattern: a name, a glob ("*", "asa*"), or a list of them (any matches). */
+const pattern = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+export const matrixServerSchema = z
+  .object({
+    /** Merged over server.sysctls. */
+    sysctls: sysctlMap.default({}),
+    firewall: z.object({ dropInvalid: z.boolean().optional(), backend: z.enum(['nft', 'legacy']).optional() }).strict().optional(),
+  })
+  .strict();
+
+export const matrixSchema = z
+  .object({
+    axes: z
+      .object({
+        /** Middlebox presets by name (checked in load.ts, so an error points at the name), or named profiles (a preset plus overrides, as in `middlebox`). */
+        firewall: z.union([z.array(axisName).min(1, 'at least one firewall'), z.record(axisName, middleboxSchema)]).optional(),
+        /** Named server configurations; without it, the scenario's variants are the server axis. */
+        server: z.record(axisName, matrixServerSchema).optional(),
+      })
+      .strict(),
+    /** Cells not to run (pairs of patterns). */
+    exclude: z.array(z.object({ firewall: pattern.default('*'), server: pattern.default('*') }).strict()).default([]),
+    /** The cell whose throughput is the baseline (1.00) of the others. */
+    control: z.object({ firewall: z.string(), server: z.string() }).strict().optional(),
+    /** What each cell should show: every rule whose patterns match a cell applies to it. */
+    expect: z
+      .array(
+        z
+          .object({
+            firewall: pattern.default('*'),
+            server: pattern.default('*'),
+            expect: z.array(z.string()).min(1, 'a rule needs at least one expectation'),
+            /** Why (the physics), shown in the report. */
+            why: z.string().default(''),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1).max(200).optional(),
@@ -91,7 +137,9 @@ export const scenarioSchema = z
     middlebox: middleboxSchema.default({}),
     server: serverSchema.default({}),
     workload: workloadSchema.default({}),
-    variants: z.array(variantSchema).min(1, 'a scenario needs at least one variant (usually the flag off and on)'),
+    // Required unless a matrix gives the server configurations (checked in load.ts).
+    variants: z.array(variantSchema).min(1, 'a scenario needs at least one variant (usually the flag off and on)').optional(),
+    matrix: matrixSchema.optional(),
   })
   .strict();
 

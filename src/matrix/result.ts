@@ -1,0 +1,148 @@
+// What matrix.json holds, and how it is built from the cells' RunResults. These field names
+// are documented (README, "Matrix"): add fields freely, never rename these.
+import type { RunResult, VariantResult } from '../report/result.js';
+import type { MatrixCell } from './cells.js';
+
+/**
+ * clean: every record, no timeout, no INVALID drop. degraded: every record, but with timeouts
+ * or INVALID drops on the way. broken: the harvest did not complete. error: the cell's lab
+ * failed, nothing was measured.
+ */
+export type CellOutcome = 'clean' | 'degraded' | 'broken' | 'error';
+
+export interface MatrixCellResult {
+  name: string;
+  /** The cell's value on each axis. */
+  axes: { firewall: string; server: string };
+  outcome: CellOutcome;
+  /** Every expectation met, and the run trustworthy (no NFQUEUE drop, middlebox alive). */
+  passed: boolean;
+  harvest: { records: number; expectedRecords: number; complete: boolean };
+  attempts: { total: number; timedOut: number; failed: number };
+  server: { invalidDrops: number; conntrackInvalid: number };
+  throughputBytesPerSec: number;
+  /** This cell's throughput / the control cell's, same run; null if either harvest did not complete. */
+  throughputVsControl: number | null;
+  harvestMs: number;
+  /** The kernel release the server ran. */
+  kernel: string;
+  /** The server's sysctls as configured. */
+  sysctls: Record<string, string>;
+  /** The settings that matter, read back with `sysctl` in the server node. */
+  settings: Record<string, string>;
+  expectations: { text: string; passed: boolean; actual: number | boolean | null; why: string }[];
+  problems: string[];
+  /** Set when the cell could not run. */
+  error?: string;
+  /** The cell's run folder, its result.json and report.html, relative to the matrix folder. */
+  dir: string;
+  result?: string;
+  report?: string;
+  runId: string;
+}
+
+export interface MatrixResult {
+  schemaVersion: 1;
+  kind: 'ctlab-matrix';
+  scenario: string;
+  scenarioFile: string;
+  seed: number;
+  runId: string;
+  startedAt: string;
+  durationMs: number;
+  parallel: number;
+  kernel: string;
+  axes: { firewall: string[]; server: string[] };
+  /** Cells the matrix leaves out (exclude). */
+  excluded: string[];
+  control: { cell: string; throughputBytesPerSec: number | null } | null;
+  cells: MatrixCellResult[];
+  verdict: string;
+  /** Every cell ran and met its expectations. */
+  passed: boolean;
+  problems: string[];
+  reports?: { html: string; markdown: string };
+}
+
+/** What running one cell gave: its RunResult, or the error that stopped it. */
+export type CellRun = { cell: MatrixCell; runId: string; dir: string; result?: RunResult; error?: string };
+
+export function outcomeOf(v: VariantResult): CellOutcome {
+  if (!v.harvest.complete) return 'broken';
+  return v.attempts.timedOut > 0 || v.server.invalidDrops > 0 ? 'degraded' : 'clean';
+}
+
+export function cellResult(run: CellRun, control: VariantResult | undefined): MatrixCellResult {
+  const { cell } = run;
+  const base = { name: cell.name, axes: { firewall: cell.firewall, server: cell.server }, dir: run.dir, runId: run.runId };
+  const v = run.result?.variants[0];
+  if (!run.result || !v) {
+    return {
+      ...base,
+      outcome: 'error',
+      passed: false,
+      harvest: { records: 0, expectedRecords: cell.scenario.workload.records, complete: false },
+      attempts: { total: 0, timedOut: 0, failed: 0 },
+      server: { invalidDrops: 0, conntrackInvalid: 0 },
+      throughputBytesPerSec: 0,
+      throughputVsControl: null,
+      harvestMs: 0,
+      kernel: '',
+      sysctls: {},
+      settings: {},
+      expectations: cell.expect.map((e) => ({ text: e.text, passed: false, actual: null, why: e.why })),
+      problems: [],
+      error: run.error ?? 'the cell produced no result',
+    };
+  }
+  const comparable = control && control.harvest.complete && control.throughputBytesPerSec > 0 && v.harvest.complete;
+  return {
+    ...base,
+    outcome: outcomeOf(v),
+    passed: run.result.passed,
+    harvest: { records: v.harvest.records, expectedRecords: v.harvest.expectedRecords, complete: v.harvest.complete },
+    attempts: { total: v.attempts.total, timedOut: v.attempts.timedOut, failed: v.attempts.failed },
+    server: { invalidDrops: v.server.invalidDrops, conntrackInvalid: v.server.conntrackInvalid },
+    throughputBytesPerSec: v.throughputBytesPerSec,
+    throughputVsControl: comparable ? v.throughputBytesPerSec / control.throughputBytesPerSec : null,
+    harvestMs: v.durationMs,
+    kernel: v.kernel,
+    sysctls: v.sysctls,
+    settings: v.serverSettings ?? {},
+    expectations: v.expectations.map((e, i) => ({ ...e, why: cell.expect[i]?.why ?? '' })),
+    problems: run.result.problems,
+    result: `${run.dir}/result.json`,
+    ...(run.result.reports ? { report: `${run.dir}/${run.result.reports.html}` } : {}),
+  };
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+function expectationFailures(c: MatrixCellResult): string {
+  return c.expectations
+    .filter((e) => !e.passed)
+    .map((e) => `${e.text}: measured ${String(e.actual)}`)
+    .join(', ');
+}
+
+/** One line: how many cells behaved as predicted, which broke, which contradicted the prediction. */
+export function matrixVerdict(cells: MatrixCellResult[]): string {
+  if (cells.length === 0) return 'Inconclusive: no cell ran.';
+  const errors = cells.filter((c) => c.outcome === 'error');
+  if (errors.length > 0) return `Inconclusive: ${errors.length} of ${cells.length} cell${cells.length === 1 ? '' : 's'} could not run (${errors[0]!.name}: ${errors[0]!.error}).`;
+  const untrusted = cells.filter((c) => c.problems.length > 0);
+  if (untrusted.length > 0) return `Inconclusive: ${untrusted[0]!.name}: ${untrusted[0]!.problems[0]}.`;
+  const broken = cells.filter((c) => c.outcome === 'broken');
+  const degraded = cells.filter((c) => c.outcome === 'degraded');
+  const wrong = cells.filter((c) => !c.passed);
+  const withRules = cells.filter((c) => c.expectations.length > 0).length;
+  const states = [
+    broken.length ? `broken in ${broken.map((c) => `${c.name} (${n(c.server.invalidDrops)} INVALID drops, ${c.attempts.timedOut} timeouts)`).join(', ')}` : 'no cell broken',
+    ...(degraded.length ? [`degraded in ${degraded.map((c) => c.name).join(', ')}`] : []),
+    `${cells.length - broken.length - degraded.length} of ${cells.length} clean`,
+  ].join('; ');
+  if (wrong.length > 0) {
+    return `${wrong.length} of ${cells.length} cells contradict the prediction (${wrong.map((c) => `${c.name}: ${expectationFailures(c)}`).join('; ')}); ${states}.`;
+  }
+  return `${withRules === cells.length ? 'Every cell as predicted' : `As predicted in the ${withRules} cells with expectations`}: ${states}.`;
+}
