@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { runScenario } from '../run/run.js';
+import { runLimited, runScenario } from '../run/run.js';
 import type { Progress } from '../run/variant.js';
 import { newRunId } from '../runtime/labels.js';
 import type { Runtime } from '../runtime/types.js';
@@ -21,20 +21,6 @@ export interface MatrixOptions {
   runId?: string;
   createRuntime: (runId: string) => Promise<Runtime>;
   progress?: Progress;
-}
-
-/** Run jobs, at most `limit` at once, in order; a job never rejects here (each catches its own). */
-async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const out: T[] = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, jobs.length)) }, worker));
-  return out;
 }
 
 function describeError(e: unknown): string {
@@ -82,7 +68,7 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     );
     return run;
   };
-  const runs = await pool(cells.map(job), parallel);
+  const runs = await runLimited(cells.map(job), parallel);
   const controlRun = control ? runs.find((r) => r.cell.name === control.name) : undefined;
   const controlVariant = controlRun?.result?.variants[0];
   const results = runs.map((r) => cellResult(r, controlVariant));

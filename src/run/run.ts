@@ -37,7 +37,7 @@ export async function runLimited<T>(jobs: (() => Promise<T>)[], limit: number): 
       out[i] = await jobs[i]!();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, jobs.length)) }, worker));
   return out;
 }
 

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
 import { parseKernelQueueStats } from '../middlebox/nfqueue.js';
+import type { HarvestSummary } from '../harvester/harvest.js';
 import { checkExpectations, type VariantResult } from '../report/result.js';
 import type { LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel } from '../scenario/model.js';
@@ -43,21 +44,6 @@ export function parseSysctlOutput(text: string): Record<string, string> {
 
 async function runAll(node: LabNode, cmds: string[][]): Promise<void> {
   for (const c of cmds) await node.exec(c, { timeoutMs: 60_000 });
-}
-
-interface HarvestSummary {
-  type: 'summary';
-  records: number;
-  expectedRecords: number | null;
-  complete: boolean;
-  pages: number;
-  attempts: { total: number; ok: number; timedOut: number; connectTimeouts: number; readTimeouts: number; resets: number; errors: number; retries: number };
-  durationMs: number;
-  bytes: number;
-  throughputBytesPerSec: number;
-  connectMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
-  requestMs: { p50: number | null; p90: number | null; p99: number | null; max: number | null };
-  stoppedBecause: string | null;
 }
 
 function parseSummary(stdout: string): HarvestSummary | undefined {
