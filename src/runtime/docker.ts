@@ -255,9 +255,9 @@ export class DockerRuntime implements Runtime {
         return;
       } catch (err) {
         // Seen here about once in ten lab starts while other labs start and stop on the same
-        // engine: a fresh veth end vanishes between two configuration commands ("Cannot find
-        // device"), cause not yet found. Remove what is left of the pair and wire it again, once.
-        const vanished = err instanceof CtlabError && /Cannot find device/.test(`${err.message} ${err.stderr ?? ''}`);
+        // engine: a fresh veth end vanishes between two configuration commands (ip: "Cannot find
+        // device", ethtool: "No such device"), cause not yet found. Remove what is left of the pair and wire it again, once.
+        const vanished = err instanceof CtlabError && /Cannot find device|No such device|no device matches/.test(`${err.message} ${err.stderr ?? ''}`);
         if (!vanished || attempt >= 2) throw err;
         await Promise.all([
           a.exec(['ip', 'link', 'del', spec.a.ifname], { reject: false }),
