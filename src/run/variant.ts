@@ -168,13 +168,16 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const cli = node(topo.names.harvester);
   if (!(await middleboxAlive(mb))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
   const nfq = parseKernelQueueStats(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
+  // Stop the middlebox first: with no bypass, nothing crosses the path any more, so the
+  // counters read below are final and agree with each other (a connection left deadlocked
+  // would otherwise keep bumping conntrack's counter between two reads).
+  await stopMiddlebox(mb);
   const [ipt, cts, sn, cn] = await Promise.all([
     srv.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     srv.exec(['conntrack', '-S'], { reject: false }),
     srv.exec(['nstat', '-az'], { reject: false }),
     cli.exec(['nstat', '-az'], { reject: false }),
   ]);
-  await stopMiddlebox(mb);
   await stopCaptures(node, topo.captures);
   const countersText = await readText(mb, PATHS.middleboxCounters);
   let mbFile: { engine?: Record<string, number>; binding?: Record<string, number>; hold?: Record<string, number>; cpu?: Record<string, number> } = {};
