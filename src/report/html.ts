@@ -5,6 +5,7 @@ import { variantDir } from '../evidence/run.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS, rebucket } from './charts.js';
 import { esc, hrefPath } from './escape.js';
+import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from './result.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -30,7 +31,7 @@ export const FILE_DESCRIPTIONS: Record<string, string> = {
 };
 
 function label(r: RunResult, v: VariantResult): string {
-  return r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name;
+  return variantLabel(r, v);
 }
 
 function flagText(v: VariantResult): string {
@@ -194,6 +195,47 @@ function filesSection(r: RunResult): string {
     .join('');
 }
 
+function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
+  const ks = kernelsOf(r);
+  const notes = (k: string) => `<ul class="summary">${notesFor(k).map((x) => `<li>${esc(x.text)}</li>`).join('')}</ul>`;
+  if (ks.length <= 1) {
+    const k = ks[0] ?? r.kernel;
+    return `<p>This run used kernel <code>${esc(k)}</code>. What that kernel's conntrack is known to do here:</p>${notes(k)}`;
+  }
+  const c = compareKernels(r, ev, (v) => variantDir(r, v));
+  const head = `<tr><th></th>${c.kernels.map((k) => `<th>${esc(k)}</th>`).join('')}</tr>`;
+  const body = c.rows
+    .map(
+      (row) =>
+        `<tr><th scope="row">${esc(row.name)}</th>${row.cells
+          .map((cell) => {
+            if (!cell) return '<td>–</td>';
+            const v = cell.variant;
+            const bad = !v.harvest.complete || v.server.invalidDrops > 0;
+            const reasons = [...cell.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `${n(k)} × ${esc(re)}`);
+            return `<td${bad ? ' class="bad"' : ''}>${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records · ${n(v.attempts.timedOut)} timed out · ${n(v.server.invalidDrops)} INVALID drops<div class="sub">${reasons.length ? reasons.join('<br>') : 'no INVALID reason logged'}</div></td>`;
+          })
+          .join('')}</tr>`,
+    )
+    .join('');
+  const runs = r.kernelRuns ?? [];
+  const runRows = runs
+    .map(
+      (k) =>
+        `<tr><td><code>${esc(k.spec)}</code></td><td><code>${esc(k.release)}</code></td><td>${esc(k.vm ? `VM (${k.vm.accel === 'kvm' ? 'KVM' : 'software emulation, TCG'}), boot ${(k.vm.bootMs / 1000).toFixed(1)} s` : 'natively on the host')}, ${esc(k.runtime)} runtime</td><td class="num">${esc((k.totalMs / 1000).toFixed(1))} s</td><td>${k.error ? `<span class="badline">${esc(k.error)}</span>` : esc(k.verdict)}</td></tr>`,
+    )
+    .join('');
+  const caveat = emulationCaveat(runs);
+  return (
+    `<p class="explain">The same scenario, variants and seed on each kernel. Each cell: the harvest, and conntrack's INVALID reasons with how many packets each one covered.</p>` +
+    `<table class="list"><thead>${head}</thead><tbody>${body}</tbody></table>` +
+    `<h3>What differed</h3><ul class="summary">${differenceSentences(c).map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` +
+    (runRows ? `<h3>Where each kernel ran</h3><table class="list"><thead><tr><th>asked for</th><th>release</th><th>how</th><th>time</th><th>verdict on that kernel</th></tr></thead><tbody>${runRows}</tbody></table>` : '') +
+    (caveat ? `<p class="problems">${esc(caveat)}</p>` : '') +
+    `<h3>Known kernel behaviour</h3>${c.kernels.map((k) => `<p><b>${esc(k)}</b></p>${notes(k)}`).join('')}`
+  );
+}
+
 const CSS = `
 :root{--ink:#1c2733;--muted:#5b6b7b;--line:#d9e1e8;--bad:#c62828;--ok:#2e7d32;--bg:#f6f8fa}
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
@@ -231,12 +273,14 @@ export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | un
 <style>${CSS}</style></head>
 <body><main>
 <h1>ctlab report: ${esc(r.scenario)}</h1>
-<div class="meta">run ${esc(r.runId)} · started ${esc(r.startedAt)} · ${esc(((r.durationMs ?? 0) / 1000).toFixed(1))} s · seed ${esc(r.seed)} · kernel ${esc(r.kernel)} · scenario file ${esc(r.scenarioFile)}</div>
+<div class="meta">run ${esc(r.runId)} · started ${esc(r.startedAt)} · ${esc(((r.durationMs ?? 0) / 1000).toFixed(1))} s · seed ${esc(r.seed)} · kernel ${esc(kernelsOf(r).join(', ') || r.kernel)} · scenario file ${esc(r.scenarioFile)}</div>
 <div class="verdict ${good ? 'pass' : 'fail'}" id="verdict"><span class="status">${good ? 'Every expectation met' : r.problems.length ? 'Inconclusive run' : 'An expectation failed'}</span>${esc(r.verdict)}</div>
 <p class="what"><b>What was tested.</b> A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server's Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server's firewall silently drops them, so downloads stall and clients time out while the web server's own log looks clean. Each column below is the same harvest with the server's <code>nf_conntrack_tcp_be_liberal</code> setting off (0) or on (1).</p>
 ${probs.length ? `<div class="problems"><b>Problems</b><ul>${probs.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : ''}
 <h2 id="table">Side by side</h2>
 ${table(r)}
+<h2 id="kernels">Kernel${kernelsOf(r).length > 1 ? 's side by side' : ''}</h2>
+${kernelSection(r, ev)}
 <h2 id="expectations">Expectations</h2>
 ${expectations(r)}
 <h2 id="charts">What happened over time</h2>

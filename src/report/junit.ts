@@ -1,10 +1,11 @@
 // junit.xml: one test case per expectation per variant, so CI systems show each one; a failure
 // carries the measured value. Run problems (e.g. NFQUEUE drops) are a failing case of their own.
 import { escXml } from './escape.js';
+import { variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from './result.js';
 
 export function renderJunit(r: RunResult): string {
-  const label = (v: VariantResult) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name);
+  const label = (v: VariantResult) => variantLabel(r, v);
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;

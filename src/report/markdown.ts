@@ -4,6 +4,7 @@ import type { VariantEvidence } from '../evidence/types.js';
 import { variantDir } from '../evidence/run.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { fmtRate } from './charts.js';
+import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from './result.js';
 
 /** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
@@ -18,7 +19,7 @@ const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
 
 export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence | undefined> = {}): string {
-  const label = (v: VariantResult) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name);
+  const label = (v: VariantResult) => variantLabel(r, v);
   const good = r.passed && r.problems.length === 0;
   const out: string[] = [];
   out.push(`## ctlab: ${mdEscape(r.scenario)} — ${good ? '✅ every expectation met' : r.problems.length ? '⚠️ inconclusive' : '❌ an expectation failed'}`);
@@ -60,6 +61,24 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
     for (const { v, e } of why) {
       out.push(`**${mdEscape(label(v))}**: ${e!.summary.map(mdEscape).join(' ')}`);
       out.push('');
+    }
+  }
+  const ks = kernelsOf(r);
+  if (ks.length > 1) {
+    out.push('');
+    out.push('### Kernels');
+    out.push('');
+    const c = compareKernels(r, ev, (v) => variantDir(r, v));
+    for (const k of r.kernelRuns ?? []) out.push(`- \`${mdEscape(k.spec)}\` → ${mdEscape(k.release)} (${k.vm ? `VM, ${k.vm.accel}` : 'native'}, ${(k.totalMs / 1000).toFixed(1)} s): ${mdEscape(k.error ?? k.verdict)}`);
+    for (const d of differenceSentences(c)) out.push(`- ${mdEscape(d)}`);
+    const caveat = emulationCaveat(r.kernelRuns);
+    if (caveat) out.push(`- ${mdEscape(caveat)}`);
+  }
+  for (const k of ks.length ? ks : [r.kernel]) {
+    const notes = notesFor(k);
+    if (notes.length) {
+      out.push('');
+      out.push(`Kernel ${mdEscape(k)}: ${notes.map((x) => mdEscape(x.text)).join(' ')}`);
     }
   }
   if (r.problems.length > 0) {

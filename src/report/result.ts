@@ -91,6 +91,26 @@ export interface RunResult {
   problems: string[];
   /** The reports written next to result.json, relative to the run folder. */
   reports?: { html: string; markdown: string; junit: string };
+  /** With `--kernel`: how the scenario ran on each kernel (variants carry the release in `kernel`). */
+  kernelRuns?: KernelRun[];
+}
+
+/** One kernel of a multi-kernel run: where it ran and how long it took. */
+export interface KernelRun {
+  /** What the user named: "5.10", "6.1", "host", "path:/boot/vmlinuz-x,...". */
+  spec: string;
+  /** `uname -r` where the lab ran. */
+  release: string;
+  runtime: 'docker' | 'netns';
+  /** null when the lab ran natively on the host's kernel. */
+  vm: null | { accel: 'kvm' | 'tcg'; bootMs: number; jobMs: number };
+  totalMs: number;
+  /** This kernel's own run folder (result.json, reports), relative to the run folder. */
+  dir: string;
+  passed: boolean;
+  verdict: string;
+  /** Set when the kernel could not run the scenario at all (boot failure, guest error). */
+  error?: string;
 }
 
 export function metricValue(v: VariantResult, m: Metric): number | boolean {

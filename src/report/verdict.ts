@@ -1,5 +1,6 @@
 // The verdict in plain words, and the side-by-side table for the terminal.
 import { BE_LIBERAL } from '../scenario/model.js';
+import { variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from './result.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -57,7 +58,7 @@ function fmtMs(x: number | null): string {
 
 /** Side-by-side table: one column per variant (and repetition). */
 export function variantTable(r: RunResult): string {
-  const cols = r.variants.map((v) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name));
+  const cols = r.variants.map((v) => variantLabel(r, v));
   const rows: [string, (v: VariantResult) => string][] = [
     ['be_liberal', (v) => flag(v) ?? '-'],
     ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],

@@ -1,0 +1,143 @@
+// The kernel axis in the reports: one label rule for a variant (name, repetition, kernel), the
+// side-by-side comparison of kernels, and what each kernel's conntrack is known to do.
+import type { VariantEvidence } from '../evidence/types.js';
+import type { KernelRun, RunResult, VariantResult } from './result.js';
+
+/** "5.10.0-35-cloud-amd64" → [5, 10, 0]; missing parts are 0; non-numeric text ends the version. */
+export function kernelVersion(release: string): [number, number, number] {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(release.trim());
+  if (!m) return [0, 0, 0];
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+
+export function compareKernel(a: string, b: string): number {
+  const x = kernelVersion(a);
+  const y = kernelVersion(b);
+  for (let i = 0; i < 3; i++) if (x[i]! !== y[i]!) return x[i]! - y[i]!;
+  return 0;
+}
+
+/** The distinct kernel releases of a run's variants, oldest first. */
+export function kernelsOf(r: Pick<RunResult, 'variants'>): string[] {
+  return [...new Set(r.variants.map((v) => v.kernel).filter((k) => k))].sort(compareKernel);
+}
+
+/** How a variant is named everywhere in the reports: "flag-off", "flag-off #2", "flag-off @ 5.10.0-35-cloud-amd64". */
+export function variantLabel(r: Pick<RunResult, 'variants' | 'repetitions'>, v: VariantResult): string {
+  let s = r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name;
+  if (kernelsOf(r).length > 1) s += ` @ ${v.kernel}`;
+  return s;
+}
+
+/**
+ * What conntrack does differently across releases, as far as this lab has measured it. Each note
+ * names the release range it applies to and the kernel change behind it; the report shows the
+ * notes that apply to the kernels of the run, so a reader knows which behaviour the run shows.
+ */
+export interface KernelNote {
+  /** Applies to releases in [from, until): undefined = unbounded. */
+  from?: string;
+  until?: string;
+  text: string;
+}
+
+export const KERNEL_NOTES: KernelNote[] = [
+  {
+    text:
+      'SACK blocks beyond what conntrack saw sent ("ACK is over upper bound (ACKed data not seen yet)") are INVALID on every kernel measured (5.10, 6.1, 6.12, 6.18): the untranslated-SACK failure and its cure by nf_conntrack_tcp_be_liberal=1 do not depend on the release.',
+  },
+  {
+    until: '6.1',
+    text:
+      'Before 6.1, late packets are INVALID: an ACK or a data segment that arrives after later ones ("ACK is under the lower bound", "SEQ is under the lower bound") is dropped by an INVALID rule, so a path that reorders or delays packets breaks connections on its own.',
+  },
+  {
+    from: '6.1',
+    text:
+      'From 6.1 on ("netfilter: conntrack: ignore overly delayed tcp packets"), late ACKs and late data segments below the window are only "ignored": conntrack lets them through without updating its state from them (its log says "ignored ..."), so an INVALID rule no longer drops them. Several former INVALID cases are gone; the untranslated-SACK one is not.',
+  },
+];
+
+export function notesFor(release: string): KernelNote[] {
+  return KERNEL_NOTES.filter((n) => (!n.from || compareKernel(release, n.from) >= 0) && (!n.until || compareKernel(release, n.until) < 0));
+}
+
+export interface KernelCell {
+  kernel: string;
+  variant: VariantResult;
+  reasons: Map<string, number>;
+}
+
+export interface KernelComparison {
+  kernels: string[];
+  /** One row per variant name (and repetition): that variant on each kernel. */
+  rows: { name: string; cells: (KernelCell | undefined)[] }[];
+  /** Reason strings judged on some kernels and not on others, per variant name. */
+  differences: { name: string; reason: string; onKernels: string[]; notOnKernels: string[] }[];
+  /** Variants whose outcome (harvest complete, any INVALID drop) differs between kernels. */
+  outcomeDifferences: { name: string; perKernel: { kernel: string; complete: boolean; invalidDrops: number }[] }[];
+}
+
+/** Compare a run's variants across its kernels. `ev` is keyed by the variant's folder. */
+export function compareKernels(r: RunResult, ev: Record<string, VariantEvidence | undefined>, dirOf: (v: VariantResult) => string): KernelComparison {
+  const kernels = kernelsOf(r);
+  const key = (v: VariantResult) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name);
+  const names = [...new Set(r.variants.map(key))];
+  const rows = names.map((name) => ({
+    name,
+    cells: kernels.map((k) => {
+      const v = r.variants.find((x) => key(x) === name && x.kernel === k);
+      if (!v) return undefined;
+      const reasons = new Map<string, number>();
+      for (const rc of ev[dirOf(v)]?.reasons ?? []) reasons.set(rc.reason, (reasons.get(rc.reason) ?? 0) + rc.judged);
+      return { kernel: k, variant: v, reasons };
+    }),
+  }));
+  const differences: KernelComparison['differences'] = [];
+  const outcomeDifferences: KernelComparison['outcomeDifferences'] = [];
+  for (const row of rows) {
+    const present = row.cells.filter((c): c is KernelCell => !!c);
+    if (present.length < 2) continue;
+    const all = new Set(present.flatMap((c) => [...c.reasons.keys()]));
+    for (const reason of [...all].sort()) {
+      const on = present.filter((c) => (c.reasons.get(reason) ?? 0) > 0).map((c) => c.kernel);
+      if (on.length > 0 && on.length < present.length) {
+        differences.push({ name: row.name, reason, onKernels: on, notOnKernels: present.filter((c) => !on.includes(c.kernel)).map((c) => c.kernel) });
+      }
+    }
+    const outcome = (c: KernelCell) => `${c.variant.harvest.complete}/${c.variant.server.invalidDrops > 0}`;
+    if (new Set(present.map(outcome)).size > 1) {
+      outcomeDifferences.push({ name: row.name, perKernel: present.map((c) => ({ kernel: c.kernel, complete: c.variant.harvest.complete, invalidDrops: c.variant.server.invalidDrops })) });
+    }
+  }
+  return { kernels, rows, differences, outcomeDifferences };
+}
+
+/** Plain sentences on what differed between kernels (empty for a one-kernel run). */
+export function differenceSentences(c: KernelComparison): string[] {
+  if (c.kernels.length < 2) return [];
+  const out: string[] = [];
+  for (const d of c.outcomeDifferences) {
+    out.push(
+      `${d.name}: ${d.perKernel
+        .map((p) => `on ${p.kernel} the harvest ${p.complete ? 'completed' : 'did not complete'} with ${p.invalidDrops.toLocaleString('en-US')} INVALID drop${p.invalidDrops === 1 ? '' : 's'}`)
+        .join('; ')}.`,
+    );
+  }
+  for (const d of c.differences) out.push(`${d.name}: conntrack judged packets INVALID with "${d.reason}" on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`);
+  if (out.length === 0) out.push(`Every variant had the same outcome and the same INVALID reasons on ${c.kernels.join(', ')}.`);
+  return out;
+}
+
+/** How each kernel ran (VM or native), for the timing caveat. */
+export function emulationCaveat(runs: KernelRun[] | undefined): string | undefined {
+  if (!runs || runs.length === 0) return undefined;
+  const emulated = runs.filter((k) => k.vm?.accel === 'tcg');
+  if (emulated.length === 0) return undefined;
+  const native = runs.filter((k) => !k.vm);
+  return (
+    `${emulated.map((k) => k.release).join(', ')} ran in a VM under software emulation (qemu TCG), where every packet costs far more CPU than natively: ` +
+    `compare their timings and throughput with each other only${native.length ? `, never with ${native.map((k) => k.release).join(', ')}, which ran natively` : ''}. ` +
+    'Counts of INVALID drops and whether a harvest completed do compare.'
+  );
+}

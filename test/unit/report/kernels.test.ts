@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { VariantEvidence } from '../../../src/evidence/types.js';
+import { compareKernel, compareKernels, differenceSentences, emulationCaveat, kernelsOf, kernelVersion, notesFor, variantLabel } from '../../../src/report/kernels.js';
+import { renderHtml } from '../../../src/report/html.js';
+import { renderMarkdown } from '../../../src/report/markdown.js';
+import type { KernelRun, RunResult, VariantResult } from '../../../src/report/result.js';
+
+function variant(name: string, kernel: string, o: { complete: boolean; drops: number }): VariantResult {
+  return {
+    name, repetition: 1, seed: 7, kernel, sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': name === 'flag-on' ? '1' : '0' },
+    harvest: { records: o.complete ? 100 : 10, expectedRecords: 100, complete: o.complete, pages: 2, stoppedBecause: null },
+    attempts: { total: 3, ok: 3, timedOut: 0, connectTimeouts: 0, readTimeouts: 0, resets: 0, errors: 0, retries: 0, failed: 0 },
+    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 }, requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    durationMs: 1000, throughputBytesPerSec: 1000,
+    server: { invalidDrops: o.drops, conntrackInvalid: o.drops, conntrackStats: {}, nstat: {} },
+    client: { nstat: {} }, middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
+    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: `kernel-${kernel}/${name}`, files: {},
+  };
+}
+
+function evidence(dir: string, reasons: [string, number][]): VariantEvidence {
+  const total = reasons.reduce((a, [, k]) => a + k, 0);
+  return {
+    dir, t0EpochMs: 0, durationMs: 1000, attempts: [], reasons: reasons.map(([reason, judged]) => ({ reason, judged, dropped: judged })),
+    drops: { counter: total, captured: total, withReason: total, withoutReason: 0, accounted: true, note: '' },
+    droppedPackets: [], flows: [], nginx: { requests: 0, complete: 0, mismatches: [] }, nstat: [],
+    retransmissions: { serverPcap: null, clientPcap: null },
+    series: { attempts: [], bucketMs: 1000, throughput: [], throughputSource: 'none', invalidDrops: [] }, summary: [], problems: [],
+  };
+}
+
+function run(variants: VariantResult[], kernelRuns?: KernelRun[]): RunResult {
+  return {
+    schemaVersion: 1, scenario: 'late-ack', scenarioFile: '/x/late-ack.yaml', seed: 1, repetitions: 1, kernel: 'several', runId: 'r1',
+    startedAt: '2026-11-25T00:00:00Z', durationMs: 1, verdict: 'v', passed: true, variants, problems: [], kernelRuns,
+  };
+}
+
+describe('kernel versions', () => {
+  it('orders releases numerically, ignoring the Debian suffix', () => {
+    expect(kernelVersion('5.10.0-35-cloud-amd64')).toEqual([5, 10, 0]);
+    expect(kernelVersion('6.1')).toEqual([6, 1, 0]);
+    expect(compareKernel('5.10.262', '6.1')).toBeLessThan(0);
+    expect(compareKernel('6.12.0-0.deb12.1-cloud-amd64', '6.1.0-40-cloud-amd64')).toBeGreaterThan(0);
+    expect(compareKernel('6.1.0-40-cloud-amd64', '6.1')).toBe(0);
+  });
+  it('picks the notes that apply to a release', () => {
+    const old = notesFor('5.10.0-35-cloud-amd64').map((n) => n.text).join(' ');
+    const now = notesFor('6.18.0').map((n) => n.text).join(' ');
+    expect(old).toMatch(/Before 6\.1/);
+    expect(old).not.toMatch(/From 6\.1 on/);
+    expect(now).toMatch(/From 6\.1 on/);
+    expect(now).not.toMatch(/Before 6\.1/);
+    expect(now).toMatch(/every kernel measured/);
+  });
+});
+
+describe('kernels side by side', () => {
+  const vs = [
+    variant('flag-off', '5.10.0-35-cloud-amd64', { complete: true, drops: 172 }),
+    variant('flag-off', '6.1.0-40-cloud-amd64', { complete: true, drops: 0 }),
+    variant('flag-on', '5.10.0-35-cloud-amd64', { complete: true, drops: 0 }),
+    variant('flag-on', '6.1.0-40-cloud-amd64', { complete: true, drops: 0 }),
+  ];
+  const ev: Record<string, VariantEvidence> = {
+    'kernel-5.10.0-35-cloud-amd64/flag-off': evidence('a', [['ACK is under the lower bound (double or retransmitted ACK)', 172]]),
+    'kernel-6.1.0-40-cloud-amd64/flag-off': evidence('b', []),
+  };
+  it('labels variants with their kernel only when there are several', () => {
+    const r = run(vs);
+    expect(kernelsOf(r)).toEqual(['5.10.0-35-cloud-amd64', '6.1.0-40-cloud-amd64']);
+    expect(variantLabel(r, vs[0]!)).toBe('flag-off @ 5.10.0-35-cloud-amd64');
+    expect(variantLabel(run([vs[0]!]), vs[0]!)).toBe('flag-off');
+  });
+  it('names the reason and the outcome that differ between kernels', () => {
+    const r = run(vs);
+    const c = compareKernels(r, ev, (v) => v.dir);
+    expect(c.differences).toEqual([
+      { name: 'flag-off', reason: 'ACK is under the lower bound (double or retransmitted ACK)', onKernels: ['5.10.0-35-cloud-amd64'], notOnKernels: ['6.1.0-40-cloud-amd64'] },
+    ]);
+    expect(c.outcomeDifferences.map((d) => d.name)).toEqual(['flag-off']);
+    const s = differenceSentences(c).join('\n');
+    expect(s).toMatch(/on 5\.10\.0-35-cloud-amd64 the harvest completed with 172 INVALID drops; on 6\.1\.0-40-cloud-amd64 the harvest completed with 0 INVALID drops/);
+    expect(s).toMatch(/"ACK is under the lower bound \(double or retransmitted ACK\)" on 5\.10\.0-35-cloud-amd64, never on 6\.1\.0-40-cloud-amd64/);
+  });
+  it('says so when the kernels agree', () => {
+    const same = [variant('flag-off', '5.10.1', { complete: false, drops: 9 }), variant('flag-off', '6.1.1', { complete: false, drops: 12 })];
+    expect(differenceSentences(compareKernels(run(same), {}, (v) => v.dir))).toEqual(['Every variant had the same outcome and the same INVALID reasons on 5.10.1, 6.1.1.']);
+  });
+  it('warns against comparing emulated timings with native ones, and only then', () => {
+    const runs: KernelRun[] = [
+      { spec: '5.10', release: '5.10.0-35-cloud-amd64', runtime: 'netns', vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 }, totalMs: 40000, dir: 'kernel-5.10', passed: true, verdict: 'x' },
+      { spec: 'host', release: '6.18.0', runtime: 'docker', vm: null, totalMs: 50000, dir: 'kernel-host', passed: true, verdict: 'y' },
+    ];
+    expect(emulationCaveat(runs)).toMatch(/^5\.10\.0-35-cloud-amd64 ran in a VM under software emulation .* never with 6\.18\.0, which ran natively/);
+    expect(emulationCaveat([runs[1]!])).toBeUndefined();
+    expect(emulationCaveat([{ ...runs[0]!, vm: { accel: 'kvm', bootMs: 1, jobMs: 1 } }])).toBeUndefined();
+  });
+  it('puts the comparison in report.html and summary.md', () => {
+    const r = run(vs, [
+      { spec: '5.10', release: '5.10.0-35-cloud-amd64', runtime: 'netns', vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 }, totalMs: 40000, dir: 'kernel-5.10', passed: true, verdict: 'late ACKs dropped' },
+      { spec: '6.1', release: '6.1.0-40-cloud-amd64', runtime: 'netns', vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 }, totalMs: 40000, dir: 'kernel-6.1', passed: true, verdict: 'nothing dropped' },
+    ]);
+    const html = renderHtml(r, ev);
+    expect(html).toContain('<h2 id="kernels">Kernels side by side</h2>');
+    expect(html).toContain('172 × ACK is under the lower bound (double or retransmitted ACK)');
+    expect(html).toContain('software emulation, TCG');
+    expect(html).toContain('flag-off @ 6.1.0-40-cloud-amd64');
+    const md = renderMarkdown(r, ev);
+    expect(md).toContain('### Kernels');
+    expect(md).toMatch(/never on 6\.1\.0-40-cloud-amd64/);
+  });
+});
