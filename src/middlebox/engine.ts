@@ -1,5 +1,5 @@
 // The middlebox's per-packet engine: parses an IPv4 packet in place, finds or creates its flow,
-// applies the path (loss, delay, reordering) and the profile's rewrites (ISN offsets, SACK
+// applies the path (loss, delay, reordering, late packets) and the profile's rewrites (ISN offsets, SACK
 // edges, options), and keeps the TCP checksum right by incremental updates (RFC 1624).
 // Pure and synchronous: the NFQUEUE loop (main.ts) hands it packets and honours its verdicts.
 // It allocates nothing per packet on the common path.
@@ -79,6 +79,10 @@ export interface MiddleboxCounters {
   held: number;
   /** Data segments held extraDelayMs longer to reorder them. */
   reordered: number;
+  /** Pure client→server ACKs held late.clientAcks.holdMs longer (path.late). */
+  lateClientAcks: number;
+  /** First transmissions of server→client data held late.serverData.holdMs longer (path.late). */
+  lateServerData: number;
   /** Flows by the half their server offset fell in (see offsetHalf()); 'pos' is the harmful one. */
   serverOffsetPos: number;
   serverOffsetNeg: number;
@@ -114,6 +118,9 @@ export interface FlowRecord {
   sackBlocksUntranslated: number;
   synRetransmissions: number;
   reordered: number;
+  /** Packets held as late packets (path.late): pure ACKs to the server, data segments to the client. */
+  lateToServer: number;
+  lateToClient: number;
   finFromClient: boolean;
   finFromServer: boolean;
   rstFromClient: boolean;
@@ -134,7 +141,7 @@ export class MiddleboxEngine {
   private readonly c: MiddleboxCounters = {
     packetsSeen: 0, packetsRewritten: 0, nonTcp: 0, fragments: 0, malformed: 0, untracked: 0, flows: 0, flowTableFull: 0,
     synRetransmissions: 0, sackBlocksSeen: 0, sackBlocksTranslated: 0, sackBlocksUntranslated: 0, optionsStripped: 0,
-    windowScaleSet: 0, droppedByLoss: 0, held: 0, reordered: 0, serverOffsetPos: 0, serverOffsetNeg: 0, serverOffsetZero: 0,
+    windowScaleSet: 0, droppedByLoss: 0, held: 0, reordered: 0, lateClientAcks: 0, lateServerData: 0, serverOffsetPos: 0, serverOffsetNeg: 0, serverOffsetZero: 0,
   };
 
   constructor(cfg: EngineConfig) {
@@ -229,11 +236,21 @@ export class MiddleboxEngine {
           c.droppedByLoss++;
           return DROP;
         }
+        if (dir === 1) {
+          // Late server data: the original arrives after its successors (and, once the client
+          // has SACKed them, usually after its own fast retransmission).
+          const late = this.path.lateDataHold(n);
+          if (late > 0) { hold += late; table.late[fd]!++; c.lateServerData++; }
+        }
       } else if (((end - table.maxEnd[fd]!) | 0) > 0) {
         table.maxEnd[fd] = end;
       }
       const extra = this.path.reorderHold(f, dir, relSeq);
       if (extra > 0) { hold += extra; c.reordered++; table.reordered[f]!++; }
+    } else if (dir === 0 && (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK) {
+      // A pure client ACK: late ones reach the server after ACKs of later data.
+      const late = this.path.lateAckHold(++table.pureAcks[fd]!);
+      if (late > 0) { hold += late; table.late[fd]!++; c.lateClientAcks++; }
     }
 
     // The rewrites.
@@ -289,6 +306,7 @@ export class MiddleboxEngine {
         dropsToServer: t.drops[2 * f]!, dropsToClient: t.drops[2 * f + 1]!,
         sackBlocksTranslated: t.sackTranslated[f]!, sackBlocksUntranslated: t.sackUntranslated[f]!,
         synRetransmissions: t.synRetrans[f]!, reordered: t.reordered[f]!,
+        lateToServer: t.late[2 * f]!, lateToClient: t.late[2 * f + 1]!,
         finFromClient: (fl & F_FIN_CLIENT) !== 0, finFromServer: (fl & F_FIN_SERVER) !== 0,
         rstFromClient: (fl & F_RST_CLIENT) !== 0, rstFromServer: (fl & F_RST_SERVER) !== 0,
       });

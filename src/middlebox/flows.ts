@@ -53,6 +53,10 @@ export class FlowTable {
   bytes: Float64Array;
   dataSegs: Float64Array;
   drops: Float64Array;
+  /** Pure ACKs (ACK flag, no payload, no SYN/FIN/RST): the count the late-ACK rule keys on. */
+  pureAcks: Float64Array;
+  /** Packets held back as late packets (path.late). */
+  late: Float64Array;
 
   /** Hash index: flow index or -1. Length a power of two, kept at most half full. */
   private slots: Int32Array;
@@ -69,6 +73,7 @@ export class FlowTable {
     this.isn = new Uint32Array(2 * c); this.offset = new Uint32Array(2 * c); this.maxEnd = new Uint32Array(2 * c);
     this.packets = new Float64Array(2 * c); this.bytes = new Float64Array(2 * c); this.dataSegs = new Float64Array(2 * c);
     this.drops = new Float64Array(2 * c);
+    this.pureAcks = new Float64Array(2 * c); this.late = new Float64Array(2 * c);
     let s = 16;
     while (s < 2 * c) s <<= 1;
     this.slots = new Int32Array(s).fill(-1);
@@ -136,6 +141,7 @@ export class FlowTable {
     this.isn = g32(this.isn, 2 * c); this.offset = g32(this.offset, 2 * c); this.maxEnd = g32(this.maxEnd, 2 * c);
     this.packets = g64(this.packets, 2 * c); this.bytes = g64(this.bytes, 2 * c); this.dataSegs = g64(this.dataSegs, 2 * c);
     this.drops = g64(this.drops, 2 * c);
+    this.pureAcks = g64(this.pureAcks, 2 * c); this.late = g64(this.late, 2 * c);
     this.capacity = c;
   }
 

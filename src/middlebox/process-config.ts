@@ -2,7 +2,7 @@
 // this runs inside the image on Node 18 with no npm packages (no zod there).
 // Errors are one line, naming the field and what was expected.
 
-import type { Direction, LossModel, MiddleboxProfile, PathModel, Sides } from '../scenario/model.js';
+import type { Direction, LateModel, LateRule, LossModel, MiddleboxProfile, PathModel, Sides } from '../scenario/model.js';
 
 export interface MiddleboxProcessConfig {
   /** NFQUEUE queue number the middlebox's iptables rule sends to. */
@@ -101,15 +101,34 @@ export function parseLoss(v: unknown, where = 'path.loss'): LossModel {
   return { kind, n: int(l.n, `${where}.n`, 1, 1e9), direction };
 }
 
+function lateRule(v: unknown, where: string): LateRule {
+  const r = obj(v, where);
+  const every = int(r.every, `${where}.every`, 2, 1e9);
+  const holdMs = num(r.holdMs, `${where}.holdMs`, 0, 60_000);
+  if (holdMs === 0) fail(`${where}.holdMs`, 'a number in (0, 60000]', holdMs);
+  return { every, holdMs };
+}
+
+export function parseLate(v: unknown, where = 'path.late'): LateModel {
+  const l = obj(v, where);
+  for (const k of Object.keys(l)) if (k !== 'clientAcks' && k !== 'serverData') throw new ConfigError(`middlebox config: ${where}: unknown field ${JSON.stringify(k)} (expected clientAcks, serverData)`);
+  const late: LateModel = {};
+  if (l.clientAcks !== undefined) late.clientAcks = lateRule(l.clientAcks, `${where}.clientAcks`);
+  if (l.serverData !== undefined) late.serverData = lateRule(l.serverData, `${where}.serverData`);
+  return late;
+}
+
 export function parsePath(v: unknown, where = 'path'): PathModel {
   const p = obj(v, where);
   const r = obj(p.reorder, `${where}.reorder`);
-  return {
+  const path: PathModel = {
     delayMs: num(p.delayMs, `${where}.delayMs`, 0, 60_000),
     rateMbit: num(p.rateMbit, `${where}.rateMbit`, 0, 1e6),
     loss: parseLoss(p.loss, `${where}.loss`),
     reorder: { rate: num(r.rate, `${where}.reorder.rate`, 0, 1), extraDelayMs: num(r.extraDelayMs, `${where}.reorder.extraDelayMs`, 0, 60_000) },
   };
+  if (p.late !== undefined) path.late = parseLate(p.late, `${where}.late`);
+  return path;
 }
 
 /** Validate parsed JSON. Throws ConfigError with a one-line message. */

@@ -59,6 +59,7 @@ function table(r: RunResult): string {
     ['Packets through the middlebox', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
     ['Dropped on purpose by the path (loss model)', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
     ['SACK blocks left untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
+    ['Packets held back on purpose (late-packet model)', (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0))],
     ['NFQUEUE drops (must be 0)', (v) => n(v.middlebox.queueDrops), (v) => v.middlebox.queueDrops > 0],
     ['Expectations met', (v) => (v.expectations.length === 0 ? '–' : `${v.expectations.filter((e) => e.passed).length} of ${v.expectations.length}`), (v) => v.expectations.some((e) => !e.passed)],
   ];

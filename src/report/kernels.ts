@@ -1,15 +1,16 @@
 // The kernel axis in the reports: one label rule for a variant (name, repetition, kernel), the
 // side-by-side comparison of kernels, and what each kernel's conntrack is known to do.
 import type { VariantEvidence } from '../evidence/types.js';
+import { parseKernelVersion } from '../scenario/kernel.js';
 import type { KernelRun, RunResult, VariantResult } from './result.js';
 
-/** "5.10.0-35-cloud-amd64" → [5, 10, 0]; missing parts are 0; non-numeric text ends the version. */
+/** "5.10.0-35-cloud-amd64" → [5, 10, 0]; missing parts are 0; no version at all is [0, 0, 0]. */
 export function kernelVersion(release: string): [number, number, number] {
-  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(release.trim());
-  if (!m) return [0, 0, 0];
-  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+  const v = parseKernelVersion(release) ?? [];
+  return [v[0] ?? 0, v[1] ?? 0, v[2] ?? 0];
 }
 
+/** Order releases by version; a release without one sorts first instead of throwing. */
 export function compareKernel(a: string, b: string): number {
   const x = kernelVersion(a);
   const y = kernelVersion(b);

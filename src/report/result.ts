@@ -1,5 +1,6 @@
 // The result of a run: what `result.json` holds. These field names are a contract CI users
 // script against (README, "result.json"): add fields freely, never rename these.
+import { kernelMatches } from '../scenario/kernel.js';
 import type { Expectation, Metric } from '../scenario/model.js';
 
 export interface Percentiles {
@@ -14,6 +15,8 @@ export interface ExpectationResult {
   passed: boolean;
   /** The measured value the expectation was tested against. */
   actual: number | boolean | null;
+  /** The kernel condition that selected it (e.g. "< 6.1"), for kernel-conditional expectations. */
+  kernel?: string;
 }
 
 export interface VariantResult {
@@ -65,11 +68,26 @@ export interface VariantResult {
     flows: number;
   };
   expectations: ExpectationResult[];
+  /** Mid-run actions (scenario `actions`): when each ran and what the node answered. */
+  actions?: ActionResult[];
   timings: { labUpMs: number; harvestMs: number; collectMs: number; teardownMs: number };
   /** The variant's folder, relative to the run folder ("flag-off", or "flag-off-2" with repetitions). */
   dir: string;
   /** Files kept for this variant: names inside `dir`. */
   files: Record<string, string>;
+}
+
+export interface ActionResult {
+  text: string;
+  node: string;
+  /** When it was due, and when it ran, in ms after the harvest started (null: it never ran). */
+  atMs: number;
+  ranAtMs: number | null;
+  ok: boolean;
+  /** What the command printed. */
+  output: string;
+  /** conntrack-flush: the entries in the table just before the flush deleted them. */
+  flushedEntries?: number;
 }
 
 export interface RunResult {
@@ -113,8 +131,24 @@ export interface KernelRun {
   error?: string;
 }
 
-export function metricValue(v: VariantResult, m: Metric): number | boolean {
+/** What a metric may need besides the variant: the matrix's control cell, for throughput.relative. */
+export interface MetricContext {
+  control?: VariantResult;
+}
+
+/** The harvest's throughput over the control's; null when either harvest did not complete. */
+export function relativeThroughput(v: VariantResult, control: VariantResult | undefined): number | null {
+  if (!control || !control.harvest.complete || control.throughputBytesPerSec <= 0 || !v.harvest.complete) return null;
+  return v.throughputBytesPerSec / control.throughputBytesPerSec;
+}
+
+/** A metric's measured value; null when it cannot be measured (throughput.relative without a control). */
+export function metricValue(v: VariantResult, m: Metric, ctx: MetricContext = {}): number | boolean | null {
   switch (m) {
+    case 'throughputMbit':
+      return (v.throughputBytesPerSec * 8) / 1e6;
+    case 'throughput.relative':
+      return relativeThroughput(v, ctx.control);
     case 'records':
       return v.harvest.records;
     case 'complete':
@@ -151,9 +185,19 @@ export function evaluate(e: Expectation, actual: number | boolean): boolean {
   }
 }
 
-export function checkExpectations(v: VariantResult, expect: Expectation[]): ExpectationResult[] {
-  return expect.map((e) => {
-    const actual = metricValue(v, e.metric);
-    return { text: e.text, passed: evaluate(e, actual), actual };
-  });
+/**
+ * Test a variant's expectations. A kernel-conditional one is tested only when the variant's
+ * kernel release meets its condition (the others are left out), and its text names the
+ * condition and the release; with the release unknown it fails rather than guess.
+ */
+export function checkExpectations(v: VariantResult, expect: Expectation[], ctx: MetricContext = {}): ExpectationResult[] {
+  const out: ExpectationResult[] = [];
+  for (const e of expect) {
+    const applies = e.kernel ? kernelMatches(e.kernel, v.kernel) : true;
+    if (applies === false) continue;
+    const text = e.kernel ? `${e.text} (kernel ${e.kernel.text}: ${applies === null ? 'kernel release unknown' : v.kernel})` : e.text;
+    const actual = applies === null ? null : metricValue(v, e.metric, ctx);
+    out.push({ text, passed: actual !== null && evaluate(e, actual), actual, ...(e.kernel ? { kernel: e.kernel.text } : {}) });
+  }
+  return out;
 }

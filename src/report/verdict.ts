@@ -78,6 +78,7 @@ export function variantTable(r: RunResult): string {
     ['middlebox packets', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
     ['middlebox loss drops', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
     ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
+    ['late packets held', (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0))],
     ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],
     ['expectations', (v) => (v.expectations.length === 0 ? '-' : `${v.expectations.filter((e) => e.passed).length}/${v.expectations.length} met`)],
   ];

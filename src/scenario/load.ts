@@ -6,7 +6,8 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node a
 import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
 import { cellName, matchAxis } from '../matrix/pattern.js';
-import { BE_LIBERAL, type AxisPattern, type Expectation, type MatrixModel, type Metric, type MiddleboxProfile, type Scenario, type Sides } from './model.js';
+import { BE_LIBERAL, type AxisPattern, type Expectation, type KernelCondition, type LabAction, type MatrixModel, type Metric, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
+import { parseKernelCondition } from './kernel.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkSysctl } from './sysctls.js';
@@ -43,7 +44,19 @@ export const METRICS: readonly Metric[] = [
   'server.invalidDrops',
   'server.conntrackInvalid',
   'middlebox.queueDrops',
+  'throughputMbit',
+  'throughput.relative',
 ];
+
+/** Metrics that need the matrix's control cell (measured in the same run). */
+export const MATRIX_ONLY_METRICS: readonly Metric[] = ['throughput.relative'];
+
+/** A validated action (schema-checked) → the model's, with `at` in milliseconds. */
+export function toAction(a: { at: string; node: LabAction['node']; do: LabAction['do'] }): LabAction {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(a.at)!;
+  const atMs = Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+  return { atMs, node: a.node, do: a.do, text: `${a.do} on ${a.node} at ${a.at}` };
+}
 
 const EXPECTATION = /^\s*([a-zA-Z.]+)\s*(==|!=|>=|<=|>|<)\s*(true|false|-?\d+(?:\.\d+)?)\s*$/;
 
@@ -64,6 +77,28 @@ export function parseExpectation(text: string): Expectation | string {
 }
 
 type PathKey = string | number;
+
+/**
+ * A variant's `expect` list → its expectations. A `{ kernel: "<6.1", expect: [...] }` entry
+ * contributes its expectations with the condition attached (see checkExpectations()).
+ * Problems go to `bad` with their path inside the list.
+ */
+export function parseVariantExpect(list: (string | { kernel: string; expect: string[] })[], bad: (path: PathKey[], message: string) => void): Expectation[] {
+  const out: Expectation[] = [];
+  const one = (text: string, path: PathKey[], kernel?: KernelCondition) => {
+    const r = parseExpectation(text);
+    if (typeof r === 'string') bad(path, r);
+    else if (MATRIX_ONLY_METRICS.includes(r.metric)) bad(path, `${r.metric} compares with the matrix's control cell: use it in matrix.expect (here, use throughputMbit)`);
+    else out.push(kernel ? { ...r, kernel } : r);
+  };
+  list.forEach((e, j) => {
+    if (typeof e === 'string') return one(e, [j]);
+    const k = parseKernelCondition(e.kernel);
+    if (typeof k === 'string') return bad([j, 'kernel'], k);
+    e.expect.forEach((x, m) => one(x, [j, 'expect', m], k));
+  });
+  return out;
+}
 
 function fieldName(path: PathKey[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)), '');
@@ -164,6 +199,10 @@ export function parseScenario(text: string, file: string): Scenario {
   // loss that can be applied at all.
   const problems: ScenarioProblem[] = [];
   const at = (path: PathKey[], message: string, key?: string) => problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
+  // An action after the harvest's time limit could never run.
+  const checkAction = (a: LabAction, path: PathKey[]) => {
+    if (a.atMs >= s.workload.maxDurationMs) at([...path, 'at'], `${a.atMs} ms is not before workload.maxDurationMs (${s.workload.maxDurationMs} ms): the action would never run`);
+  };
   for (const [k, v] of Object.entries(s.server.sysctls)) {
     const err = checkSysctl(k, v);
     if (err) at(['server', 'sysctls'], err, k);
@@ -172,6 +211,7 @@ export function parseScenario(text: string, file: string): Scenario {
     at(['variants'], 'required (array): a scenario needs at least one variant (usually the flag off and on), or a matrix');
   }
   const names = new Set<string>();
+  const variantExpect: Expectation[][] = [];
   (s.variants ?? []).forEach((v, i) => {
     if (names.has(v.name)) at(['variants', i, 'name'], `duplicate variant name "${v.name}"`);
     names.add(v.name);
@@ -179,12 +219,12 @@ export function parseScenario(text: string, file: string): Scenario {
       const err = checkSysctl(k, val);
       if (err) at(['variants', i, 'sysctls'], err, k);
     }
-    v.expect.forEach((e, j) => {
-      const r = parseExpectation(e);
-      if (typeof r === 'string') at(['variants', i, 'expect', j], r);
-    });
+    variantExpect[i] = parseVariantExpect(v.expect, (p, message) => at(['variants', i, 'expect', ...p], message));
+    v.actions?.forEach((a, j) => checkAction(toAction(a), ['variants', i, 'actions', j]));
   });
+  s.actions.forEach((a, j) => checkAction(toAction(a), ['actions', j]));
   if (s.path.reorder.rate > 0 && s.path.reorder.extraDelayMs === 0) at(['path', 'reorder', 'extraDelayMs'], 'reordering needs extraDelayMs > 0');
+  if (s.path.late && !s.path.late.clientAcks && !s.path.late.serverData) at(['path', 'late'], 'late needs clientAcks or serverData (or remove it)');
   const matrix = s.matrix ? checkMatrix(s, at) : undefined;
   if (problems.length > 0) throw new ScenarioError(problems);
 
@@ -201,15 +241,17 @@ export function parseScenario(text: string, file: string): Scenario {
     file,
     seed: s.seed,
     repetitions: s.repetitions,
-    path: { delayMs: s.path.delayMs, rateMbit: s.path.rateMbit, loss, reorder: s.path.reorder },
+    path: { delayMs: s.path.delayMs, rateMbit: s.path.rateMbit, loss, reorder: s.path.reorder, ...(s.path.late ? { late: s.path.late } : {}) },
     middlebox: buildProfile(s.middlebox),
     server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
     workload: s.workload,
-    variants: (s.variants ?? []).map((v) => ({
+    variants: (s.variants ?? []).map((v, i) => ({
       name: v.name,
       sysctls: v.sysctls,
-      expect: v.expect.map((e) => parseExpectation(e) as Expectation),
+      expect: variantExpect[i]!,
+      ...(v.actions ? { actions: v.actions.map(toAction) } : {}),
     })),
+    ...(s.actions.length > 0 ? { actions: s.actions.map(toAction) } : {}),
     ...(matrix ? { matrix } : {}),
   };
 }
@@ -312,6 +354,11 @@ export function loadScenario(path: string): Scenario {
     });
   }
   return parseScenario(text, path);
+}
+
+/** The mid-run actions a variant runs with: its own if it names any (even none), else the scenario's. */
+export function variantActions(s: Scenario, v: VariantModel): LabAction[] {
+  return v.actions ?? s.actions ?? [];
 }
 
 /** The server sysctls a variant runs with: scenario's, then the variant's over them. */

@@ -48,6 +48,26 @@ export interface PathModel {
   loss: LossModel;
   /** Hold this fraction of data segments for extraDelayMs more, so they arrive out of order. */
   reorder: { rate: number; extraDelayMs: number };
+  /** Late packets: hold some packets of every flow so later ones overtake them (absent = none). */
+  late?: LateModel;
+}
+
+/** Hold the `every`-th, 2·`every`-th, ... packet of a kind, per flow, for `holdMs` more. */
+export interface LateRule {
+  every: number;
+  holdMs: number;
+}
+
+/**
+ * Which packets arrive late. Conntrack judges a late one against state that later packets
+ * already advanced: before Linux 6.1 it is INVALID ("ACK/SEQ is under the lower bound"),
+ * from 6.1 on only "ignored".
+ */
+export interface LateModel {
+  /** Pure ACKs from the client to the server (no payload, no SYN/FIN/RST). */
+  clientAcks?: LateRule;
+  /** First transmissions of data segments from the server to the client. */
+  serverData?: LateRule;
 }
 
 /** Server-side sysctls, keyed by full name, e.g. "net.netfilter.nf_conntrack_tcp_be_liberal". */
@@ -56,8 +76,12 @@ export type Sysctls = Record<string, string>;
 export interface ServerModel {
   /** Applied at container creation (the base of every variant). */
   sysctls: Sysctls;
-  /** The hardened firewall: drop INVALID through a counted, NFLOG-ing chain. */
-  firewall: { dropInvalid: boolean; backend: 'nft' | 'legacy' };
+  /**
+   * The hardened firewall: drop INVALID through a counted, NFLOG-ing chain. `policy` is the
+   * INPUT chain's policy (default 'drop': default-deny, so an INVALID packet that no rule
+   * accepts dies there even without the INVALID rule; 'accept' lets it reach TCP).
+   */
+  firewall: { dropInvalid: boolean; backend: 'nft' | 'legacy'; policy?: 'drop' | 'accept' };
 }
 
 export interface HarvestWorkload {
@@ -83,6 +107,18 @@ export interface VariantModel {
   /** Server sysctls merged over server.sysctls. */
   sysctls: Sysctls;
   expect: Expectation[];
+  /** Mid-run actions for this variant; when absent, the scenario's `actions` apply. */
+  actions?: LabAction[];
+}
+
+/** Something done to a lab node while the harvest runs, e.g. flushing the server's conntrack table. */
+export interface LabAction {
+  /** Milliseconds after the harvest starts. */
+  atMs: number;
+  node: 'server' | 'client' | 'middlebox';
+  do: 'conntrack-flush';
+  /** As written, e.g. "conntrack-flush on server at 2s". */
+  text: string;
 }
 
 /** A metric a variant's expectation can test. */
@@ -93,7 +129,11 @@ export type Metric =
   | 'attempts.failed'
   | 'server.invalidDrops'
   | 'server.conntrackInvalid'
-  | 'middlebox.queueDrops';
+  | 'middlebox.queueDrops'
+  /** The harvest's throughput in Mbit/s (payload bytes over the harvest's duration). */
+  | 'throughputMbit'
+  /** Throughput over the matrix control cell's, measured in the same run (matrix expectations only). */
+  | 'throughput.relative';
 
 export interface Expectation {
   metric: Metric;
@@ -101,6 +141,16 @@ export interface Expectation {
   value: number | boolean;
   /** Original text, e.g. "server.invalidDrops > 0". */
   text: string;
+  /** Tested only when the variant's kernel release meets this condition (absent: on every kernel). */
+  kernel?: KernelCondition;
+}
+
+/** A condition on the kernel release, e.g. "<6.1" or ">=5.15 <6.1" (see src/scenario/kernel.ts). */
+export interface KernelCondition {
+  /** As written, normalised: "< 6.1", ">= 5.15, < 6.1". */
+  text: string;
+  /** All must hold. A version is compared on as many parts as it names ("6.1" covers 6.1.x). */
+  clauses: { op: '==' | '!=' | '>' | '>=' | '<' | '<='; version: number[] }[];
 }
 
 export interface Scenario {
@@ -117,6 +167,8 @@ export interface Scenario {
   workload: HarvestWorkload;
   /** Empty when the scenario has only a matrix (run it with `ctlab matrix`). */
   variants: VariantModel[];
+  /** Mid-run actions of every variant (a variant's own `actions` replace them). */
+  actions?: LabAction[];
   /** Axes crossed into cells, for `ctlab matrix`. */
   matrix?: MatrixModel;
 }

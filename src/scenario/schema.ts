@@ -16,12 +16,17 @@ const loss = z.union([
   z.object({ everyNth: z.number().int().min(2), direction: direction.default('to-client') }).strict(),
 ]);
 
+/** Hold the every-th packet of a kind per flow for holdMs (every >= 2: something must overtake it). */
+const lateRule = z.object({ every: z.number().int().min(2).max(1_000_000), holdMs: z.number().finite().positive().max(5000) }).strict();
+
 export const pathSchema = z
   .object({
     delayMs: ms.max(5000).default(0),
     rateMbit: z.number().finite().nonnegative().max(10000).default(0),
     loss: loss.default('none'),
     reorder: z.object({ rate: probability.default(0), extraDelayMs: ms.max(5000).default(0) }).strict().default({}),
+    /** Late packets: `{ clientAcks: { every: 20, holdMs: 200 } }` and/or `serverData: {...}`. */
+    late: z.object({ clientAcks: lateRule.optional(), serverData: lateRule.optional() }).strict().optional(),
   })
   .strict();
 
@@ -52,7 +57,7 @@ export const serverSchema = z
   .object({
     sysctls: sysctlMap.default({}),
     firewall: z
-      .object({ dropInvalid: z.boolean().default(true), backend: z.enum(['nft', 'legacy']).default('nft') })
+      .object({ dropInvalid: z.boolean().default(true), backend: z.enum(['nft', 'legacy']).default('nft'), policy: z.enum(['drop', 'accept']).default('drop') })
       .strict()
       .default({}),
   })
@@ -73,11 +78,28 @@ export const workloadSchema = z
   })
   .strict();
 
+/** A mid-run action: `{ at: 2s, node: server, do: conntrack-flush }` (`at` after the harvest starts). */
+export const actionSchema = z
+  .object({
+    at: z.string().regex(/^\d+(\.\d+)?(ms|s)$/, 'a time after the harvest starts, e.g. "2s" or "1500ms"'),
+    node: z.enum(['server', 'client', 'middlebox']).default('server'),
+    do: z.enum(['conntrack-flush']),
+  })
+  .strict();
+
+/** Expectations that hold only on some kernel releases (conntrack's verdicts changed over time). */
+export const kernelExpect = z
+  .object({ kernel: z.string().min(1), expect: z.array(z.string()).min(1, 'a kernel condition needs at least one expectation') })
+  .strict();
+
 export const variantSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)'),
     sysctls: sysctlMap.default({}),
-    expect: z.array(z.string()).default([]),
+    /** "metric op value", or `{ kernel: "<6.1", expect: [...] }`: tested only on matching kernel releases. */
+    expect: z.array(z.union([z.string(), kernelExpect])).default([]),
+    /** Replaces the scenario's actions for this variant ([] = none: the control). */
+    actions: z.array(actionSchema).optional(),
   })
   .strict();
 
@@ -92,7 +114,7 @@ export const matrixServerSchema = z
   .object({
     /** Merged over server.sysctls. */
     sysctls: sysctlMap.default({}),
-    firewall: z.object({ dropInvalid: z.boolean().optional(), backend: z.enum(['nft', 'legacy']).optional() }).strict().optional(),
+    firewall: z.object({ dropInvalid: z.boolean().optional(), backend: z.enum(['nft', 'legacy']).optional(), policy: z.enum(['drop', 'accept']).optional() }).strict().optional(),
   })
   .strict();
 
@@ -139,6 +161,8 @@ export const scenarioSchema = z
     workload: workloadSchema.default({}),
     // Required unless a matrix gives the server configurations (checked in load.ts).
     variants: z.array(variantSchema).min(1, 'a scenario needs at least one variant (usually the flag off and on)').optional(),
+    /** Mid-run actions of every variant. */
+    actions: z.array(actionSchema).default([]),
     matrix: matrixSchema.optional(),
   })
   .strict();

@@ -1,5 +1,5 @@
-// Path impairments: the middlebox is the path (no netem in this kernel), so it delays, drops
-// and reorders. Loss touches first transmissions of data only, so the sender's retransmission
+// Path impairments: the middlebox is the path (no netem in this kernel), so it delays, drops,
+// reorders and makes some packets late (held until later ones overtook them). Loss touches first transmissions of data only, so the sender's retransmission
 // of a dropped segment always gets through, and every random decision is keyed (rng.ts).
 import type { Direction, PathModel } from '../../scenario/model.js';
 import { PURPOSE_LOSS, PURPOSE_REORDER, keyedUniform } from '../rng.js';
@@ -17,6 +17,11 @@ export class PathImpairment {
   private readonly lossRate: number;
   private readonly reorderRate: number;
   private readonly extraDelayMs: number;
+  // Late packets: hold the every-th pure client ACK / first transmission of server data (0 = off).
+  private readonly lateAckEvery: number;
+  private readonly lateAckMs: number;
+  private readonly lateDataEvery: number;
+  private readonly lateDataMs: number;
 
   constructor(path: PathModel, private readonly seedLo: number, private readonly seedHi: number) {
     const nonNeg = (what: string, v: number) => {
@@ -28,6 +33,15 @@ export class PathImpairment {
     this.delayMs = path.delayMs;
     this.reorderRate = path.reorder.extraDelayMs > 0 ? path.reorder.rate : 0;
     this.extraDelayMs = path.reorder.extraDelayMs;
+    const rule = (what: string, r: { every: number; holdMs: number } | undefined): [number, number] => {
+      if (!r) return [0, 0];
+      // every = 1 would delay every such packet alike: nothing would overtake anything.
+      if (!(Number.isInteger(r.every) && r.every >= 2)) throw new RangeError(`late.${what}.every must be an integer >= 2, got ${r.every}`);
+      if (!(Number.isFinite(r.holdMs) && r.holdMs > 0)) throw new RangeError(`late.${what}.holdMs must be a finite number > 0, got ${r.holdMs}`);
+      return [r.every, r.holdMs];
+    };
+    [this.lateAckEvery, this.lateAckMs] = rule('clientAcks', path.late?.clientAcks);
+    [this.lateDataEvery, this.lateDataMs] = rule('serverData', path.late?.serverData);
     const loss = path.loss;
     if (loss.kind === 'every-nth') {
       if (!(Number.isInteger(loss.n) && loss.n >= 1)) throw new RangeError(`loss n must be an integer >= 1, got ${loss.n}`);
@@ -48,6 +62,16 @@ export class PathImpairment {
     if (this.lossKind === 0 || !(this.lossDirs & (1 << dir))) return false;
     if (this.lossKind === 1) return count % this.nth === 0;
     return keyedUniform(this.seedLo, this.seedHi, PURPOSE_LOSS, ordinal, dir, relSeq) < this.lossRate;
+  }
+
+  /** Extra hold for the `count`-th (1-based) pure ACK client→server of a flow, else 0. */
+  lateAckHold(count: number): number {
+    return this.lateAckEvery > 0 && count % this.lateAckEvery === 0 ? this.lateAckMs : 0;
+  }
+
+  /** Extra hold for the `count`-th (1-based) first transmission of data server→client of a flow, else 0. */
+  lateDataHold(count: number): number {
+    return this.lateDataEvery > 0 && count % this.lateDataEvery === 0 ? this.lateDataMs : 0;
   }
 
   /** Extra hold for a data segment chosen for reordering (keyed like loss), else 0. */

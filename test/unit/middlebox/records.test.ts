@@ -20,7 +20,7 @@ describe('flow records and counters', () => {
       clientIsn: 10, serverIsn: 20, clientOffset: 0x100, serverOffset: 0x90000000, serverOffsetHalf: 'neg',
       packetsToServer: 5, packetsToClient: 6, bytesToServer: 40 + 40 + 100 + 52 + 40, bytesToClient: 40 + 4 * 140 + 40,
       dataSegmentsToServer: 1, dataSegmentsToClient: 4, dropsToServer: 0, dropsToClient: 2,
-      sackBlocksTranslated: 0, sackBlocksUntranslated: 1, synRetransmissions: 1, reordered: 0,
+      sackBlocksTranslated: 0, sackBlocksUntranslated: 1, synRetransmissions: 1, reordered: 0, lateToServer: 0, lateToClient: 0,
       finFromClient: false, finFromServer: true, rstFromClient: true, rstFromServer: false,
     });
     expect(e.counters()).toMatchObject({ packetsSeen: 11, flows: 1, droppedByLoss: 2, synRetransmissions: 1, serverOffsetNeg: 1 });
