@@ -1,12 +1,14 @@
 #!/bin/sh
 # The ordinary hardened IPv4 firewall of the lab server (installed as /usr/local/sbin/ctlab-firewall).
 #
-#   ctlab-firewall [--no-drop-invalid] [--backend nft|legacy] [--iperf] [--flush]
+#   ctlab-firewall [--no-drop-invalid] [--backend nft|legacy] [--policy drop|accept] [--iperf] [--flush]
 #
 # INPUT: lo accepted; conntrack INVALID -> chain CTLAB_INVALID (NFLOG group 1, prefix
 # "ctlab-invalid", then DROP; its rule counters are the drop count); ESTABLISHED,RELATED
 # accepted; NEW tcp to 80 (and 5201 with --iperf) accepted; icmp accepted; policy DROP.
 # --no-drop-invalid leaves the INVALID rule out entirely (the chain still exists, unused).
+# --policy accept makes INPUT's policy ACCEPT instead of DROP (not default-deny): without the
+# INVALID rule, INVALID packets then reach TCP instead of dying on the policy.
 # --backend picks iptables-nft or iptables-legacy by calling that binary directly (the
 # alternatives symlink is left alone so other tools see the same default).
 # --flush removes the rules again (policy ACCEPT) with the chosen backend.
@@ -14,6 +16,7 @@ set -eu
 
 DROP_INVALID=1
 BACKEND=nft
+POLICY=DROP
 IPERF=0
 FLUSH=0
 while [ $# -gt 0 ]; do
@@ -21,9 +24,11 @@ while [ $# -gt 0 ]; do
     --no-drop-invalid) DROP_INVALID=0 ;;
     --backend) [ $# -ge 2 ] || { echo "ctlab-firewall: --backend needs nft or legacy" >&2; exit 2; }; BACKEND=$2; shift ;;
     --backend=*) BACKEND=${1#--backend=} ;;
+    --policy) [ $# -ge 2 ] || { echo "ctlab-firewall: --policy needs drop or accept" >&2; exit 2; }; POLICY=$2; shift ;;
+    --policy=*) POLICY=${1#--policy=} ;;
     --iperf) IPERF=1 ;;
     --flush) FLUSH=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "ctlab-firewall: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -33,6 +38,11 @@ case "$BACKEND" in
   nft) IPT=iptables-nft; OTHER=iptables-legacy ;;
   legacy) IPT=iptables-legacy; OTHER=iptables-nft ;;
   *) echo "ctlab-firewall: --backend must be nft or legacy, not $BACKEND" >&2; exit 2 ;;
+esac
+case "$POLICY" in
+  drop|DROP) POLICY=DROP ;;
+  accept|ACCEPT) POLICY=ACCEPT ;;
+  *) echo "ctlab-firewall: --policy must be drop or accept, not $POLICY" >&2; exit 2 ;;
 esac
 command -v "$IPT" >/dev/null 2>&1 || { echo "ctlab-firewall: $IPT not found" >&2; exit 3; }
 
@@ -71,5 +81,5 @@ if [ "$IPERF" = 1 ]; then
   "$IPT" -w -A INPUT -p tcp --dport 5201 -m conntrack --ctstate NEW -j ACCEPT
 fi
 "$IPT" -w -A INPUT -p icmp -j ACCEPT
-"$IPT" -w -P INPUT DROP
-echo "ctlab-firewall: $IPT, drop-invalid=$DROP_INVALID, iperf=$IPERF"
+"$IPT" -w -P INPUT "$POLICY"
+echo "ctlab-firewall: $IPT, drop-invalid=$DROP_INVALID, policy=$POLICY, iperf=$IPERF"

@@ -4,6 +4,7 @@
 import type { Expectation, MatrixModel, MiddleboxProfile, Scenario } from '../scenario/model.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { CtlabError } from '../errors.js';
+import { MATRIX_ONLY_METRICS } from '../scenario/load.js';
 import { cellName, matchAxis } from './pattern.js';
 
 export interface CellExpectation extends Expectation {
@@ -56,7 +57,9 @@ export function expandMatrix(s: Scenario): MatrixCell[] {
         repetitions: 1,
         middlebox: fw.profile,
         server: { sysctls: { ...s.server.sysctls }, firewall: { ...s.server.firewall, ...srv.firewall } },
-        variants: [{ name, sysctls: { ...srv.sysctls }, expect: expect.map(({ why: _why, ...e }) => e) }],
+        // The cell's own run checks what it can measure alone; the matrix checks the rest
+        // (throughput.relative) once the control cell has run too (src/matrix/result.ts).
+        variants: [{ name, sysctls: { ...srv.sysctls }, expect: expect.filter((e) => !MATRIX_ONLY_METRICS.includes(e.metric)).map(({ why: _why, ...e }) => e) }],
       };
       delete scenario.matrix;
       cells.push({ name, firewall: fw.name, server: srv.name, scenario, expect });

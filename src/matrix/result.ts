@@ -1,6 +1,7 @@
 // What matrix.json holds, and how it is built from the cells' RunResults. These field names
 // are documented (README, "Matrix"): add fields freely, never rename these.
-import type { RunResult, VariantResult } from '../report/result.js';
+import { checkExpectations, relativeThroughput, type RunResult, type VariantResult } from '../report/result.js';
+import { MATRIX_ONLY_METRICS } from '../scenario/load.js';
 import type { MatrixCell } from './cells.js';
 
 /**
@@ -95,21 +96,26 @@ export function cellResult(run: CellRun, control: VariantResult | undefined): Ma
       error: run.error ?? 'the cell produced no result',
     };
   }
-  const comparable = control && control.harvest.complete && control.throughputBytesPerSec > 0 && v.harvest.complete;
+  // The cell's run checked its own expectations; those comparing with the control are checked
+  // here, now that the control has run. Order follows the matrix's rules.
+  const expectations = cell.expect.map(({ why, ...e }) => {
+    const r = MATRIX_ONLY_METRICS.includes(e.metric) ? checkExpectations(v, [e], { control })[0] : v.expectations.find((x) => x.text === e.text);
+    return { ...(r ?? { text: e.text, passed: false, actual: null }), why };
+  });
   return {
     ...base,
     outcome: outcomeOf(v),
-    passed: run.result.passed,
+    passed: run.result.passed && expectations.every((e) => e.passed),
     harvest: { records: v.harvest.records, expectedRecords: v.harvest.expectedRecords, complete: v.harvest.complete },
     attempts: { total: v.attempts.total, timedOut: v.attempts.timedOut, failed: v.attempts.failed },
     server: { invalidDrops: v.server.invalidDrops, conntrackInvalid: v.server.conntrackInvalid },
     throughputBytesPerSec: v.throughputBytesPerSec,
-    throughputVsControl: comparable ? v.throughputBytesPerSec / control.throughputBytesPerSec : null,
+    throughputVsControl: relativeThroughput(v, control),
     harvestMs: v.durationMs,
     kernel: v.kernel,
     sysctls: v.sysctls,
     settings: v.serverSettings ?? {},
-    expectations: v.expectations.map((e, i) => ({ ...e, why: cell.expect[i]?.why ?? '' })),
+    expectations,
     problems: run.result.problems,
     result: `${run.dir}/result.json`,
     ...(run.result.reports ? { report: `${run.dir}/${run.result.reports.html}` } : {}),

@@ -7,10 +7,10 @@ import { CtlabError } from '../errors.js';
 import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
 import { parseKernelQueueStats } from '../middlebox/nfqueue.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
-import { checkExpectations, type VariantResult } from '../report/result.js';
+import { checkExpectations, type ActionResult, type VariantResult } from '../report/result.js';
 import type { LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel } from '../scenario/model.js';
-import { captureCommand, NFQUEUE_NUM, PATHS, type CaptureSpec, type Topology } from '../topology/build.js';
+import { captureCommand, NFQUEUE_NUM, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
 
 export type Progress = (msg: string) => void;
 
@@ -32,7 +32,7 @@ function keep(all: Record<string, number>): Record<string, number> {
 /** Read back in the server node: what the kernel actually ran with, not what was asked for. */
 export const SERVER_SETTINGS = [
   'net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_sack', 'net.ipv4.tcp_timestamps', 'net.ipv4.tcp_window_scaling',
-  'net.netfilter.nf_conntrack_tcp_be_liberal',
+  'net.netfilter.nf_conntrack_tcp_be_liberal', 'net.netfilter.nf_conntrack_tcp_loose', 'net.netfilter.nf_conntrack_tcp_ignore_invalid_rst',
 ];
 
 /** `sysctl a b` output ("name = value" per line) → { name: value }. */
@@ -106,6 +106,48 @@ async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]):
   );
 }
 
+/** The conntrack-flush action's output ("conntrack entries: N", or -F's "N flow entries have been deleted") → N. */
+export function parseFlushOutput(text: string): number | undefined {
+  const m = /conntrack entries: (\d+)/.exec(text) ?? /(\d+) flow entries have been deleted/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Runs the mid-run actions while the harvest runs: each at its time after `t0`, in order. An
+ * action still pending when the harvest ends never runs (ranAtMs null): the caller reports it,
+ * since a run whose flush never happened measured the control, not the failure.
+ */
+export async function runActions(node: (n: string) => LabNode, specs: ActionSpec[], t0: number, harvest: Promise<unknown>): Promise<ActionResult[]> {
+  let finished = false;
+  let wake: () => void = () => {};
+  const ended = harvest.then(
+    () => { finished = true; wake(); },
+    () => { finished = true; wake(); },
+  );
+  void ended;
+  const out: ActionResult[] = [];
+  for (const a of specs) {
+    const wait = t0 + a.atMs - Date.now();
+    if (wait > 0 && !finished) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    const base = { text: a.text, node: a.node, atMs: a.atMs };
+    if (finished) {
+      out.push({ ...base, ranAtMs: null, ok: false, output: 'not run: the harvest had already ended' });
+      continue;
+    }
+    const ranAtMs = Date.now() - t0;
+    const r = await node(a.node).exec(a.command, { reject: false, timeoutMs: 10_000 });
+    const output = `${r.stdout}${r.stderr}`.trim();
+    const flushed = parseFlushOutput(output);
+    out.push({ ...base, ranAtMs, ok: r.exitCode === 0, output, ...(flushed !== undefined ? { flushedEntries: flushed } : {}) });
+  }
+  return out;
+}
+
 async function middleboxAlive(mb: LabNode): Promise<boolean> {
   const r = await mb.exec(['sh', '-c', `kill -0 $(cat ${PATHS.middleboxPid})`], { reject: false });
   return r.exitCode === 0;
@@ -154,8 +196,15 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
 
   progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
   const t1 = Date.now();
-  const h = await node(topo.names.harvester).exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
+  const harvest = node(topo.names.harvester).exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
+  const actionsRun = runActions(node, topo.actions ?? [], t1, harvest);
+  const h = await harvest;
   const harvestMs = Date.now() - t1;
+  const actions = await actionsRun;
+  for (const a of actions) {
+    if (a.ranAtMs === null) problems.push(`${topo.variant}: action "${a.text}" never ran: the harvest ended after ${harvestMs} ms (make it earlier, or the workload longer)`);
+    else if (!a.ok) problems.push(`${topo.variant}: action "${a.text}" failed: ${a.output || 'no output'}`);
+  }
   if (h.timedOut) problems.push(`the harvester did not finish within ${topo.harvester.timeoutMs} ms`);
   const summary = parseSummary(h.stdout);
   if (!summary) {
@@ -257,6 +306,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
       flows: flows.split('\n').filter((l) => l.trim()).length,
     },
     expectations: [],
+    ...(actions.length > 0 ? { actions } : {}),
     timings: { labUpMs, harvestMs, collectMs, teardownMs: 0 },
     dir: basename(o.dir),
     files,

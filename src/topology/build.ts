@@ -4,8 +4,8 @@
 import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
 import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
-import { variantSysctls } from '../scenario/load.js';
-import type { Scenario, VariantModel } from '../scenario/model.js';
+import { variantActions, variantSysctls } from '../scenario/load.js';
+import type { LabAction, Scenario, VariantModel } from '../scenario/model.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
 export const ADDR = {
@@ -74,6 +74,28 @@ export interface Topology {
   /** `iptables` is the binary whose counters are read: the firewall's backend. */
   server: { url: string; sysctls: Record<string, string>; iptables: string };
   harvester: { command: string[]; timeoutMs: number };
+  /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the harvest starts. */
+  actions?: ActionSpec[];
+}
+
+export interface ActionSpec {
+  atMs: number;
+  /** The node's name in this lab. */
+  node: string;
+  command: string[];
+  text: string;
+}
+
+/**
+ * What an action runs. conntrack-flush: conntrack -F deletes every entry of the node's table
+ * (per network namespace); the count printed first shows it hit live entries (this conntrack
+ * version's -F does not say how many it deleted).
+ */
+export function actionCommand(a: LabAction): string[] {
+  switch (a.do) {
+    case 'conntrack-flush':
+      return ['sh', '-c', 'echo "conntrack entries: $(conntrack -C)" && conntrack -F'];
+  }
 }
 
 function shaping(dev: string, rateMbit: number): string[][] {
@@ -120,6 +142,11 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
   // lab/server/firewall.sh, installed in the server image as ctlab-firewall.
   const firewall = ['ctlab-firewall', '--backend', s.server.firewall.backend];
   if (!s.server.firewall.dropInvalid) firewall.push('--no-drop-invalid');
+  if (s.server.firewall.policy === 'accept') firewall.push('--policy', 'accept');
+  const byRole = { server: names.server, client: names.harvester, middlebox: names.middlebox };
+  const actions = variantActions(s, v)
+    .map((a) => ({ atMs: a.atMs, node: byRole[a.node], command: actionCommand(a), text: a.text }))
+    .sort((a, b) => a.atMs - b.atMs);
   const url = `http://${ADDR.server}/oai`;
   return {
     names,
@@ -166,5 +193,6 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       command: ['node', `${PATHS.optRoot}/${HARVESTER_MAIN}`, ...harvesterArgv(w, { baseUrl: url, events: PATHS.harvesterEvents })],
       timeoutMs: w.maxDurationMs + 30_000,
     },
+    ...(actions.length > 0 ? { actions } : {}),
   };
 }

@@ -164,12 +164,12 @@ describe('axis expansion', () => {
     expect(c.scenario.variants).toHaveLength(1);
     expect(c.scenario.variants[0]!.name).toBe('asa--no-rule');
     expect(c.scenario.middlebox).toMatchObject({ name: 'asa', isn: { client: true, server: true }, sackTranslation: false });
-    expect(c.scenario.server).toEqual({ sysctls: { 'net.netfilter.nf_conntrack_log_invalid': '6' }, firewall: { dropInvalid: false, backend: 'nft' } });
+    expect(c.scenario.server).toEqual({ sysctls: { 'net.netfilter.nf_conntrack_log_invalid': '6' }, firewall: { dropInvalid: false, backend: 'nft', policy: 'drop' } });
     expect(c.scenario.matrix).toBeUndefined();
     expect(c.scenario.workload.records).toBe(500);
     const on = cells.find((x) => x.name === 'asa+lb-strip-sack--flag-on')!;
     expect(on.scenario.variants[0]!.sysctls).toEqual({ 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' });
-    expect(on.scenario.server.firewall).toEqual({ dropInvalid: true, backend: 'nft' });
+    expect(on.scenario.server.firewall).toEqual({ dropInvalid: true, backend: 'nft', policy: 'drop' });
     // The source scenario is not modified.
     expect(s.matrix).toBeDefined();
     expect(s.middlebox.name).toBe('transparent');
