@@ -79,6 +79,17 @@ function expectations(r: RunResult): string {
   return items.length ? `<ul class="exp">${items.join('')}</ul>` : '<p>No expectation was declared.</p>';
 }
 
+function actionsSection(r: RunResult): string {
+  const items = r.variants.flatMap((v) =>
+    (v.actions ?? []).map((a) => {
+      const when = a.ranAtMs === null ? 'never ran' : `ran ${(a.ranAtMs / 1000).toFixed(2)} s into the harvest (due at ${(a.atMs / 1000).toFixed(2)} s)`;
+      const flushed = a.flushedEntries === undefined ? '' : `, deleting ${n(a.flushedEntries)} conntrack entr${a.flushedEntries === 1 ? 'y' : 'ies'}`;
+      return `<li class="${a.ok ? 'ok' : 'fail'}"><b>${a.ok ? '✔' : '✘ failed'}</b> ${esc(label(r, v))}: <code>${esc(a.text)}</code> on ${esc(a.node)} ${esc(when)}${esc(flushed)}</li>`;
+    }),
+  );
+  return items.length ? `<h3>Actions during the harvest</h3><ul class="exp">${items.join('')}</ul>` : '';
+}
+
 function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
   const list = r.variants.map((v) => ({ v, e: ev[variantDir(r, v)] }));
   const xMaxMs = Math.max(1000, ...list.map(({ e, v }) => e?.durationMs ?? v.durationMs));
@@ -284,6 +295,7 @@ ${table(r)}
 ${kernelSection(r, ev)}
 <h2 id="expectations">Expectations</h2>
 ${expectations(r)}
+${actionsSection(r)}
 <h2 id="charts">What happened over time</h2>
 ${charts(r, ev)}
 <h2 id="reasons">Why packets died</h2>

@@ -111,3 +111,16 @@ describe('kernels side by side', () => {
     expect(md).toMatch(/never on 6\.1\.0-40-cloud-amd64/);
   });
 });
+
+describe('actions in the report', () => {
+  it('lists each mid-run action, when it ran and what it deleted, and marks one that failed', () => {
+    const v = variant('loose-off', '6.18.0', { complete: true, drops: 62 });
+    v.actions = [{ text: 'conntrack-flush on server at 1s', node: 'server', atMs: 1000, ranAtMs: 1004, ok: true, output: 'conntrack entries: 1', flushedEntries: 1 }];
+    const w = variant('late', '6.18.0', { complete: false, drops: 0 });
+    w.actions = [{ text: 'conntrack-flush on server at 9s', node: 'server', atMs: 9000, ranAtMs: null, ok: false, output: '' }];
+    const html = renderHtml(run([v, w]), {});
+    expect(html).toContain('<code>conntrack-flush on server at 1s</code> on server ran 1.00 s into the harvest (due at 1.00 s), deleting 1 conntrack entry');
+    expect(html).toMatch(/✘ failed<\/b> late: <code>conntrack-flush on server at 9s<\/code> on server never ran/);
+    expect(renderHtml(run([variant('x', '6.18.0', { complete: true, drops: 0 })]), {})).not.toContain('Actions during the harvest');
+  });
+});
