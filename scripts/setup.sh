@@ -33,10 +33,11 @@ command -v apt-get >/dev/null 2>&1 || die "no apt-get: this script supports Debi
 stage "host packages"
 # tshark cross-checks our pcap reading; chromium renders the HTML report in the browser test;
 # libnetfilter-queue-dev/libmnl-dev/gcc build the NFQUEUE addon for the host-side bench and tests.
-# nginx-light serves the repository when the lab runs as plain namespaces (--runtime netns);
+# nginx-light serves the repository when the lab runs as plain namespaces (--runtime netns; its
+# tests also use ping and nc);
 # qemu-system-x86, cpio and kmod boot other kernels in a VM (--kernel 5.10,6.1,...).
 PKGS=(debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 chromium jq
-      nginx-light qemu-system-x86 cpio kmod)
+      nginx-light qemu-system-x86 cpio kmod iputils-ping netcat-openbsd)
 # Keep an engine that is already installed (docker-ce, moby): Debian's docker.io would conflict.
 command -v dockerd >/dev/null 2>&1 || PKGS=(docker.io "${PKGS[@]}")
 MISSING=()

@@ -1,30 +1,24 @@
-// The CLI's glue to the Docker runtime: images, a runtime that cleans up on signals, clean,
-// doctor.
+// The CLI's glue to the runtimes: images (Docker), host checks (netns), a runtime that cleans up
+// on signals, clean, doctor. Docker modules are loaded only when Docker is used, so
+// `--runtime netns` runs where no Docker (nor dockerode's dependencies) exists.
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { platform } from 'node:os';
 import { CtlabError } from '../errors.js';
-import { cleanLab, installCleanupTraps } from '../runtime/cleanup.js';
-import { connectDocker } from '../runtime/connect.js';
-import { checkKernel, DockerRuntime } from '../runtime/docker.js';
-import { buildLabImages, imageId, type LabImages } from '../runtime/images.js';
+import type { LabImages } from '../runtime/images.js';
 import { newRunId } from '../runtime/labels.js';
+import { installCleanupTraps } from '../runtime/traps.js';
 import type { Runtime } from '../runtime/types.js';
 
-export async function buildImages(o: { runId: string; verbose?: boolean; force?: boolean; progress: (m: string) => void }): Promise<LabImages> {
-  const t = Date.now();
-  const r = await buildLabImages({ runId: o.runId, verbose: o.verbose, force: o.force });
-  const built = r.built.length ? `built ${r.built.join(', ')}` : 'all cached';
-  o.progress(`images ready in ${((Date.now() - t) / 1000).toFixed(1)} s (${built}; log ${r.logFile})`);
-  for (const role of ['server', 'middlebox', 'harvester'] as const) {
-    if (!r.images[role]) throw new CtlabError('IMAGE', `no ${role} image after the build`, { hint: `see ${r.logFile}` });
-  }
-  return r.images as LabImages;
+export const RUNTIME_KINDS = ['docker', 'netns'] as const;
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+
+export function isRuntimeKind(v: string): v is RuntimeKind {
+  return (RUNTIME_KINDS as readonly string[]).includes(v);
 }
 
-/** A Docker runtime whose lab is removed on Ctrl-C, SIGTERM or a crash. */
-export async function runtimeFor(runId: string, images: LabImages): Promise<Runtime> {
-  const rt = await DockerRuntime.create({ runId, images });
+/** Destroy the lab on SIGINT/SIGTERM/SIGHUP or a crash; the traps go away with a normal destroy(). */
+async function withCleanupTraps<R extends Runtime>(rt: R): Promise<R> {
   const untrap = installCleanupTraps(rt);
   const destroy = rt.destroy.bind(rt);
   rt.destroy = async () => {
@@ -37,11 +31,61 @@ export async function runtimeFor(runId: string, images: LabImages): Promise<Runt
   return rt;
 }
 
+/**
+ * Get the lab ready for one CLI command and return its runtime factory (one runtime per run id):
+ * docker builds (or finds cached) images; netns checks root, host programs and kernel, and builds
+ * the NFQUEUE addon on the host once (cached). Nothing is started yet.
+ */
+export async function prepareRuntime(o: { kind: RuntimeKind; runId: string; verbose?: boolean; progress: (m: string) => void }): Promise<(runId: string) => Promise<Runtime>> {
+  if (o.kind === 'docker') {
+    const images = await buildImages({ runId: o.runId, verbose: o.verbose, progress: o.progress });
+    return (id) => runtimeFor(id, images);
+  }
+  const t = Date.now();
+  const { checkNetnsHost, ensureAddon } = await import('../runtime/netns.js');
+  checkNetnsHost();
+  const addon = await ensureAddon({ log: o.progress });
+  o.progress(`netns runtime ready in ${((Date.now() - t) / 1000).toFixed(1)} s (host programs ok; NFQUEUE addon ${addon})`);
+  return (id) => netnsRuntimeFor(id);
+}
+
+/** A namespace runtime (no Docker) whose lab is removed on Ctrl-C, SIGTERM or a crash. */
+export async function netnsRuntimeFor(runId: string, opts: { optRoot?: string } = {}): Promise<Runtime> {
+  const { NetnsRuntime } = await import('../runtime/netns.js');
+  return withCleanupTraps(await NetnsRuntime.create({ runId, optRoot: opts.optRoot }));
+}
+
+export async function buildImages(o: { runId: string; verbose?: boolean; force?: boolean; progress: (m: string) => void }): Promise<LabImages> {
+  const t = Date.now();
+  const { buildLabImages } = await import('../runtime/images.js');
+  const r = await buildLabImages({ runId: o.runId, verbose: o.verbose, force: o.force });
+  const built = r.built.length ? `built ${r.built.join(', ')}` : 'all cached';
+  o.progress(`images ready in ${((Date.now() - t) / 1000).toFixed(1)} s (${built}; log ${r.logFile})`);
+  for (const role of ['server', 'middlebox', 'harvester'] as const) {
+    if (!r.images[role]) throw new CtlabError('IMAGE', `no ${role} image after the build`, { hint: `see ${r.logFile}` });
+  }
+  return r.images as LabImages;
+}
+
+/** A Docker runtime whose lab is removed on Ctrl-C, SIGTERM or a crash. */
+export async function runtimeFor(runId: string, images: LabImages): Promise<Runtime> {
+  const { DockerRuntime } = await import('../runtime/docker.js');
+  return withCleanupTraps(await DockerRuntime.create({ runId, images }));
+}
+
 export async function clean(o: { runId?: string; images?: boolean }): Promise<string> {
+  // Namespace labs first (needs root to see every process; no Docker needed), then Docker's.
+  let netns = '';
+  if (process.getuid?.() === 0 && platform() === 'linux') {
+    const { cleanNetnsLab } = await import('../runtime/netns.js');
+    const n = await cleanNetnsLab({ runId: o.runId });
+    netns = `, ${n.nodes.length} namespace node(s) (${n.processes} process(es))`;
+  }
+  const { cleanLab } = await import('../runtime/cleanup.js');
   const r = await cleanLab(o);
   const parts = [`removed ${r.containers.length} container(s)`, `${r.networks.length} network(s)`];
   if (o.images) parts.push(`${r.images.length} image(s)`);
-  return parts.join(', ') + (o.runId ? ` of run ${o.runId}` : ' labelled ctlab.run');
+  return parts.join(', ') + netns + (o.runId ? ` of run ${o.runId}` : ' labelled ctlab.run');
 }
 
 type Line = (l: string) => void;
@@ -55,6 +99,9 @@ export async function doctor(out: Line): Promise<boolean> {
   };
   report(platform() === 'linux', `platform ${platform()}`, 'ctlab needs Linux (netfilter conntrack, NFQUEUE, veth)');
   report(process.getuid?.() === 0, `running as ${process.getuid?.() === 0 ? 'root' : 'a non-root user'}`, 'run `bash scripts/setup.sh` as root once; runs need access to the Docker socket', false);
+  const { connectDocker } = await import('../runtime/connect.js');
+  const { checkKernel, DockerRuntime } = await import('../runtime/docker.js');
+  const { imageId } = await import('../runtime/images.js');
   let docker;
   try {
     docker = await connectDocker({ timeoutMs: 5000 });

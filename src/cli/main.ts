@@ -10,7 +10,7 @@ import { cellList, failureLines, gridTable } from '../matrix/render.js';
 import { variantTable } from '../report/verdict.js';
 import { newRunId } from '../runtime/labels.js';
 import { loadScenario } from '../scenario/load.js';
-import { runtimeFor, buildImages, clean, doctor } from './lab.js';
+import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
 
 export const EXIT = { OK: 0, EXPECTATION: 1, USAGE: 2, LAB: 3 } as const;
 
@@ -20,6 +20,13 @@ function seedArg(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) > 0xffffffff) throw new InvalidArgumentError('a whole number from 0 to 4294967295');
   return Number(v);
 }
+
+function runtimeArg(v: string): RuntimeKind {
+  if (!isRuntimeKind(v)) throw new InvalidArgumentError(`one of ${RUNTIME_KINDS.join(', ')}`);
+  return v;
+}
+
+const RUNTIME_HELP = 'lab runtime: docker (containers) or netns (plain network namespaces on this host, as root, no Docker)';
 
 function stamp(): string {
   return new Date().toISOString().slice(11, 19);
@@ -41,8 +48,9 @@ export function program(): Command {
     .option('--variant <name...>', 'run only these variants')
     .option('--parallel <n>', 'variants run at the same time, each on its own lab (1 = one after another)', seedArg, 2)
     .option('--json', 'print result.json to stdout instead of the table')
+    .option('--runtime <kind>', RUNTIME_HELP, runtimeArg, 'docker' as RuntimeKind)
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean }) => {
+    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind }) => {
       const t0 = Date.now();
       const s = loadScenario(file);
       if (s.variants.length === 0) throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, { hint: `run it with \`ctlab matrix ${file}\`` });
@@ -54,14 +62,14 @@ export function program(): Command {
       const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
       const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
       log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), run ${runId}`);
-      const images = await buildImages({ runId, verbose: o.verbose, progress: log });
+      const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
       const r = await runScenario(s, {
         outDir: out,
         seed: o.seed,
         variants: o.variant,
         parallel: o.parallel,
         runId,
-        createRuntime: (id) => runtimeFor(id, images),
+        createRuntime,
         progress: log,
       });
       if (o.json) {
@@ -87,8 +95,9 @@ export function program(): Command {
     .option('--seed <n>', 'seed for every cell (overrides the scenario\'s)', seedArg)
     .option('--parallel <n>', 'cells run at the same time, each on its own lab', seedArg, 2)
     .option('--json', 'print matrix.json to stdout instead of the grid')
+    .option('--runtime <kind>', RUNTIME_HELP, runtimeArg, 'docker' as RuntimeKind)
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; parallel: number; json?: boolean; verbose?: boolean }) => {
+    .action(async (file: string, o: { out?: string; seed?: number; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind }) => {
       const t0 = Date.now();
       const s = loadScenario(file);
       if (!s.matrix) throw new CtlabError('SCENARIO', `${file} has no matrix section`, { hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`' });
@@ -96,8 +105,8 @@ export function program(): Command {
       const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
       const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
       log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
-      const images = await buildImages({ runId, verbose: o.verbose, progress: log });
-      const m = await runMatrix(s, { outDir: out, seed: o.seed, parallel: Math.max(1, o.parallel), runId, createRuntime: (id) => runtimeFor(id, images), progress: log });
+      const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
+      const m = await runMatrix(s, { outDir: out, seed: o.seed, parallel: Math.max(1, o.parallel), runId, createRuntime, progress: log });
       if (o.json) {
         process.stdout.write(JSON.stringify(m, null, 2) + '\n');
       } else {

@@ -11,7 +11,8 @@ import { CtlabError } from '../errors.js';
 import { connectDocker, dockerError, isNotFound } from './connect.js';
 import { assertNodeName, assertRunId, containerName, helperLabels, newRunId, nodeLabels, runFilter } from './labels.js';
 import { packTar, unpackTar } from './tar.js';
-import type { ExecOptions, ExecResult, LabNode, LinkEnd, LinkSpec, NodeSpec, Role, Runtime } from './types.js';
+import { NODE_DEFAULT_SYSCTLS, wireLink } from './link.js';
+import type { ExecOptions, ExecResult, LabNode, LinkSpec, NodeSpec, Role, Runtime } from './types.js';
 
 export interface DockerRuntimeOptions {
   /** Default: a fresh id (labels.newRunId()). */
@@ -21,22 +22,8 @@ export interface DockerRuntimeOptions {
   docker?: Docker;
 }
 
-/** Offloads off on every lab interface: packets must be real wire-sized segments. */
-export const OFFLOADS_OFF = ['tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off', 'rx', 'off'];
-
-/**
- * Sysctls every node starts with (a NodeSpec can override them): no forwarding; no IPv6, so the lab's links
- * carry only the IPv4 traffic under study (no router solicitations, no DAD, no fe80:: routes).
- */
-export const NODE_DEFAULT_SYSCTLS: Record<string, string> = {
-  // A new netns copies the host's ip_forward (1 wherever Docker runs); hosts should not route.
-  'net.ipv4.ip_forward': '0',
-  'net.ipv6.conf.all.disable_ipv6': '1',
-  'net.ipv6.conf.default.disable_ipv6': '1',
-};
-
-const IFNAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
-const CIDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+// Shared with the namespace runtime (src/runtime/link.ts); re-exported for existing importers.
+export { checkKernel, NODE_DEFAULT_SYSCTLS, OFFLOADS_OFF, type KernelReport } from './link.js';
 
 function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -240,44 +227,8 @@ export class DockerRuntime implements Runtime {
   }
 
   async link(spec: LinkSpec): Promise<void> {
-    const a = this.node(spec.a.node);
-    const b = this.node(spec.b.node);
-    for (const end of [spec.a, spec.b]) {
-      if (!IFNAME_RE.test(end.ifname)) throw new CtlabError('LAB', `bad interface name ${end.ifname}`, { hint: 'at most 15 characters: letters, digits, ".", "_", "-"' });
-      if (!CIDR_RE.test(end.address)) throw new CtlabError('LAB', `bad address ${end.address}`, { hint: 'an IPv4 CIDR, e.g. 198.18.1.2/24' });
-    }
-    const cmd = ['ip', 'link', 'add', spec.a.ifname, 'netns', String(a.pid), 'type', 'veth', 'peer', 'name', spec.b.ifname, 'netns', String(b.pid)];
-    const what = `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`;
-    for (let attempt = 1; ; attempt++) {
-      await this.runHelper(cmd, what);
-      try {
-        await Promise.all([this.configureEnd(a, spec.a, spec.mtu), this.configureEnd(b, spec.b, spec.mtu)]);
-        return;
-      } catch (err) {
-        // Seen here about once in ten lab starts while other labs start and stop on the same
-        // engine: a fresh veth end vanishes between two configuration commands (ip: "Cannot find
-        // device", ethtool: "No such device"), cause not yet found. Remove what is left of the pair and wire it again, once.
-        const vanished = err instanceof CtlabError && /Cannot find device|No such device|no device matches/.test(`${err.message} ${err.stderr ?? ''}`);
-        if (!vanished || attempt >= 2) throw err;
-        await Promise.all([
-          a.exec(['ip', 'link', 'del', spec.a.ifname], { reject: false }),
-          b.exec(['ip', 'link', 'del', spec.b.ifname], { reject: false }),
-        ]);
-      }
-    }
-  }
-
-  private async configureEnd(node: DockerNode, end: LinkEnd, mtu = 1500): Promise<void> {
-    const i = end.ifname;
-    // One exec per end keeps wiring fast; `set -e` makes the first failure the error.
-    const script = [
-      'set -e',
-      `ip link set dev ${i} mtu ${mtu}`,
-      `ip addr add ${end.address} dev ${i}`,
-      `ethtool -K ${i} ${OFFLOADS_OFF.join(' ')}`,
-      `ip link set dev ${i} up`,
-    ].join('\n');
-    await node.exec(['sh', '-c', script], { timeoutMs: 10_000 });
+    // The veth pair is created by a helper container in the host's pid and network namespaces.
+    await wireLink(spec, this.node(spec.a.node), this.node(spec.b.node), (cmd, what) => this.runHelper(cmd, what));
   }
 
   /** Run a command in a short-lived helper container in the host's pid and network namespaces. */
@@ -333,33 +284,4 @@ export class DockerRuntime implements Runtime {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.destroy();
   }
-}
-
-/** What checkKernel found inside a node. */
-export interface KernelReport {
-  conntrack: boolean;
-  nfqueue: boolean;
-}
-
-/**
- * The lab needs conntrack (the server judges packets INVALID) and NFQUEUE (the middlebox).
- * Looks from inside a node: /proc/net/nf_conntrack or `conntrack -S`, and
- * /proc/net/netfilter/nfnetlink_queue. Throws CtlabError('KERNEL') naming what is missing.
- */
-export async function checkKernel(node: LabNode, need: { conntrack?: boolean; nfqueue?: boolean } = {}): Promise<KernelReport> {
-  const script = [
-    'if [ -e /proc/net/nf_conntrack ] || conntrack -S >/dev/null 2>&1; then echo conntrack=1; else echo conntrack=0; fi',
-    'if [ -e /proc/net/netfilter/nfnetlink_queue ]; then echo nfqueue=1; else echo nfqueue=0; fi',
-  ].join('\n');
-  const r = await node.exec(['sh', '-c', script], { timeoutMs: 10_000 });
-  const report: KernelReport = { conntrack: /conntrack=1/.test(r.stdout), nfqueue: /nfqueue=1/.test(r.stdout) };
-  const missing: string[] = [];
-  if ((need.conntrack ?? true) && !report.conntrack) missing.push('connection tracking (nf_conntrack)');
-  if ((need.nfqueue ?? true) && !report.nfqueue) missing.push('NFQUEUE (nfnetlink_queue)');
-  if (missing.length) {
-    throw new CtlabError('KERNEL', `the kernel lacks ${missing.join(' and ')} (seen from node ${node.spec.name})`, {
-      hint: 'load the modules on the host (`modprobe nf_conntrack nfnetlink_queue`) or use a kernel built with CONFIG_NF_CONNTRACK and CONFIG_NETFILTER_NETLINK_QUEUE',
-    });
-  }
-  return report;
 }

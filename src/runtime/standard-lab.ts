@@ -4,9 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DockerRuntime } from './docker.js';
-import { buildLabImages, findRepoRoot, ROLES, type BuildResult } from './images.js';
-import type { Role } from './types.js';
+import type { BuildResult } from './images.js';
+import type { LabNode, Role, Runtime } from './types.js';
 
 export const LAB = {
   client: { node: 'client', ifname: 'eth-mb', address: '198.18.1.2/24', gw: '198.18.1.1' },
@@ -17,14 +16,19 @@ export const LAB = {
 
 /** Build (or find cached) images for the roles whose Dockerfile exists; the rest use the base. */
 export async function standardImages(opts: { verbose?: boolean } = {}): Promise<BuildResult['images'] & Record<Role, string>> {
+  // Loaded here, not at module load: the namespace runtime uses this file where Docker does not exist.
+  const { buildLabImages, findRepoRoot, ROLES } = await import('./images.js');
   const root = findRepoRoot();
   const roles = ROLES.filter((r) => existsSync(join(root, 'lab', r, 'Dockerfile')));
   const res = await buildLabImages({ roles, verbose: opts.verbose });
   return { server: res.images.base, middlebox: res.images.base, harvester: res.images.base, ...res.images } as BuildResult['images'] & Record<Role, string>;
 }
 
-/** Create the three nodes and wire them; returns when client and server have default routes. */
-export async function upStandardLab(rt: DockerRuntime, opts: { serverSysctls?: Record<string, string> } = {}): Promise<void> {
+/** A runtime that can hand back the nodes it created (DockerRuntime and NetnsRuntime both can). */
+export type LookupRuntime = Runtime & { node(name: string): LabNode };
+
+/** Create the three nodes and wire them, with either runtime; returns when client and server have default routes. */
+export async function upStandardLab(rt: LookupRuntime, opts: { serverSysctls?: Record<string, string> } = {}): Promise<void> {
   await Promise.all([
     rt.createNode({ name: 'client', role: 'harvester' }),
     rt.createNode({ name: 'middlebox', role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } }),
