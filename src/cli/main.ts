@@ -7,7 +7,11 @@ import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
 import { runMatrix } from '../matrix/run.js';
 import { cellList, failureLines, gridTable } from '../matrix/render.js';
+import { variantLabel } from '../report/kernels.js';
+import type { RunResult } from '../report/result.js';
 import { variantTable } from '../report/verdict.js';
+import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
+import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
 import { loadScenario } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
@@ -32,6 +36,37 @@ function stamp(): string {
   return new Date().toISOString().slice(11, 19);
 }
 
+function kernelArg(v: string): string[] {
+  try {
+    return parseKernelList(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^--kernel:?\s*/, ''));
+  }
+}
+
+/**
+ * How `run --kernel` runs the scenario on one kernel: `host` here, with the chosen runtime; any
+ * other kernel in a VM (src/vm), where the lab runs as namespaces and the guest's run folder
+ * comes back into `dir`.
+ */
+function kernelRunner(o: { file: string; scenario: Scenario; runtime: RuntimeKind; verbose?: boolean; seed?: number; variants?: string[]; parallel: number; runId: string; log: (m: string) => void }): KernelRunner {
+  return async (spec, dir) => {
+    if (spec === 'host') {
+      const createRuntime = await prepareRuntime({ kind: o.runtime, runId: o.runId, verbose: o.verbose, progress: o.log });
+      const result = await runScenario(o.scenario, { outDir: dir, seed: o.seed, variants: o.variants, parallel: o.parallel, runId: o.runId, createRuntime, progress: o.log });
+      return { result, release: result.variants[0]?.kernel || result.kernel, runtime: o.runtime, vm: null };
+    }
+    const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
+    const kernel = await resolveKernel(spec, o.log);
+    // One variant at a time in the guest: its two CPUs are emulated, and variants side by side
+    // would slow each other down unevenly.
+    const args = [...(o.seed !== undefined ? ['--seed', String(o.seed)] : []), ...(o.variants ? ['--variant', ...o.variants] : []), '--parallel', '1'];
+    const vm = await runScenarioInVm({ kernel, scenarioFile: o.file, args, outDir: dir, progress: (m) => o.log(`[${spec}] ${m}`) });
+    const result = await readRunResult(dir);
+    return { result, release: vm.release, runtime: 'netns', vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs } };
+  };
+}
+
 export function program(): Command {
   const p = new Command('ctlab')
     .description('Reproduce TCP failures caused by middlebox rewrites and conntrack INVALID drops, flag off and on')
@@ -49,8 +84,9 @@ export function program(): Command {
     .option('--parallel <n>', 'variants run at the same time, each on its own lab (1 = one after another)', seedArg, 2)
     .option('--json', 'print result.json to stdout instead of the table')
     .option('--runtime <kind>', RUNTIME_HELP, runtimeArg, 'docker' as RuntimeKind)
+    .option('--kernel <list>', 'run on each of these kernels, side by side: Debian series (5.10, 6.1, 6.12) and path:<bzImage>[,<modules dir>] boot in a VM; host runs here with --runtime', kernelArg)
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind }) => {
+    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind; kernel?: string[] }) => {
       const t0 = Date.now();
       const s = loadScenario(file);
       if (s.variants.length === 0) throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, { hint: `run it with \`ctlab matrix ${file}\`` });
@@ -62,24 +98,40 @@ export function program(): Command {
       const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
       const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
       log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), run ${runId}`);
-      const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
-      const r = await runScenario(s, {
-        outDir: out,
-        seed: o.seed,
-        variants: o.variant,
-        parallel: o.parallel,
-        runId,
-        createRuntime,
-        progress: log,
-      });
+      let r: RunResult;
+      if (o.kernel) {
+        r = await runOnKernels({
+          outDir: out,
+          kernels: o.kernel,
+          runId,
+          progress: log,
+          runner: kernelRunner({ file, scenario: s, runtime: o.runtime, verbose: o.verbose, seed: o.seed, variants: o.variant, parallel: o.parallel, runId, log }),
+        });
+      } else {
+        const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
+        r = await runScenario(s, {
+          outDir: out,
+          seed: o.seed,
+          variants: o.variant,
+          parallel: o.parallel,
+          runId,
+          createRuntime,
+          progress: log,
+        });
+      }
       if (o.json) {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       } else {
         process.stdout.write(`\n${variantTable(r)}\n\n`);
         for (const v of r.variants) {
-          for (const e of v.expectations) process.stdout.write(`  ${e.passed ? 'ok  ' : 'FAIL'} ${v.name}${r.repetitions > 1 ? ` #${v.repetition}` : ''}: ${e.text} (measured ${String(e.actual)})\n`);
+          for (const e of v.expectations) process.stdout.write(`  ${e.passed ? 'ok  ' : 'FAIL'} ${variantLabel(r, v)}: ${e.text} (measured ${String(e.actual)})\n`);
         }
         for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
+        for (const k of r.kernelRuns ?? []) {
+          const how = k.vm ? `VM under ${k.vm.accel === 'kvm' ? 'KVM' : 'software emulation (TCG)'}, boot ${(k.vm.bootMs / 1000).toFixed(1)} s, job ${(k.vm.jobMs / 1000).toFixed(1)} s` : `natively, ${k.runtime} runtime`;
+          process.stdout.write(`  kernel ${k.spec.padEnd(6)} ${k.release}: ${k.error ? `FAILED: ${k.error}` : `${how}, ${(k.totalMs / 1000).toFixed(1)} s in all`}\n`);
+        }
+        if (r.kernelRuns?.some((k) => k.vm?.accel === 'tcg')) process.stdout.write('  (timings under emulation compare only with each other, never with native ones)\n');
         process.stdout.write(`\nVerdict: ${r.verdict}\n`);
         process.stdout.write(`Result: ${join(out, 'result.json')}\n`);
         if (r.reports) process.stdout.write(`Report: ${join(out, r.reports.html)} (also ${r.reports.markdown}, ${r.reports.junit})\n`);

@@ -239,7 +239,7 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
     .join('');
   const caveat = emulationCaveat(runs);
   return (
-    `<p class="explain">The same scenario, variants and seed on each kernel. Each cell: the harvest, and conntrack's INVALID reasons with how many packets each one covered.</p>` +
+    `<p class="explain">The same scenario, variants and seed on each kernel. Each cell: the harvest, and the reasons conntrack logged (INVALID, or \"ignored\" where a newer kernel lets the packet through) with how many packets each one covered.</p>` +
     `<table class="list"><thead>${head}</thead><tbody>${body}</tbody></table>` +
     `<h3>What differed</h3><ul class="summary">${differenceSentences(c).map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` +
     (runRows ? `<h3>Where each kernel ran</h3><table class="list"><thead><tr><th>asked for</th><th>release</th><th>how</th><th>time</th><th>verdict on that kernel</th></tr></thead><tbody>${runRows}</tbody></table>` : '') +

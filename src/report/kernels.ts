@@ -125,7 +125,11 @@ export function differenceSentences(c: KernelComparison): string[] {
         .join('; ')}.`,
     );
   }
-  for (const d of c.differences) out.push(`${d.name}: conntrack judged packets INVALID with "${d.reason}" on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`);
+  for (const d of c.differences) {
+    // "ignored ..." lines are logged by the same path but the packet is let through, not INVALID.
+    const what = /^ignored\b/.test(d.reason) ? `conntrack logged "${d.reason}" (let through without updating its state, not INVALID)` : `conntrack judged packets INVALID with "${d.reason}"`;
+    out.push(`${d.name}: ${what} on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`);
+  }
   if (out.length === 0) out.push(`Every variant had the same outcome and the same INVALID reasons on ${c.kernels.join(', ')}.`);
   return out;
 }

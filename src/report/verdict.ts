@@ -48,6 +48,13 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   const parts = variants.map(
     (v) => `${v.name}${variants.some((w) => w !== v && w.name === v.name) ? `#${v.repetition}` : ''}: ${stall(v)}, ${n(v.server.invalidDrops)} INVALID drops`,
   );
+  if (!anyBroken && anyInvalid) {
+    const dropped = variants.filter((v) => v.server.invalidDrops > 0);
+    return (
+      `Every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout, but the server's firewall dropped packets that conntrack judged INVALID ` +
+      `(${parts.join('; ')}): TCP recovered from ${dropped.length === 1 ? 'those drops' : 'them'} this time.`
+    );
+  }
   if (anyBroken && !anyInvalid) return `Harvest failed without any INVALID drop, so conntrack is not the cause here (${parts.join('; ')}).`;
   return `Mixed result (${parts.join('; ')}).`;
 }

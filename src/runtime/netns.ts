@@ -387,6 +387,12 @@ export function assertOptRoot(dir: string): void {
  * hash of its sources under <repo>/.cache/ctlab/native/ (N-API is ABI-stable across Node 18/20).
  */
 export async function ensureAddon(o: { repoRoot?: string; log?: (m: string) => void } = {}): Promise<string> {
+  // A prebuilt addon (the VM guest carries the host's; it has no compiler).
+  const given = process.env.CTLAB_NFQUEUE_ADDON;
+  if (given) {
+    if (!existsSync(given)) throw new CtlabError('HOST', `CTLAB_NFQUEUE_ADDON names ${given}, which does not exist`, { hint: 'unset it to build the addon from lab/middlebox/native' });
+    return given;
+  }
   const root = o.repoRoot ?? findCtlabRoot();
   if (!root) throw new CtlabError('HOST', 'cannot find the ctlab repository to build the NFQUEUE addon from', { hint: 'pass optRoot with native/nfqueue.node' });
   const src = join(root, 'lab', 'middlebox', 'native');

@@ -124,3 +124,12 @@ describe('actions in the report', () => {
     expect(renderHtml(run([variant('x', '6.18.0', { complete: true, drops: 0 })]), {})).not.toContain('Actions during the harvest');
   });
 });
+
+describe('ignored is not INVALID', () => {
+  it('words an "ignored" reason as let through', () => {
+    const vs = [variant('flag-off', '5.10.1', { complete: true, drops: 3 }), variant('flag-off', '6.1.1', { complete: true, drops: 0 })];
+    const ev: Record<string, VariantEvidence> = { 'kernel-6.1.1/flag-off': evidence('x', [['ignored ACK under lower bound (possible overly delayed)', 18]]) };
+    const s = differenceSentences(compareKernels(run(vs), ev, (v) => v.dir)).join('\n');
+    expect(s).toContain('flag-off: conntrack logged "ignored ACK under lower bound (possible overly delayed)" (let through without updating its state, not INVALID) on 6.1.1, never on 5.10.1.');
+  });
+});

@@ -35,6 +35,11 @@ describe('verdict', () => {
   it('does not claim a cure when the flag on still breaks', () => {
     expect(verdictSentence([variant('off', '0', { records: 100, timedOut: 4, drops: 9 }), variant('on', '1', { records: 3000, timedOut: 1, drops: 0 })])).toMatch(/^Mixed result/);
   });
+  it('says when INVALID drops did not break anything', () => {
+    expect(verdictSentence([variant('off', '0', { records: 3812, timedOut: 0, drops: 26 }), variant('on', '1', { records: 3812, timedOut: 0, drops: 0 })])).toBe(
+      "Every variant harvested all 3,812 records without a timeout, but the server's firewall dropped packets that conntrack judged INVALID (off: 3,812 of 3,812 records, 26 INVALID drops; on: 3,812 of 3,812 records, 0 INVALID drops): TCP recovered from those drops this time.",
+    );
+  });
   it('is inconclusive when the run had problems', () => {
     expect(verdictSentence([], ['the middlebox died'])).toBe('Inconclusive: the middlebox died');
   });
