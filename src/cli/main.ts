@@ -7,6 +7,7 @@ import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
 import { runMatrix } from '../matrix/run.js';
 import { cellList, failureLines, gridTable } from '../matrix/render.js';
+import { readMatrixResult, runMatrixOnKernels, type MatrixKernelRunner } from '../matrix/kernels.js';
 import { variantLabel } from '../report/kernels.js';
 import type { RunResult } from '../report/result.js';
 import { variantTable } from '../report/verdict.js';
@@ -64,6 +65,24 @@ function kernelRunner(o: { file: string; scenario: Scenario; runtime: RuntimeKin
     const vm = await runScenarioInVm({ kernel, scenarioFile: o.file, args, outDir: dir, progress: (m) => o.log(`[${spec}] ${m}`) });
     const result = await readRunResult(dir);
     return { result, release: vm.release, runtime: 'netns', vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs } };
+  };
+}
+
+/** How `matrix --kernel` runs the whole matrix on one kernel: `host` here, any other in a VM. */
+function matrixKernelRunner(o: { file: string; scenario: Scenario; runtime: RuntimeKind; verbose?: boolean; seed?: number; parallel: number; runId: string; log: (m: string) => void }): MatrixKernelRunner {
+  return async (spec, dir) => {
+    if (spec === 'host') {
+      const createRuntime = await prepareRuntime({ kind: o.runtime, runId: o.runId, verbose: o.verbose, progress: o.log });
+      const matrix = await runMatrix(o.scenario, { outDir: dir, seed: o.seed, parallel: o.parallel, runId: o.runId, createRuntime, progress: o.log });
+      return { matrix, release: matrix.kernel, runtime: o.runtime, vm: null };
+    }
+    const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
+    const kernel = await resolveKernel(spec, o.log);
+    // One cell at a time in the guest (two emulated CPUs).
+    const args = [...(o.seed !== undefined ? ['--seed', String(o.seed)] : []), '--parallel', '1'];
+    const vm = await runScenarioInVm({ kernel, scenarioFile: o.file, args, outDir: dir, job: 'matrix', progress: (m) => o.log(`[${spec}] ${m}`) });
+    const matrix = await readMatrixResult(dir);
+    return { matrix, release: vm.release, runtime: 'netns', vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs } };
   };
 }
 
@@ -148,8 +167,9 @@ export function program(): Command {
     .option('--parallel <n>', 'cells run at the same time, each on its own lab', seedArg, 2)
     .option('--json', 'print matrix.json to stdout instead of the grid')
     .option('--runtime <kind>', RUNTIME_HELP, runtimeArg, 'docker' as RuntimeKind)
+    .option('--kernel <list>', 'run the whole matrix on each of these kernels (as for `run --kernel`) and compare the grids', kernelArg)
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind }) => {
+    .action(async (file: string, o: { out?: string; seed?: number; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind; kernel?: string[] }) => {
       const t0 = Date.now();
       const s = loadScenario(file);
       if (!s.matrix) throw new CtlabError('SCENARIO', `${file} has no matrix section`, { hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`' });
@@ -157,6 +177,24 @@ export function program(): Command {
       const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
       const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
       log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
+      if (o.kernel) {
+        const k = await runMatrixOnKernels({ outDir: out, kernels: o.kernel, runId, progress: log, runner: matrixKernelRunner({ file, scenario: s, runtime: o.runtime, verbose: o.verbose, seed: o.seed, parallel: Math.max(1, o.parallel), runId, log }) });
+        if (o.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
+        else {
+          for (const run of k.kernels) {
+            const m = run.matrix ? await readMatrixResult(join(out, run.dir)).catch(() => undefined) : undefined;
+            const how = run.vm ? `VM under ${run.vm.accel === 'kvm' ? 'KVM' : 'software emulation (TCG)'}, boot ${(run.vm.bootMs / 1000).toFixed(1)} s` : `natively, ${run.runtime} runtime`;
+            process.stdout.write(`\n== kernel ${run.spec}: ${run.release} (${how}, ${(run.totalMs / 1000).toFixed(1)} s)\n`);
+            process.stdout.write(m ? `${gridTable(m)}\n` : `FAILED: ${run.error}\n`);
+          }
+          for (const d of k.differences) process.stdout.write(`  differs: ${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}\n`);
+          if (k.kernels.some((x) => x.vm?.accel === 'tcg')) process.stdout.write('  (timings and throughput under emulation compare only with each other)\n');
+          process.stdout.write(`\nVerdict: ${k.verdict}\nResult: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (each kernel's matrix in ${out}/kernel-*/)\n`);
+          process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        }
+        process.exitCode = k.kernels.some((x) => x.error) ? EXIT.LAB : k.passed ? EXIT.OK : EXIT.EXPECTATION;
+        return;
+      }
       const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
       const m = await runMatrix(s, { outDir: out, seed: o.seed, parallel: Math.max(1, o.parallel), runId, createRuntime, progress: log });
       if (o.json) {

@@ -34,7 +34,7 @@ function gridCell(m: MatrixResult, c: MatrixCellResult | undefined): string {
   return `<td class="cell ${c.outcome}${c.passed ? '' : ' failed'}" data-cell="${esc(c.name)}">${lines.map((l) => `<div>${l}</div>`).join('')}${link}</td>`;
 }
 
-function grid(m: MatrixResult): string {
+export function grid(m: MatrixResult): string {
   const head = `<tr><th>firewall \\ server</th>${m.axes.server.map((s) => `<th>${esc(s)}</th>`).join('')}</tr>`;
   const body = m.axes.firewall.map((f) => `<tr><th scope="row">${esc(f)}</th>${m.axes.server.map((s) => gridCell(m, find(m, f, s))).join('')}</tr>`).join('');
   return `<table class="grid"><thead>${head}</thead><tbody>${body}</tbody></table>`;
@@ -55,7 +55,7 @@ function details(m: MatrixResult): string {
   return `<table class="list"><thead><tr><th>cell</th><th>outcome</th><th>records</th><th>timed out</th><th>INVALID drops</th><th>conntrack invalid</th><th>throughput</th><th>vs control</th><th>expectations</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-const CSS = `
+export const MATRIX_CSS = `
 :root{--ink:#1c2733;--muted:#5b6b7b;--line:#d9e1e8;--bad:#c62828;--ok:#2e7d32;--bg:#f6f8fa}
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
 main{max-width:1400px;margin:0 auto;padding:24px 28px 60px}
@@ -82,7 +82,7 @@ export function renderMatrixHtml(m: MatrixResult): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>ctlab matrix: ${esc(m.scenario)}</title>
-<style>${CSS}</style></head>
+<style>${MATRIX_CSS}</style></head>
 <body><main>
 <h1>ctlab matrix: ${esc(m.scenario)}</h1>
 <div class="meta">run ${esc(m.runId)} · started ${esc(m.startedAt)} · ${esc((m.durationMs / 1000).toFixed(1))} s · ${m.cells.length} cells, ${m.parallel} at a time · seed ${esc(m.seed)} · kernel ${esc(m.kernel)} · scenario file ${esc(m.scenarioFile)}</div>

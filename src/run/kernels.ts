@@ -1,13 +1,12 @@
 // The kernel axis of `ctlab run --kernel 5.10,6.1,host`: the same scenario, variants and seed on
 // each kernel (natively for `host`, in a VM otherwise), each into its own folder, then one
 // result.json and one report with every variant labelled by the kernel it ran on.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { analyzeRun } from '../evidence/index.js';
 import { compareKernel } from '../report/kernels.js';
-import { writeReports } from '../report/reports.js';
 import type { KernelRun, RunResult } from '../report/result.js';
+import { finishRun } from './run.js';
 import type { Progress } from './variant.js';
 
 /** A kernel as the user names it: a Debian series ("5.10"), "host", or "path:<image>,<modules dir>". */
@@ -101,13 +100,7 @@ export async function runOnKernels(o: KernelsRunOptions): Promise<RunResult> {
       progress(`kernel ${spec}: FAILED: ${msg}`);
     }
   }
-  const merged = mergeKernelResults(results, { runId: o.runId, startedAt });
-  progress('analysing captures and writing the report');
-  const evidence = await analyzeRun(merged, outDir);
-  const paths = await writeReports(merged, outDir, evidence);
-  merged.reports = { html: relative(outDir, paths.html), markdown: relative(outDir, paths.markdown), junit: relative(outDir, paths.junit) };
-  await writeFile(join(outDir, 'result.json'), JSON.stringify(merged, null, 2) + '\n');
-  return merged;
+  return finishRun(mergeKernelResults(results, { runId: o.runId, startedAt }), outDir, progress);
 }
 
 /** One result from each kernel's: variants nested under the kernel's folder, kernels oldest first. */

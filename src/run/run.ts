@@ -104,8 +104,14 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
     variants: results,
     problems,
   };
-  // Evidence (reasons per drop, per-flow diagnosis) and the reports for people: report.html,
-  // summary.md (CI job summaries), junit.xml (one case per expectation).
+  return finishRun(result, outDir, progress);
+}
+
+/**
+ * Evidence (reasons per drop, per-flow diagnosis), the reports for people (report.html, summary.md
+ * for CI job summaries, junit.xml with one case per expectation), then result.json.
+ */
+export async function finishRun(result: RunResult, outDir: string, progress: Progress): Promise<RunResult> {
   progress('analysing captures and writing the report');
   const evidence = await analyzeRun(result, outDir);
   const paths = await writeReports(result, outDir, evidence);

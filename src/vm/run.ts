@@ -24,8 +24,8 @@ export interface VmRunOptions {
   progress: (m: string) => void;
   /** Hard limit for the whole VM (boot, job, results). Default 45 min. */
   timeoutMs?: number;
-  /** 'run' (default): `ctlab run --runtime netns`; 'smoke': the kernel smoke checks (lab/vm/smoke.mjs). */
-  job?: 'run' | 'smoke';
+  /** 'run' (default): `ctlab run --runtime netns`; 'matrix': `ctlab matrix --runtime netns`; 'smoke': the kernel smoke checks (lab/vm/smoke.mjs). */
+  job?: 'run' | 'matrix' | 'smoke';
   cpus?: number;
   memMb?: number;
 }
@@ -78,7 +78,7 @@ export async function runScenarioInVm(o: VmRunOptions): Promise<VmRunResult> {
     writeJobCpio(job, {
       scenarioFile: o.job === 'smoke' ? undefined : o.scenarioFile,
       jobScript,
-      env: { CTLAB_VM_JOB_TIMEOUT: String(guestJobS), CTLAB_VM_RELEASE: k.release },
+      env: { CTLAB_VM_JOB_TIMEOUT: String(guestJobS), CTLAB_VM_RELEASE: k.release, CTLAB_VM_COMMAND: o.job === 'matrix' ? 'matrix' : 'run' },
       args: o.args,
       modules: LOAD_MODULES,
     });

@@ -11,16 +11,10 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/result.js';
 import { findRepoRoot } from '../../src/runtime/images.js';
-import { checkNetnsHost, findLabProcesses, NETNS_STATE_ROOT } from '../../src/runtime/netns.js';
+import { findLabProcesses, NETNS_STATE_ROOT } from '../../src/runtime/netns.js';
+import { netnsGate } from './docker-gate.js';
 
-let unreachable: unknown;
-try {
-  checkNetnsHost();
-} catch (err) {
-  unreachable = err;
-}
-const skip = unreachable !== undefined && process.env.CI !== 'true';
-if (skip) console.warn(`[netns-run.test] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
+const { unreachable, skip } = netnsGate('netns-run.test');
 
 const root = findRepoRoot();
 const sha = (p: string) => (existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex') : 'absent');

@@ -18,26 +18,14 @@ import { connectDocker } from '../../src/runtime/connect.js';
 import { checkKernel, DockerRuntime } from '../../src/runtime/docker.js';
 import { findRepoRoot } from '../../src/runtime/images.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
-import { checkNetnsHost, cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
+import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
-import { dockerGate } from './docker-gate.js';
+import { dockerGate, netnsGate } from './docker-gate.js';
 
 const docker = await dockerGate('runtime.test');
 
-/** The namespace runtime needs root, the host programs and the kernel features. */
-function netnsGate(): { unreachable: unknown; skip: boolean } {
-  let unreachable: unknown;
-  try {
-    checkNetnsHost();
-  } catch (err) {
-    unreachable = err;
-  }
-  const skip = unreachable !== undefined && process.env.CI !== 'true';
-  if (skip) console.warn(`[runtime.test netns] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
-  return { unreachable, skip };
-}
-const netns = netnsGate();
+const netns = netnsGate('runtime.test netns');
 
 const root = findRepoRoot();
 
