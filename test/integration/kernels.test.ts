@@ -80,3 +80,28 @@ describe.skipIf(skip)('ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
     passed = true;
   });
 });
+
+describe.skipIf(skip)('ctlab matrix --kernel 6.1 (a kernel axis in the matrix)', () => {
+  it('runs the whole grid inside the VM and reports it per kernel', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctlab-kmatrix-'));
+    const p = spawnSync('node', [resolve('bin/ctlab.js'), 'matrix', 'test/fixtures/scenarios/mini-matrix.yaml', '--kernel', '6.1', '--out', dir], { encoding: 'utf8', timeout: 20 * 60_000 });
+    expect(p.status, p.stderr.slice(-3000)).toBe(0);
+    const m = JSON.parse(readFileSync(join(dir, 'matrix.json'), 'utf8')) as { kind: string; passed: boolean; kernels: { release: string; vm: { bootMs: number } | null; cells: { name: string; outcome: string; server: { invalidDrops: number } }[] }[] };
+    expect(m.kind).toBe('ctlab-matrix-kernels');
+    expect(m.passed).toBe(true);
+    expect(m.kernels).toHaveLength(1);
+    const k = m.kernels[0]!;
+    expect(k.release).toMatch(/^6\.1\.\d+-\d+-cloud-amd64$/);
+    expect(k.vm!.bootMs).toBeGreaterThan(0);
+    const cells = Object.fromEntries(k.cells.map((c) => [c.name, c]));
+    expect(cells['asa--flag-off']!.outcome).toBe('broken');
+    expect(cells['asa--flag-off']!.server.invalidDrops).toBeGreaterThan(0);
+    expect(cells['transparent--flag-off']!.outcome).toBe('clean');
+    // the kernel's own matrix and each cell's report came back from the guest
+    const page = readFileSync(join(dir, 'matrix.html'), 'utf8');
+    expect(page).toContain('href="kernel-6.1/asa--flag-off/report.html"');
+    expect(readFileSync(join(dir, 'kernel-6.1', 'asa--flag-off', 'report.html'), 'utf8')).toContain('6.1.');
+    expect(p.stdout).toMatch(/== kernel 6\.1: 6\.1\.\S+ \(VM under .*boot \d+\.\d s/);
+    rmSync(dir, { recursive: true, force: true });
+  }, 21 * 60_000);
+});
