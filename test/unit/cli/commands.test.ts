@@ -75,7 +75,9 @@ describe('Docker unreachable: exit 3, says to run scripts/setup.sh, no stack tra
     expect(r.ms).toBeLessThan(10_000); // no retry loop, no long ping timeout on a missing socket
   });
 
-  for (const args of [['images'], ['clean']]) {
+  // `clean` names a run no one uses: a bare `ctlab clean` as root would also remove every
+  // namespace lab on the machine, including ones other test files or people are running.
+  for (const args of [['images'], ['clean', '--run', 'no-such-run-for-this-test']]) {
     it(`ctlab ${args.join(' ')}`, async () => {
       const r = await ctlab(args, { env: NO_DOCKER });
       expect(r.exitCode).toBe(3);
