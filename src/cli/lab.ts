@@ -2,6 +2,7 @@
 // on signals, clean, doctor. Docker modules are loaded only when Docker is used, so
 // `--runtime netns` runs where no Docker (nor dockerode's dependencies) exists.
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { platform } from 'node:os';
 import { CtlabError } from '../errors.js';
@@ -148,5 +149,18 @@ export async function doctor(out: Line): Promise<boolean> {
   } else {
     out('skip images and the in-container check (Docker unreachable)');
   }
+  // The other ways to run: plain namespaces on this host, and other kernels in a VM. Neither is
+  // needed for the default Docker runs, so they only warn.
+  const { checkNetnsHost } = await import('../runtime/netns.js');
+  try {
+    checkNetnsHost();
+    report(true, '--runtime netns: root, host programs and kernel features present', undefined, false);
+  } catch (e) {
+    report(false, `--runtime netns: ${e instanceof CtlabError ? e.message : String(e)}`, e instanceof CtlabError ? e.hint : undefined, false);
+  }
+  const qemu = await execa('qemu-system-x86_64', ['--version'], { reject: false });
+  report(qemu.exitCode === 0, `--kernel (VM): ${qemu.exitCode === 0 ? qemu.stdout.split('\n')[0]!.trim() : 'qemu-system-x86_64 not installed'}`, 'apt-get install --no-install-recommends qemu-system-x86 (or bash scripts/setup.sh)', false);
+  const kvm = existsSync('/dev/kvm');
+  out(`info /dev/kvm ${kvm ? 'present (tried first per kernel; software emulation where it does not boot the kernel)' : 'absent: VMs run under software emulation (slower; compare emulated kernels only with each other)'}`);
   return ok;
 }
