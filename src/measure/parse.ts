@@ -70,3 +70,48 @@ export function percentile(values: number[], p: number): number | undefined {
   const rank = Math.ceil((p / 100) * s.length);
   return s[Math.min(s.length - 1, Math.max(0, rank - 1))];
 }
+
+export interface ConntrackEndpoints {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+}
+
+export interface ConntrackEntry {
+  proto: string;
+  /** TCP state (ESTABLISHED, TIME_WAIT, ...); undefined for protocols without one. */
+  state?: string;
+  orig: ConntrackEndpoints;
+  reply: ConntrackEndpoints;
+}
+
+/**
+ * Parse `conntrack -L` lines ("tcp 6 119 TIME_WAIT src=.. dst=.. sport=.. dport=.. src=.. ...").
+ * The first src/dst/sport/dport are the original direction, the second the reply direction:
+ * a NATed entry's reply source differs from its original destination.
+ */
+export function parseConntrackList(text: string): ConntrackEntry[] {
+  const out: ConntrackEntry[] = [];
+  for (const line of text.split('\n')) {
+    const head = /^\s*([a-z0-9]+)\s+\d+\s+\d+\s+(?:([A-Z_]+)\s+)?src=/.exec(line);
+    if (!head) continue;
+    const ends: Partial<ConntrackEndpoints>[] = [{}, {}];
+    let side = -1;
+    for (const m of line.matchAll(/\b(src|dst|sport|dport)=(\S+)/g)) {
+      if (m[1] === 'src') side++;
+      if (side < 0 || side > 1) continue;
+      const e = ends[side]!;
+      if (m[1] === 'src' || m[1] === 'dst') e[m[1]] = m[2]!;
+      else e[m[1] as 'sport' | 'dport'] = Number(m[2]);
+    }
+    if (!ends[0]!.src || !ends[0]!.dst || !ends[1]!.src || !ends[1]!.dst) continue;
+    out.push({ proto: head[1]!, ...(head[2] ? { state: head[2] } : {}), orig: ends[0] as ConntrackEndpoints, reply: ends[1] as ConntrackEndpoints });
+  }
+  return out;
+}
+
+/** Entries whose original destination is `vip` and whose replies come from `real` (DNATed). */
+export function natFlowCount(entries: ConntrackEntry[], vip: string, real: string): number {
+  return entries.filter((e) => e.orig.dst === vip && e.reply.src === real).length;
+}

@@ -53,7 +53,20 @@ export interface VariantResult {
     conntrackStats: Record<string, number>;
     nstat: Record<string, number>;
   };
-  client: { nstat: Record<string, number> };
+  client: {
+    nstat: Record<string, number>;
+    /** The client node's NAT and conntrack, when the scenario gives it a `client` (kube-proxy-style NAT). */
+    serviceVip?: string;
+    /** The client namespace's sysctls, keyed by full name. */
+    sysctls?: Record<string, string>;
+    /** `conntrack -S` invalid in the client's namespace, summed over CPUs. */
+    conntrackInvalid?: number;
+    conntrackStats?: Record<string, number>;
+    /** Packets the client's INVALID rule dropped; null when it has no such rule. */
+    invalidDrops?: number | null;
+    /** Entries of the client's conntrack table DNATed from the VIP to the server at the end of the harvest. */
+    natFlows?: number;
+  };
   middlebox: {
     /** The per-packet engine's counters (packetsSeen, sackBlocksUntranslated, droppedByLoss, serverOffsetPos...). */
     counters: Record<string, number>;
@@ -163,6 +176,16 @@ export function metricValue(v: VariantResult, m: Metric, ctx: MetricContext = {}
       return v.server.conntrackInvalid;
     case 'middlebox.queueDrops':
       return v.middlebox.queueDrops;
+    case 'attempts.resets':
+      return v.attempts.resets;
+    case 'client.conntrackInvalid':
+      return v.client.conntrackInvalid ?? null;
+    case 'client.invalidDrops':
+      return v.client.invalidDrops ?? null;
+    case 'client.outRsts':
+      return v.client.nstat.TcpOutRsts ?? null;
+    case 'server.estabResets':
+      return v.server.nstat.TcpEstabResets ?? null;
   }
 }
 

@@ -4,13 +4,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
+import { chainTargetPackets, natFlowCount, parseConntrackList, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
 import { parseKernelQueueStats } from '../middlebox/nfqueue.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
 import { checkExpectations, type ActionResult, type VariantResult } from '../report/result.js';
 import type { LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel } from '../scenario/model.js';
-import { captureCommand, NFQUEUE_NUM, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
+import { ADDR, captureCommand, CLIENT_INVALID_CHAIN, NFQUEUE_NUM, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
 
 export type Progress = (msg: string) => void;
 
@@ -165,6 +165,18 @@ async function readText(node: LabNode, path: string): Promise<string> {
   }
 }
 
+/** The client's counters from its iptables listing, `conntrack -S` and `conntrack -L`. */
+export function clientCounters(tc: NonNullable<Topology['client']>, iptables: string, stats: string, list: string): Omit<VariantResult['client'], 'nstat'> {
+  const ctStats = parseConntrackStats(stats);
+  return {
+    ...(tc.serviceVip ? { serviceVip: tc.serviceVip, natFlows: natFlowCount(parseConntrackList(list), tc.serviceVip, ADDR.server) } : {}),
+    sysctls: tc.sysctls,
+    conntrackInvalid: ctStats.invalid ?? 0,
+    conntrackStats: ctStats,
+    invalidDrops: tc.dropInvalid ? (chainTargetPackets(parseIptablesCounters(iptables), CLIENT_INVALID_CHAIN, 'DROP') ?? null) : null,
+  };
+}
+
 export interface VariantRunOptions {
   runtime: Runtime;
   topology: Topology;
@@ -227,6 +239,15 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     srv.exec(['nstat', '-az'], { reject: false }),
     cli.exec(['nstat', '-az'], { reject: false }),
   ]);
+  // The client's conntrack, NAT table and INVALID rule, when it has any (the nat-reset class).
+  const tc = topo.client;
+  const [cipt, ccts, cctl] = tc
+    ? await Promise.all([
+        cli.exec(['sh', '-c', `${tc.iptables} -w -L -v -x -n; ${tc.iptables} -w -t nat -L -v -x -n`], { reject: false }),
+        cli.exec(['conntrack', '-S'], { reject: false }),
+        cli.exec(['conntrack', '-L'], { reject: false }),
+      ])
+    : [];
   await stopCaptures(node, topo.captures);
   const countersText = await readText(mb, PATHS.middleboxCounters);
   let mbFile: { engine?: Record<string, number>; binding?: Record<string, number>; hold?: Record<string, number>; cpu?: Record<string, number> } = {};
@@ -260,6 +281,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     save('server-conntrack-stats.txt', cts.stdout),
     save('server-nstat.txt', sn.stdout),
     save('client-nstat.txt', cn.stdout),
+    ...(tc ? [save('client-iptables.txt', cipt!.stdout), save('client-conntrack-stats.txt', ccts!.stdout), save('client-conntrack.txt', cctl!.stdout)] : []),
     save('topology.json', JSON.stringify(topo, null, 2)),
   ]);
   for (const c of topo.captures) {
@@ -296,7 +318,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     durationMs: summary.durationMs,
     throughputBytesPerSec: summary.throughputBytesPerSec,
     server: { invalidDrops, conntrackInvalid: ctStats.invalid ?? 0, conntrackStats: ctStats, nstat: keep(parseNstat(sn.stdout)) },
-    client: { nstat: keep(parseNstat(cn.stdout)) },
+    client: { nstat: keep(parseNstat(cn.stdout)), ...(tc ? clientCounters(tc, cipt!.stdout, ccts!.stdout, cctl!.stdout) : {}) },
     middlebox: {
       counters: mbFile.engine ?? {},
       binding: mbFile.binding ?? {},

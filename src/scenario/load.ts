@@ -6,11 +6,12 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node a
 import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
 import { cellName, matchAxis } from '../matrix/pattern.js';
-import { BE_LIBERAL, type AxisPattern, type Expectation, type KernelCondition, type LabAction, type MatrixModel, type Metric, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
+import { BE_LIBERAL, type AxisPattern, type ClientModel, type ClientOverride, type Expectation, type KernelCondition, type LabAction, type MatrixModel, type Metric, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
 import { parseKernelCondition } from './kernel.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkSysctl } from './sysctls.js';
+import { checkServiceVip } from './vip.js';
 
 export interface ScenarioProblem {
   file: string;
@@ -44,6 +45,11 @@ export const METRICS: readonly Metric[] = [
   'server.invalidDrops',
   'server.conntrackInvalid',
   'middlebox.queueDrops',
+  'attempts.resets',
+  'client.conntrackInvalid',
+  'client.invalidDrops',
+  'client.outRsts',
+  'server.estabResets',
   'throughputMbit',
   'throughput.relative',
 ];
@@ -207,6 +213,14 @@ export function parseScenario(text: string, file: string): Scenario {
     const err = checkSysctl(k, v);
     if (err) at(['server', 'sysctls'], err, k);
   }
+  if (s.client) {
+    for (const [k, v] of Object.entries(s.client.sysctls)) {
+      const err = checkSysctl(k, v);
+      if (err) at(['client', 'sysctls'], err, k);
+    }
+    const vipErr = s.client.serviceVip === undefined ? undefined : checkServiceVip(s.client.serviceVip);
+    if (vipErr) at(['client', 'serviceVip'], vipErr);
+  }
   if (!s.variants && !s.matrix) {
     at(['variants'], 'required (array): a scenario needs at least one variant (usually the flag off and on), or a matrix');
   }
@@ -219,6 +233,13 @@ export function parseScenario(text: string, file: string): Scenario {
       const err = checkSysctl(k, val);
       if (err) at(['variants', i, 'sysctls'], err, k);
     }
+    for (const [k, val] of Object.entries(v.client?.sysctls ?? {})) {
+      const err = checkSysctl(k, val);
+      if (err) at(['variants', i, 'client', 'sysctls'], err, k);
+    }
+    const vip = v.client?.serviceVip;
+    const vipErr = vip === undefined || vip === 'none' ? undefined : checkServiceVip(vip);
+    if (vipErr) at(['variants', i, 'client', 'serviceVip'], vipErr);
     variantExpect[i] = parseVariantExpect(v.expect, (p, message) => at(['variants', i, 'expect', ...p], message));
     v.actions?.forEach((a, j) => checkAction(toAction(a), ['variants', i, 'actions', j]));
   });
@@ -244,15 +265,26 @@ export function parseScenario(text: string, file: string): Scenario {
     path: { delayMs: s.path.delayMs, rateMbit: s.path.rateMbit, loss, reorder: s.path.reorder, ...(s.path.late ? { late: s.path.late } : {}) },
     middlebox: buildProfile(s.middlebox),
     server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
+    ...(s.client ? { client: { ...(s.client.serviceVip ? { serviceVip: s.client.serviceVip } : {}), dropInvalid: s.client.dropInvalid, sysctls: s.client.sysctls } } : {}),
     workload: s.workload,
     variants: (s.variants ?? []).map((v, i) => ({
       name: v.name,
       sysctls: v.sysctls,
+      ...(v.client ? { client: toClientOverride(v.client) } : {}),
       expect: variantExpect[i]!,
       ...(v.actions ? { actions: v.actions.map(toAction) } : {}),
     })),
     ...(s.actions.length > 0 ? { actions: s.actions.map(toAction) } : {}),
     ...(matrix ? { matrix } : {}),
+  };
+}
+
+/** A validated variant `client` → the model's (`serviceVip: none` → null: no NAT). */
+function toClientOverride(c: { serviceVip?: string; dropInvalid?: boolean; sysctls?: Record<string, string> }): ClientOverride {
+  return {
+    ...(c.serviceVip !== undefined ? { serviceVip: c.serviceVip === 'none' ? null : c.serviceVip } : {}),
+    ...(c.dropInvalid !== undefined ? { dropInvalid: c.dropInvalid } : {}),
+    ...(c.sysctls ? { sysctls: c.sysctls } : {}),
   };
 }
 
@@ -367,4 +399,20 @@ export function variantSysctls(s: Scenario, variantName: string): Record<string,
   if (!v) throw new CtlabError('SCENARIO', `no variant "${variantName}" in ${s.file}`);
   const merged: Record<string, string> = { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...s.server.sysctls, ...v.sysctls };
   return merged;
+}
+
+/**
+ * The client a variant runs with: the scenario's `client`, then the variant's changes over it.
+ * Undefined for a plain client (no NAT, no INVALID rule, no sysctls): nothing to set up. With
+ * NAT or the INVALID rule, the client's conntrack runs, so its be_liberal is pinned to 0 unless
+ * set (a run never inherits the host's) and its INVALID reasons are logged (NFLOG group 0).
+ */
+export function variantClient(s: Scenario, v: VariantModel): ClientModel | undefined {
+  const o = v.client ?? {};
+  const vip = o.serviceVip === null ? undefined : (o.serviceVip ?? s.client?.serviceVip);
+  const dropInvalid = o.dropInvalid ?? s.client?.dropInvalid ?? false;
+  const given = { ...s.client?.sysctls, ...o.sysctls };
+  if (!vip && !dropInvalid && Object.keys(given).length === 0) return undefined;
+  const sysctls = vip || dropInvalid ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given } : given;
+  return { ...(vip ? { serviceVip: vip } : {}), dropInvalid, sysctls };
 }

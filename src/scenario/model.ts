@@ -101,11 +101,36 @@ export interface HarvestWorkload {
   maxDurationMs: number;
 }
 
+/**
+ * The client node (the harvester's network namespace). With `serviceVip` it is a Kubernetes
+ * node in miniature: the harvester connects to the VIP and the node's own nat table DNATs it to
+ * the server (kube-proxy's `-t nat -A OUTPUT ... -j DNAT`), so the client's conntrack must undo
+ * the NAT on every reply. A reply that conntrack judges INVALID is not un-NATed (kubernetes#74839).
+ */
+export interface ClientModel {
+  /** The service address the harvester connects to, DNATed to the server's (absent: connect directly). */
+  serviceVip?: string;
+  /** kube-proxy's fix: `-A INPUT -m conntrack --ctstate INVALID -j DROP` on the client, counted. */
+  dropInvalid: boolean;
+  /** The client namespace's sysctls (its conntrack's be_liberal is the other fix). */
+  sysctls: Sysctls;
+}
+
+/** A variant's changes to the client: each field given replaces the scenario's (sysctls merge). */
+export interface ClientOverride {
+  /** null: no VIP, no NAT (the control). */
+  serviceVip?: string | null;
+  dropInvalid?: boolean;
+  sysctls?: Sysctls;
+}
+
 /** A variant: the scenario with some settings changed (at least the flag off and on). */
 export interface VariantModel {
   name: string;
   /** Server sysctls merged over server.sysctls. */
   sysctls: Sysctls;
+  /** Client settings over the scenario's `client` (absent: the scenario's). */
+  client?: ClientOverride;
   expect: Expectation[];
   /** Mid-run actions for this variant; when absent, the scenario's `actions` apply. */
   actions?: LabAction[];
@@ -130,6 +155,16 @@ export type Metric =
   | 'server.invalidDrops'
   | 'server.conntrackInvalid'
   | 'middlebox.queueDrops'
+  /** Attempts that ended in a connection reset (ECONNRESET at the harvester). */
+  | 'attempts.resets'
+  /** `conntrack -S` invalid in the client's namespace, summed over CPUs. */
+  | 'client.conntrackInvalid'
+  /** Packets the client's INVALID rule dropped (client.dropInvalid); not measurable without the rule. */
+  | 'client.invalidDrops'
+  /** RSTs the client's TCP sent (nstat TcpOutRsts). */
+  | 'client.outRsts'
+  /** Established connections the server's TCP saw reset (nstat TcpEstabResets). */
+  | 'server.estabResets'
   /** The harvest's throughput in Mbit/s (payload bytes over the harvest's duration). */
   | 'throughputMbit'
   /** Throughput over the matrix control cell's, measured in the same run (matrix expectations only). */
@@ -164,6 +199,8 @@ export interface Scenario {
   path: PathModel;
   middlebox: MiddleboxProfile;
   server: ServerModel;
+  /** The client node's NAT, firewall and sysctls (absent: a plain client). */
+  client?: ClientModel;
   workload: HarvestWorkload;
   /** Empty when the scenario has only a matrix (run it with `ctlab matrix`). */
   variants: VariantModel[];

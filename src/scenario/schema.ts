@@ -63,6 +63,27 @@ export const serverSchema = z
   })
   .strict();
 
+/** A dotted-quad IPv4 address (range checks in load.ts, so the error can name the lab's addresses). */
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'an IPv4 address, e.g. 198.18.3.80');
+
+/** The client node: `{ serviceVip: 198.18.3.80, dropInvalid: false, sysctls: {...} }` (kube-proxy-style NAT). */
+export const clientSchema = z
+  .object({
+    serviceVip: ipv4.optional(),
+    dropInvalid: z.boolean().default(false),
+    sysctls: sysctlMap.default({}),
+  })
+  .strict();
+
+/** A variant's client changes; `serviceVip: none` connects directly (no NAT). */
+export const clientOverrideSchema = z
+  .object({
+    serviceVip: z.union([z.literal('none'), ipv4]).optional(),
+    dropInvalid: z.boolean().optional(),
+    sysctls: sysctlMap.optional(),
+  })
+  .strict();
+
 export const workloadSchema = z
   .object({
     kind: z.literal('oai-pmh').default('oai-pmh'),
@@ -96,6 +117,8 @@ export const variantSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)'),
     sysctls: sysctlMap.default({}),
+    /** Client node changes over the scenario's `client`. */
+    client: clientOverrideSchema.optional(),
     /** "metric op value", or `{ kernel: "<6.1", expect: [...] }`: tested only on matching kernel releases. */
     expect: z.array(z.union([z.string(), kernelExpect])).default([]),
     /** Replaces the scenario's actions for this variant ([] = none: the control). */
@@ -158,6 +181,7 @@ export const scenarioSchema = z
     path: pathSchema.default({}),
     middlebox: middleboxSchema.default({}),
     server: serverSchema.default({}),
+    client: clientSchema.optional(),
     workload: workloadSchema.default({}),
     // Required unless a matrix gives the server configurations (checked in load.ts).
     variants: z.array(variantSchema).min(1, 'a scenario needs at least one variant (usually the flag off and on)').optional(),

@@ -1,4 +1,4 @@
-// Server sysctls a scenario may set. All are per-network-namespace, so Docker can set them at
+// Server (and client: `client.sysctls`) sysctls a scenario may set. All are per-network-namespace, so Docker can set them at
 // container creation; each has the values the kernel accepts, so a bad value fails at validation
 // rather than as a container that will not start.
 

@@ -4,8 +4,8 @@
 import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
 import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
-import { variantActions, variantSysctls } from '../scenario/load.js';
-import type { LabAction, Scenario, VariantModel } from '../scenario/model.js';
+import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
+import type { ClientModel, LabAction, Scenario, VariantModel } from '../scenario/model.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
 export const ADDR = {
@@ -73,7 +73,10 @@ export interface Topology {
   captures: CaptureSpec[];
   /** `iptables` is the binary whose counters are read: the firewall's backend. */
   server: { url: string; sysctls: Record<string, string>; iptables: string };
-  harvester: { command: string[]; timeoutMs: number };
+  /** The client node's NAT/firewall/sysctls when the scenario gives it any (see clientSetup()). */
+  client?: ClientModel & { iptables: string };
+  /** `url`: what the harvester fetches (the service VIP's URL when the client NATs). */
+  harvester: { command: string[]; timeoutMs: number; url: string };
   /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the harvest starts. */
   actions?: ActionSpec[];
 }
@@ -98,6 +101,32 @@ export function actionCommand(a: LabAction): string[] {
   }
 }
 
+/**
+ * The client node as a Kubernetes node in miniature. kube-proxy's ClusterIP rule for traffic
+ * from the node itself: `-t nat -A OUTPUT -d VIP --dport 80 -j DNAT` to the server. The
+ * client's conntrack then rewrites every reply from the server back to the VIP; a reply it
+ * judges INVALID skips that reverse NAT and reaches TCP from the server's own address, for
+ * which no socket exists: TCP answers with a RST to the server (kubernetes#74839). kube-proxy's
+ * fix (PR #74840) drops INVALID first; here it goes through a chain whose DROP rule counts.
+ */
+export function clientSetup(c: ClientModel, iptables = 'iptables'): string[][] {
+  const cmds: string[][] = [];
+  if (c.serviceVip) {
+    cmds.push([iptables, '-w', '-t', 'nat', '-A', 'OUTPUT', '-d', `${c.serviceVip}/32`, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${ADDR.server}:80`]);
+  }
+  if (c.dropInvalid) {
+    cmds.push(
+      [iptables, '-w', '-N', CLIENT_INVALID_CHAIN],
+      [iptables, '-w', '-A', CLIENT_INVALID_CHAIN, '-j', 'DROP'],
+      [iptables, '-w', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', CLIENT_INVALID_CHAIN],
+    );
+  }
+  return cmds;
+}
+
+/** The client's INVALID chain: its DROP rule's counter is client.invalidDrops. */
+export const CLIENT_INVALID_CHAIN = 'CTLAB_INVALID';
+
 function shaping(dev: string, rateMbit: number): string[][] {
   if (rateMbit <= 0) return [];
   // HTB (built into this kernel; no netem, no fq) shapes the middlebox's egress so the path,
@@ -112,9 +141,10 @@ function shaping(dev: string, rateMbit: number): string[][] {
 /** The lab for one variant of a scenario, run with `seed`; node names start with `prefix`. */
 export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix = ''): Topology {
   const sysctls = variantSysctls(s, v.name);
+  const client = variantClient(s, v);
   const names = { harvester: `${prefix}harvester`, middlebox: `${prefix}middlebox`, server: `${prefix}server` };
   const nodes: NodeSpec[] = [
-    { name: names.harvester, role: 'harvester' },
+    { name: names.harvester, role: 'harvester', ...(client && Object.keys(client.sysctls).length > 0 ? { sysctls: client.sysctls } : {}) },
     { name: names.middlebox, role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } },
     { name: names.server, role: 'server', sysctls },
   ];
@@ -148,6 +178,8 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     .map((a) => ({ atMs: a.atMs, node: byRole[a.node], command: actionCommand(a), text: a.text }))
     .sort((a, b) => a.atMs - b.atMs);
   const url = `http://${ADDR.server}/oai`;
+  // Through the VIP when the client NATs: the same server, reached only via the client's DNAT.
+  const harvestUrl = client?.serviceVip ? `http://${client.serviceVip}/oai` : url;
   return {
     names,
     scenario: s.name,
@@ -158,12 +190,12 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     setup: {
       // Only lab routes: the client and the server reach each other through the middlebox and
       // nothing else (no default route anywhere).
-      [names.harvester]: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide], ['mkdir', '-p', PATHS.captures]],
+      [names.harvester]: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide], ['mkdir', '-p', PATHS.captures], ...(client ? clientSetup(client) : [])],
       [names.server]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         ['mkdir', '-p', PATHS.captures],
         firewall,
-        ['node', `${PATHS.optRoot}/${GENERATOR_MAIN}`, ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: url })],
+        ['node', `${PATHS.optRoot}/${GENERATOR_MAIN}`, ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl })],
         // Returns once nginx listens, so a bad config fails this step.
         ['nginx', '-g', 'daemon on;'],
       ],
@@ -181,6 +213,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       command: ['node', `${PATHS.optRoot}/dist/src/middlebox/main.js`, '--config', PATHS.middleboxConfig],
     },
     server: { url, sysctls, iptables: s.server.firewall.backend === 'legacy' ? 'iptables-legacy' : 'iptables-nft' },
+    ...(client ? { client: { ...client, iptables: 'iptables' } } : {}),
     captures: [
       { name: 'client.pcap', node: names.harvester, iface: IFACE.client, file: `${PATHS.captures}/client.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the client side of the middlebox (the client sees shifted sequence numbers)' },
       { name: 'server.pcap', node: names.server, iface: IFACE.server, file: `${PATHS.captures}/server.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the server side of the middlebox (what conntrack judged)' },
@@ -188,10 +221,15 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       // server's namespace: no host syslog needed. The firewall's drops are NFLOG group 1.
       { name: 'invalid-reasons.pcap', node: names.server, iface: 'nflog:0', file: `${PATHS.captures}/invalid-reasons.pcap`, snaplen: 0, what: "conntrack's INVALID reasons (NFLOG group 0)" },
       { name: 'invalid-drops.pcap', node: names.server, iface: 'nflog:1', file: `${PATHS.captures}/invalid-drops.pcap`, snaplen: 0, what: "packets the firewall's INVALID rule dropped (NFLOG group 1)" },
+      // The client's conntrack runs when it NATs or filters INVALID: its reasons, from its own namespace.
+      ...(client && (client.serviceVip || client.dropInvalid)
+        ? [{ name: 'client-invalid-reasons.pcap', node: names.harvester, iface: 'nflog:0', file: `${PATHS.captures}/client-invalid-reasons.pcap`, snaplen: 0, what: "the client's conntrack INVALID reasons (NFLOG group 0)" }]
+        : []),
     ],
     harvester: {
-      command: ['node', `${PATHS.optRoot}/${HARVESTER_MAIN}`, ...harvesterArgv(w, { baseUrl: url, events: PATHS.harvesterEvents })],
+      command: ['node', `${PATHS.optRoot}/${HARVESTER_MAIN}`, ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents })],
       timeoutMs: w.maxDurationMs + 30_000,
+      url: harvestUrl,
     },
     ...(actions.length > 0 ? { actions } : {}),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainTargetPackets, parseConntrackStats, parseIptablesCounters, parseNstat, percentile } from '../../../src/measure/parse.js';
+import { chainTargetPackets, natFlowCount, parseConntrackList, parseConntrackStats, parseIptablesCounters, parseNstat, percentile } from '../../../src/measure/parse.js';
 
 // Output captured from iptables v1.8.9 (nf_tables) in a lab server.
 const IPT = `Chain INPUT (policy DROP 3 packets, 180 bytes)
@@ -53,5 +53,31 @@ describe('percentile', () => {
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).toBe(9);
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeUndefined();
+  });
+});
+
+// `conntrack -L` (conntrack-tools 1.4.7) in a client node that DNATs 198.18.3.80 to the server.
+const CT_LIST = `tcp      6 9 CLOSE src=198.18.1.2 dst=198.18.3.80 sport=37764 dport=80 src=198.18.2.2 dst=198.18.1.2 sport=80 dport=37764 [ASSURED] mark=0 use=1
+tcp      6 431999 ESTABLISHED src=198.18.1.2 dst=198.18.2.2 sport=40000 dport=80 src=198.18.2.2 dst=198.18.1.2 sport=80 dport=40000 [ASSURED] mark=0 use=1
+udp      17 29 src=198.18.1.2 dst=198.18.3.80 sport=5353 dport=53 [UNREPLIED] src=198.18.3.80 dst=198.18.1.2 sport=53 dport=5353 mark=0 use=1
+conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.
+`;
+
+describe('conntrack -L', () => {
+  it('splits each entry into its original and reply directions', () => {
+    const e = parseConntrackList(CT_LIST);
+    expect(e).toHaveLength(3);
+    expect(e[0]).toEqual({
+      proto: 'tcp', state: 'CLOSE',
+      orig: { src: '198.18.1.2', dst: '198.18.3.80', sport: 37764, dport: 80 },
+      reply: { src: '198.18.2.2', dst: '198.18.1.2', sport: 80, dport: 37764 },
+    });
+    expect(e[2]!.state).toBeUndefined();
+  });
+
+  it('counts only entries DNATed from the VIP to the real server', () => {
+    expect(natFlowCount(parseConntrackList(CT_LIST), '198.18.3.80', '198.18.2.2')).toBe(1);
+    expect(natFlowCount(parseConntrackList(CT_LIST), '198.18.3.81', '198.18.2.2')).toBe(0);
+    expect(parseConntrackList('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n')).toEqual([]);
   });
 });
