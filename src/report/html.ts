@@ -53,6 +53,8 @@ function table(r: RunResult): string {
     ['Harvest time', (v) => ms(v.durationMs)],
     ['Packets dropped as INVALID (firewall)', (v) => n(v.server.invalidDrops), (v) => v.server.invalidDrops > 0],
     ['conntrack INVALID (conntrack -S)', (v) => n(v.server.conntrackInvalid), (v) => v.server.conntrackInvalid > 0],
+    ['conntrack INVALID at the client (its NAT)', (v) => (v.client.serviceVip ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` <span class="sub">(${n(v.client.invalidDrops)} dropped)</span>` : ''}` : '–'), (v) => !!v.client.serviceVip && v.client.invalidDrops == null && (v.client.conntrackInvalid ?? 0) > 0],
+    ['Server connections reset', (v) => n(v.server.nstat.TcpEstabResets ?? 0), (v) => (v.server.nstat.TcpEstabResets ?? 0) > 0],
     ['Server retransmissions', (v) => n(v.server.nstat.TcpRetransSegs ?? 0)],
     ['Server retransmission timeouts', (v) => n(v.server.nstat.TcpExtTCPTimeouts ?? 0)],
     ['SACK blocks the server discarded', (v) => n(v.server.nstat.TcpExtTCPSACKDiscard ?? 0)],

@@ -37,6 +37,8 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
     ['throughput', (v) => fmtRate(v.throughputBytesPerSec)],
     ['INVALID drops (firewall)', (v) => n(v.server.invalidDrops)],
     ['conntrack invalid', (v) => n(v.server.conntrackInvalid)],
+    ['client conntrack invalid (NAT)', (v) => (v.client.serviceVip ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}` : '–')],
+    ['server connections reset', (v) => n(v.server.nstat.TcpEstabResets ?? 0)],
     ['server retransmits / RTOs', (v) => `${n(v.server.nstat.TcpRetransSegs ?? 0)} / ${n(v.server.nstat.TcpExtTCPTimeouts ?? 0)}`],
     ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
     ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],

@@ -40,22 +40,39 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
       `${n(on[0]!.harvest.expectedRecords)} records with no timeout and no INVALID drop.`
     );
   }
-  const anyInvalid = variants.some((v) => v.server.invalidDrops > 0);
+  // A client-side NAT (kube-proxy style): packets its conntrack judged INVALID skip the reverse
+  // NAT, the client answers them with RSTs, and the server resets the connection.
+  const escaped = (v: VariantResult) => (v.client.serviceVip && v.client.invalidDrops == null ? v.client.conntrackInvalid ?? 0 : 0);
+  const resets = (v: VariantResult) => v.server.nstat.TcpEstabResets ?? 0;
+  const natBroken = variants.filter((v) => broken(v) && escaped(v) > 0);
+  if (natBroken.length > 0) {
+    const cured = variants.filter((v) => !broken(v));
+    const worst = natBroken.reduce((a, v) => (v.harvest.records < a.harvest.records ? v : a));
+    const esc = natBroken.reduce((a, v) => a + escaped(v), 0);
+    const rst = natBroken.reduce((a, v) => a + resets(v), 0);
+    return (
+      `Reproduced: the client's NAT let ${n(esc)} packet${esc === 1 ? '' : 's'} its conntrack judged INVALID through without the reverse NAT, ` +
+      `the server reset ${n(rst)} connection${rst === 1 ? '' : 's'} and the harvest stalled (${natBroken.map((v) => v.name).join(', ')}: ${stall(worst)})` +
+      (cured.length ? `; ${cured.map((v) => v.name).join(', ')} harvested all ${n(cured[0]!.harvest.expectedRecords)} records.` : '.')
+    );
+  }
+  const invalidAnywhere = (v: VariantResult) => v.server.invalidDrops + (v.client.invalidDrops ?? 0) + escaped(v);
+  const anyInvalid = variants.some((v) => invalidAnywhere(v) > 0);
   const anyBroken = variants.some(broken);
   if (!anyInvalid && !anyBroken) {
     return `Not reproduced: no packet was dropped as INVALID and every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout.`;
   }
-  const parts = variants.map(
-    (v) => `${v.name}${variants.some((w) => w !== v && w.name === v.name) ? `#${v.repetition}` : ''}: ${stall(v)}, ${n(v.server.invalidDrops)} INVALID drops`,
-  );
+  const parts = variants.map((v) => {
+    const client = v.client.serviceVip ? `, client conntrack ${n(v.client.conntrackInvalid ?? 0)} INVALID${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}` : '';
+    return `${v.name}${variants.some((w) => w !== v && w.name === v.name) ? `#${v.repetition}` : ''}: ${stall(v)}, ${n(v.server.invalidDrops)} INVALID drops${client}`;
+  });
   if (!anyBroken && anyInvalid) {
-    const dropped = variants.filter((v) => v.server.invalidDrops > 0);
     return (
-      `Every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout, but the server's firewall dropped packets that conntrack judged INVALID ` +
-      `(${parts.join('; ')}): TCP recovered from ${dropped.length === 1 ? 'those drops' : 'them'} this time.`
+      `Every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout, but conntrack judged packets INVALID ` +
+      `(${parts.join('; ')}): TCP recovered this time.`
     );
   }
-  if (anyBroken && !anyInvalid) return `Harvest failed without any INVALID drop, so conntrack is not the cause here (${parts.join('; ')}).`;
+  if (anyBroken && !anyInvalid) return `Harvest failed without any packet judged INVALID, so conntrack is not the cause here (${parts.join('; ')}).`;
   return `Mixed result (${parts.join('; ')}).`;
 }
 
@@ -85,6 +102,8 @@ export function variantTable(r: RunResult): string {
     ['middlebox packets', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
     ['middlebox loss drops', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
     ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
+    ['client conntrack invalid', (v) => (v.client.serviceVip ? n(v.client.conntrackInvalid ?? 0) : '-')],
+    ['server conn. resets', (v) => n(v.server.nstat.TcpEstabResets ?? 0)],
     ['late packets held', (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0))],
     ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],
     ['expectations', (v) => (v.expectations.length === 0 ? '-' : `${v.expectations.filter((e) => e.passed).length}/${v.expectations.length} met`)],

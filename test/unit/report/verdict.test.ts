@@ -30,15 +30,27 @@ describe('verdict', () => {
     expect(verdictSentence([variant('off', '0', { records: 3812, timedOut: 0, drops: 0 })])).toMatch(/^Not reproduced/);
   });
   it('does not blame conntrack for failures without INVALID drops', () => {
-    expect(verdictSentence([variant('off', '0', { records: 100, timedOut: 4, drops: 0 })])).toMatch(/without any INVALID drop/);
+    expect(verdictSentence([variant('off', '0', { records: 100, timedOut: 4, drops: 0 })])).toMatch(/without any packet judged INVALID/);
   });
   it('does not claim a cure when the flag on still breaks', () => {
     expect(verdictSentence([variant('off', '0', { records: 100, timedOut: 4, drops: 9 }), variant('on', '1', { records: 3000, timedOut: 1, drops: 0 })])).toMatch(/^Mixed result/);
   });
   it('says when INVALID drops did not break anything', () => {
     expect(verdictSentence([variant('off', '0', { records: 3812, timedOut: 0, drops: 26 }), variant('on', '1', { records: 3812, timedOut: 0, drops: 0 })])).toBe(
-      "Every variant harvested all 3,812 records without a timeout, but the server's firewall dropped packets that conntrack judged INVALID (off: 3,812 of 3,812 records, 26 INVALID drops; on: 3,812 of 3,812 records, 0 INVALID drops): TCP recovered from those drops this time.",
+      "Every variant harvested all 3,812 records without a timeout, but conntrack judged packets INVALID (off: 3,812 of 3,812 records, 26 INVALID drops; on: 3,812 of 3,812 records, 0 INVALID drops): TCP recovered this time.",
     );
+  });
+  it('names a client-side NAT that let INVALID packets escape and reset the server', () => {
+    const nat = variant('nat', '0', { records: 0, timedOut: 0, drops: 0 });
+    nat.client = { nstat: { TcpOutRsts: 49 }, serviceVip: '198.18.3.80', conntrackInvalid: 86, invalidDrops: null };
+    nat.server.nstat.TcpEstabResets = 4;
+    const fixed = variant('nat-drop-invalid', '0', { records: 3812, timedOut: 0, drops: 0 });
+    fixed.client = { nstat: {}, serviceVip: '198.18.3.80', conntrackInvalid: 203, invalidDrops: 203 };
+    expect(verdictSentence([nat, fixed])).toBe(
+      "Reproduced: the client's NAT let 86 packets its conntrack judged INVALID through without the reverse NAT, the server reset 4 connections and the harvest stalled (nat: 0 of 3,812 records); nat-drop-invalid harvested all 3,812 records.",
+    );
+    // the DROP fix's INVALID packets are dropped, not escaped: alone, it is not a failure
+    expect(verdictSentence([fixed])).toMatch(/^Every variant harvested all 3,812 records without a timeout, but conntrack judged packets INVALID \(nat-drop-invalid: .*client conntrack 203 INVALID \(203 dropped\)\)/);
   });
   it('is inconclusive when the run had problems', () => {
     expect(verdictSentence([], ['the middlebox died'])).toBe('Inconclusive: the middlebox died');
