@@ -278,7 +278,11 @@ ul.files li{margin:3px 0}a{color:#1565c0}.problems{background:#fff8e1;border-lef
 
 export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
   const good = r.passed && r.problems.length === 0;
-  const probs = [...r.problems, ...r.variants.flatMap((v) => (ev[variantDir(r, v)]?.problems ?? []).map((p) => `${label(r, v)}: ${p}`))];
+  const probs = [
+    ...r.problems,
+    ...r.variants.flatMap((v) => (ev[variantDir(r, v)]?.problems ?? []).map((p) => `${label(r, v)}: ${p}`)),
+    ...r.variants.filter((v) => v.labSetupRetry).map((v) => `${label(r, v)}: its first lab did not come up (${v.labSetupRetry}); it ran on a fresh one, and nothing of the first was measured`),
+  ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

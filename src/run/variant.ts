@@ -89,7 +89,9 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
         const r = await n.exec(['sh', '-c', `cat ${log}; kill -0 $(cat ${c.file}.pid) 2>/dev/null && echo ALIVE`], { reject: false });
         if (/listening on/.test(r.stdout)) return;
         if (!/ALIVE/.test(r.stdout) || Date.now() > deadline) {
-          throw new CtlabError('LAB', `capture ${c.name} (${captureCommand(c).join(' ')}) did not start in node ${c.node}`, { stderr: r.stdout.replace(/ALIVE\s*$/, '') });
+          const log = r.stdout.replace(/ALIVE\s*$/, '').trim();
+          // tcpdump's own words (e.g. "eth0: No such device exists") in the message itself.
+          throw new CtlabError('LAB', `capture ${c.name} (${captureCommand(c).join(' ')}) did not start in node ${c.node}${log ? `: ${log.split('\n').slice(-1)[0]}` : ''}`, { stderr: log });
         }
         await sleep(50);
       }
@@ -177,6 +179,20 @@ export function clientCounters(tc: NonNullable<Topology['client']>, iptables: st
   };
 }
 
+/**
+ * The lab did not come up (hosts, links, set-up commands, middlebox, captures): nothing was
+ * measured yet, so the run may tear it down and try a fresh lab. Keeps the original's message.
+ */
+export class LabSetupError extends CtlabError {
+  static from(e: unknown): LabSetupError {
+    if (e instanceof LabSetupError) return e;
+    if (e instanceof CtlabError) {
+      return new LabSetupError(e.code, e.message, { hint: e.hint, command: e.command, exitCode: e.exitCode, timedOut: e.timedOut, stdout: e.stdout, stderr: e.stderr, cause: e });
+    }
+    return new LabSetupError('LAB', `the lab did not come up: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  }
+}
+
 export interface VariantRunOptions {
   runtime: Runtime;
   topology: Topology;
@@ -195,13 +211,17 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const t0 = Date.now();
   progress(`${topo.variant}: starting hosts`);
   const nodes = new Map<string, LabNode>();
-  await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
-  for (const l of topo.links) await rt.link(l);
   const node = (name: string) => nodes.get(name)!;
-  await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
-  const mb = node(topo.names.middlebox);
-  await startMiddlebox(mb, topo);
-  await startCaptures(node, topo.captures);
+  const mb = () => node(topo.names.middlebox);
+  try {
+    await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
+    for (const l of topo.links) await rt.link(l);
+    await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
+    await startMiddlebox(mb(), topo);
+    await startCaptures(node, topo.captures);
+  } catch (e) {
+    throw LabSetupError.from(e);
+  }
   const labUpMs = Date.now() - t0;
   const kernel = (await node(topo.names.server).exec(['uname', '-r'])).stdout.trim();
   const serverSettings = parseSysctlOutput((await node(topo.names.server).exec(['sysctl', ...SERVER_SETTINGS], { reject: false })).stdout);
@@ -227,12 +247,12 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const t2 = Date.now();
   const srv = node(topo.names.server);
   const cli = node(topo.names.harvester);
-  if (!(await middleboxAlive(mb))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
-  const nfq = parseKernelQueueStats(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
+  if (!(await middleboxAlive(mb()))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
+  const nfq = parseKernelQueueStats(await readText(mb(), '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
   // Stop the middlebox first: with no bypass, nothing crosses the path any more, so the
   // counters read below are final and agree with each other (a connection left deadlocked
   // would otherwise keep bumping conntrack's counter between two reads).
-  await stopMiddlebox(mb);
+  await stopMiddlebox(mb());
   const [ipt, cts, sn, cn] = await Promise.all([
     srv.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     srv.exec(['conntrack', '-S'], { reject: false }),
@@ -249,7 +269,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
       ])
     : [];
   await stopCaptures(node, topo.captures);
-  const countersText = await readText(mb, PATHS.middleboxCounters);
+  const countersText = await readText(mb(), PATHS.middleboxCounters);
   let mbFile: { engine?: Record<string, number>; binding?: Record<string, number>; hold?: Record<string, number>; cpu?: Record<string, number> } = {};
   try {
     mbFile = JSON.parse(countersText) as typeof mbFile;
@@ -269,13 +289,13 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     await writeFile(join(o.dir, name), content);
     files[name.replace(/\.[a-z]+$/, '')] = name;
   };
-  const flows = await readText(mb, PATHS.middleboxFlows);
+  const flows = await readText(mb(), PATHS.middleboxFlows);
   await Promise.all([
     save('events.jsonl', await readText(cli, PATHS.harvesterEvents)),
     save('harvester.log', h.stderr),
     save('middlebox-counters.json', countersText),
     save('middlebox-flows.jsonl', flows),
-    save('middlebox.log', await readText(mb, PATHS.middleboxLog)),
+    save('middlebox.log', await readText(mb(), PATHS.middleboxLog)),
     save('nginx-access.log', await readText(srv, PATHS.nginxAccessLog)),
     save('server-iptables.txt', ipt.stdout),
     save('server-conntrack-stats.txt', cts.stdout),
