@@ -22,7 +22,7 @@ export function path(over: Partial<PathModel> = {}): PathModel {
   return { delayMs: 0, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 }, ...over };
 }
 
-export const asa = (over: Partial<MiddleboxProfile> = {}) => profile({ isn: { client: true, server: true }, ...over });
+export const asa = (over: Parameters<typeof profile>[0] = {}) => profile({ isn: { client: true, server: true }, ...over });
 
 export function engine(p: MiddleboxProfile = profile(), pm: PathModel = path(), seed = 1): MiddleboxEngine {
   return new MiddleboxEngine({ profile: p, path: pm, seed });
