@@ -2,6 +2,8 @@
 // was inconclusive; 2 bad input (nothing was started); 3 the lab or Docker failed.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
@@ -236,7 +238,16 @@ export function program(): Command {
     .description('remove every container and network labelled ctlab.run (all runs, or one)')
     .option('--run <id>', 'only this run')
     .option('--images', 'also remove the lab images')
-    .action(async (o: { run?: string; images?: boolean }) => {
+    .option('--vm-cache', 'also remove the VM cache (downloaded kernels, the VM guest; rebuilt on the next --kernel run)')
+    .action(async (o: { run?: string; images?: boolean; vmCache?: boolean }) => {
+      if (o.vmCache) {
+        const { cacheRoot } = await import('../vm/cache.js');
+        const dir = cacheRoot();
+        const du = await execa('du', ['-sb', dir], { reject: false });
+        await rm(dir, { recursive: true, force: true });
+        const bytes = Number(du.stdout.split(/\s/)[0] ?? 0);
+        process.stdout.write(du.exitCode === 0 ? `removed the VM cache ${dir} (${(bytes / 1e6).toFixed(0)} MB)\n` : `no VM cache at ${dir}\n`);
+      }
       const removed = await clean({ runId: o.run, images: o.images });
       process.stdout.write(`${removed}\n`);
     });

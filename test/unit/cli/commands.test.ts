@@ -1,7 +1,8 @@
 // The CLI's other promises, through `node bin/ctlab.js`: --help, `validate` on every shipped
 // scenario, and Docker unreachable is exit 3 with a message that says to run scripts/setup.sh
 // (no stack trace). Docker is made unreachable with DOCKER_HOST, so these run without Docker.
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CANONICAL, ctlab, lines, NO_DOCKER, REPO, STACK_FRAME, tempDir } from './cli.js';
@@ -85,6 +86,18 @@ describe('Docker unreachable: exit 3, says to run scripts/setup.sh, no stack tra
       expect(r.stderr).not.toMatch(STACK_FRAME);
     });
   }
+
+  it('ctlab clean --vm-cache removes the VM cache even without Docker, and says how much', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'ctlab-cache-'));
+    mkdirSync(join(base, 'vm', 'kernels'), { recursive: true });
+    writeFileSync(join(base, 'vm', 'kernels', 'k'), Buffer.alloc(3_000_000));
+    const r = await ctlab(['clean', '--vm-cache', '--run', 'no-such-run-for-this-test'], { env: { ...NO_DOCKER, CTLAB_CACHE: base } });
+    expect(r.stdout).toContain(`removed the VM cache ${join(base, 'vm')} (3 MB)`);
+    expect(existsSync(join(base, 'vm'))).toBe(false);
+    expect(existsSync(base)).toBe(true); // only the VM part of the cache
+    expect(r.exitCode).toBe(3); // and then Docker was unreachable
+    rmSync(base, { recursive: true, force: true });
+  });
 
   it('ctlab doctor marks Docker FAIL with the fix, still reports the kernel, exits 3', async () => {
     const r = await ctlab(['doctor'], { env: NO_DOCKER });
