@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { chainTargetPackets, parseIptablesCounters } from '../measure/parse.js';
+import { chainTargetPackets, parseConntrackStats, parseIptablesCounters } from '../measure/parse.js';
 import { countRetransmissions, readTcpPackets, type TcpPacket } from './packets.js';
 import { FileReader, jsonLines, parseEvents, parseFlows, parseNginxLog, parseNstat } from './read.js';
 import type {
@@ -48,6 +48,27 @@ export const NSTAT_MEANINGS: ReadonlyArray<[string, string]> = [
   ['TcpInSegs', 'segments received'],
   ['TcpOutSegs', 'segments sent'],
 ];
+
+/**
+ * conntrack's reasons of an NFLOG group-0 capture, counted per normalised reason (dropped = 0),
+ * and the packets by exact bytes, for matching a firewall's drops to them.
+ */
+function tallyReasons(pkts: readonly TcpPacket[]): { counts: Map<string, ReasonCount>; byKey: Map<string, TcpPacket[]> } {
+  const counts = new Map<string, ReasonCount>();
+  const byKey = new Map<string, TcpPacket[]>();
+  for (const p of pkts) {
+    const reason = normaliseReason(p.prefix ?? '(no reason logged)');
+    const rc = counts.get(reason) ?? { reason, judged: 0, dropped: 0 };
+    rc.judged++;
+    counts.set(reason, rc);
+    const l = byKey.get(p.key) ?? [];
+    l.push(p);
+    byKey.set(p.key, l);
+  }
+  return { counts, byKey };
+}
+
+const byDroppedThenJudged = (x: ReasonCount, y: ReasonCount) => y.dropped - x.dropped || y.judged - x.judged;
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -208,6 +229,36 @@ function diagnose(d: Omit<FlowDiagnosis, 'sentence'>, a: Attempt | undefined): s
   return s.charAt(0).toUpperCase() + s.slice(1) + '.';
 }
 
+/**
+ * The client's conntrack (its NAT): reasons from client-invalid-reasons.pcap (null: not captured),
+ * its INVALID counter and its INVALID rule's drops, and a sentence on them.
+ */
+function clientSide(pkts: TcpPacket[] | null, iptText: string | null, ctsText: string | null):
+  { reasons: ReasonCount[]; counters: NonNullable<VariantEvidence['clientCounters']>; sentence: string } | null {
+  if (pkts === null) return null;
+  const reasons = [...tallyReasons(pkts).counts.values()];
+  const invalid = ctsText !== null ? parseConntrackStats(ctsText).invalid ?? null : null;
+  const drops = iptText !== null ? chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null : null;
+  const logged = pkts.length;
+  // The client's rule logs nothing: its drops are the logged packets only if every INVALID packet
+  // was logged (logged == invalid) and every one was dropped (drops == invalid).
+  if (logged > 0 && invalid === logged && drops === logged) for (const rc of reasons) rc.dropped = rc.judged;
+  reasons.sort(byDroppedThenJudged);
+  const list = reasons.map((x) => `${fmt(x.judged)} '${x.reason}'`).join(', ');
+  const who = "The client's conntrack (its NAT)";
+  let sentence: string;
+  if (logged === 0) {
+    sentence = `${who} logged no packet with a reason${invalid ? ` (yet conntrack -S counts ${fmt(invalid)} INVALID)` : ''}.`;
+  } else if (invalid === 0) {
+    sentence = `${who} logged ${plural(logged, 'packet')} with a reason (${list}) but counted none INVALID: it let them through (ignored).`;
+  } else {
+    const judged = invalid !== null ? `judged ${plural(invalid, 'packet')} INVALID and logged the reasons of ${fmt(logged)}` : `logged the reasons of ${plural(logged, 'packet')}`;
+    const fate = drops === null ? 'the client has no INVALID drop rule, so nothing stopped them' : `the client's INVALID rule dropped ${plural(drops, 'packet')}`;
+    sentence = `${who} ${judged} (${list}); ${fate}.`;
+  }
+  return { reasons, counters: { conntrackInvalid: invalid, invalidDrops: drops }, sentence };
+}
+
 /** Read and join the evidence of one variant folder. */
 export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   const st = await stat(dir).catch(() => null);
@@ -219,6 +270,10 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     r.text('events.jsonl'), r.text('middlebox-flows.jsonl'), r.text('nginx-access.log'), r.text('server-iptables.txt'),
     r.text('server-nstat.txt'), r.text('client-nstat.txt'),
     r.bytes('invalid-reasons.pcap'), r.bytes('invalid-drops.pcap'), r.bytes('server.pcap'), r.bytes('client.pcap'),
+  ]);
+  // Only scenarios with a NAT on the client capture its conntrack's reasons.
+  const [clientReasonsPcap, clientIpt, clientCts] = await Promise.all([
+    r.optionalBytes('client-invalid-reasons.pcap'), r.optionalText('client-iptables.txt'), r.optionalText('client-conntrack-stats.txt'),
   ]);
   const ev = parseEvents(eventsText ? jsonLines(eventsText, 'events.jsonl', problems) : []);
   const attempts = ev.attempts;
@@ -248,17 +303,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
 
   // Reasons: conntrack logs each INVALID packet once with its reason; the firewall logs the
   // same bytes again when it drops them. Match drops to reasons by exact bytes, first come first.
-  const pending = new Map<string, TcpPacket[]>();
-  const reasonCounts = new Map<string, ReasonCount>();
-  for (const p of reasonPkts) {
-    const reason = normaliseReason(p.prefix ?? '(no reason logged)');
-    const rc = reasonCounts.get(reason) ?? { reason, judged: 0, dropped: 0 };
-    rc.judged++;
-    reasonCounts.set(reason, rc);
-    const l = pending.get(p.key) ?? [];
-    l.push(p);
-    pending.set(p.key, l);
-  }
+  const { counts: reasonCounts, byKey: pending } = tallyReasons(reasonPkts);
   const droppedPackets: DroppedPacket[] = [];
   const perFlow = new Map<number, { drops: number; shifted: number; reasons: Record<string, number> }>();
   let withReason = 0;
@@ -390,7 +435,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
       ? `All ${plural(attempts.length, 'attempt')} succeeded.`
       : `${fmt(failed.length)} of ${plural(attempts.length, 'attempt')} failed (${fmt(timedOut)} timed out).`);
   }
-  const reasons = [...reasonCounts.values()].sort((x, y) => y.dropped - x.dropped || y.judged - x.judged);
+  const reasons = [...reasonCounts.values()].sort(byDroppedThenJudged);
   if (dropPkts.length > 0 || (counter ?? 0) > 0) {
     const top = reasons.filter((x) => x.dropped > 0).map((x) => `${fmt(x.dropped)} '${x.reason}'`).join(', ');
     const acc = accounted ? 'every drop accounted for' : 'NOT every drop accounted for';
@@ -403,6 +448,8 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     const harmful = failedFlows.filter((f) => f.serverOffsetHalf === 'pos' && f.sackBlocksUntranslated > 0 && f.invalidDrops > 0).length;
     summary.push(`${fmt(harmful)} of the ${plural(failedFlows.length, 'failed connection')} had the middlebox's server offset in the harmful half, SACK blocks left untranslated and ACKs dropped as INVALID.`);
   }
+  const client = clientSide(clientReasonsPcap ? pcap(clientReasonsPcap, 'client-invalid-reasons.pcap') ?? [] : null, clientIpt, clientCts);
+  if (client) summary.push(client.sentence);
   const sc = mismatches.filter((m) => m.kind === 'server-complete-client-failed').length;
   if (sc > 0) summary.push(`nginx logged ${plural(sc, 'response')} as complete whose bytes the client never finished receiving: the server's own logs look clean.`);
 
@@ -412,6 +459,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     durationMs: seriesMs,
     attempts,
     reasons,
+    ...(client ? { clientReasons: client.reasons, clientCounters: client.counters } : {}),
     drops,
     droppedPackets,
     flows: flowDiag,

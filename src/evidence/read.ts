@@ -22,6 +22,16 @@ export class FileReader {
     const b = await this.bytes(name);
     return b ? Buffer.from(b).toString('utf8') : null;
   }
+
+  /** A file only some runs have (e.g. the client's captures): its absence is not a problem. */
+  async optionalBytes(name: string): Promise<Uint8Array | null> {
+    return readFile(join(this.dir, name)).then((b) => new Uint8Array(b), () => null);
+  }
+
+  async optionalText(name: string): Promise<string | null> {
+    const b = await this.optionalBytes(name);
+    return b ? Buffer.from(b).toString('utf8') : null;
+  }
 }
 
 /** JSON lines; lines that do not parse are counted as a problem, not fatal. */

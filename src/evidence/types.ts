@@ -157,7 +157,23 @@ export interface VariantEvidence {
   /** The charts' x range (ms): the harvest, and any INVALID drop after it. */
   durationMs: number;
   attempts: Attempt[];
+  /** The server's conntrack: invalid-reasons.pcap, matched with invalid-drops.pcap. */
   reasons: ReasonCount[];
+  /**
+   * The client's conntrack (a kube-proxy-style NAT on the client node): client-invalid-reasons.pcap,
+   * absent when the run did not capture it. The client's INVALID rule logs no packets, so
+   * `dropped` is known only when its counters show every INVALID packet was both logged and
+   * dropped (then dropped = judged); otherwise it is 0. From 6.1 on the kernel logs some packets
+   * it lets through ("ignored") with the same text: clientCounters tells the two apart.
+   */
+  clientReasons?: ReasonCount[];
+  /** The client's counters, present with clientReasons. */
+  clientCounters?: {
+    /** conntrack -S invalid in the client's namespace (client-conntrack-stats.txt), null if unreadable. */
+    conntrackInvalid: number | null;
+    /** Packets the client's INVALID rule dropped (client-iptables.txt), null when it has no such rule. */
+    invalidDrops: number | null;
+  };
   drops: DropAccounting;
   droppedPackets: DroppedPacket[];
   flows: FlowDiagnosis[];

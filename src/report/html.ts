@@ -16,6 +16,7 @@ export const FILE_DESCRIPTIONS: Record<string, string> = {
   'client.pcap': 'packets on the client side of the middlebox (the sequence numbers the client sees); opens in Wireshark',
   'server.pcap': 'packets on the server side of the middlebox (what the server and its conntrack judged); opens in Wireshark',
   'invalid-reasons.pcap': "every packet conntrack judged INVALID, with the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
+  'client-invalid-reasons.pcap': "every packet the client's conntrack (its NAT) logged with a reason, the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
   'invalid-drops.pcap': "the packets the server firewall's INVALID rule dropped (NFLOG prefix ctlab-invalid); opens in Wireshark",
   'events.jsonl': "the harvester's attempts, one JSON line each, and its summary",
   'middlebox-flows.jsonl': "the middlebox's record of each TCP flow: sequence offsets, SACK blocks left untranslated, drops",
@@ -135,9 +136,31 @@ function reasonsSection(r: RunResult, ev: Record<string, VariantEvidence | undef
             .join('')}</tbody></table>`
         : '<p>conntrack judged no packet INVALID.</p>';
       const acc = `<p class="${e.drops.accounted ? 'okline' : 'badline'}">${e.drops.accounted ? '✔' : '✘'} ${esc(e.drops.note)}</p>`;
-      return `<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>${rows}${acc}`;
+      return `<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>${rows}${acc}${clientReasons(e)}`;
     })
     .join('');
+}
+
+/** The client's conntrack (its NAT), when the run captured its reasons. */
+function clientReasons(e: VariantEvidence): string {
+  if (!e.clientReasons) return '';
+  const c = e.clientCounters;
+  const rows = e.clientReasons.length
+    ? `<table class="list"><thead><tr><th>conntrack's reason</th><th>logged</th><th>dropped by the client's INVALID rule</th></tr></thead><tbody>${e.clientReasons
+        .map((x) => `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${c?.invalidDrops == null ? '–' : n(x.dropped)}</td></tr>`)
+        .join('')}</tbody></table>`
+    : "<p>The client's conntrack logged no packet with a reason.</p>";
+  const logged = e.clientReasons.reduce((a, x) => a + x.judged, 0);
+  const facts: string[] = [];
+  if (c?.conntrackInvalid != null) {
+    facts.push(c.conntrackInvalid === 0 && logged > 0
+      ? `conntrack -S counted none INVALID at the client: the ${n(logged)} logged packets were let through (ignored), not INVALID.`
+      : `conntrack -S counted ${n(c.conntrackInvalid)} INVALID at the client (the log is rate-limited, so it may hold fewer).`);
+  }
+  facts.push(c?.invalidDrops == null
+    ? 'The client has no INVALID drop rule: INVALID packets went on to its TCP without reverse NAT.'
+    : `The client's INVALID rule dropped ${n(c.invalidDrops)} packets (it logs none, so per reason only when every INVALID packet was logged and dropped).`);
+  return `<h4>at the client's conntrack (its NAT)</h4>${rows}<p>${facts.map(esc).join(' ')}</p>`;
 }
 
 const MAX_FLOWS = 40;
@@ -226,7 +249,10 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
             if (!cell) return '<td>–</td>';
             const v = cell.variant;
             const bad = !v.harvest.complete || v.server.invalidDrops > 0;
-            const reasons = [...cell.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `${n(k)} × ${esc(re)}`);
+            const reasons = [
+              ...[...cell.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `${n(k)} × ${esc(re)}`),
+              ...[...cell.clientReasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `client: ${n(k)} × ${esc(re)}`),
+            ];
             return `<td${bad ? ' class="bad"' : ''}>${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records · ${n(v.attempts.timedOut)} timed out · ${n(v.server.invalidDrops)} INVALID drops<div class="sub">${reasons.length ? reasons.join('<br>') : 'no INVALID reason logged'}</div></td>`;
           })
           .join('')}</tr>`,

@@ -1,6 +1,6 @@
 // The kernel axis in the reports: one label rule for a variant (name, repetition, kernel), the
 // side-by-side comparison of kernels, and what each kernel's conntrack is known to do.
-import type { VariantEvidence } from '../evidence/types.js';
+import type { ReasonCount, VariantEvidence } from '../evidence/types.js';
 import { parseKernelVersion } from '../scenario/kernel.js';
 import type { KernelRun, RunResult, VariantResult } from './result.js';
 
@@ -66,15 +66,20 @@ export function notesFor(release: string): KernelNote[] {
 export interface KernelCell {
   kernel: string;
   variant: VariantResult;
+  /** The server's conntrack: packets per reason. */
   reasons: Map<string, number>;
+  /** The client's conntrack (its NAT), empty when not captured. */
+  clientReasons: Map<string, number>;
+  /** conntrack -S invalid at the client, null when unknown. */
+  clientInvalid: number | null;
 }
 
 export interface KernelComparison {
   kernels: string[];
   /** One row per variant name (and repetition): that variant on each kernel. */
   rows: { name: string; cells: (KernelCell | undefined)[] }[];
-  /** Reason strings judged on some kernels and not on others, per variant name. */
-  differences: { name: string; reason: string; onKernels: string[]; notOnKernels: string[] }[];
+  /** Reason strings judged on some kernels and not on others, per variant name and conntrack (server's or client's). */
+  differences: { name: string; at: 'server' | 'client'; reason: string; onKernels: string[]; notOnKernels: string[] }[];
   /** Variants whose outcome (harvest complete, any INVALID drop) differs between kernels. */
   outcomeDifferences: { name: string; perKernel: { kernel: string; complete: boolean; invalidDrops: number }[] }[];
 }
@@ -89,9 +94,13 @@ export function compareKernels(r: RunResult, ev: Record<string, VariantEvidence 
     cells: kernels.map((k) => {
       const v = r.variants.find((x) => key(x) === name && x.kernel === k);
       if (!v) return undefined;
-      const reasons = new Map<string, number>();
-      for (const rc of ev[dirOf(v)]?.reasons ?? []) reasons.set(rc.reason, (reasons.get(rc.reason) ?? 0) + rc.judged);
-      return { kernel: k, variant: v, reasons };
+      const e = ev[dirOf(v)];
+      const tally = (rcs: ReasonCount[] | undefined) => {
+        const m = new Map<string, number>();
+        for (const rc of rcs ?? []) m.set(rc.reason, (m.get(rc.reason) ?? 0) + rc.judged);
+        return m;
+      };
+      return { kernel: k, variant: v, reasons: tally(e?.reasons), clientReasons: tally(e?.clientReasons), clientInvalid: e?.clientCounters?.conntrackInvalid ?? v.client.conntrackInvalid ?? null };
     }),
   }));
   const differences: KernelComparison['differences'] = [];
@@ -99,11 +108,14 @@ export function compareKernels(r: RunResult, ev: Record<string, VariantEvidence 
   for (const row of rows) {
     const present = row.cells.filter((c): c is KernelCell => !!c);
     if (present.length < 2) continue;
-    const all = new Set(present.flatMap((c) => [...c.reasons.keys()]));
-    for (const reason of [...all].sort()) {
-      const on = present.filter((c) => (c.reasons.get(reason) ?? 0) > 0).map((c) => c.kernel);
-      if (on.length > 0 && on.length < present.length) {
-        differences.push({ name: row.name, reason, onKernels: on, notOnKernels: present.filter((c) => !on.includes(c.kernel)).map((c) => c.kernel) });
+    for (const at of ['server', 'client'] as const) {
+      const of = (c: KernelCell) => (at === 'server' ? c.reasons : c.clientReasons);
+      const all = new Set(present.flatMap((c) => [...of(c).keys()]));
+      for (const reason of [...all].sort()) {
+        const on = present.filter((c) => (of(c).get(reason) ?? 0) > 0).map((c) => c.kernel);
+        if (on.length > 0 && on.length < present.length) {
+          differences.push({ name: row.name, at, reason, onKernels: on, notOnKernels: present.filter((c) => !on.includes(c.kernel)).map((c) => c.kernel) });
+        }
       }
     }
     const outcome = (c: KernelCell) => `${c.variant.harvest.complete}/${c.variant.server.invalidDrops > 0}`;
@@ -127,8 +139,16 @@ export function differenceSentences(c: KernelComparison): string[] {
   }
   for (const d of c.differences) {
     // "ignored ..." lines are logged by the same path but the packet is let through, not INVALID.
-    const what = /^ignored\b/.test(d.reason) ? `conntrack logged "${d.reason}" (let through without updating its state, not INVALID)` : `conntrack judged packets INVALID with "${d.reason}"`;
-    out.push(`${d.name}: ${what} on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`);
+    // Newer kernels also log some let-through packets without saying so: at the client, where
+    // conntrack -S is read, a count of 0 INVALID on every kernel that logged the reason tells.
+    const cells = c.rows.find((r) => r.name === d.name)?.cells.filter((x): x is KernelCell => !!x && d.onKernels.includes(x.kernel)) ?? [];
+    const noneInvalid = d.at === 'client' && cells.length > 0 && cells.every((x) => x.clientInvalid === 0);
+    const what = /^ignored\b/.test(d.reason)
+      ? `conntrack logged "${d.reason}" (let through without updating its state, not INVALID)`
+      : noneInvalid
+        ? `conntrack logged "${d.reason}" but counted no packet INVALID (let through)`
+        : `conntrack judged packets INVALID with "${d.reason}"`;
+    out.push(`${d.name}: ${d.at === 'client' ? 'at the client, ' : ''}${what} on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`);
   }
   if (out.length === 0) out.push(`Every variant had the same outcome and the same INVALID reasons on ${c.kernels.join(', ')}.`);
   return out;

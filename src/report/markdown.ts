@@ -55,7 +55,7 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   if (r.variants.every((v) => v.expectations.length === 0)) out.push('- (none declared)');
   const why = r.variants
     .map((v) => ({ v, e: ev[variantDir(r, v)] }))
-    .filter(({ e }) => e && (e.reasons.length > 0 || e.attempts.some((a) => a.outcome !== 'ok')));
+    .filter(({ e }) => e && (e.reasons.length > 0 || (e.clientReasons?.length ?? 0) > 0 || e.attempts.some((a) => a.outcome !== 'ok')));
   if (why.length > 0) {
     out.push('');
     out.push('### Why packets died');

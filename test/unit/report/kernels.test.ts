@@ -76,7 +76,7 @@ describe('kernels side by side', () => {
     const r = run(vs);
     const c = compareKernels(r, ev, (v) => v.dir);
     expect(c.differences).toEqual([
-      { name: 'flag-off', reason: 'ACK is under the lower bound (double or retransmitted ACK)', onKernels: ['5.10.0-35-cloud-amd64'], notOnKernels: ['6.1.0-40-cloud-amd64'] },
+      { name: 'flag-off', at: 'server', reason: 'ACK is under the lower bound (double or retransmitted ACK)', onKernels: ['5.10.0-35-cloud-amd64'], notOnKernels: ['6.1.0-40-cloud-amd64'] },
     ]);
     expect(c.outcomeDifferences.map((d) => d.name)).toEqual(['flag-off']);
     const s = differenceSentences(c).join('\n');
