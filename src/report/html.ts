@@ -35,9 +35,20 @@ function label(r: RunResult, v: VariantResult): string {
   return variantLabel(r, v);
 }
 
+/** The scenario's own words, then the plain-words story of the SACK class when this run showed it. */
+function whatWasTested(r: RunResult): string {
+  const sack = r.variants.some((v) => Number(v.middlebox.counters.sackBlocksUntranslated ?? 0) > 0);
+  const story = sack
+    ? ' A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server\'s Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server\'s firewall silently drops them, so downloads stall and clients time out while the web server\'s own log looks clean.'
+    : '';
+  const what = r.description ? esc(r.description.trim()) : `the scenario ${esc(r.scenario)}`;
+  return `<p class="what"><b>What was tested.</b> ${what}${esc(story)} Each column below is the same harvest with the settings of one variant (its name, and the server's and client's <code>be_liberal</code> under it).</p>`;
+}
+
 function flagText(v: VariantResult): string {
   const f = v.sysctls[BE_LIBERAL];
-  return f === undefined ? '' : `be_liberal = ${f}`;
+  const c = v.client.serviceVip ? v.client.sysctls?.[BE_LIBERAL] : undefined;
+  return [f === undefined ? '' : `be_liberal = ${f}`, c === undefined ? '' : `client be_liberal = ${c}`].filter(Boolean).join(' · ');
 }
 
 function table(r: RunResult): string {
@@ -319,7 +330,7 @@ export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | un
 <h1>ctlab report: ${esc(r.scenario)}</h1>
 <div class="meta">run ${esc(r.runId)} · started ${esc(r.startedAt)} · ${esc(((r.durationMs ?? 0) / 1000).toFixed(1))} s · seed ${esc(r.seed)} · kernel ${esc(kernelsOf(r).join(', ') || r.kernel)} · scenario file ${esc(r.scenarioFile)}</div>
 <div class="verdict ${good ? 'pass' : 'fail'}" id="verdict"><span class="status">${good ? 'Every expectation met' : r.problems.length ? 'Inconclusive run' : 'An expectation failed'}</span>${esc(r.verdict)}</div>
-<p class="what"><b>What was tested.</b> A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server's Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server's firewall silently drops them, so downloads stall and clients time out while the web server's own log looks clean. Each column below is the same harvest with the server's <code>nf_conntrack_tcp_be_liberal</code> setting off (0) or on (1).</p>
+${whatWasTested(r)}
 ${probs.length ? `<div class="problems"><b>Problems</b><ul>${probs.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : ''}
 <h2 id="table">Side by side</h2>
 ${table(r)}

@@ -108,6 +108,8 @@ export interface ActionResult {
 export interface RunResult {
   schemaVersion: 1;
   scenario: string;
+  /** The scenario's own description: what was tested, in its words. */
+  description?: string;
   scenarioFile: string;
   seed: number;
   repetitions: number;

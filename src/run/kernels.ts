@@ -122,6 +122,7 @@ export function mergeKernelResults(list: { run: KernelRun; result: RunResult | n
   return {
     schemaVersion: 1,
     scenario: first.scenario,
+    description: first.description,
     scenarioFile: first.scenarioFile,
     seed: first.seed,
     repetitions: first.repetitions,

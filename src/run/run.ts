@@ -105,6 +105,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
   const result: RunResult = {
     schemaVersion: 1,
     scenario: s.name,
+    description: s.description,
     scenarioFile: s.file,
     seed: baseSeed,
     repetitions: s.repetitions,

@@ -133,3 +133,21 @@ describe('ignored is not INVALID', () => {
     expect(s).toContain('flag-off: conntrack logged "ignored ACK under lower bound (possible overly delayed)" (let through without updating its state, not INVALID) on 6.1.1, never on 5.10.1.');
   });
 });
+
+describe('what was tested', () => {
+  it('tells the scenario in its own words, and the SACK story only when SACK blocks went untranslated', () => {
+    const plain = run([variant('nat', '6.18.0', { complete: true, drops: 0 })]);
+    plain.description = 'Client-side DNAT of a service VIP <kube-proxy style>.';
+    const html = renderHtml(plain, {});
+    expect(html).toContain('<b>What was tested.</b> Client-side DNAT of a service VIP &lt;kube-proxy style&gt;.');
+    expect(html).not.toContain('like a Cisco ASA');
+    const v = variant('flag-off', '6.18.0', { complete: false, drops: 9 });
+    v.middlebox.counters.sackBlocksUntranslated = 40;
+    expect(renderHtml(run([v]), {})).toContain('like a Cisco ASA');
+  });
+  it('shows the client\'s be_liberal under a variant that sets it', () => {
+    const v = variant('nat-liberal', '6.18.0', { complete: true, drops: 0 });
+    v.client = { nstat: {}, serviceVip: '198.18.3.80', sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' } };
+    expect(renderHtml(run([v]), {})).toContain('be_liberal = 0 · client be_liberal = 1');
+  });
+});
