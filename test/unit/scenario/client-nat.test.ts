@@ -1,8 +1,9 @@
 // The client node's kube-proxy-style NAT in the scenario (`client: { serviceVip, dropInvalid,
 // sysctls }`, per-variant overrides) and the metrics of the nat-reset class.
 import { describe, expect, it } from 'vitest';
+import { problems } from './problems.js';
 import { checkExpectations, metricValue, type VariantResult } from '../../../src/report/result.js';
-import { loadScenario, parseScenario, ScenarioError, variantClient } from '../../../src/scenario/load.js';
+import { loadScenario, parseScenario, variantClient } from '../../../src/scenario/load.js';
 import { checkServiceVip, LINK_NETS } from '../../../src/scenario/vip.js';
 import { ADDR } from '../../../src/topology/build.js';
 
@@ -15,15 +16,6 @@ ${variantClient}
     expect: [server.estabResets == 0]
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseScenario(text, 'x.yaml');
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems.map((p) => `${p.line}: ${p.field}: ${p.message}`);
-    throw e;
-  }
-  return [];
-}
 
 describe('client: in a scenario', () => {
   it('reads the VIP, the INVALID rule and the client sysctls', () => {

@@ -1,8 +1,9 @@
 // The scenario side of late packets (path.late) and kernel-conditional expectations
 // (`{ kernel: "<6.1", expect: [...] }`), from YAML to the expectations checked on a variant.
 import { describe, expect, it } from 'vitest';
+import { problems } from './problems.js';
 import { checkExpectations, type VariantResult } from '../../../src/report/result.js';
-import { loadScenario, parseScenario, ScenarioError } from '../../../src/scenario/load.js';
+import { loadScenario, parseScenario } from '../../../src/scenario/load.js';
 import { buildTopology } from '../../../src/topology/build.js';
 
 const base = (extra: string, variantExtra = '') => `
@@ -16,15 +17,6 @@ variants:
 ${variantExtra}
 `;
 
-function problems(text: string): string[] {
-  try {
-    parseScenario(text, 'x.yaml');
-  } catch (e) {
-    if (e instanceof ScenarioError) return e.problems.map((p) => `${p.line}: ${p.field}: ${p.message}`);
-    throw e;
-  }
-  return [];
-}
 
 function variant(kernel: string, drops: number, complete = true): VariantResult {
   return {
