@@ -5,6 +5,7 @@ import { variantDir } from '../evidence/run.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS, rebucket } from './charts.js';
 import { esc, hrefPath } from './escape.js';
+import { PAGE_CSS } from './page.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from './result.js';
 
@@ -287,30 +288,16 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
   );
 }
 
-const CSS = `
-:root{--ink:#1c2733;--muted:#5b6b7b;--line:#d9e1e8;--bad:#c62828;--ok:#2e7d32;--bg:#f6f8fa}
-*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff}
-main{max-width:1200px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:36px 0 8px;padding-bottom:4px;border-bottom:2px solid var(--line)}h3{font-size:16px;margin:20px 0 6px}
-.meta{color:var(--muted);font-size:13px}
-.verdict{margin:18px 0;padding:16px 20px;border-radius:8px;font-size:18px;line-height:1.45;border-left:8px solid}
-.verdict.pass{background:#e8f5e9;border-color:var(--ok)}.verdict.fail{background:#ffebee;border-color:var(--bad)}
-.verdict .status{display:block;font-size:13px;font-weight:700;letter-spacing:.05em;text-transform:uppercase;margin-bottom:4px}
-.what{background:var(--bg);border-radius:8px;padding:12px 18px;color:#2b3a48}
-table{border-collapse:collapse;font-size:14px}th,td{padding:6px 12px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+const CSS = `${PAGE_CSS}
 table.side td{text-align:right;font-variant-numeric:tabular-nums;min-width:170px}table.side thead th{text-align:right;font-size:15px}
 table.side tbody th{font-weight:500;color:#2b3a48}td.bad{color:var(--bad);font-weight:700}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.sub{color:var(--muted);font-size:12px;font-weight:400}
-ul.exp{list-style:none;padding:0}ul.exp li{padding:3px 0}ul.exp li.ok b{color:var(--ok)}ul.exp li.fail b{color:var(--bad)}
 .row{display:flex;gap:16px;flex-wrap:wrap}figure{margin:0;padding:8px;flex:1 1 360px;min-width:0;border:1px solid var(--line);border-radius:8px;background:#fff}
 figcaption{font-weight:600;margin:0 0 4px 4px}.explain{color:var(--muted);margin:0 0 8px}
 svg.chart{display:block;width:100%;height:auto}svg .ct{font:600 13px system-ui,sans-serif;fill:var(--ink)}
 svg .yl{font:11px system-ui,sans-serif;fill:var(--muted);text-anchor:end}svg .xl{font:11px system-ui,sans-serif;fill:var(--muted);text-anchor:middle}svg .xt{font:11px system-ui,sans-serif;fill:var(--muted);text-anchor:end}
 svg .grid{stroke:#eef2f5}svg .axis{stroke:#9aa9b7}svg .empty{font:13px system-ui,sans-serif;fill:var(--muted);text-anchor:middle}
 .legend{margin:8px 0 0;font-size:13px;color:var(--muted)}.legend span{margin-right:16px;white-space:nowrap}.legend i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;vertical-align:-1px}
-ol.flows li,ul.summary li{margin:6px 0}.okline{color:var(--ok)}.badline{color:var(--bad);font-weight:600}
-code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--bg);padding:1px 4px;border-radius:3px}
-ul.files li{margin:3px 0}a{color:#1565c0}.problems{background:#fff8e1;border-left:6px solid #f9a825;padding:10px 16px;border-radius:6px}
+ol.flows li,ul.summary li{margin:6px 0}ul.files li{margin:3px 0}
 `;
 
 export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
