@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { analyzeVariant } from '../../src/evidence/analyze.js';
 import type { VariantEvidence } from '../../src/evidence/types.js';
-import { decode, networkLayer, readPcap } from '../../src/packet/index.js';
+import { readTcpPackets } from '../../src/evidence/packets.js';
 import type { RunResult, VariantResult } from '../../src/report/result.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
@@ -25,20 +25,15 @@ const CLIENT = '198.18.1.2';
  * before them (late), and how many pure ACKs there were. One flow per connection, by client port.
  */
 function lateAcksAtServer(pcapFile: string): { pureAcks: number; late: number } {
-  const pcap = readPcap(readFileSync(pcapFile));
   const maxAck = new Map<number, number>();
   let pureAcks = 0;
   let late = 0;
-  for (const p of pcap.packets) {
-    const nl = networkLayer(pcap.linktype, p.data, pcap.bigEndian);
-    if (!nl || nl.ipVersion !== 4) continue;
-    const d = decode(p.data, nl.offset);
-    const t = d.tcp;
-    if (!t || d.ip.src !== CLIENT || (t.flags & 0x17) !== 0x10 || d.payloadLength !== 0) continue; // pure ACKs only
+  for (const t of readTcpPackets(readFileSync(pcapFile))) {
+    if (t.src !== CLIENT || (t.flags & 0x17) !== 0x10 || t.payloadLength !== 0) continue; // pure ACKs only
     pureAcks++;
-    const m = maxAck.get(t.srcPort);
+    const m = maxAck.get(t.sport);
     if (m !== undefined && ((t.ack - m) | 0) < 0) late++;
-    else maxAck.set(t.srcPort, t.ack);
+    else maxAck.set(t.sport, t.ack);
   }
   return { pureAcks, late };
 }
