@@ -11,7 +11,7 @@ import { runMatrix } from '../matrix/run.js';
 import { cellList, failureLines, gridTable } from '../matrix/render.js';
 import { readMatrixResult, runMatrixOnKernels, type MatrixKernelRunner } from '../matrix/kernels.js';
 import { variantLabel } from '../report/kernels.js';
-import type { RunResult } from '../report/result.js';
+import type { RunResult } from '../result/types.js';
 import { variantTable } from '../report/verdict.js';
 import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';

@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
+import type { Percentiles } from '../result/types.js';
 import { exchange, watchIdle, type AttemptOutcome, type SocketFactory } from './http.js';
 import { OaiParseError, parseOaiResponse, type OaiError } from './oai.js';
 
@@ -84,13 +85,6 @@ export interface AttemptEvent {
   oaiError: OaiError | null;
   /** The token this page ended with (null: last page, or not parsed). */
   nextToken: string | null;
-}
-
-export interface Percentiles {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
 }
 
 export type StopReason =

@@ -7,7 +7,7 @@ import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS, rebucket } 
 import { esc, hrefPath } from './escape.js';
 import { PAGE_CSS } from './page.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
-import type { RunResult, VariantResult } from './result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);

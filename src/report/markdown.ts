@@ -5,7 +5,7 @@ import { variantDir } from '../evidence/run.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { fmtRate } from './charts.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
-import type { RunResult, VariantResult } from './result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 
 /** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
 export function mdEscape(s: unknown): string {

@@ -5,7 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { analyzeRun } from '../evidence/index.js';
 import { writeReports } from '../report/reports.js';
 import { verdictSentence } from '../report/verdict.js';
-import type { RunResult, VariantResult } from '../report/result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 import { newRunId } from '../runtime/labels.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Scenario } from '../scenario/model.js';

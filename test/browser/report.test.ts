@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/evidence/index.js';
 import { writeReports } from '../../src/report/reports.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 
 const run = promisify(execFile);
 const FIX = join(import.meta.dirname, '../fixtures/evidence/run');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';

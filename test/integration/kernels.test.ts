@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 
 const haveQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status === 0;
 const isRoot = process.getuid?.() === 0;

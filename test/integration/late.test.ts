@@ -11,10 +11,10 @@ import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { analyzeVariant } from '../../src/evidence/analyze.js';
 import type { VariantEvidence } from '../../src/evidence/types.js';
 import { readTcpPackets } from '../../src/evidence/packets.js';
-import type { RunResult, VariantResult } from '../../src/report/result.js';
+import type { RunResult, VariantResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
-import { compareKernelVersions } from '../../src/scenario/kernel.js';
+import { compareKernelVersions } from '../../src/result/kernel.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { runMatrix } from '../../src/matrix/run.js';
 import type { MatrixResult } from '../../src/matrix/result.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';

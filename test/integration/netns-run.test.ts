@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 import { findRepoRoot } from '../../src/runtime/images.js';
 import { findLabProcesses, NETNS_STATE_ROOT } from '../../src/runtime/netns.js';
 import { netnsGate } from './docker-gate.js';

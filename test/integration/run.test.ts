@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import type { LabImages } from '../../src/runtime/images.js';
 import { newRunId } from '../../src/runtime/labels.js';

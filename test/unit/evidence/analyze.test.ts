@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeRun, analyzeVariant, normaliseReason, variantDir } from '../../../src/evidence/index.js';
-import type { RunResult } from '../../../src/report/result.js';
+import type { RunResult } from '../../../src/result/types.js';
 
 // A real run of scenarios/harvester-asa.yaml (seed 7), trimmed: flag-off keeps its full
 // server-side captures, flag-on keeps the first 120 packets of each capture.

@@ -8,7 +8,7 @@ import { esc } from '../../../src/report/escape.js';
 import { renderHtml } from '../../../src/report/html.js';
 import { renderJunit } from '../../../src/report/junit.js';
 import { mdEscape, renderMarkdown } from '../../../src/report/markdown.js';
-import type { RunResult } from '../../../src/report/result.js';
+import type { RunResult } from '../../../src/result/types.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/evidence/run');
 const XSS = '<script>alert(1)</script>';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenario, parseExpectation, parseScenario, ScenarioError, variantSysctls } from '../../../src/scenario/load.js';
+import { loadScenario, parseScenario, ScenarioError, variantSysctls } from '../../../src/scenario/load.js';
 import { CtlabError } from '../../../src/errors.js';
 
 const minimal = `
@@ -114,13 +114,5 @@ variants:
     } catch (e) {
       expect((e as Error).message).toBe(`${f}:7:12: workload.retries: must be at least 0`);
     }
-  });
-});
-
-describe('expectations', () => {
-  it('parses metric, operator and value', () => {
-    expect(parseExpectation('attempts.timedOut>=2')).toEqual({ metric: 'attempts.timedOut', op: '>=', value: 2, text: 'attempts.timedOut>=2' });
-    expect(parseExpectation('complete == false')).toMatchObject({ metric: 'complete', value: false });
-    expect(parseExpectation('records == true')).toMatch(/compares with a number/);
   });
 });
