@@ -1,8 +1,9 @@
 // The metrics table: each metric read from a variant's result, the table's own rules, and the
-// README's metric table, which must be the table's rendering (metricsMarkdown()).
+// README's metric table, which must be the table's rendering. When a row changes, regenerate the
+// README's block: npm run build && node -e "import('./dist/src/result/metrics.js').then((m) => console.log(m.metricsMarkdown()))"
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MATRIX_ONLY_METRICS, METRIC_TABLE, METRICS, metricsMarkdown, metricValue, type Metric } from '../../../src/result/metrics.js';
+import { MATRIX_ONLY_METRICS, METRIC_TABLE, METRICS, metricsMarkdown, metricValue, type Metric, type MetricRow } from '../../../src/result/metrics.js';
 import { variantResult } from './variant.js';
 
 describe('metricValue', () => {
@@ -51,8 +52,13 @@ describe('the metrics table', () => {
     for (const m of METRICS) expect(m).toMatch(/^[a-zA-Z.]+$/);
   });
 
-  it('derives the matrix-only metrics from the rows', () => {
+  it('derives the matrix-only metrics from the rows, each naming a metric a run can use instead', () => {
     expect(MATRIX_ONLY_METRICS).toEqual(['throughput.relative']);
+    for (const m of METRIC_TABLE) {
+      const instead = (m as MetricRow).instead;
+      if (m.runs === 'matrix') expect(METRICS.filter((x) => !MATRIX_ONLY_METRICS.includes(x))).toContain(instead);
+      else expect(instead, m.name).toBeUndefined();
+    }
   });
 });
 
