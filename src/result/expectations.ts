@@ -22,6 +22,7 @@ export function parseExpectation(text: string): Expectation | string {
   if (!m) return `expectation "${text}" is not of the form "<metric> <op> <value>", e.g. "server.invalidDrops > 0"`;
   const row = metricRow(m[1]!);
   if (!row) return `unknown metric "${m[1]}" in "${text}" (known: ${METRICS.join(', ')})`;
+  // A row of METRIC_TABLE: its name is a Metric (the row type widens it to string).
   const metric = row.name as Metric;
   const op = m[2] as Expectation['op'];
   const raw = m[3]!;

@@ -1,3 +1,5 @@
+// The kernel axis in the reports: which notes apply to a release, kernels side by side (their
+// outcomes and INVALID reasons), actions and what was tested, as report.html and summary.md show them.
 import { describe, expect, it } from 'vitest';
 import type { VariantEvidence } from '../../../src/evidence/types.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from '../../../src/report/kernels.js';

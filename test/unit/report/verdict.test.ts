@@ -1,3 +1,4 @@
+// The verdict sentence and the terminal's side-by-side table (testing expectations: test/unit/result/).
 import { describe, expect, it } from 'vitest';
 import { variantTable, verdictSentence } from '../../../src/report/verdict.js';
 import type { RunResult, VariantResult } from '../../../src/result/types.js';

@@ -1,3 +1,5 @@
+// Loading a scenario file: the canonical scenarios, defaults and preset overrides, every problem
+// named by file:line:col and field, before anything starts (expectations: test/unit/result/).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
