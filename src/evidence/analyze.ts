@@ -284,13 +284,14 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   }
 
   // Per flow.
+  const attemptIndexOf = new Map(attempts.map((a, i) => [a, i]));
   const flowDiag: FlowDiagnosis[] = flows.map((f) => {
     const as = join.attemptsOf(f);
     const a = as.find((x) => x.outcome !== 'ok') ?? as[as.length - 1];
     const pf = perFlow.get(f.ordinal);
     const n = a ? nginxOf.get(a) : undefined;
     return {
-      ordinal: f.ordinal, client: f.client, page: a?.page ?? null, attempt: a?.attempt ?? null, attemptIndex: a ? attempts.indexOf(a) : null, outcome: a?.outcome ?? null,
+      ordinal: f.ordinal, client: f.client, page: a?.page ?? null, attempt: a?.attempt ?? null, attemptIndex: a ? attemptIndexOf.get(a)! : null, outcome: a?.outcome ?? null,
       serverOffset: f.serverOffset, serverOffsetHalf: f.serverOffsetHalf, sackBlocksUntranslated: f.sackBlocksUntranslated,
       impairmentDrops: f.dropsToClient + f.dropsToServer, invalidDrops: pf?.drops ?? 0, reasons: pf?.reasons ?? {},
       shiftedSackDrops: pf?.shifted ?? 0,
