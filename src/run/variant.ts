@@ -211,13 +211,6 @@ async function collectCounters(topo: Topology, node: NodeOf, problems: string[])
   return { server: server.counters, client: client.counters, middlebox: middlebox.counters, raw: { ...server.raw, ...client.raw, ...middlebox.raw } };
 }
 
-/** The raw files in the order they are kept (the client NAT's only when the run has one). */
-const KEPT_FILES = [
-  'events.jsonl', 'harvester.log', 'middlebox-counters.json', 'middlebox-flows.jsonl', 'middlebox.log', 'nginx-access.log',
-  'server-iptables.txt', 'server-conntrack-stats.txt', 'server-nstat.txt', 'client-nstat.txt',
-  'client-iptables.txt', 'client-conntrack-stats.txt', 'client-conntrack.txt', 'topology.json',
-];
-
 /** Keep the raw evidence next to the result: logs, counters, captures. Returns `files` (key → name). */
 async function keepFiles(dir: string, topo: Topology, node: NodeOf, h: Harvest, raw: RawFiles, problems: string[]): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true });
@@ -227,8 +220,8 @@ async function keepFiles(dir: string, topo: Topology, node: NodeOf, h: Harvest, 
     files[name.replace(/\.[a-z]+$/, '')] = name;
   };
   const [events, nginx] = await Promise.all([readText(node(topo.names.harvester), PATHS.harvesterEvents), readText(node(topo.names.server), PATHS.nginxAccessLog)]);
-  const texts: RawFiles = { ...raw, 'events.jsonl': events, 'harvester.log': h.exec.stderr, 'nginx-access.log': nginx, 'topology.json': JSON.stringify(topo, null, 2) };
-  await Promise.all(KEPT_FILES.filter((name) => texts[name] !== undefined).map((name) => save(name, texts[name]!)));
+  const texts: RawFiles = { 'events.jsonl': events, 'harvester.log': h.exec.stderr, 'nginx-access.log': nginx, ...raw, 'topology.json': JSON.stringify(topo, null, 2) };
+  await Promise.all(Object.entries(texts).map(([name, text]) => save(name, text)));
   for (const c of topo.captures) {
     const pcap = await node(c.node).readFile(c.file).catch(() => undefined);
     if (!pcap) {
