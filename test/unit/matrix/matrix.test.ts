@@ -7,7 +7,7 @@ import { cellList, cellText, failureLines, gridTable } from '../../../src/matrix
 import { renderMatrixHtml, renderMatrixMarkdown } from '../../../src/matrix/report.js';
 import { cellResult, matrixVerdict, type CellRun, type MatrixResult } from '../../../src/matrix/result.js';
 import type { RunResult, VariantResult } from '../../../src/result/types.js';
-import { parseSysctlOutput } from '../../../src/run/variant.js';
+import { parseSysctlOutput } from '../../../src/measure/parse.js';
 import { loadScenario, parseScenario, ScenarioError } from '../../../src/scenario/load.js';
 
 const base = `name: m

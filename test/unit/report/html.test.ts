@@ -30,8 +30,8 @@ async function hostile(): Promise<{ r: RunResult; ev: Record<string, VariantEvid
   r.variants[0]!.expectations[0]!.passed = false;
   const e = ev['flag-off']!;
   e.reasons[0]!.reason = `ACK ${XSS}`;
-  e.flows[0]!.sentence = `flow ${XSS}`;
-  e.summary.push(`summary ${XSS}`);
+  // The flow's sentence quotes its reasons; the headline quotes e.reasons.
+  e.flows[0]!.reasons = { [`flow ${XSS}`]: e.flows[0]!.invalidDrops };
   return { r, ev };
 }
 

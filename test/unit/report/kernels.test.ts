@@ -24,10 +24,10 @@ function evidence(dir: string, reasons: [string, number][]): VariantEvidence {
   const total = reasons.reduce((a, [, k]) => a + k, 0);
   return {
     dir, t0EpochMs: 0, durationMs: 1000, attempts: [], reasons: reasons.map(([reason, judged]) => ({ reason, judged, dropped: judged })),
-    drops: { counter: total, captured: total, withReason: total, withoutReason: 0, accounted: true, note: '' },
+    drops: { counter: total, captured: total, withReason: total, withoutReason: 0, accounted: true },
     droppedPackets: [], flows: [], nginx: { requests: 0, complete: 0, mismatches: [] }, nstat: [],
     retransmissions: { serverPcap: null, clientPcap: null },
-    series: { attempts: [], bucketMs: 1000, throughput: [], throughputSource: 'none', invalidDrops: [] }, summary: [], problems: [],
+    series: { attempts: [], bucketMs: 1000, throughput: [], throughputSource: 'none', invalidDrops: [] }, problems: [],
   };
 }
 
