@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { BUNDLES } from '../src/bundles.js';
 import type { MiddleboxProfile, PathModel } from '../src/scenario/model.js';
 import { buildAddon, createTopo, iperfResult, missingPrereqs, repoRoot, SERVER_IP, type Topo } from './netns.js';
 
@@ -91,7 +92,7 @@ async function startMb(topo: Topo, work: string, addon: string, profile: Middleb
   const counters = join(work, `counters-${profile.name}.json`);
   const batch = process.env.BENCH_BATCH ? { batch: Number(process.env.BENCH_BATCH) } : {};
   writeFileSync(cfg, JSON.stringify({ queue: QUEUE, seed: 1, profile, path, countersFile: counters, flowsFile: join(work, `flows-${profile.name}.jsonl`), ...batch }));
-  const main = join(repoRoot(), 'dist', 'src', 'middlebox', 'main.js');
+  const main = join(repoRoot(), BUNDLES.middlebox.out);
   const child = topo.spawn(topo.mb, [process.execPath, main, '--config', cfg], { env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
   let err = '';
   child.stderr!.on('data', (d) => { err += String(d); });

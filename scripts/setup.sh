@@ -114,7 +114,7 @@ else
 fi
 
 # --- compile ---------------------------------------------------------------------------------
-stage "build (tsc)"
+stage "build (tsc + in-lab bundles)"
 npm run build --silent
 done_stage
 

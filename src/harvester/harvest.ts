@@ -2,7 +2,7 @@
 // a new TCP connection per request unless keepAlive; connect and read timeouts; a bounded number
 // of retries per page with doubling backoff; an overall deadline; and when a page still fails,
 // stop and report the harvest incomplete (no skipping ahead: the next token is in the lost page).
-// Every attempt becomes one event the moment it ends. Node built-ins only (runs in the lab images).
+// Every attempt becomes one event the moment it ends. Runs in the lab (dist/bundle/harvester.mjs).
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';

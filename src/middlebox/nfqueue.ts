@@ -1,6 +1,6 @@
 // Typed wrapper around the native NFQUEUE addon (lab/middlebox/native/nfqueue.c).
-// Runs inside the middlebox image on Debian's Node 18: Node built-ins (and the pure parsers of
-// src/measure/parse.ts) only.
+// Runs inside the middlebox image on Debian's Node 18 (bundled into dist/bundle/middlebox.mjs;
+// the addon itself is loaded by path at run time, never bundled). Node built-ins and the pure parsers of src/measure/parse.ts only.
 //
 // Contract with the addon (one call into JS per batch):
 //   - `bytes` views one long-lived receive area; packet i of a batch is

@@ -22,6 +22,7 @@ import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/pro
 import { constants as osc } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE_DIR, BUNDLES } from '../bundles.js';
 import { CtlabError } from '../errors.js';
 import { assertNodeName, assertRunId, newRunId } from './labels.js';
 import { NODE_DEFAULT_SYSCTLS, wireLink } from './link.js';
@@ -371,7 +372,7 @@ export function findCtlabRoot(from = dirname(fileURLToPath(import.meta.url))): s
 }
 
 /** Files an optRoot must have (relative paths), like the images' /opt/ctlab. */
-export const OPT_ROOT_FILES = ['package.json', 'dist/src/middlebox/main.js', 'dist/src/harvester/main.js', 'dist/src/repository/main.js', 'native/nfqueue.node', 'lab/server/firewall.sh', 'lab/server/nginx.conf'] as const;
+export const OPT_ROOT_FILES = ['package.json', BUNDLES.middlebox.out, BUNDLES.harvester.out, BUNDLES.repository.out, 'native/nfqueue.node', 'lab/server/firewall.sh', 'lab/server/nginx.conf'] as const;
 
 export function assertOptRoot(dir: string): void {
   const missing = OPT_ROOT_FILES.filter((f) => !existsSync(join(dir, f)));
@@ -424,20 +425,21 @@ export async function ensureAddon(o: { repoRoot?: string; log?: (m: string) => v
 }
 
 /**
- * Lay out `dest` like the images' /opt/ctlab: package.json (ESM), dist/ (a copy, so a rebuild
- * during a run changes nothing), native/nfqueue.node, lab/server/{firewall.sh,nginx.conf}.
+ * Lay out `dest` like the images' /opt/ctlab: package.json (ESM), dist/bundle/ (the in-lab programs'
+ * bundles, a copy, so a rebuild during a run changes nothing), native/nfqueue.node,
+ * lab/server/{firewall.sh,nginx.conf}.
  */
 export async function stageOptRoot(o: { dest: string; repoRoot?: string; addon?: string; log?: (m: string) => void }): Promise<string> {
   const root = o.repoRoot ?? findCtlabRoot();
   if (!root) throw new CtlabError('HOST', 'cannot find the ctlab repository to stage /opt/ctlab from', { hint: 'pass optRoot' });
-  if (!existsSync(join(root, 'dist', 'src', 'middlebox', 'main.js'))) {
-    throw new CtlabError('HOST', `${join(root, 'dist')} is missing or incomplete`, { hint: 'run `npm run build` first' });
+  if (!Object.values(BUNDLES).every((b) => existsSync(join(root, b.out)))) {
+    throw new CtlabError('HOST', `${join(root, BUNDLE_DIR)} is missing or incomplete`, { hint: 'run `npm run build` first' });
   }
   const addon = o.addon ?? (await ensureAddon({ repoRoot: root, log: o.log }));
   await mkdir(join(o.dest, 'native'), { recursive: true });
   await mkdir(join(o.dest, 'lab', 'server'), { recursive: true });
   await writeFile(join(o.dest, 'package.json'), '{"type":"module","private":true}\n');
-  await cp(join(root, 'dist'), join(o.dest, 'dist'), { recursive: true, filter: (s) => !/\.(map|d\.ts)$/.test(s) });
+  await cp(join(root, BUNDLE_DIR), join(o.dest, BUNDLE_DIR), { recursive: true });
   await cp(addon, join(o.dest, 'native', 'nfqueue.node'));
   await cp(join(root, 'lab', 'server', 'firewall.sh'), join(o.dest, 'lab', 'server', 'firewall.sh'));
   await cp(join(root, 'lab', 'server', 'nginx.conf'), join(o.dest, 'lab', 'server', 'nginx.conf'));

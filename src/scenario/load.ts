@@ -8,6 +8,7 @@ import { CtlabError } from '../errors.js';
 import { cellName, matchAxis } from '../matrix/pattern.js';
 import { parseExpectation, parseVariantExpect, type Expectation } from '../result/expectations.js';
 import { BE_LIBERAL, type AxisPattern, type ClientModel, type ClientOverride, type LabAction, type MatrixModel, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
+import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkSysctl } from './sysctls.js';
@@ -44,12 +45,6 @@ export function toAction(a: { at: string; node: LabAction['node']; do: LabAction
   return { atMs, node: a.node, do: a.do, text: `${a.do} on ${a.node} at ${a.at}` };
 }
 
-type PathKey = string | number;
-
-function fieldName(path: PathKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)), '');
-}
-
 /** Find the YAML node for a path (or, for a missing key, its nearest existing parent). */
 function locate(doc: Document, lc: LineCounter, path: PathKey[], key?: string): { line: number; col: number } {
   let offset = 0;
@@ -66,25 +61,6 @@ function locate(doc: Document, lc: LineCounter, path: PathKey[], key?: string): 
   }
   const pos = lc.linePos(offset);
   return { line: pos.line, col: pos.col };
-}
-
-function issueMessage(issue: ZodIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
-    case 'too_small':
-      return issue.type === 'array' ? issue.message : `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}`;
-    case 'too_big':
-      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
-    case 'invalid_enum_value':
-      return `"${String(issue.received)}" is not one of ${issue.options.map((o) => `"${String(o)}"`).join(', ')}`;
-    case 'invalid_literal':
-      return `must be ${JSON.stringify(issue.expected)}`;
-    case 'invalid_union':
-      return `not a valid value (${issue.unionErrors.map((e) => e.issues[0]?.message).filter(Boolean).slice(0, 3).join('; ')})`;
-    default:
-      return issue.message;
-  }
 }
 
 function toProblems(file: string, doc: Document, lc: LineCounter, issues: ZodIssue[]): ScenarioProblem[] {

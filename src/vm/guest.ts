@@ -3,8 +3,10 @@
 //               cached by a hash of the package list and the build script;
 //   tools cpio  the host's node binary, the production node_modules the CLI loads, the NFQUEUE
 //               addon built on the host, cached by a hash of their content;
-//   job cpio    per run: the repository's dist/, bin/, package.json, lab/, the scenario, the
-//               guest init and the job's parameters (small, rebuilt every run).
+//   job cpio    per run: the repository's dist/ (the CLI's dist/src and the in-lab programs'
+//               bundles in dist/bundle, which the namespace runtime stages as /opt/ctlab),
+//               bin/, package.json, lab/, the scenario, the guest init and the job's parameters
+//               (small, rebuilt every run).
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';

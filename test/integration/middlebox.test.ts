@@ -1,6 +1,6 @@
 // The middlebox process against the real kernel: three network namespaces on the host
 // (client <-> mb <-> server, veths, offloads off), all forwarded TCP through NFQUEUE with no
-// bypass, the compiled middlebox (dist/src/middlebox/main.js) with the addon built on the host.
+// bypass, the bundled middlebox (dist/bundle/middlebox.mjs) with the addon built on the host.
 // Needs root, ip, iptables, ethtool, tcpdump, gcc + libnetfilter-queue-dev. With CI=true a
 // missing prerequisite fails the suite; otherwise it is skipped.
 
@@ -11,12 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAddon, createTopo, missingPrereqs, repoRoot, SERVER_IP, type Topo } from '../../bench/netns.js';
+import { BUNDLES } from '../../src/bundles.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 const missing = missingPrereqs(['tcpdump', 'gcc']);
-const MAIN = join(repoRoot(), 'dist', 'src', 'middlebox', 'main.js');
+const MAIN = join(repoRoot(), BUNDLES.middlebox.out);
 if (!existsSync(MAIN)) missing.push(`${MAIN} (run npm run build)`);
 if (!existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h')) missing.push('libnetfilter-queue-dev');
 const runSuite = missing.length === 0;
@@ -323,7 +324,7 @@ describe.runIf(runSuite)('middlebox on the host kernel', () => {
     const r1 = spawnSync(process.execPath, [MAIN, '--config', bad], { encoding: 'utf8', env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
     expect(r1.status).toBe(1);
     expect(r1.stdout).not.toMatch(/ready/);
-    expect(r1.stderr.trim()).toBe('middlebox: fatal: middlebox config: profile must be an object, got nothing');
+    expect(r1.stderr.trim()).toBe(`middlebox: fatal: middlebox config ${bad}: profile: required (object) (and 3 more problems)`);
 
     const mb = await startMb(profile(), path());
     try {
