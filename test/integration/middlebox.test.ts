@@ -13,21 +13,14 @@ import { join } from 'node:path';
 import { buildAddon, createTopo, missingPrereqs, repoRoot, SERVER_IP, type Topo } from '../../bench/netns.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
+import { describeWith, gate } from '../gate.js';
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const missing = missingPrereqs(['tcpdump', 'gcc']);
 const MAIN = join(repoRoot(), 'dist', 'src', 'middlebox', 'main.js');
-if (!existsSync(MAIN)) missing.push(`${MAIN} (run npm run build)`);
-if (!existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h')) missing.push('libnetfilter-queue-dev');
-const runSuite = missing.length === 0;
-
-if (!runSuite && CI) {
-  describe('middlebox on the host kernel', () => {
-    it('has its prerequisites', () => {
-      expect.fail(`missing prerequisites: ${missing.join(', ')}`);
-    });
-  });
-}
+const prerequisites = gate(
+  ...missingPrereqs(['tcpdump', 'gcc']),
+  !existsSync(MAIN) && `${MAIN} (run npm run build)`,
+  !existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h') && 'libnetfilter-queue-dev',
+);
 
 const PORT = 8080;
 const QUEUE = 7;
@@ -90,7 +83,7 @@ if (mode === 'server') {
 }
 `;
 
-describe.runIf(runSuite)('middlebox on the host kernel', () => {
+describeWith(prerequisites, 'middlebox on the host kernel', () => {
   const work = mkdtempSync(join(tmpdir(), 'ctlab-mbtest-'));
   const prefix = `ctmb${process.pid % 100000}`;
   let topo: Topo;

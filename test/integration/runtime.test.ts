@@ -22,10 +22,10 @@ import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from 
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
 import { dockerGate, netnsGate } from './docker-gate.js';
+import { describeWith, type Gate } from '../gate.js';
 
-const docker = await dockerGate('runtime.test');
-
-const netns = netnsGate('runtime.test netns');
+const docker = await dockerGate();
+const netns = netnsGate();
 
 const root = findRepoRoot();
 
@@ -61,7 +61,7 @@ const sha = (p: string) => (existsSync(p) ? createHash('sha256').update(readFile
 
 interface Flavor {
   kind: 'docker' | 'netns';
-  gate: { unreachable: unknown; skip: boolean };
+  gate: Gate;
   create(): Promise<LookupRuntime & { listNodes(): { pid: number }[] }>;
 }
 
@@ -71,7 +71,7 @@ const flavors: Flavor[] = [
 ];
 
 describe.each(flavors)('$kind runtime (real kernel)', (f) => {
-  describe.skipIf(f.gate.skip)('three wired nodes', () => {
+  describeWith(f.gate, `three wired nodes (${f.kind})`, () => {
     let rt: LookupRuntime & { listNodes(): { pid: number }[] };
     let vethsBefore: string[];
     // Host files a node's set-up writes its own copy of: they must not change.
@@ -79,7 +79,6 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
     let hostBefore: string[];
 
     beforeAll(async () => {
-      if (f.gate.unreachable) throw f.gate.unreachable; // CI=true without the runtime: fail loudly
       vethsBefore = await hostVeths();
       hostBefore = hostFiles.map(sha);
       rt = await f.create();
@@ -281,11 +280,10 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
   });
 });
 
-describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
+describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
   const child = join(root, 'dist', 'bench', 'lab-up.js');
 
   beforeAll(async () => {
-    if (docker.unreachable) throw docker.unreachable;
     if (!existsSync(child)) throw new CtlabError('HOST', `${child} is missing`, { hint: 'run `npm run build` first' });
     await standardImages(); // warm, so the child starts creating containers at once
   });
@@ -333,7 +331,7 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
   }, 60_000);
 });
 
-describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
+describeWith(netns, 'cleanup after a killed run (netns)', () => {
   // The child brings the standard lab up with the compiled runtime, under the CLI's signal traps.
   const dist = (p: string) => pathToFileURL(join(root, 'dist', 'src', 'runtime', p)).href;
   const code = `
@@ -348,7 +346,6 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
     setInterval(() => undefined, 60_000);`;
 
   beforeAll(() => {
-    if (netns.unreachable) throw netns.unreachable;
     if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns.js is missing', { hint: 'run `npm run build` first' });
   });
 

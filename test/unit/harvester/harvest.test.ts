@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { generatorArgv, harvesterArgv } from '../../../src/harvester/workload.js
 import { runGeneratorCli } from '../../../src/repository/cli.js';
 import { generateRepository } from '../../../src/repository/generate.js';
 import { closedPort, serve, smallRepo, type Fault, type TestServer } from './servers.js';
+import { itWith, requireTool } from '../../gate.js';
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -259,8 +260,7 @@ describe('harvest against faulty servers', () => {
     expect(s.connections).toBe(11);
   });
 
-  const python = spawnSync('python3', ['-c', 'print(1)']).status === 0;
-  it.skipIf(!python)('a real black hole: a listener whose accept queue is full drops the SYN (connect-timeout)', async () => {
+  itWith(requireTool('python3: apt-get install -y python3'), 'a real black hole: a listener whose accept queue is full drops the SYN (connect-timeout)', async () => {
     // A listener that never accepts, with its queue (backlog 0 -> 1 slot) already filled: the
     // kernel drops further SYNs, so connect() hangs exactly as behind a black hole.
     const py: ChildProcess = spawn('python3', ['-c', [

@@ -1,5 +1,5 @@
 // lab/server/nginx.conf against resolve.ts (always), and against a real nginx on 127.0.0.1
-// (only when an nginx binary is installed on this host).
+// (when an nginx binary is installed on this host: a visible skip without one, a failure under CI).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import {
 } from '../../../src/repository/resolve.js';
 import { harvest, type AttemptEvent } from '../../../src/harvester/harvest.js';
 import { parseOaiResponse } from '../../../src/harvester/oai.js';
+import { describeWith, findTool, requireTool } from '../../gate.js';
 
 const CONF_PATH = new URL('../../../lab/server/nginx.conf', import.meta.url);
 const conf = readFileSync(CONF_PATH, 'utf8');
@@ -84,7 +85,7 @@ describe('nginx.conf and resolve.ts', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+const NGINX = findTool('nginx');
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -113,7 +114,7 @@ function httpGet(port: number, path: string): Promise<{ status: number; type: st
   });
 }
 
-describe.skipIf(!NGINX)('the nginx.conf served by a real nginx on 127.0.0.1', () => {
+describeWith(requireTool('nginx: apt-get install -y nginx-light'), 'the nginx.conf served by a real nginx on 127.0.0.1', () => {
   let dir = '';
   let port = 0;
   let repo: GeneratedRepository;

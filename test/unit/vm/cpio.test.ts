@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpioWriter, newcHeader, readCpio, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG } from '../../../src/vm/cpio.js';
+import { itWith, requireTool } from '../../gate.js';
 
-const hasCpio = (() => { try { execFileSync('cpio', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
 describe('newc cpio', () => {
   it('writes the newc header layout the kernel expects', () => {
@@ -76,7 +76,7 @@ describe('newc cpio', () => {
     expect(readCpio(both).map((e) => `${e.name}=${e.content}`)).toEqual(['x=1', 'y=2']);
   });
 
-  it.skipIf(!hasCpio)('is read back by GNU cpio', async () => {
+  itWith(requireTool('cpio: apt-get install -y cpio'), 'is read back by GNU cpio', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-cpio-'));
     const out = join(dir, 'a.cpio');
     const w = new CpioWriter(out);
