@@ -48,7 +48,7 @@ export function requireTool(...tools: string[]): Gate {
   return gate(
     ...tools.map((t) => {
       const [name, hint] = t.split(/:\s*/, 2) as [string, string | undefined];
-      return findTool(name) === undefined && `${name} not installed${hint ? ` (${hint})` : ''}`;
+      return findTool(name) === undefined && `${name} (not installed${hint ? `; ${hint}` : ''})`;
     }),
   );
 }
@@ -60,7 +60,7 @@ export function requireRoot(): Gate {
 
 /** The sentence a skip or a CI failure carries. */
 export function gateReason(g: Gate): string {
-  return `needs ${g.missing.join(', ')}`;
+  return `missing ${g.missing.join(', ')}`;
 }
 
 function announce(name: string, g: Gate): void {

@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
+import { sleep } from '../util/sleep.js';
 import { chainTargetPackets, natFlowCount, parseConntrackList, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
 import { parseKernelQueueStats } from '../middlebox/nfqueue.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
@@ -59,7 +60,6 @@ function parseSummary(stdout: string): HarvestSummary | undefined {
   return undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));

@@ -6,7 +6,7 @@ import { cp, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { analyzeRun } from '../../src/evidence/index.js';
 import { writeReports } from '../../src/report/reports.js';
 import type { RunResult } from '../../src/report/result.js';

@@ -6,7 +6,7 @@
 // Without Docker: fails when CI=true, skips (with a message) otherwise.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { LABEL_RUN } from '../../src/runtime/labels.js';
 import { assertBuilt, CANONICAL, ctlab, lines, STACK_FRAME, tempDir } from '../unit/cli/cli.js';

@@ -4,13 +4,14 @@
 // Needs root, ip, iptables, ethtool, tcpdump, gcc + libnetfilter-queue-dev. With CI=true a
 // missing prerequisite fails the suite; otherwise it is skipped.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAddon, createTopo, missingPrereqs, repoRoot, SERVER_IP, type Topo } from '../../bench/netns.js';
+import { buildAddon, createTopo, missingPrereqs, SERVER_IP, type Topo } from '../../bench/netns.js';
+import { repoRoot } from '../../src/util/repo-root.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
 import { describeWith, gate } from '../gate.js';

@@ -16,18 +16,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanLab } from '../../src/runtime/cleanup.js';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { checkKernel, DockerRuntime } from '../../src/runtime/docker.js';
-import { findRepoRoot } from '../../src/runtime/images.js';
+import { repoRoot } from '../../src/util/repo-root.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
 import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
 import { dockerGate, netnsGate } from './docker-gate.js';
 import { describeWith, type Gate } from '../gate.js';
+import { sleep } from '../../src/util/sleep.js';
 
 const docker = await dockerGate();
 const netns = netnsGate();
 
-const root = findRepoRoot();
+const root = repoRoot();
 
 async function labelled(runId: string): Promise<number> {
   const d = await connectDocker();
@@ -245,7 +246,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       const ns = readlinkSync(`/proc/${spare.pid}/ns/net`);
       // env -i: no CTLAB_RUN in its environment; setsid: not in any group ctlab knows.
       await spare.exec(['env', '-i', '/usr/bin/setsid', 'sleep', '301'], { detach: true });
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const inNs = () => findLabProcesses(() => true).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
       expect(inNs().length).toBeGreaterThanOrEqual(2); // holder + sleep
       await (rt as NetnsRuntime).removeNode('spare');
@@ -303,11 +304,11 @@ describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
     const deadline = Date.now() + 30_000;
     while ((await labelled(runId)) === 0) {
       if (Date.now() > deadline) throw new Error(`child created no container:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
     c.p.kill('SIGKILL');
     expect(await c.exited).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300)); // a create already sent to dockerd may still land
+    await sleep(300); // a create already sent to dockerd may still land
     const left = await labelled(runId);
     expect(left).toBeGreaterThan(0); // the killed child could not clean up
     const removed = await cleanLab({ runId });
@@ -322,7 +323,7 @@ describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
     const deadline = Date.now() + 30_000;
     while (!c.output().includes('holding')) {
       if (Date.now() > deadline) throw new Error(`child did not come up:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     expect(await labelled(runId)).toBe(3);
     c.p.kill('SIGTERM');
@@ -372,12 +373,12 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
       const up = () => (existsSync(nodesDir) ? readdirSync(nodesDir).filter((n) => existsSync(join(nodesDir, n, 'holder.json'))).length : 0);
       while (up() === 0) {
         if (Date.now() > deadline) throw new Error(`child created no node:\n${c.output()}`);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       expect(c.output()).not.toContain('holding');
       c.p.kill('SIGKILL');
       expect(await c.exited).toBe('SIGKILL');
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const left = netnsLeft(runId);
       expect(left.length).toBeGreaterThan(0); // the killed child could not clean up
       expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(true);
@@ -403,7 +404,7 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
     const deadline = Date.now() + 30_000;
     while (!c.output().includes('holding')) {
       if (Date.now() > deadline || c.p.exitCode !== null) throw new Error(`child did not come up:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     expect(new Set(findLabProcesses((run) => run === runId).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
     c.p.kill('SIGTERM');

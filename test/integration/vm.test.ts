@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import { CtlabError } from '../../src/errors.js';
 import { readSmoke, resolveKernel, runScenarioInVm, type KernelImage } from '../../src/vm/index.js';
 import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';

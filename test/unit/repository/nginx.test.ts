@@ -19,6 +19,7 @@ import {
 import { harvest, type AttemptEvent } from '../../../src/harvester/harvest.js';
 import { parseOaiResponse } from '../../../src/harvester/oai.js';
 import { describeWith, findTool, requireTool } from '../../gate.js';
+import { sleep } from '../../../src/util/sleep.js';
 
 const CONF_PATH = new URL('../../../lab/server/nginx.conf', import.meta.url);
 const conf = readFileSync(CONF_PATH, 'utf8');
@@ -142,14 +143,14 @@ describeWith(requireTool('nginx: apt-get install -y nginx-light'), 'the nginx.co
     const t = spawnSync(NGINX!, ['-t', '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log')], { encoding: 'utf8' });
     expect(t.status, t.stderr).toBe(0);
     execFileSync(NGINX!, ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log'), '-g', 'daemon on;']);
-    for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && !existsSync(pidFile); i++) await sleep(20);
   });
 
   afterAll(async () => {
     if (pidFile && existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       process.kill(pid, 'SIGQUIT');
-      for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && existsSync(pidFile); i++) await sleep(20);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpioWriter, newcHeader, readCpio, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG } from '../../../src/vm/cpio.js';
 import { itWith, requireTool } from '../../gate.js';
+import { sleep } from '../../../src/util/sleep.js';
 
 
 describe('newc cpio', () => {
@@ -56,7 +57,7 @@ describe('newc cpio', () => {
       return readFile(join(dir, name));
     };
     const one = await pack('1.cpio');
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     const two = await pack('2.cpio');
     expect(one.equals(two)).toBe(true);
     const names = readCpio(one).map((x) => x.name);
