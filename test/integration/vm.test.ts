@@ -65,7 +65,9 @@ describeWith(prerequisites, 'VM runner (Debian 6.1)', () => {
     expect(result.variants[0]!.server.invalidDrops).toBeGreaterThan(0);
     expect(result.variants[0]!.attempts.timedOut).toBeGreaterThan(0);
     expect(r.exitCode).toBe(0);
-    if (result.reports) expect(existsSync(join(outDir, result.reports.html))).toBe(true);
+    // ctlab run always writes its reports before result.json (run/run.ts finishRun).
+    expect(result.reports?.html).toBe('report.html');
+    expect(existsSync(join(outDir, result.reports!.html))).toBe(true);
     expect(existsSync(join(outDir, 'vm', 'job.log'))).toBe(true);
   }, 35 * 60_000);
 
