@@ -2,7 +2,7 @@
 // when it is missing, the tests skip visibly (the suite's name carries the reason and a warning is
 // printed) on a developer's machine, and fail under CI (CI=true or CI=1), where every
 // prerequisite must be installed (scripts/setup.sh).
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, it } from 'vitest';
 
@@ -32,7 +32,7 @@ export function findTool(name: string): string | undefined {
     const p = join(dir, name);
     try {
       accessSync(p, constants.X_OK);
-      return p;
+      if (statSync(p).isFile()) return p;
     } catch {
       /* not here */
     }
@@ -47,7 +47,9 @@ export function findTool(name: string): string | undefined {
 export function requireTool(...tools: string[]): Gate {
   return gate(
     ...tools.map((t) => {
-      const [name, hint] = t.split(/:\s*/, 2) as [string, string | undefined];
+      const colon = t.indexOf(':');
+      const name = colon < 0 ? t : t.slice(0, colon);
+      const hint = colon < 0 ? '' : t.slice(colon + 1).trim();
       return findTool(name) === undefined && `${name} (not installed${hint ? `; ${hint}` : ''})`;
     }),
   );
