@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { BUNDLES } from '../src/bundles.js';
 import type { MiddleboxProfile, PathModel } from '../src/scenario/model.js';
-import { buildAddon, createTopo, iperfResult, missingPrereqs, repoRoot, SERVER_IP, type Topo } from './netns.js';
+import { buildAddon, createTopo, iperfResult, missingPrereqs, SERVER_IP, type Topo } from './netns.js';
+import { repoRoot } from '../src/util/repo-root.js';
+import { sleep } from '../src/util/sleep.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -28,7 +30,6 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK = 100; // USER_HZ; /proc/<pid>/stat utime/stime are in these ticks on Linux
 
 /** Busy and total jiffies of the whole machine. */

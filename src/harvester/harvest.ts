@@ -8,6 +8,7 @@ import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
 import type { Percentiles } from '../result/types.js';
+import { sleep } from '../util/sleep.js';
 import { exchange, watchIdle, type AttemptOutcome, type SocketFactory } from './http.js';
 import { OaiParseError, parseOaiResponse, type OaiError } from './oai.js';
 
@@ -217,17 +218,9 @@ function buildRequest(t: Target, query: string, userAgent: string, keepAlive: bo
   );
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** The pause before retry number `attempt` (1-based): the backoff, doubling with each retry. */
+export function backoffWait(backoffMs: number, attempt: number): number {
+  return backoffMs * 2 ** (attempt - 1);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -431,7 +424,7 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
           failedPage = page;
           break;
         }
-        const wait = cfg.backoffMs * 2 ** (attempt - 1);
+        const wait = backoffWait(cfg.backoffMs, attempt);
         if (cfg.maxDurationMs > 0 && sinceStart() + wait >= cfg.maxDurationMs) {
           // The retry could not start before the deadline: stop now rather than sleep into it.
           stoppedBecause = 'deadline';

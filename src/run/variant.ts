@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
+import { sleep } from '../util/sleep.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
 import { collectClient, collectMiddlebox, collectServer, readMiddleboxLive, readServerSettings, readText, type RawFiles, type ServerSettings } from '../measure/collect.js';
 import { parseFlushOutput, parseHarvestSummary } from '../measure/parse.js';
@@ -21,7 +22,6 @@ async function runAll(node: LabNode, cmds: string[][]): Promise<void> {
   for (const c of cmds) await node.exec(c, { timeoutMs: 60_000 });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));

@@ -13,6 +13,7 @@ import { assertNodeName, assertRunId, containerName, helperLabels, newRunId, nod
 import { packTar, unpackTar } from './tar.js';
 import { NODE_DEFAULT_SYSCTLS, wireLink } from './link.js';
 import type { ExecOptions, ExecResult, LabNode, LinkSpec, NodeSpec, Role, Runtime } from './types.js';
+import { sleep } from '../util/sleep.js';
 
 export interface DockerRuntimeOptions {
   /** Default: a fresh id (labels.newRunId()). */
@@ -109,7 +110,7 @@ export class DockerNode implements LabNode {
     for (let i = 0; i < 50; i++) { // the exit code can lag the end of the stream by a moment
       const info = await exec.inspect();
       if (!info.Running) { exitCode = info.ExitCode; break; }
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     const durationMs = Date.now() - t0;
     const timedOut = safetyFired || (timeoutMs !== undefined && (exitCode === 124 || exitCode === 137) && durationMs >= timeoutMs - 50);

@@ -10,31 +10,20 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CtlabError } from '../errors.js';
 import { hostSources } from './apt.js';
 import { pickDebianMirror } from '../runtime/apt-sources.js';
 import { cacheRoot, exists, produce, run, sha256, sha256File } from './cache.js';
 import { CpioWriter } from './cpio.js';
 import { ensureAddon } from '../runtime/netns.js';
+import { repoRoot } from '../util/repo-root.js';
+import { shq } from '../util/shq.js';
 
 /** Packages on top of minbase (util-linux for unshare/nsenter is essential, so always there). */
 export const GUEST_PACKAGES: readonly string[] = [
   'iproute2', 'iptables', 'nftables', 'conntrack', 'nginx-light', 'curl', 'kmod', 'libnetfilter-queue1', 'libmnl0',
   'ethtool', 'procps', 'tcpdump', 'util-linux', 'iputils-ping', 'netcat-openbsd', 'iperf3', 'ca-certificates', 'tar',
 ];
-
-/** The repository root (package.json named "ctlab"), found from this file's location. */
-export function repoRoot(): string {
-  if (process.env.CTLAB_REPO_ROOT) return process.env.CTLAB_REPO_ROOT;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && /"name":\s*"ctlab"/.test(readFileSync(pj, 'utf8'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new CtlabError('HOST', 'cannot find the ctlab repository root from the VM runner\'s location');
-}
 
 export function baseKey(script: string, packages: readonly string[] = GUEST_PACKAGES): string {
   return sha256('ctlab-vm-base-v1', 'bookworm', [...packages].sort().join(','), script).slice(0, 24);
@@ -158,11 +147,6 @@ export interface JobFiles {
   args: string[];
   /** Modules the guest init loads. */
   modules: readonly string[];
-}
-
-/** Shell single-quoting. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The per-run job cpio. */

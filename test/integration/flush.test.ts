@@ -6,15 +6,16 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import type { RunResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
-const { unreachable, skip } = await dockerGate('flush.test');
+const prerequisites = await dockerGate();
 
 const SCENARIO = `name: small-flush
 seed: 7
@@ -28,13 +29,12 @@ variants:
   - { name: loose-off, sysctls: { net.netfilter.nf_conntrack_tcp_loose: 0 } }
 `;
 
-describe.skipIf(skip)('conntrack flush mid-transfer (real Docker, real kernel)', () => {
+describeWith(prerequisites, 'conntrack flush mid-transfer (real Docker, real kernel)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-flush-'));
   const runId = newRunId();
   let r: RunResult;
 
   beforeAll(async () => {
-    if (unreachable) throw unreachable;
     const file = join(out, 'small-flush.yaml');
     writeFileSync(file, SCENARIO);
     const images = await buildImages({ runId, progress: () => {} });

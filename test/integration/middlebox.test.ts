@@ -4,31 +4,25 @@
 // Needs root, ip, iptables, ethtool, tcpdump, gcc + libnetfilter-queue-dev. With CI=true a
 // missing prerequisite fails the suite; otherwise it is skipped.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAddon, createTopo, missingPrereqs, repoRoot, SERVER_IP, type Topo } from '../../bench/netns.js';
+import { buildAddon, createTopo, missingPrereqs, SERVER_IP, type Topo } from '../../bench/netns.js';
 import { BUNDLES } from '../../src/bundles.js';
+import { repoRoot } from '../../src/util/repo-root.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
+import { describeWith, gate } from '../gate.js';
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const missing = missingPrereqs(['tcpdump', 'gcc']);
 const MAIN = join(repoRoot(), BUNDLES.middlebox.out);
-if (!existsSync(MAIN)) missing.push(`${MAIN} (run npm run build)`);
-if (!existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h')) missing.push('libnetfilter-queue-dev');
-const runSuite = missing.length === 0;
-
-if (!runSuite && CI) {
-  describe('middlebox on the host kernel', () => {
-    it('has its prerequisites', () => {
-      expect.fail(`missing prerequisites: ${missing.join(', ')}`);
-    });
-  });
-}
+const prerequisites = gate(
+  ...missingPrereqs(['tcpdump', 'gcc']),
+  !existsSync(MAIN) && `${MAIN} (run npm run build)`,
+  !existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h') && 'libnetfilter-queue-dev',
+);
 
 const PORT = 8080;
 const QUEUE = 7;
@@ -91,7 +85,7 @@ if (mode === 'server') {
 }
 `;
 
-describe.runIf(runSuite)('middlebox on the host kernel', () => {
+describeWith(prerequisites, 'middlebox on the host kernel', () => {
   const work = mkdtempSync(join(tmpdir(), 'ctlab-mbtest-'));
   const prefix = `ctmb${process.pid % 100000}`;
   let topo: Topo;

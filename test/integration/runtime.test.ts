@@ -16,18 +16,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanLab } from '../../src/runtime/cleanup.js';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { checkKernel, DockerRuntime } from '../../src/runtime/docker.js';
-import { findRepoRoot } from '../../src/runtime/images.js';
+import { repoRoot } from '../../src/util/repo-root.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
 import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
 import { dockerGate, netnsGate } from './docker-gate.js';
+import { describeWith, type Gate } from '../gate.js';
+import { sleep } from '../../src/util/sleep.js';
 
-const docker = await dockerGate('runtime.test');
+const docker = await dockerGate();
+const netns = netnsGate();
 
-const netns = netnsGate('runtime.test netns');
-
-const root = findRepoRoot();
+const root = repoRoot();
 
 async function labelled(runId: string): Promise<number> {
   const d = await connectDocker();
@@ -61,7 +62,7 @@ const sha = (p: string) => (existsSync(p) ? createHash('sha256').update(readFile
 
 interface Flavor {
   kind: 'docker' | 'netns';
-  gate: { unreachable: unknown; skip: boolean };
+  gate: Gate;
   create(): Promise<LookupRuntime & { listNodes(): { pid: number }[] }>;
 }
 
@@ -71,7 +72,7 @@ const flavors: Flavor[] = [
 ];
 
 describe.each(flavors)('$kind runtime (real kernel)', (f) => {
-  describe.skipIf(f.gate.skip)('three wired nodes', () => {
+  describeWith(f.gate, `three wired nodes (${f.kind})`, () => {
     let rt: LookupRuntime & { listNodes(): { pid: number }[] };
     let vethsBefore: string[];
     // Host files a node's set-up writes its own copy of: they must not change.
@@ -79,7 +80,6 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
     let hostBefore: string[];
 
     beforeAll(async () => {
-      if (f.gate.unreachable) throw f.gate.unreachable; // CI=true without the runtime: fail loudly
       vethsBefore = await hostVeths();
       hostBefore = hostFiles.map(sha);
       rt = await f.create();
@@ -246,7 +246,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       const ns = readlinkSync(`/proc/${spare.pid}/ns/net`);
       // env -i: no CTLAB_RUN in its environment; setsid: not in any group ctlab knows.
       await spare.exec(['env', '-i', '/usr/bin/setsid', 'sleep', '301'], { detach: true });
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const inNs = () => findLabProcesses(() => true).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
       expect(inNs().length).toBeGreaterThanOrEqual(2); // holder + sleep
       await (rt as NetnsRuntime).removeNode('spare');
@@ -281,11 +281,10 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
   });
 });
 
-describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
+describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
   const child = join(root, 'dist', 'bench', 'lab-up.js');
 
   beforeAll(async () => {
-    if (docker.unreachable) throw docker.unreachable;
     if (!existsSync(child)) throw new CtlabError('HOST', `${child} is missing`, { hint: 'run `npm run build` first' });
     await standardImages(); // warm, so the child starts creating containers at once
   });
@@ -305,11 +304,11 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
     const deadline = Date.now() + 30_000;
     while ((await labelled(runId)) === 0) {
       if (Date.now() > deadline) throw new Error(`child created no container:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
     c.p.kill('SIGKILL');
     expect(await c.exited).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300)); // a create already sent to dockerd may still land
+    await sleep(300); // a create already sent to dockerd may still land
     const left = await labelled(runId);
     expect(left).toBeGreaterThan(0); // the killed child could not clean up
     const removed = await cleanLab({ runId });
@@ -324,7 +323,7 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
     const deadline = Date.now() + 30_000;
     while (!c.output().includes('holding')) {
       if (Date.now() > deadline) throw new Error(`child did not come up:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     expect(await labelled(runId)).toBe(3);
     c.p.kill('SIGTERM');
@@ -333,7 +332,7 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
   }, 60_000);
 });
 
-describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
+describeWith(netns, 'cleanup after a killed run (netns)', () => {
   // The child brings the standard lab up with the compiled runtime, under the CLI's signal traps.
   const dist = (p: string) => pathToFileURL(join(root, 'dist', 'src', 'runtime', p)).href;
   const code = `
@@ -348,7 +347,6 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
     setInterval(() => undefined, 60_000);`;
 
   beforeAll(() => {
-    if (netns.unreachable) throw netns.unreachable;
     if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns.js is missing', { hint: 'run `npm run build` first' });
   });
 
@@ -375,12 +373,12 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
       const up = () => (existsSync(nodesDir) ? readdirSync(nodesDir).filter((n) => existsSync(join(nodesDir, n, 'holder.json'))).length : 0);
       while (up() === 0) {
         if (Date.now() > deadline) throw new Error(`child created no node:\n${c.output()}`);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       expect(c.output()).not.toContain('holding');
       c.p.kill('SIGKILL');
       expect(await c.exited).toBe('SIGKILL');
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const left = netnsLeft(runId);
       expect(left.length).toBeGreaterThan(0); // the killed child could not clean up
       expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(true);
@@ -406,7 +404,7 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
     const deadline = Date.now() + 30_000;
     while (!c.output().includes('holding')) {
       if (Date.now() > deadline || c.p.exitCode !== null) throw new Error(`child did not come up:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     expect(new Set(findLabProcesses((run) => run === runId).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
     c.p.kill('SIGTERM');

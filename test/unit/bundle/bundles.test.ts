@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLES } from '../../../src/bundles.js';
-import { findRepoRoot, roleContextFiles } from '../../../src/runtime/images.js';
+import { roleContextFiles } from '../../../src/runtime/images.js';
+import { repoRoot } from '../../../src/util/repo-root.js';
 import { OPT_ROOT_FILES } from '../../../src/runtime/netns.js';
 import { PATHS } from '../../../src/topology/build.js';
 
-const root = findRepoRoot();
+const root = repoRoot();
 let dir: string;
 
 function run(name: keyof typeof BUNDLES, args: string[]) {

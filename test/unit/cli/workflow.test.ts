@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { REPO, tempDir } from './cli.js';
+import { describeWith, requireTool } from '../../gate.js';
 
 type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; shell?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string };
 type Inputs = Record<string, { default?: unknown; type?: string; description?: string }>;
@@ -40,8 +41,6 @@ const step = (id: string) => {
   return s;
 };
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test/unit/cli/fixtures/result.json'), 'utf8'));
-const hasJq = (await execa('jq', ['--version'], { reject: false }).catch(() => ({ exitCode: 127 }))).exitCode === 0;
-if (!hasJq) console.warn('[workflow.test] jq is not installed: the job-summary tests are skipped (GitHub runners have it; apt-get install jq)');
 
 describe('.github/workflows/ctlab.yml', () => {
   const on = workflow.on as Record<string, { inputs?: Inputs; outputs?: Record<string, { value: string }> } | null>;
@@ -155,7 +154,7 @@ function runDirWith(result: unknown, summaryMd?: string): string {
   return d;
 }
 
-describe.skipIf(!hasJq)('action.yml: the job summary step', () => {
+describeWith(requireTool('jq: apt-get install -y jq; GitHub runners have it'), 'action.yml: the job summary step', () => {
   const summary = step('summary');
 
   it('without summary.md: a table with one row per variant, its numbers taken from result.json', async () => {

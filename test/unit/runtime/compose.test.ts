@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { NODE_DEFAULT_SYSCTLS } from '../../../src/runtime/docker.js';
-import { findRepoRoot } from '../../../src/runtime/images.js';
+import { repoRoot } from '../../../src/util/repo-root.js';
 
 import { BUNDLES } from '../../../src/bundles.js';
 import { parseProcessConfigText } from '../../../src/middlebox/process-config.js';
 import { PATHS } from '../../../src/topology/build.js';
 
-const root = findRepoRoot();
+const root = repoRoot();
 type Svc = Record<string, any>;
 const doc = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Svc> };
 

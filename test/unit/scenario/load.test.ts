@@ -98,12 +98,14 @@ variants:
 
   it('says clearly when the file is missing', () => {
     expect(() => loadScenario('no/such/file.yaml')).toThrow(/cannot read scenario no\/such\/file.yaml: no such file/);
+    let err: unknown;
     try {
       loadScenario('no/such/file.yaml');
     } catch (e) {
-      expect(e).toBeInstanceOf(CtlabError);
-      expect((e as CtlabError).code).toBe('SCENARIO');
+      err = e;
     }
+    expect(err).toBeInstanceOf(CtlabError);
+    expect((err as CtlabError).code).toBe('SCENARIO');
   });
 
   it('formats a one-line message naming file:line:col', () => {
