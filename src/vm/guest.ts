@@ -14,7 +14,7 @@ import { hostSources } from './apt.js';
 import { pickDebianMirror } from '../runtime/apt-sources.js';
 import { cacheRoot, exists, produce, run, sha256, sha256File } from './cache.js';
 import { CpioWriter } from './cpio.js';
-import { ensureAddon } from '../runtime/netns.js';
+import { ensureAddon } from '../runtime/opt-root.js';
 
 /** Packages on top of minbase (util-linux for unshare/nsenter is essential, so always there). */
 export const GUEST_PACKAGES: readonly string[] = [

@@ -2,7 +2,7 @@
 // with a message, except in CI (CI=true), where the missing prerequisite is a failure.
 import { connectDocker } from '../../src/runtime/connect.js';
 import { runFilter } from '../../src/runtime/labels.js';
-import { checkNetnsHost } from '../../src/runtime/netns.js';
+import { checkNetnsHost } from '../../src/runtime/netns/host-check.js';
 
 export interface DockerGate {
   /** Why Docker is unreachable, or undefined when it answered. */

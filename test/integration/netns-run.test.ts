@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/report/result.js';
 import { findRepoRoot } from '../../src/runtime/images.js';
-import { findLabProcesses, NETNS_STATE_ROOT } from '../../src/runtime/netns.js';
+import { findLabProcesses } from '../../src/runtime/netns/procs.js';
+import { NETNS_STATE_ROOT } from '../../src/runtime/netns/runtime.js';
 import { netnsGate } from './docker-gate.js';
 
 const { unreachable, skip } = netnsGate('netns-run.test');

@@ -18,7 +18,9 @@ import { connectDocker } from '../../src/runtime/connect.js';
 import { checkKernel, DockerRuntime } from '../../src/runtime/docker.js';
 import { findRepoRoot } from '../../src/runtime/images.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
-import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
+import { cleanNetnsLab } from '../../src/runtime/netns/clean.js';
+import { findLabProcesses } from '../../src/runtime/netns/procs.js';
+import { NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns/runtime.js';
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
 import { dockerGate, netnsGate } from './docker-gate.js';
@@ -337,7 +339,7 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
   // The child brings the standard lab up with the compiled runtime, under the CLI's signal traps.
   const dist = (p: string) => pathToFileURL(join(root, 'dist', 'src', 'runtime', p)).href;
   const code = `
-    const { NetnsRuntime } = await import(${JSON.stringify(dist('netns.js'))});
+    const { NetnsRuntime } = await import(${JSON.stringify(dist('netns/runtime.js'))});
     const { upStandardLab } = await import(${JSON.stringify(dist('standard-lab.js'))});
     const { installCleanupTraps } = await import(${JSON.stringify(dist('cleanup.js'))});
     const rt = await NetnsRuntime.create({ runId: process.env.NETNS_TEST_RUN_ID });
@@ -349,7 +351,7 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
 
   beforeAll(() => {
     if (netns.unreachable) throw netns.unreachable;
-    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns.js is missing', { hint: 'run `npm run build` first' });
+    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns', 'runtime.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns/runtime.js is missing', { hint: 'run `npm run build` first' });
   });
 
   function startChild(runId: string) {
