@@ -73,8 +73,8 @@ describe.skipIf(skip)('ctlab run --runtime netns (no Docker, real kernel)', () =
     expect(on.middlebox.counters.droppedByLoss).toBeGreaterThan(0); // the path's loss was really applied
   });
 
-  it('leaves no process, namespace or state directory of the run, and no host file written', () => {
-    expect(findLabProcesses((run) => run === result.runId).victims).toEqual([]);
+  it('leaves no process, namespace or state directory of the run, and no host file written', async () => {
+    expect((await findLabProcesses((run) => run === result.runId)).victims).toEqual([]);
     expect(existsSync(join(NETNS_STATE_ROOT, result.runId))).toBe(false);
     expect(HOST_FILES.map(sha)).toEqual(hostBefore);
   });
