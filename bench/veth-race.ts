@@ -3,7 +3,7 @@
 // every "Cannot find device" / "No such device" while wiring is counted. Prints starts, vanished
 // ends and other failures. (The cause was the Docker link helper's exit read before it ran; see
 // DockerRuntime.runHelper. Before that fix: 6 vanished in 60 starts; after: 0 in 60.)
-//   npm run build && node dist/bench/veth-race.js                    # Docker, 3 loops x 20
+//   npm run bench:veth-race                                          # Docker, 3 loops x 20
 //   node dist/bench/veth-race.js --runtime netns --loops 3 --starts 20
 //   node dist/bench/veth-race.js --monitor                           # plus `ip -t monitor link` in every node
 // --monitor records every link event inside each node's network namespace (nsenter + ip monitor)
