@@ -2,7 +2,7 @@
 // two links), each start torn down before the next. ctlab has no lab set-up retry any more, so
 // every "Cannot find device" / "No such device" while wiring is counted. Prints starts, vanished
 // ends and other failures. (The cause was the Docker link helper's exit read before it ran; see
-// DockerRuntime.runHelper. Before that fix: 6 vanished in 60 starts; after: 0 in 60.)
+// DockerRuntime.runHelper. Before that fix: 6 vanished in 60 starts; after: 0 in 2 x 60.)
 //   npm run bench:veth-race                                          # Docker, 3 loops x 20
 //   node dist/bench/veth-race.js --runtime netns --loops 3 --starts 20
 //   node dist/bench/veth-race.js --monitor                           # plus `ip -t monitor link` in every node
