@@ -15,7 +15,7 @@ import { hostSources } from './apt.js';
 import { pickDebianMirror } from '../runtime/apt-sources.js';
 import { cacheRoot, exists, produce, run, sha256, sha256File } from './cache.js';
 import { CpioWriter } from './cpio.js';
-import { ensureAddon } from '../runtime/netns.js';
+import { ensureAddon } from '../runtime/opt-root.js';
 import { repoRoot } from '../util/repo-root.js';
 import { shq } from '../util/shq.js';
 

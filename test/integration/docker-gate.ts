@@ -2,7 +2,7 @@
 // the namespace runtime run here; and how many containers a run left behind.
 import { connectDocker } from '../../src/runtime/connect.js';
 import { runFilter } from '../../src/runtime/labels.js';
-import { checkNetnsHost } from '../../src/runtime/netns.js';
+import { checkNetnsHost } from '../../src/runtime/netns/host-check.js';
 import { gate, type Gate } from '../gate.js';
 
 /** Open when a Docker engine answers; closed with the reason it did not. */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import type { RunResult } from '../../src/result/types.js';
 import { repoRoot } from '../../src/util/repo-root.js';
-import { findLabProcesses, NETNS_STATE_ROOT } from '../../src/runtime/netns.js';
+import { findLabProcesses } from '../../src/runtime/netns/procs.js';
+import { NETNS_STATE_ROOT } from '../../src/runtime/netns/runtime.js';
 import { netnsGate } from './docker-gate.js';
 import { describeWith } from '../gate.js';
 
@@ -72,8 +73,8 @@ describeWith(prerequisites, 'ctlab run --runtime netns (no Docker, real kernel)'
     expect(on.middlebox.counters.droppedByLoss).toBeGreaterThan(0); // the path's loss was really applied
   });
 
-  it('leaves no process, namespace or state directory of the run, and no host file written', () => {
-    expect(findLabProcesses((run) => run === result.runId).victims).toEqual([]);
+  it('leaves no process, namespace or state directory of the run, and no host file written', async () => {
+    expect((await findLabProcesses((run) => run === result.runId)).victims).toEqual([]);
     expect(existsSync(join(NETNS_STATE_ROOT, result.runId))).toBe(false);
     expect(HOST_FILES.map(sha)).toEqual(hostBefore);
   });

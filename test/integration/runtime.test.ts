@@ -18,7 +18,9 @@ import { connectDocker } from '../../src/runtime/connect.js';
 import { checkKernel, DockerRuntime } from '../../src/runtime/docker.js';
 import { repoRoot } from '../../src/util/repo-root.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
-import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
+import { cleanNetnsLab } from '../../src/runtime/netns/clean.js';
+import { findLabProcesses } from '../../src/runtime/netns/procs.js';
+import { NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns/runtime.js';
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
 import { dockerGate, netnsGate } from './docker-gate.js';
@@ -36,8 +38,8 @@ async function labelled(runId: string): Promise<number> {
 }
 
 /** Processes of a namespace run still alive (by identity or in its namespaces). */
-function netnsLeft(runId: string): number[] {
-  return findLabProcesses((run) => run === runId).victims;
+async function netnsLeft(runId: string): Promise<number[]> {
+  return (await findLabProcesses((run) => run === runId)).victims;
 }
 
 async function hostVeths(): Promise<string[]> {
@@ -247,10 +249,10 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       // env -i: no CTLAB_RUN in its environment; setsid: not in any group ctlab knows.
       await spare.exec(['env', '-i', '/usr/bin/setsid', 'sleep', '301'], { detach: true });
       await sleep(300);
-      const inNs = () => findLabProcesses(() => true).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
-      expect(inNs().length).toBeGreaterThanOrEqual(2); // holder + sleep
+      const inNs = async () => (await findLabProcesses(() => true)).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
+      expect((await inNs()).length).toBeGreaterThanOrEqual(2); // holder + sleep
       await (rt as NetnsRuntime).removeNode('spare');
-      expect(inNs()).toEqual([]);
+      expect(await inNs()).toEqual([]);
       expect(existsSync(join(NETNS_STATE_ROOT, rt.runId, 'nodes', 'spare'))).toBe(false);
     });
 
@@ -260,7 +262,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       await rt.destroy(); // idempotent
       if (f.kind === 'docker') expect(await labelled(rt.runId)).toBe(0);
       if (f.kind === 'netns') {
-        expect(netnsLeft(rt.runId)).toEqual([]);
+        expect(await netnsLeft(rt.runId)).toEqual([]);
         for (const pid of pids) expect(existsSync(`/proc/${pid}/ns/net`), `holder ${pid}`).toBe(false);
         expect(existsSync(join(NETNS_STATE_ROOT, rt.runId))).toBe(false);
         // No namespace of the run is left: every net namespace still in use belongs to a process without our identity.
@@ -336,7 +338,7 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
   // The child brings the standard lab up with the compiled runtime, under the CLI's signal traps.
   const dist = (p: string) => pathToFileURL(join(root, 'dist', 'src', 'runtime', p)).href;
   const code = `
-    const { NetnsRuntime } = await import(${JSON.stringify(dist('netns.js'))});
+    const { NetnsRuntime } = await import(${JSON.stringify(dist('netns/runtime.js'))});
     const { upStandardLab } = await import(${JSON.stringify(dist('standard-lab.js'))});
     const { installCleanupTraps } = await import(${JSON.stringify(dist('cleanup.js'))});
     const rt = await NetnsRuntime.create({ runId: process.env.NETNS_TEST_RUN_ID });
@@ -347,7 +349,7 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
     setInterval(() => undefined, 60_000);`;
 
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns.js is missing', { hint: 'run `npm run build` first' });
+    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns', 'runtime.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns/runtime.js is missing', { hint: 'run `npm run build` first' });
   });
 
   function startChild(runId: string) {
@@ -379,7 +381,7 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
       c.p.kill('SIGKILL');
       expect(await c.exited).toBe('SIGKILL');
       await sleep(300);
-      const left = netnsLeft(runId);
+      const left = await netnsLeft(runId);
       expect(left.length).toBeGreaterThan(0); // the killed child could not clean up
       expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(true);
       const removed = await cleanNetnsLab({ runId });
@@ -387,15 +389,15 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
       expect(removed.nodes.length).toBeGreaterThan(0);
       expect(removed.nodes.every((n) => n.runId === runId)).toBe(true);
       expect(removed.stateDirs).toEqual([join(NETNS_STATE_ROOT, runId)]);
-      expect(netnsLeft(runId)).toEqual([]);
+      expect(await netnsLeft(runId)).toEqual([]);
       expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(false);
       // nothing else: the other run's node still answers
       expect((await bystander.exec(['true'])).exitCode).toBe(0);
-      expect(netnsLeft(other.runId).length).toBeGreaterThan(0);
+      expect((await netnsLeft(other.runId)).length).toBeGreaterThan(0);
     } finally {
       await other.destroy();
     }
-    expect(netnsLeft(other.runId)).toEqual([]);
+    expect(await netnsLeft(other.runId)).toEqual([]);
   }, 60_000);
 
   it('SIGTERM during a run destroys the lab and exits 143', async () => {
@@ -406,10 +408,10 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
       if (Date.now() > deadline || c.p.exitCode !== null) throw new Error(`child did not come up:\n${c.output()}`);
       await sleep(50);
     }
-    expect(new Set(findLabProcesses((run) => run === runId).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
+    expect(new Set((await findLabProcesses((run) => run === runId)).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
     c.p.kill('SIGTERM');
     expect(await c.exited).toBe(143);
-    expect(netnsLeft(runId)).toEqual([]);
+    expect(await netnsLeft(runId)).toEqual([]);
     expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(false);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLES } from '../../../src/bundles.js';
 import { roleContextFiles } from '../../../src/runtime/images.js';
 import { repoRoot } from '../../../src/util/repo-root.js';
-import { OPT_ROOT_FILES } from '../../../src/runtime/netns.js';
+import { OPT_ROOT_FILES } from '../../../src/runtime/opt-root.js';
 import { PATHS } from '../../../src/topology/build.js';
 
 const root = repoRoot();
