@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BUNDLE_DIR, BUNDLES } from '../bundles.js';
 import { CtlabError } from '../errors.js';
 import { findRepoRoot } from '../util/repo-root.js';
