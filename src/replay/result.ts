@@ -234,6 +234,11 @@ export function kernelSentence(runs: readonly ReplayRun[]): string {
     s = `conntrack would have dropped ${first!.invalid.toLocaleString('en-US')} of ${whose(inv)}${first!.invalid === 1 ? k : `${k}s`}${fins ? ` (${fins} of them FINs)` : ''} in ${plural(first!.invalidFlows, 'connection')}: ${reasons}`;
     if (first!.setting.name !== 'be_liberal=0') s += ` (${first!.setting.name})`;
   }
+  const accepted = first!.packetVerdicts.filter((v) => !v.invalid && v.reason !== null);
+  if (accepted.length) {
+    const kinds = [...new Set(accepted.map((v) => v.reasonKind))].slice(0, 2).join('; ');
+    s += ` (it logged ${plural(accepted.length, 'more packet')} but let ${accepted.length === 1 ? 'it' : 'them'} through: ${kinds})`;
+  }
   for (const r of rest) s += `; with ${r.setting.name} it drops ${r.invalid === 0 ? 'none' : r.invalid === first!.invalid ? `the same ${r.invalid.toLocaleString('en-US')}` : r.invalid.toLocaleString('en-US')}`;
   return s;
 }
