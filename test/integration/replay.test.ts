@@ -10,6 +10,7 @@
 // Without root or tcpreplay: fails when CI=true, skips (with a message) otherwise.
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normaliseReason } from '../../src/evidence/analyze.js';
@@ -21,7 +22,9 @@ import { checkHost } from '../../src/replay/lab.js';
 import type { ReplayResult } from '../../src/replay/result.js';
 import { runReplay } from '../../src/replay/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
+import { compareKernelVersions } from '../../src/scenario/kernel.js';
 import { assertBuilt, ctlab, REPO, tempDir } from '../unit/cli/cli.js';
+import { LATE_ACKS, lateAckCapture } from './replay-late.js';
 
 const FIXTURE = join(REPO, 'test/fixtures/evidence/run/flag-off');
 const REFERENCE = join(REPO, 'test/fixtures/deadlock-upper-half-offset.pcap');
@@ -106,6 +109,24 @@ describe.skipIf(skip)('ctlab replay on the host kernel', () => {
     expect(verdicts(b)).toEqual(verdicts(a));
     expect(b.runs[0]!.invalid).toBe(180);
   }, 180_000);
+
+  it('late ACKs: INVALID "ACK is under the lower bound" before 6.1, logged and let through from 6.1 on', async () => {
+    const file = join(tempDir('ctlab-late-'), 'late.pcap');
+    writeFileSync(file, lateAckCapture());
+    const r = await replay(file);
+    expect(r.problems).toEqual([]);
+    const [off, on] = r.runs;
+    const logged = off!.packetVerdicts.filter((v) => v.reason !== null);
+    expect(logged).toHaveLength(LATE_ACKS);
+    if (compareKernelVersions(release(), '6.1') < 0) {
+      expect(off!.invalid).toBe(LATE_ACKS);
+      expect(new Set(logged.map((v) => v.reasonKind))).toEqual(new Set(['ACK is under the lower bound (possible overly delayed ACK)']));
+    } else {
+      expect(off!.invalid).toBe(0);
+      expect(new Set(logged.map((v) => v.reasonKind))).toEqual(new Set(['ignored ACK under lower bound (possible overly delayed)']));
+    }
+    expect(on!.invalid).toBe(0);
+  }, 60_000);
 
   it('the CLI: --expect gates (exit 1 / 0), --flow filters, bad input exits 2', async () => {
     const out = tempDir('ctlab-replay-cli-');
