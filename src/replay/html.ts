@@ -25,16 +25,16 @@ function timeline(r: ReplayResult, x: ReplayRun, t0: number, t1: number): string
 export function renderReplayHtml(r: ReplayResult): string {
   const multi = r.options.kernels.length > 1;
   const name = r.capture.file.split('/').pop() ?? 'capture';
-  const times = r.runs.flatMap((x) => x.packetVerdicts.map((v) => v.timeMs));
-  const t0 = times.length ? Math.min(...times) : 0;
-  const t1 = times.length ? Math.max(...times) : 1;
+  // The whole capture's span (its packets are in capture order; timestamps may step back).
+  const t0 = Math.min(r.preprocessing.firstTimeMs, r.preprocessing.lastTimeMs);
+  const t1 = Math.max(r.preprocessing.firstTimeMs, r.preprocessing.lastTimeMs, t0 + 1);
   const kernels = r.options.kernels;
   const settings = r.options.settings;
   const cell = (k: string, s: string) => {
     const x = r.runs.find((y) => y.kernel === k && y.setting.name === s);
     if (!x) return '<td>-</td>';
     if (x.error) return `<td class="bad">failed: ${esc(x.error)}</td>`;
-    return `<td class="${x.invalid ? 'bad' : 'ok'}">${x.invalid.toLocaleString('en-US')} INVALID in ${x.invalidFlows} flows<br><span class="sub">${esc(x.reasons.map((q) => `${q.reason} (${q.packets})`).join('; ') || 'no reason logged')}</span></td>`;
+    return `<td class="${x.invalid ? 'bad' : 'ok'}">${x.invalid.toLocaleString('en-US')} INVALID in ${x.invalidFlows} flows<br><span class="sub">${esc(x.reasons.map((q) => `${q.reason} (${q.packets})`).join('; ') || (x.packetVerdicts.length ? `none INVALID; ${x.packetVerdicts.length} logged and let through: ${[...new Set(x.packetVerdicts.map((v) => v.reasonKind))].join('; ')}` : 'nothing logged'))}</span></td>`;
   };
   const grid = `<table class="grid"><tr><th>setting</th>${kernels.map((k) => `<th>${esc(k)}<br><span class="sub">${esc(r.runs.find((x) => x.kernel === k)?.release ?? '')}</span></th>`).join('')}</tr>${settings.map((s) => `<tr><th>${esc(s.name)}</th>${kernels.map((k) => cell(k, s.name)).join('')}</tr>`).join('')}</table>`;
   const tls = r.runs.filter((x) => !x.error).map((x) => `<h3>${esc(runLabel(x, multi))}: ${x.invalid.toLocaleString('en-US')} INVALID</h3>${timeline(r, x, t0, t1)}`).join('');
@@ -59,7 +59,7 @@ ${problems}
 <p class="what">Each packet of the capture was played, in capture order, through a router namespace's conntrack: the client's packets on one interface, the server's on the other, so conntrack saw each direction arrive as on the wire. INVALID means a <code>--ctstate INVALID -j DROP</code> rule would have dropped the packet. ${esc(preprocessingLine(r))}. Addresses were replayed mapped one-to-one into 198.18.0.0/15; this page shows the captured ones.</p>
 <h2>Kernels and settings side by side</h2>${grid}
 ${exp}
-<h2>Timeline of the INVALID packets</h2><p class="explain sub">Capture time from the first to the last INVALID packet; upper row (red): client → server, lower row (blue): server → client. Hover for the packet and conntrack's reason.</p>${tls || '<p>No INVALID packet in any run.</p>'}
+<h2>Timeline of the INVALID packets</h2><p class="sub">The capture's time from its first replayed packet (0 s) to its last (${((t1 - t0) / 1000).toFixed(3)} s); upper row (red): client → server, lower row (blue): server → client. Hover for the packet and conntrack's reason.</p>${tls || '<p>No INVALID packet in any run.</p>'}
 <h2>Flows</h2><table><tr><th>flow</th><th>client</th><th>server</th><th>packets</th><th>no SYN (picked up)</th>${runHeads}</tr>${flowRows}</table>
 </main></body></html>
 `;

@@ -87,7 +87,7 @@ export interface ReplayResult {
   startedAt: string;
   durationMs: number;
   options: { flow: string | null; pace: boolean; kernels: string[]; settings: Setting[] };
-  preprocessing: PrepareCounts & { filteredOutFlows: number; filteredOutPackets: number; replayed: number };
+  preprocessing: PrepareCounts & { filteredOutFlows: number; filteredOutPackets: number; replayed: number; firstTimeMs: number; lastTimeMs: number };
   /** Original IPv4 address → the address replayed in 198.18.0.0/15. */
   addressMap: Record<string, string>;
   flows: Array<ReplayFlow & { pickedUp: boolean }>;
@@ -231,7 +231,8 @@ export function kernelSentence(runs: readonly ReplayRun[]): string {
     const k = kindOf(inv);
     const reasons = first!.reasons.slice(0, 3).map((r) => r.reason).join('; ') + (first!.reasons.length > 3 ? `; and ${first!.reasons.length - 3} more reasons` : '');
     const fins = k === 'ACK' ? inv.filter((p) => p.flags.includes('F')).length : 0;
-    s = `conntrack would have dropped ${first!.invalid.toLocaleString('en-US')} of ${whose(inv)}${first!.invalid === 1 ? k : `${k}s`}${fins ? ` (${fins} of them FINs)` : ''} in ${plural(first!.invalidFlows, 'connection')}: ${reasons}`;
+    const who = whose(inv);
+    s = `conntrack would have dropped ${first!.invalid.toLocaleString('en-US')} ${who ? `of ${who}` : ''}${first!.invalid === 1 ? k : `${k}s`}${fins ? ` (${fins} of them FINs)` : ''} in ${plural(first!.invalidFlows, 'connection')}: ${reasons}`;
     if (first!.setting.name !== 'be_liberal=0') s += ` (${first!.setting.name})`;
   }
   const accepted = first!.packetVerdicts.filter((v) => !v.invalid && v.reason !== null);

@@ -163,7 +163,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
     startedAt,
     durationMs: Date.now() - t0,
     options: { flow: o.flow ?? null, pace: o.pace, kernels: o.kernels, settings },
-    preprocessing: { ...input.counts, filteredOutFlows: p.filteredOutFlows, filteredOutPackets: p.filteredOutPackets, replayed: p.packets.length },
+    preprocessing: { ...input.counts, filteredOutFlows: p.filteredOutFlows, filteredOutPackets: p.filteredOutPackets, replayed: p.packets.length, firstTimeMs: p.packets[0]!.timeMs, lastTimeMs: p.packets[p.packets.length - 1]!.timeMs },
     addressMap: p.addressMap,
     flows: p.flows.map((f) => ({ ...f, pickedUp: !f.sawSyn })),
     runs,

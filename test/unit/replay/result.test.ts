@@ -33,7 +33,7 @@ function result(runs: ReplayRun[], kernels: string[], expect: string[] = []): Re
   return {
     schema: REPLAY_SCHEMA, ctlabVersion: '0.1.0', capture: { file: '/x/server.pcap', sha256: 'ab'.repeat(32), format: 'pcap', linktypes: [1] },
     startedAt: '2026-12-01T00:00:00Z', durationMs: 1000, options: { flow: null, pace: false, kernels, settings: settingsFor({}) },
-    preprocessing: { frames: 502, tcp: 500, ipv6Skipped: 2, nonTcpSkipped: 0, nonIpSkipped: 0, fragmentsSkipped: 0, malformedSkipped: 0, padded: 250, paddedBytes: 1000, checksumsFixed: 250, ttlRaised: 0, filteredOutFlows: 0, filteredOutPackets: 0, replayed: 500 },
+    preprocessing: { frames: 502, tcp: 500, ipv6Skipped: 2, nonTcpSkipped: 0, nonIpSkipped: 0, fragmentsSkipped: 0, malformedSkipped: 0, padded: 250, paddedBytes: 1000, checksumsFixed: 250, ttlRaised: 0, filteredOutFlows: 0, filteredOutPackets: 0, replayed: 500, firstTimeMs: 1000, lastTimeMs: 2000 },
     addressMap: { '10.1.1.1': '198.18.0.1' },
     flows: [1, 2, 3].map((id) => ({ id, client: `10.1.1.1:${4000 + id}`, server: '10.2.2.2:80', mappedClient: '', mappedServer: '', sawSyn: id !== 3, clientBy: 'syn' as const, packets: 100, pickedUp: id === 3 })),
     runs, expectations: ex, passed: ex.every((e) => e.passed), verdict: verdictText(runs, kernels), problems: [],
@@ -72,6 +72,10 @@ describe('verdict and reports', () => {
     expect(verdictText([run('host', '0', 147), run('host', '1', 0)], ['host'])).toBe(
       "Conntrack would have dropped 147 of the client's ACKs in 3 connections: ACK is over upper bound (ACKed data not seen yet); with be_liberal=1 it drops none.");
     expect(verdictText([run('host', '0', 0), run('host', '1', 0)], ['host'])).toBe('Conntrack would have dropped none of the 500 packets; with be_liberal=1 it drops none.');
+    const mixed = run('host', '0', 4);
+    mixed.packetVerdicts[3] = { ...mixed.packetVerdicts[3]!, dir: 's2c', flags: 'R', reasonKind: 'invalid rst' };
+    expect(verdictText([mixed, run('host', '1', 1)], ['host'])).toBe(
+      'Conntrack would have dropped 4 packets in 3 connections: ACK is over upper bound (ACKed data not seen yet); with be_liberal=1 it drops 1.');
   });
 
   it('names each kernel when there are several', () => {
