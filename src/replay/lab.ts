@@ -119,7 +119,7 @@ async function setSysctls(R: string, s: Record<string, string>): Promise<Record<
 }
 
 async function startNflog(R: string, group: number, file: string): Promise<{ proc: ResultPromise; stderr: () => string }> {
-  const proc = execa('ip', ['netns', 'exec', R, 'tcpdump', '-i', `nflog:${group}`, '-n', '-U', '--immediate-mode', '-s', '0', '-w', file], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe' });
+  const proc = execa('ip', ['netns', 'exec', R, 'tcpdump', '-i', `nflog:${group}`, '-n', '-U', '--immediate-mode', '-s', '0', '-w', file], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe', cleanup: false });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   const deadline = Date.now() + 10_000;
@@ -178,12 +178,44 @@ export async function countRecords(file: string): Promise<number> {
   return n;
 }
 
+/**
+ * On SIGINT/SIGTERM/SIGHUP while a lab is up: stop its tcpdumps and tcpreplay, delete its
+ * namespaces, then exit (130/143/129), so an interrupted replay leaves nothing behind. The
+ * long-running children are started with execa's `cleanup: false`: its signal-exit hook counts
+ * them and, when that count equals the number of signal listeners, re-raises the signal and
+ * kills this process before this handler has run (seen: SIGINT left the namespaces behind).
+ */
+const active = new Map<string, { procs: Set<ResultPromise> }>();
+let trapped = false;
+function trapSignals(): void {
+  if (trapped) return;
+  trapped = true;
+  let exiting = false;
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    process.on(sig, () => {
+      if (exiting) return;
+      exiting = true;
+      void (async () => {
+        for (const [id, lab] of active) {
+          for (const p of lab.procs) p.kill('SIGKILL');
+          await execa('ip', ['netns', 'del', `ctlab-${id}-rpr`], { reject: false });
+          await execa('ip', ['netns', 'del', `ctlab-${id}-rpw`], { reject: false });
+        }
+        process.exit(code);
+      })();
+    });
+  }
+}
+
 /** Play the pcap once through a fresh router with these sysctls. Namespaces are always removed. */
 export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
   const R = `ctlab-${o.id}-rpr`;
   const W = `ctlab-${o.id}-rpw`;
   const problems: string[] = [];
   const caps: Array<{ proc: ResultPromise; stderr: () => string }> = [];
+  const procs = new Set<ResultPromise>();
+  trapSignals();
+  active.set(o.id, { procs });
   try {
     await sh(SETUP(R, W), 'setting up the router and wire namespaces');
     const sysctls = await setSysctls(R, o.sysctls);
@@ -192,13 +224,17 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
     const invalidPcap = join(o.dir, 'invalid-packets.pcap');
     caps.push(await startNflog(R, 0, reasonsPcap));
     caps.push(await startNflog(R, 1, invalidPcap));
+    for (const c of caps) procs.add(c.proc);
     // tcpprep's MAC split: frames whose source MAC is listed are "server" traffic, which
     // tcpreplay sends on its primary interface (-i) unless --reverse (measured with tcpreplay
     // 4.4.3; the a1/b1 counters below check it on every run).
     const cache = join(o.dir, 'replay.cache');
-    await sh(`tcpprep --mac=${WIRE_MAC.b} --reverse -i '${o.pcap}' -o '${cache}'`, 'tcpprep');
+    const prep = await execa('tcpprep', [`--mac=${WIRE_MAC.b}`, '--reverse', '-i', o.pcap, '-o', cache], { reject: false, all: true });
+    if (prep.exitCode !== 0) throw new CtlabError('LAB', 'tcpprep failed', { stderr: prep.all ?? '', exitCode: prep.exitCode, command: ['tcpprep', `--mac=${WIRE_MAC.b}`, '--reverse', '-i', o.pcap, '-o', cache] });
     const t0 = Date.now();
-    const rp = await execa('ip', ['netns', 'exec', W, 'taskset', '-c', '0', 'tcpreplay', '-q', '-i', 'a0', '-I', 'b0', `--cachefile=${cache}`, ...(o.pace ? [] : ['--topspeed']), o.pcap], { reject: false, all: true });
+    const replaying = execa('ip', ['netns', 'exec', W, 'taskset', '-c', '0', 'tcpreplay', '-q', '-i', 'a0', '-I', 'b0', `--cachefile=${cache}`, ...(o.pace ? [] : ['--topspeed']), o.pcap], { reject: false, all: true, cleanup: false });
+    procs.add(replaying);
+    const rp = await replaying;
     const replayMs = Date.now() - t0;
     await writeFile(join(o.dir, 'tcpreplay.log'), rp.all ?? '');
     if (rp.exitCode !== 0) throw new CtlabError('LAB', `tcpreplay failed (exit ${rp.exitCode})`, { stderr: rp.all ?? '', hint: `see ${join(o.dir, 'tcpreplay.log')}` });
@@ -243,6 +279,7 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
       captureDrops: { reasons: dropsReasons, invalid: dropsInvalid }, replayMs, sysctls, problems,
     };
   } finally {
+    active.delete(o.id);
     for (const c of caps) c.proc.kill('SIGKILL');
     await Promise.all(caps.map((c) => c.proc));
     await execa('ip', ['netns', 'del', R], { reject: false });

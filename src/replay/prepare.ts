@@ -111,7 +111,7 @@ function flowKey(src: string, dst: string): string {
  */
 export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Prepared {
   // 1. Flows and their client side, from the first packets.
-  interface F { flow: ReplayFlow; firstFlags: number; firstSrc: string }
+  interface F { flow: ReplayFlow }
   const flows = new Map<string, F>();
   const ends = input.map((p) => {
     const ihl = ipHeaderLength(p.ip, 0);
@@ -135,7 +135,6 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
           id: flows.size + 1, client: srcIsClient ? src : dst, server: srcIsClient ? dst : src, mappedClient: '', mappedServer: '',
           sawSyn: syn, clientBy: syn ? 'syn' : synAck ? 'syn-ack' : 'port', packets: 0,
         },
-        firstFlags: flags, firstSrc: src,
       };
       flows.set(k, f);
     }

@@ -126,7 +126,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   const p = input.prepared;
   const pcap = join(outDir, 'replayed.pcap');
   await writeFile(pcap, writePcap(p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })), LINKTYPE_ETHERNET));
-  o.log(`replay ${basename(o.capture)}: ${p.packets.length} TCP packets in ${p.flows.length} flows (${input.counts.padded} padded to their IP length), ${settings.length} settings on ${o.kernels.join(', ')}`);
+  o.log(`replay ${basename(o.capture)} (run ${o.runId}): ${p.packets.length} TCP packets in ${p.flows.length} flows (${input.counts.padded} padded to their IP length), ${settings.length} settings on ${o.kernels.join(', ')}`);
   const runs: ReplayRun[] = [];
   const multi = o.kernels.length > 1;
   for (const k of o.kernels) {

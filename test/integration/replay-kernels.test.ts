@@ -1,7 +1,7 @@
 // `ctlab replay --kernel 5.10,6.1`: the same late-ACK capture (replay-late.ts) through Debian's
 // 5.10 and 6.1 kernels in VMs (src/vm; both settings in one boot per kernel): 5.10 marks the
 // late ACKs INVALID "ACK is under the lower bound", 6.1 marks none (it logs them "ignored").
-// Needs root, qemu-system-x86_64, tcpreplay and, on the first run, debootstrap and the Debian
+// Opt-in (CTLAB_TEST_REPLAY_KERNELS=1): two VM boots. Needs root, qemu-system-x86_64, tcpreplay and, on the first run, debootstrap and the Debian
 // mirror (the guest and kernels are cached in ~/.cache/ctlab/vm). Without them: fails when
 // CI=true, skips with the reason otherwise.
 import { spawnSync } from 'node:child_process';
@@ -14,8 +14,12 @@ import { LATE_ACKS, lateAckCapture } from './replay-late.js';
 
 const have = (p: string) => spawnSync('sh', ['-c', `command -v ${p}`]).status === 0;
 const missing = [!have('qemu-system-x86_64') && 'qemu-system-x86_64', !have('tcpreplay') && 'tcpreplay', process.getuid?.() !== 0 && 'root'].filter(Boolean);
-const skip = missing.length > 0 && process.env.CI !== 'true';
-if (skip) console.warn(`[replay-kernels.test] SKIPPED: missing ${missing.join(', ')} (set CI=true to make this a failure)`);
+// Two VM boots under TCG take about 5 minutes here (measured 307 s), over the suite's budget:
+// opt in with CTLAB_TEST_REPLAY_KERNELS=1.
+const optIn = process.env.CTLAB_TEST_REPLAY_KERNELS === '1';
+const skip = !optIn || (missing.length > 0 && process.env.CI !== 'true');
+if (!optIn) console.warn('[replay-kernels.test] SKIPPED: two VM boots (about 5 minutes under TCG); set CTLAB_TEST_REPLAY_KERNELS=1 to run it');
+else if (skip) console.warn(`[replay-kernels.test] SKIPPED: missing ${missing.join(', ')} (set CI=true to make this a failure)`);
 
 describe.skipIf(skip)('ctlab replay --kernel 5.10,6.1', () => {
   it('5.10 finds the late ACKs INVALID ("ACK is under the lower bound"), 6.1 none', async () => {

@@ -16,6 +16,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { normaliseReason } from '../../src/evidence/analyze.js';
 import { readTcpPackets } from '../../src/evidence/packets.js';
 import { ipToString, readU16, readU32 } from '../../src/packet/bytes.js';
+import { buildTcpPacket } from '../../src/packet/packet.js';
+import { LINKTYPE_RAW, writePcap } from '../../src/packet/pcap.js';
+import { TCP_ACK, TCP_SYN } from '../../src/packet/tcp.js';
 import { anonymize } from '../../src/replay/anonymize.js';
 import { readCapture, tcpPackets } from '../../src/replay/capture.js';
 import { checkHost } from '../../src/replay/lab.js';
@@ -126,6 +129,34 @@ describe.skipIf(skip)('ctlab replay on the host kernel', () => {
       expect(new Set(logged.map((v) => v.reasonKind))).toEqual(new Set(['ignored ACK under lower bound (possible overly delayed)']));
     }
     expect(on!.invalid).toBe(0);
+  }, 60_000);
+
+  it('an interrupted replay (SIGINT) removes its namespaces and exits 130', async () => {
+    const dir = tempDir('ctlab-replay-int-');
+    const file = join(dir, 'slow.pcap');
+    // 30 ACKs one second apart: with --pace the replay takes 30 s, long enough to interrupt.
+    const pk = [buildTcpPacket({ src: '192.0.2.1', dst: '192.0.2.2', srcPort: 40000, dstPort: 80, seq: 1, flags: TCP_SYN })];
+    for (let i = 0; i < 30; i++) pk.push(buildTcpPacket({ src: '192.0.2.1', dst: '192.0.2.2', srcPort: 40000, dstPort: 80, seq: 2, ack: 1, flags: TCP_ACK }));
+    writeFileSync(file, writePcap(pk.map((data, i) => ({ timeMs: 1_700_000_000_000 + i * 1000, data })), LINKTYPE_RAW));
+    const child = execa('node', [join(REPO, 'bin/ctlab.js'), 'replay', file, '--pace', '--out', join(dir, 'out')], { reject: false, all: true });
+    let runId = '';
+    let said = '';
+    child.all?.on('data', (d: Buffer) => { said += d.toString(); });
+    const deadline = Date.now() + 30_000;
+    let up = false;
+    while (Date.now() < deadline && !up) {
+      await new Promise((r) => setTimeout(r, 200));
+      const m = /\(run ([\w-]+)\)/.exec(said);
+      if (m) runId = m[1]!;
+      if (runId) up = (await execa('ip', ['netns', 'list'])).stdout.includes(`ctlab-${runId}-0-rpw`);
+    }
+    expect(up, 'the replay\'s namespaces came up').toBe(true);
+    await new Promise((r) => setTimeout(r, 1500)); // tcpreplay is playing now
+    child.kill('SIGINT');
+    const res = await child;
+    expect(res.exitCode).toBe(130);
+    expect((await execa('ip', ['netns', 'list'])).stdout).not.toContain(runId);
+    expect((await execa('sh', ['-c', `ps -eo args | grep -v grep | grep -c "${dir}" || true`])).stdout.trim()).toBe('0');
   }, 60_000);
 
   it('the CLI: --expect gates (exit 1 / 0), --flow filters, bad input exits 2', async () => {
