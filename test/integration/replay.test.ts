@@ -85,6 +85,15 @@ describe.skipIf(skip)('ctlab replay on the host kernel', () => {
     expect(r.flows.every((f) => !f.pickedUp)).toBe(true);
   }, 120_000);
 
+  it('the same capture as pcapng (written by Wireshark\'s editcap) gives the same verdicts', async () => {
+    const ng = join(tempDir('ctlab-replay-ng-'), 'server.pcapng');
+    await execa('editcap', ['-F', 'pcapng', join(FIXTURE, 'server.pcap'), ng]);
+    const r = await replay(ng);
+    expect(r.capture.format).toBe('pcapng');
+    expect(byFrame(r)).toEqual(byFrame(await replay(join(FIXTURE, 'server.pcap'))));
+    expect(r.runs[0]!.invalid).toBe(162);
+  }, 120_000);
+
   it('marks every SACK-bearing ACK of the prototype\'s capture, and nothing else, "ACK is over upper bound"', async () => {
     const r = await replay(REFERENCE);
     const sackFrames = new Set<number>();
