@@ -23,6 +23,8 @@ import { shq } from '../util/shq.js';
 export const GUEST_PACKAGES: readonly string[] = [
   'iproute2', 'iptables', 'nftables', 'conntrack', 'nginx-light', 'curl', 'kmod', 'libnetfilter-queue1', 'libmnl0',
   'ethtool', 'procps', 'tcpdump', 'util-linux', 'iputils-ping', 'netcat-openbsd', 'iperf3', 'ca-certificates', 'tar',
+  // ctlab replay plays captures with tcpreplay.
+  'tcpreplay',
 ];
 
 export function baseKey(script: string, packages: readonly string[] = GUEST_PACKAGES): string {
@@ -147,6 +149,8 @@ export interface JobFiles {
   args: string[];
   /** Modules the guest init loads. */
   modules: readonly string[];
+  /** More input files for the job: name under /job → file on the host (e.g. a capture to replay). */
+  files?: Record<string, string>;
 }
 
 /** The per-run job cpio. */
@@ -159,6 +163,10 @@ export function writeJobCpio(path: string, j: JobFiles): number {
   if (j.scenarioFile) {
     if (!existsSync(j.scenarioFile)) throw new CtlabError('SCENARIO', `scenario file ${j.scenarioFile} does not exist`);
     w.hostFile('job/scenario.yaml', j.scenarioFile, 0o644);
+  }
+  for (const [name, host] of Object.entries(j.files ?? {})) {
+    if (!existsSync(host)) throw new CtlabError('SCENARIO', `${host} does not exist`);
+    w.hostFile(`job/${name}`, host, 0o644);
   }
   const env = Object.entries(j.env).map(([k, v]) => `${k}=${shq(v)}`).join('\n');
   w.file('job/env', `${env}\nCTLAB_VM_MODULES=${shq(j.modules.join(' '))}\nset -- ${j.args.map(shq).join(' ')}\n`);
