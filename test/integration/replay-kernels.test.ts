@@ -1,29 +1,22 @@
 // `ctlab replay --kernel 5.10,6.1`: the same late-ACK capture (replay-late.ts) through Debian's
 // 5.10 and 6.1 kernels in VMs (src/vm; both settings in one boot per kernel): 5.10 marks the
 // late ACKs INVALID "ACK is under the lower bound", 6.1 marks none (it logs them "ignored").
-// Opt-in (CTLAB_TEST_REPLAY_KERNELS=1): two VM boots. Needs root, qemu-system-x86_64, tcpreplay and, on the first run, debootstrap and the Debian
-// mirror (the guest and kernels are cached in ~/.cache/ctlab/vm). Without them: fails when
-// CI=true, skips with the reason otherwise.
-import { spawnSync } from 'node:child_process';
+// Runs by default (two VM boots; tcpreplay runs inside the guest). Needs root and
+// qemu-system-x86_64 (test/gate.ts), and on the first run debootstrap and the Debian mirror (the
+// guest and kernels are cached in ~/.cache/ctlab/vm). Without them: fails when CI=true, skips
+// with the reason otherwise.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ReplayResult } from '../../src/replay/result.js';
+import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 import { assertBuilt, ctlab, tempDir } from '../unit/cli/cli.js';
 import { LATE_ACKS, lateAckCapture } from './replay-late.js';
 
-const have = (p: string) => spawnSync('sh', ['-c', `command -v ${p}`]).status === 0;
-const missing = [!have('qemu-system-x86_64') && 'qemu-system-x86_64', !have('tcpreplay') && 'tcpreplay', process.getuid?.() !== 0 && 'root'].filter(Boolean);
-// Two VM boots under TCG take about 5 minutes here (measured 307 s), over the suite's budget:
-// opt in with CTLAB_TEST_REPLAY_KERNELS=1.
-const optIn = process.env.CTLAB_TEST_REPLAY_KERNELS === '1';
-const skip = !optIn || (missing.length > 0 && process.env.CI !== 'true');
-if (!optIn) console.warn('[replay-kernels.test] SKIPPED: two VM boots (about 5 minutes under TCG); set CTLAB_TEST_REPLAY_KERNELS=1 to run it');
-else if (skip) console.warn(`[replay-kernels.test] SKIPPED: missing ${missing.join(', ')} (set CI=true to make this a failure)`);
+const prerequisites = allOf(requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'), requireRoot());
 
-describe.skipIf(skip)('ctlab replay --kernel 5.10,6.1', () => {
+describeWith(prerequisites, 'ctlab replay --kernel 5.10,6.1', () => {
   it('5.10 finds the late ACKs INVALID ("ACK is under the lower bound"), 6.1 none', async () => {
-    expect(missing, `missing: ${missing.join(', ')}`).toEqual([]);
     assertBuilt();
     const dir = tempDir('ctlab-replay-kernels-');
     const file = join(dir, 'late.pcap');

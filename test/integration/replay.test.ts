@@ -7,12 +7,13 @@
 //   and nothing else, is marked "ACK is over upper bound";
 // - an anonymized capture replays to the same verdicts, packet by packet;
 // - the CLI: --expect as a CI gate (exit 0/1), bad input exit 2, no namespace left behind.
-// Without root or tcpreplay: fails when CI=true, skips (with a message) otherwise.
+// Needs root, tcpreplay, tcpdump, iptables and editcap (test/gate.ts): without them it fails when
+// CI=true and skips with the reason otherwise.
 import { execa } from 'execa';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { normaliseReason } from '../../src/evidence/analyze.js';
 import { readTcpPackets } from '../../src/evidence/packets.js';
 import { ipToString, readU16, readU32 } from '../../src/packet/bytes.js';
@@ -21,25 +22,22 @@ import { LINKTYPE_RAW, writePcap } from '../../src/packet/pcap.js';
 import { TCP_ACK, TCP_SYN } from '../../src/packet/tcp.js';
 import { anonymize } from '../../src/replay/anonymize.js';
 import { readCapture, tcpPackets } from '../../src/replay/capture.js';
-import { checkHost } from '../../src/replay/lab.js';
 import type { ReplayResult } from '../../src/replay/result.js';
 import { runReplay } from '../../src/replay/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { compareKernelVersions } from '../../src/result/kernel.js';
+import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 import { assertBuilt, ctlab, REPO, tempDir } from '../unit/cli/cli.js';
 import { LATE_ACKS, lateAckCapture } from './replay-late.js';
 
 const FIXTURE = join(REPO, 'test/fixtures/evidence/run/flag-off');
 const REFERENCE = join(REPO, 'test/fixtures/deadlock-upper-half-offset.pcap');
 
-let unavailable: unknown;
-try {
-  await checkHost();
-} catch (e) {
-  unavailable = e;
-}
-const skip = unavailable !== undefined && process.env.CI !== 'true';
-if (skip) console.warn(`[replay.test] SKIPPED: ${(unavailable as Error).message} (set CI=true to make this a failure)`);
+// What `ctlab replay` needs on the host (src/replay/lab.ts checkHost), plus editcap for the pcapng test.
+const prerequisites = allOf(
+  requireRoot(),
+  requireTool('tcpreplay: apt-get install tcpreplay', 'tcpprep: apt-get install tcpreplay', 'tcpdump: apt-get install tcpdump', 'ip: apt-get install iproute2', 'iptables: apt-get install iptables', 'taskset: apt-get install util-linux', 'editcap: apt-get install tshark'),
+);
 
 async function replay(capture: string, extra: Partial<Parameters<typeof runReplay>[0]> = {}): Promise<ReplayResult> {
   const runId = newRunId();
@@ -61,9 +59,8 @@ function originalKeys(file: string): Map<number, string> {
 
 const byFrame = (r: ReplayResult, setting = 0) => new Map(r.runs[setting]!.packetVerdicts.filter((v) => v.invalid).map((v) => [v.frame, v.reasonKind]));
 
-describe.skipIf(skip)('ctlab replay on the host kernel', () => {
+describeWith(prerequisites, 'ctlab replay on the host kernel', () => {
   beforeAll(() => {
-    if (unavailable) throw unavailable;
     assertBuilt();
   });
 
