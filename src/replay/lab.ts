@@ -18,6 +18,7 @@ import { execa, type ResultPromise } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CtlabError } from '../errors.js';
+import { sleep } from '../util/sleep.js';
 import { ROUTER_MAC, WIRE_MAC } from './prepare.js';
 
 export interface LabRunOptions {
@@ -128,7 +129,7 @@ async function startNflog(R: string, group: number, file: string): Promise<{ pro
       proc.kill('SIGKILL');
       throw new CtlabError('LAB', `tcpdump on nflog:${group} did not start in the replay router`, { stderr: err });
     }
-    await new Promise((r) => setTimeout(r, 30));
+    await sleep(30);
   }
   return { proc, stderr: () => err };
 }
@@ -245,7 +246,7 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
     // The router handles each packet in the sender's softirq; wait until its counters stand still.
     let counters = ruleCounters(await sh(`ip netns exec ${R} iptables -w -t mangle -L PREROUTING -vnx`, 'reading counters'));
     for (let i = 0; i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       const c = ruleCounters(await sh(`ip netns exec ${R} iptables -w -t mangle -L PREROUTING -vnx`, 'reading counters'));
       if (c.all === counters.all && c.invalid === counters.invalid) break;
       counters = c;
@@ -262,7 +263,7 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
         still = now === last ? still + 1 : 0;
         last = now;
         if ((Number(now.split('/')[0]) >= counters.invalid && still >= 3) || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
     const receivedA = await linkRx(R, 'a1');

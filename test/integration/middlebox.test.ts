@@ -16,6 +16,7 @@ import { repoRoot } from '../../src/util/repo-root.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
 import { describeWith, gate } from '../gate.js';
+import { sleep } from '../../src/util/sleep.js';
 
 const MAIN = join(repoRoot(), BUNDLES.middlebox.out);
 const prerequisites = gate(
@@ -218,7 +219,7 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       expect(r).toMatchObject({ complete: true, bytes: 300_000, sha256 });
     } finally {
       srv.kill();
-      await new Promise((res) => setTimeout(res, 300));
+      await sleep(300);
       await Promise.all(dumps.map((d) => new Promise((res) => { d.on('exit', res); d.kill('SIGINT'); })));
     }
     await stopMb(mb);
@@ -265,7 +266,7 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
     const mb = await startMb(profile({ isn: { client: true, server: true } }), path());
     try {
       const pending = client(2500);
-      await new Promise((res) => setTimeout(res, 400));
+      await sleep(400);
       mb.child.kill('SIGKILL');
       expect(await mb.exited).toBe(null); // killed by the signal
       const r = await pending;
@@ -304,7 +305,7 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
     } finally {
       srv.kill();
     }
-    await new Promise((res) => setTimeout(res, 200)); // let the last held packets (FIN, ACK) go
+    await sleep(200); // let the last held packets (FIN, ACK) go
     const { counters } = await stopMb(mb);
     expect(counters.binding.held).toBeGreaterThan(700); // every packet was held
     expect(counters.binding.released).toBe(counters.binding.held);
@@ -355,7 +356,7 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       );
       try {
         const r = await client(3000, 30_000, port);
-        await new Promise((res) => setTimeout(res, 200));
+        await sleep(200);
         const { counters } = await stopMb(mb);
         return { r, invalid: invalidTo(port), counters };
       } finally {

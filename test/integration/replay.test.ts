@@ -26,6 +26,7 @@ import type { ReplayResult } from '../../src/replay/result.js';
 import { runReplay } from '../../src/replay/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { compareKernelVersions } from '../../src/result/kernel.js';
+import { sleep } from '../../src/util/sleep.js';
 import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 import { assertBuilt, ctlab, REPO, tempDir } from '../unit/cli/cli.js';
 import { LATE_ACKS, lateAckCapture } from './replay-late.js';
@@ -151,13 +152,13 @@ describeWith(prerequisites, 'ctlab replay on the host kernel', () => {
     const deadline = Date.now() + 30_000;
     let up = false;
     while (Date.now() < deadline && !up) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       const m = /\(run ([\w-]+)\)/.exec(said);
       if (m) runId = m[1]!;
       if (runId) up = (await execa('ip', ['netns', 'list'])).stdout.includes(`ctlab-${runId}-0-rpw`);
     }
     expect(up, 'the replay\'s namespaces came up').toBe(true);
-    await new Promise((r) => setTimeout(r, 1500)); // tcpreplay is playing now
+    await sleep(1500); // tcpreplay is playing now
     child.kill('SIGINT');
     const res = await child;
     expect(res.exitCode).toBe(130);

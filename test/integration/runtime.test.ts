@@ -119,7 +119,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       expect((await c.exec(['pgrep', '-f', `sleep ${nap}`], { reject: false })).exitCode).toBe(1); // killed, not left running
       const bg = await c.exec(['sh', '-c', 'sleep 0.3; echo done > /tmp/bg'], { detach: true });
       expect(bg.exitCode).toBeNull();
-      await new Promise((res) => setTimeout(res, 800));
+      await sleep(800);
       expect((await c.readFile('/tmp/bg')).toString()).toBe('done\n');
     });
 
