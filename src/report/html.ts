@@ -306,7 +306,6 @@ export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | un
   const probs = [
     ...r.problems,
     ...r.variants.flatMap((v) => (ev[variantDir(r, v)]?.problems ?? []).map((p) => `${label(r, v)}: ${p}`)),
-    ...r.variants.filter((v) => v.labSetupRetry).map((v) => `${label(r, v)}: its first lab did not come up (${v.labSetupRetry}); it ran on a fresh one, and nothing of the first was measured`),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -83,8 +83,6 @@ export interface VariantResult {
   /** Mid-run actions (scenario `actions`): when each ran and what the node answered. */
   actions?: ActionResult[];
   timings: { labUpMs: number; harvestMs: number; collectMs: number; teardownMs: number };
-  /** Set when the variant's first lab did not come up and a fresh one was used: why the first failed. */
-  labSetupRetry?: string;
   /** The variant's folder, relative to the run folder ("flag-off", or "flag-off-2" with repetitions). */
   dir: string;
   /** Files kept for this variant: names inside `dir`. */
