@@ -1,5 +1,5 @@
-// runs of each variant: for each repetition and variant, a fresh lab from the topology, one
-// harvest, every counter; then the verdict and result.json.
+// A scenario's run: each repetition of each variant on a fresh lab from the topology (at most
+// `parallel` at once), one harvest, every counter; then the evidence, the reports and result.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { analyzeRun } from '../evidence/index.js';
