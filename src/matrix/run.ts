@@ -38,7 +38,9 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
   const control = selectControl(s, cells);
   const parallel = Math.max(1, o.parallel ?? 2);
   const m = s.matrix!;
-  progress(`matrix ${s.name}: ${cells.length} cells (${m.firewalls.length} firewalls x ${m.servers.length} server configurations), ${parallel} at a time; control ${control?.name ?? 'none'}`);
+  progress(
+    `matrix ${s.name}: ${cells.length} cells (${m.firewalls.length} firewalls x ${m.servers.length} server configurations), ${parallel} at a time; control ${control?.name ?? 'none'}`,
+  );
   let done = 0;
   const job = (cell: MatrixCell, i: number) => async (): Promise<CellRun> => {
     // Each cell is its own run (own run id, so its containers are labelled and cleaned apart).
@@ -72,7 +74,10 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
   const controlRun = control ? runs.find((r) => r.cell.name === control.name) : undefined;
   const controlVariant = controlRun?.result?.variants[0];
   const results = runs.map((r) => cellResult(r, controlVariant));
-  const problems = results.flatMap((c) => [...(c.error ? [`${c.name}: ${c.error}`] : []), ...c.problems.map((p) => `${c.name}: ${p}`)]);
+  const problems = results.flatMap((c) => [
+    ...(c.error ? [`${c.name}: ${c.error}`] : []),
+    ...c.problems.map((p) => `${c.name}: ${p}`),
+  ]);
   const result: MatrixResult = {
     schemaVersion: 1,
     kind: 'ctlab-matrix',
@@ -85,8 +90,15 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     parallel,
     kernel: results.find((c) => c.kernel)?.kernel ?? '',
     axes: { firewall: m.firewalls.map((f) => f.name), server: m.servers.map((x) => x.name) },
-    excluded: m.firewalls.flatMap((f) => m.servers.map((x) => cellName(f.name, x.name))).filter((c) => !cells.some((x) => x.name === c)),
-    control: control ? { cell: control.name, throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null } : null,
+    excluded: m.firewalls
+      .flatMap((f) => m.servers.map((x) => cellName(f.name, x.name)))
+      .filter((c) => !cells.some((x) => x.name === c)),
+    control: control
+      ? {
+          cell: control.name,
+          throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null,
+        }
+      : null,
     cells: results,
     verdict: matrixVerdict(results),
     passed: results.every((c) => c.passed),

@@ -44,7 +44,12 @@ describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
     const file = join(out, 'small-matrix.yaml');
     writeFileSync(file, SCENARIO);
     const images = await buildImages({ runId, progress: () => {} });
-    m = await runMatrix(loadScenario(file), { outDir: join(out, 'run'), runId, parallel: 2, createRuntime: (id) => runtimeFor(id, images) });
+    m = await runMatrix(loadScenario(file), {
+      outDir: join(out, 'run'),
+      runId,
+      parallel: 2,
+      createRuntime: (id) => runtimeFor(id, images),
+    });
     console.log(`[matrix.test] ${m.cells.length} cells in ${(m.durationMs / 1000).toFixed(1)} s; folder ${out}`);
   }, 300_000);
 
@@ -82,7 +87,14 @@ describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
   it('records the kernel and the TCP settings read in the server node, and writes the grid files', () => {
     for (const c of m.cells) {
       expect(c.kernel).toMatch(/^\d+\.\d+/);
-      expect(Object.keys(c.settings)).toEqual(expect.arrayContaining(['net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_sack', 'net.ipv4.tcp_timestamps', 'net.ipv4.tcp_window_scaling']));
+      expect(Object.keys(c.settings)).toEqual(
+        expect.arrayContaining([
+          'net.ipv4.tcp_congestion_control',
+          'net.ipv4.tcp_sack',
+          'net.ipv4.tcp_timestamps',
+          'net.ipv4.tcp_window_scaling',
+        ]),
+      );
       expect(c.settings['net.ipv4.tcp_sack']).toBe('1');
       expect(readFileSync(join(out, 'run', c.report!), 'utf8')).toContain('<!doctype html>');
     }
