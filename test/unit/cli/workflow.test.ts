@@ -97,6 +97,11 @@ describe('.github/workflows/ctlab.yml', () => {
     const lint = await createLinter();
     const rel = '.github/workflows/ctlab.yml';
     expect(lint(readFileSync(join(REPO, rel), 'utf8'), rel)).toEqual([]);
+    // docs/ci.md's complete sharded workflows (<owner> made a name).
+    const doc = readFileSync(join(REPO, 'docs/ci.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n(# \.github\/workflows\/middlebox-matrix\.yml[\s\S]*?)```/g)].map((m) => m[1]!.replaceAll('<owner>', 'example'));
+    expect(blocks).toHaveLength(2);
+    for (const b of blocks) expect(lint(b, 'docs/ci.md')).toEqual([]);
     // The linter does find problems (so an empty list means something).
     expect(lint('on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n', 'x.yml').map((p) => p.kind)).toEqual(['expression']);
   });
