@@ -128,7 +128,7 @@ export function mergeMatrixResults(parts: MergePart[], o: { runId: string }): Ma
     durationMs: p.m.durationMs,
     control: p.m.control
       ? [p.m.controlOnly
-          ? { cell: p.m.controlOnly.cell, throughputBytesPerSec: p.m.controlOnly.throughputBytesPerSec, owned: false, ...(p.controlDir ? { dir: p.controlDir } : {}), ...(p.kernel ? { kernel: p.kernel } : {}) }
+          ? { cell: p.m.controlOnly.cell, throughputBytesPerSec: p.m.controlOnly.throughputBytesPerSec, owned: false, ...(p.controlDir ? { dir: p.controlDir, ...(p.m.controlOnly.report?.startsWith(`${p.m.controlOnly.dir}/`) ? { report: `${p.controlDir}/${p.m.controlOnly.report.slice(p.m.controlOnly.dir.length + 1)}` } : {}) } : {}), ...(p.kernel ? { kernel: p.kernel } : {}) }
           : { cell: p.m.control.cell, throughputBytesPerSec: p.m.control.throughputBytesPerSec, owned: p.m.cells.some((c) => c.name === p.m.control!.cell), ...(p.kernel ? { kernel: p.kernel } : {}) }]
       : [],
   })).sort((a, b) => a.index - b.index);

@@ -72,7 +72,7 @@ export interface MergedShardNote {
   startedAt: string;
   durationMs: number;
   /** That shard's own run of the control cell (per kernel with --kernel: "<spec>" keys). */
-  control: { cell: string; throughputBytesPerSec: number | null; owned: boolean; dir?: string; kernel?: string }[];
+  control: { cell: string; throughputBytesPerSec: number | null; owned: boolean; dir?: string; report?: string; kernel?: string }[];
 }
 
 export interface MatrixResult {

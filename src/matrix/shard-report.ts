@@ -16,7 +16,7 @@ function controlText(n: MergedShardNote): string {
 export function shardSectionHtml(m: Pick<MatrixResult, 'merged' | 'shard' | 'controlOnly'>): string {
   if (m.merged) {
     const rows = m.merged.shards
-      .map((s) => `<tr><th scope="row">${s.index}/${s.count}</th><td>${esc(s.runId)}</td><td>${esc(s.kernel)}</td><td>${s.cells.map((c) => `<code>${esc(c)}</code>`).join(' ')}</td><td>${esc(controlText(s))}${s.control.filter((c) => c.dir).map((c) => ` <a href="${esc(hrefPath(c.dir!))}">run</a>`).join('')}</td><td class="num">${esc(secs(s.durationMs))}</td><td>${esc(s.from)}</td></tr>`)
+      .map((s) => `<tr><th scope="row">${s.index}/${s.count}</th><td>${esc(s.runId)}</td><td>${esc(s.kernel)}</td><td>${s.cells.map((c) => `<code>${esc(c)}</code>`).join(' ')}</td><td>${esc(controlText(s))}${s.control.filter((c) => c.report ?? c.dir).map((c) => ` <a href="${esc(hrefPath((c.report ?? c.dir)!))}">${c.report ? 'report' : 'run folder'}</a>`).join('')}</td><td class="num">${esc(secs(s.durationMs))}</td><td>${esc(s.from)}</td></tr>`)
       .join('');
     return `<h2 id="shards">Shards</h2>
 <p>Merged from ${m.merged.shards.length} shards (<code>ctlab matrix --shard i/n</code>, then <code>ctlab merge</code>). Throughput: ${esc(m.merged.throughput)}, so that shards on machines of different speed stay comparable; the grid names the shard whose control each ratio used.</p>
