@@ -29,7 +29,7 @@ function gridCell(m: MatrixResult, c: MatrixCellResult | undefined): string {
       ? esc(c.error ?? '')
       : `${n(c.harvest.records)} / ${n(c.harvest.expectedRecords)} records · ${n(c.attempts.timedOut)} timed out`,
     c.outcome === 'error' ? '' : `${n(c.server.invalidDrops)} INVALID drops · conntrack invalid ${n(c.server.conntrackInvalid)}`,
-    c.outcome === 'error' ? '' : `throughput ${esc(relText(c.throughputVsControl))} of control${c.comparedWith ? ` <span class="sub">(shard ${esc(c.comparedWith.shard)}'s run)</span>` : ''}`,
+    c.outcome === 'error' ? '' : `throughput ${esc(relText(c.throughputVsControl))} of control${c.comparedWith?.shard ? ` <span class="sub">(shard ${esc(c.comparedWith.shard)}'s run)</span>` : ''}`,
     c.expectations.length ? `<span class="${c.passed ? 'okline' : 'badline'}">${c.passed ? '✔' : '✘'} ${c.expectations.filter((e) => e.passed).length} of ${c.expectations.length} expectations</span>` : '<span class="sub">no expectation</span>',
   ].filter(Boolean);
   const link = c.report ? `<div><a href="${esc(hrefPath(c.report))}">report</a></div>` : '';

@@ -83,6 +83,15 @@ describe('ctlab merge: a good merge', () => {
     expect(JSON.parse(readFileSync(join(out, 'shard-controls/shard-2-of-2/transparent--flag-off', 'result.json'), 'utf8')).shard).toBe(2);
   });
 
+  it('more shards than cells: the empty shards merge too', async () => {
+    const root = tempDir('ctlab-merge-');
+    const dirs = [1, 2, 3, 4, 5, 6].map((i) => join(root, String(i)));
+    dirs.forEach((d, k) => writeShard(d, s, k + 1, 6));
+    expect(JSON.parse(readFileSync(join(dirs[5]!, 'matrix.json'), 'utf8')).cells).toEqual([]);
+    const r = await mergeShards({ dirs, outDir: join(root, 'm'), runId: 'merge-test' });
+    expect(r.kind === 'matrix' && r.result.cells.map((c) => c.name)).toEqual(expandMatrix(s).map((c) => c.name));
+  });
+
   it('a failed prediction in one shard makes the merge fail (exit 1 from the CLI)', async () => {
     const root = tempDir('ctlab-merge-');
     writeShard(join(root, 'a'), s, 1, 2);
