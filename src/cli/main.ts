@@ -195,6 +195,8 @@ export function program(): Command {
       const grid = expandMatrix(s);
       const shard = spec ? shardInfo({ spec, scenario: s, cells: grid, kernels: o.kernel, seed: o.seed ?? s.seed }) : undefined;
       let only = o.cells !== undefined ? o.cells.split(',').filter(Boolean) : undefined;
+      const unknownCells = (only ?? []).filter((n) => !grid.some((c) => c.name === n));
+      if (unknownCells.length) throw new CtlabError('SCENARIO', `--cells: no cell ${unknownCells.join(', ')} in the matrix of ${file}`);
       if (shard && !o.kernel) only = shard.cells;
       log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
       if (shard) log(shardBanner(shard, selectControl(s, grid)?.name));
