@@ -3,7 +3,7 @@
 // records. The predicted outcome of each cell is checked from the kernel's counters, not from
 // the matrix's own verdict. The same grid then runs as two shards side by side through the real
 // CLI (`ctlab matrix --shard i/2`), merged with `ctlab merge`: the merged grid must have the
-// unsharded run's cells, outcomes and predictions. Without Docker: fails when CI=true, skips
+// unsharded run's cells, outcomes (broken and degraded alike: see below) and predictions. Without Docker: fails when CI=true, skips
 // otherwise.
 import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -128,7 +128,11 @@ describe.skipIf(skip)('ctlab matrix (real Docker, real kernel)', () => {
 
     it('the merge has the unsharded run\'s cells, outcomes and predictions met, and exits as matrix does', () => {
       expect(merge.exitCode, String(merge.stderr)).toBe(0);
-      const view = (x: MatrixResult) => x.cells.map((c) => ({ name: c.name, outcome: c.outcome, passed: c.passed, expectations: c.expectations.map((e) => [e.text, e.passed]) }));
+      // With 800 records the ASA cell sometimes completes within its retries (degraded) and
+      // sometimes not (broken), run to run (seen here: degraded unsharded, broken in its shard);
+      // both are the predicted harm (the test above allows either), so they compare as one.
+      const harm = (o: string) => (o === 'broken' || o === 'degraded' ? 'harmed' : o);
+      const view = (x: MatrixResult) => x.cells.map((c) => ({ name: c.name, outcome: harm(c.outcome), passed: c.passed, expectations: c.expectations.map((e) => [e.text, e.passed]) }));
       expect(view(merged)).toEqual(view(m));
       expect(merged).toMatchObject({ passed: m.passed, axes: m.axes, excluded: m.excluded, control: m.control, seed: m.seed, scenario: m.scenario });
       expect(merged.merged!.shards.map((s) => s.index)).toEqual([1, 2]);
