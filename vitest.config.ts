@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Refuses a dist/ built from other sources (the tests run the compiled CLI and lab programs).
+    globalSetup: ['test/dist-fresh.ts'],
     // Integration tests share one Docker engine and one 2-core machine: run files one after another.
     fileParallelism: false,
     testTimeout: 20_000,

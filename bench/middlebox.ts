@@ -8,8 +8,11 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { BUNDLES } from '../src/bundles.js';
 import type { MiddleboxProfile, PathModel } from '../src/scenario/model.js';
-import { buildAddon, createTopo, iperfResult, missingPrereqs, repoRoot, SERVER_IP, type Topo } from './netns.js';
+import { buildAddon, createTopo, iperfResult, missingPrereqs, SERVER_IP, type Topo } from './netns.js';
+import { repoRoot } from '../src/util/repo-root.js';
+import { sleep } from '../src/util/sleep.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -27,7 +30,6 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK = 100; // USER_HZ; /proc/<pid>/stat utime/stime are in these ticks on Linux
 
 /** Busy and total jiffies of the whole machine. */
@@ -91,7 +93,7 @@ async function startMb(topo: Topo, work: string, addon: string, profile: Middleb
   const counters = join(work, `counters-${profile.name}.json`);
   const batch = process.env.BENCH_BATCH ? { batch: Number(process.env.BENCH_BATCH) } : {};
   writeFileSync(cfg, JSON.stringify({ queue: QUEUE, seed: 1, profile, path, countersFile: counters, flowsFile: join(work, `flows-${profile.name}.jsonl`), ...batch }));
-  const main = join(repoRoot(), 'dist', 'src', 'middlebox', 'main.js');
+  const main = join(repoRoot(), BUNDLES.middlebox.out);
   const child = topo.spawn(topo.mb, [process.execPath, main, '--config', cfg], { env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
   let err = '';
   child.stderr!.on('data', (d) => { err += String(d); });

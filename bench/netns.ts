@@ -5,9 +5,8 @@
 // Needs root, iproute2, iptables, ethtool. Not used inside the lab images.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../src/util/repo-root.js';
 
 export const CLIENT_IP = '198.18.1.2';
 export const SERVER_IP = '198.18.2.2';
@@ -122,17 +121,6 @@ export function createTopo(prefix: string, opts: TopoOptions = {}): Topo {
     },
     destroy: () => deleteNamespaces(names),
   };
-}
-
-/** The repository root (where package.json says "ctlab"), from this file's location. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && /"name":\s*"ctlab"/.test(readFileSync(pj, 'utf8'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the ctlab repository root');
 }
 
 /** Build the NFQUEUE addon on the host into outDir; returns the .node path. */

@@ -27,7 +27,7 @@ fi
 if [ "$(id -u)" != 0 ]; then
   die "must run as root (it installs packages and starts dockerd). Run: sudo bash $REPO/scripts/setup.sh"
 fi
-command -v apt-get >/dev/null 2>&1 || die "no apt-get: this script supports Debian/Ubuntu. Install by hand: docker.io debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 nginx-light qemu-system-x86 cpio kmod, then start dockerd."
+command -v apt-get >/dev/null 2>&1 || die "no apt-get: this script supports Debian/Ubuntu. Install by hand: docker.io debootstrap tcpdump tshark tcpreplay iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 nginx-light qemu-system-x86 cpio kmod python3, then start dockerd."
 
 # --- host packages: install only what is missing ---------------------------------------------
 stage "host packages"
@@ -35,9 +35,10 @@ stage "host packages"
 # libnetfilter-queue-dev/libmnl-dev/gcc build the NFQUEUE addon for the host-side bench and tests.
 # nginx-light serves the repository when the lab runs as plain namespaces (--runtime netns; its
 # tests also use ping and nc);
-# qemu-system-x86, cpio and kmod boot other kernels in a VM (--kernel 5.10,6.1,...).
-PKGS=(debootstrap tcpdump tshark iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 chromium jq
-      nginx-light qemu-system-x86 cpio kmod iputils-ping netcat-openbsd)
+# qemu-system-x86, cpio and kmod boot other kernels in a VM (--kernel 5.10,6.1,...); python3 holds the
+# full-accept-queue listener of the harvester's black-hole test.
+PKGS=(debootstrap tcpdump tshark tcpreplay iproute2 iptables ethtool libnetfilter-queue-dev libmnl-dev gcc make conntrack iperf3 chromium jq
+      nginx-light qemu-system-x86 cpio kmod iputils-ping netcat-openbsd python3)
 # Keep an engine that is already installed (docker-ce, moby): Debian's docker.io would conflict.
 command -v dockerd >/dev/null 2>&1 || PKGS=(docker.io "${PKGS[@]}")
 MISSING=()
@@ -114,7 +115,7 @@ else
 fi
 
 # --- compile ---------------------------------------------------------------------------------
-stage "build (tsc)"
+stage "build (tsc + in-lab bundles)"
 npm run build --silent
 done_stage
 

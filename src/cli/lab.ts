@@ -43,7 +43,8 @@ export async function prepareRuntime(o: { kind: RuntimeKind; runId: string; verb
     return (id) => runtimeFor(id, images);
   }
   const t = Date.now();
-  const { checkNetnsHost, ensureAddon } = await import('../runtime/netns.js');
+  const { checkNetnsHost } = await import('../runtime/netns/host-check.js');
+  const { ensureAddon } = await import('../runtime/opt-root.js');
   checkNetnsHost();
   const addon = await ensureAddon({ log: o.progress });
   o.progress(`netns runtime ready in ${((Date.now() - t) / 1000).toFixed(1)} s (host programs ok; NFQUEUE addon ${addon})`);
@@ -52,7 +53,7 @@ export async function prepareRuntime(o: { kind: RuntimeKind; runId: string; verb
 
 /** A namespace runtime (no Docker) whose lab is removed on Ctrl-C, SIGTERM or a crash. */
 export async function netnsRuntimeFor(runId: string, opts: { optRoot?: string } = {}): Promise<Runtime> {
-  const { NetnsRuntime } = await import('../runtime/netns.js');
+  const { NetnsRuntime } = await import('../runtime/netns/runtime.js');
   return withCleanupTraps(await NetnsRuntime.create({ runId, optRoot: opts.optRoot }));
 }
 
@@ -78,7 +79,7 @@ export async function clean(o: { runId?: string; images?: boolean }): Promise<st
   // Namespace labs first (needs root to see every process; no Docker needed), then Docker's.
   let netns = '';
   if (process.getuid?.() === 0 && platform() === 'linux') {
-    const { cleanNetnsLab } = await import('../runtime/netns.js');
+    const { cleanNetnsLab } = await import('../runtime/netns/clean.js');
     const n = await cleanNetnsLab({ runId: o.runId });
     netns = `, ${n.nodes.length} namespace node(s) (${n.processes} process(es))`;
   }
@@ -151,7 +152,7 @@ export async function doctor(out: Line): Promise<boolean> {
   }
   // The other ways to run: plain namespaces on this host, and other kernels in a VM. Neither is
   // needed for the default Docker runs, so they only warn.
-  const { checkNetnsHost } = await import('../runtime/netns.js');
+  const { checkNetnsHost } = await import('../runtime/netns/host-check.js');
   try {
     checkNetnsHost();
     report(true, '--runtime netns: root, host programs and kernel features present', undefined, false);

@@ -14,7 +14,7 @@ import { expandMatrix, selectControl } from '../matrix/cells.js';
 import { mergeShards, readShard } from '../matrix/merge.js';
 import { parseShard, shardBanner, shardInfo, type ShardInfo } from '../matrix/shard.js';
 import { variantLabel } from '../report/kernels.js';
-import type { RunResult } from '../report/result.js';
+import type { RunResult } from '../result/types.js';
 import { variantTable } from '../report/verdict.js';
 import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';
@@ -272,6 +272,59 @@ export function program(): Command {
       }
       const ranAll = r.kind === 'matrix' ? r.result.cells.every((c) => c.outcome !== 'error') : r.result.kernels.every((k) => !k.error) && r.result.kernels.every((k) => k.cells.every((c) => c.outcome !== 'error'));
       process.exitCode = !ranAll ? EXIT.LAB : r.result.passed ? EXIT.OK : EXIT.EXPECTATION;
+    });
+
+  p.command('replay')
+    .description('play the TCP packets of a capture through a real kernel\'s conntrack (be_liberal 0 and 1): which packets would INVALID drop, and why; or --anonymize IN OUT')
+    .argument('<capture>', 'pcap or pcapng file (Ethernet, raw IP, Linux cooked SLL/SLL2)')
+    .argument('[out]', 'with --anonymize: the anonymized capture to write')
+    .option('--out <dir>', 'replay folder (default: runs/replay-<capture>-<run id>)')
+    .option('--kernel <list>', 'replay on each of these kernels: host (here) and Debian series (5.10, 6.1, 6.12) or path:<bzImage> in a VM', kernelArg, ['host'])
+    .option('--sysctl <name=value...>', 'conntrack setting applied on top of each setting (a be_liberal value replaces the default be_liberal 0 and 1 pair)')
+    .option('--flow <filter>', 'replay only flows with an end matching ip, ip:port, :port or "port N" (captured addresses)')
+    .option('--expect <line...>', 'expectation over every run, e.g. "invalid == 0" or "invalid[be_liberal=1] == 0"; exit 1 if one fails')
+    .option('--pace', 'keep the capture\'s timing (default: as fast as possible)')
+    .option('--anonymize', 'write an anonymized copy of <capture> to <out> (addresses and ports mapped, payloads dropped) and stop')
+    .option('--json', 'print replay.json to stdout instead of the table')
+    .action(async (capture: string, outFile: string | undefined, o: { out?: string; kernel: string[]; sysctl?: string[]; flow?: string; expect?: string[]; pace?: boolean; anonymize?: boolean; json?: boolean }) => {
+      const t0 = Date.now();
+      if (o.anonymize) {
+        if (!outFile) throw new CtlabError('SCENARIO', '--anonymize needs an output file: ctlab replay --anonymize IN.pcap OUT.pcap');
+        const { anonymizeFile } = await import('../replay/anonymize.js');
+        const a = await anonymizeFile(capture, outFile);
+        process.stdout.write(`${a.summary}\nWrote ${outFile}\n`);
+        return;
+      }
+      if (outFile) throw new CtlabError('SCENARIO', `unexpected argument ${JSON.stringify(outFile)}`, { hint: 'give one capture; an output file only with --anonymize' });
+      const sysctls: Record<string, string> = {};
+      for (const s of o.sysctl ?? []) {
+        const m = /^(net\.[\w.]+)=(\S+)$/.exec(s);
+        if (!m) throw new CtlabError('SCENARIO', `--sysctl ${JSON.stringify(s)}: expected name=value, e.g. net.netfilter.nf_conntrack_tcp_loose=0`);
+        sysctls[m[1]!] = m[2]!;
+      }
+      const { runReplay } = await import('../replay/run.js');
+      const { runTable } = await import('../replay/output.js');
+      const runId = newRunId();
+      const base = capture.split('/').pop()!.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_');
+      const out = resolve(o.out ?? join('runs', `replay-${base}-${runId}`));
+      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+      const r = await runReplay({
+        capture, outDir: out, kernels: o.kernel, sysctls, flow: o.flow, expect: o.expect ?? [], pace: !!o.pace, runId, log,
+        version: JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+        vmRunner: async (spec, dir) => {
+          const { replayInVm } = await import('../replay/vm.js');
+          return replayInVm({ spec, capture, dir, sysctls, flow: o.flow, pace: !!o.pace, log });
+        },
+      });
+      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else {
+        process.stdout.write(`\n${runTable(r)}\n\n`);
+        for (const e of r.expectations) process.stdout.write(`  ${e.passed ? 'ok  ' : 'FAIL'} ${e.text} (measured ${Object.entries(e.actual).map(([k, v]) => `${k}: ${v}`).join(', ') || 'no run it applies to'})\n`);
+        for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
+        process.stdout.write(`\nVerdict: ${r.verdict}\nResult: ${join(out, 'replay.json')}\nReport: ${join(out, 'report.html')} (also summary.md, junit.xml)\n`);
+        process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      process.exitCode = r.runs.some((x) => x.error) ? EXIT.LAB : r.passed ? EXIT.OK : EXIT.EXPECTATION;
     });
 
   p.command('validate')

@@ -1,9 +1,11 @@
 // Evidence of one variant: why each packet died and what each side saw. Joins conntrack's
 // INVALID reasons (NFLOG 0), the firewall's drops (NFLOG 1), the middlebox's flow records, the
-// harvester's attempts, nginx's access log and the kernel's counters.
+// harvester's attempts, nginx's access log and the kernel's counters. Returns facts only: the
+// words a reader sees are written from them in src/report/diagnosis.ts.
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CtlabError } from '../errors.js';
+import { NSTAT_KEPT } from '../measure/nstat.js';
 import { chainTargetPackets, parseConntrackStats, parseIptablesCounters } from '../measure/parse.js';
 import { countRetransmissions, readTcpPackets, type TcpPacket } from './packets.js';
 import { FileReader, jsonLines, parseEvents, parseFlows, parseNginxLog, parseNstat } from './read.js';
@@ -27,28 +29,6 @@ export function normaliseReason(prefix: string): string {
     .trim();
 }
 
-/** nstat counters worth showing, with what they mean. */
-export const NSTAT_MEANINGS: ReadonlyArray<[string, string]> = [
-  ['TcpRetransSegs', 'segments retransmitted'],
-  ['TcpExtTCPTimeouts', 'retransmission timeouts (RTO fired)'],
-  ['TcpExtTCPLossProbes', 'tail-loss probes sent'],
-  ['TcpExtTCPSACKDiscard', 'SACK blocks discarded as invalid'],
-  ['TcpExtTCPDSACKIgnoredOld', 'D-SACK blocks ignored (old)'],
-  ['TcpExtTCPDSACKIgnoredNoUndo', 'D-SACK blocks ignored (no undo)'],
-  ['TcpExtTCPSackRecovery', 'recoveries driven by SACK'],
-  ['TcpExtTCPFastRetrans', 'fast retransmissions'],
-  ['TcpExtTCPSlowStartRetrans', 'retransmissions in slow start'],
-  ['TcpExtTCPLostRetransmit', 'retransmissions lost again'],
-  ['TcpExtTCPSpuriousRTOs', 'timeouts later found spurious'],
-  ['TcpExtTCPAbortOnTimeout', 'connections aborted after repeated timeouts'],
-  ['TcpExtTCPSynRetrans', 'SYNs retransmitted'],
-  ['TcpEstabResets', 'established connections reset'],
-  ['TcpOutRsts', 'resets sent'],
-  ['TcpAttemptFails', 'connection attempts that failed'],
-  ['TcpInSegs', 'segments received'],
-  ['TcpOutSegs', 'segments sent'],
-];
-
 /**
  * conntrack's reasons of an NFLOG group-0 capture, counted per normalised reason (dropped = 0),
  * and the packets by exact bytes, for matching a firewall's drops to them.
@@ -69,9 +49,6 @@ function tallyReasons(pkts: readonly TcpPacket[]): { counts: Map<string, ReasonC
 }
 
 const byDroppedThenJudged = (x: ReasonCount, y: ReasonCount) => y.dropped - x.dropped || y.judged - x.judged;
-
-const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Where a packet's client side is ("ip:port"), given the set of known flow clients. */
 function clientEnd(p: TcpPacket, clients: Set<string>): string {
@@ -183,58 +160,12 @@ function bucketize(times: number[], weights: number[] | null, t0: number, bucket
   return v.map((x, i) => ({ tMs: i * bucketMs, value: perSecond ? (x * 1000) / bucketMs : x }));
 }
 
-function outcomeWords(a: Attempt): string {
-  const got = `${fmt(a.bytes)} bytes received`;
-  switch (a.outcome) {
-    case 'ok': return `succeeded in ${secs(a.totalMs)}`;
-    case 'read-timeout': return `timed out waiting for data after ${secs(a.totalMs)} (${got})`;
-    case 'connect-timeout': return `timed out connecting after ${secs(a.totalMs)}`;
-    case 'reset': return `was reset after ${secs(a.totalMs)} (${got})`;
-    case 'http-error': return `got an HTTP error${a.errorCode ? ` (${a.errorCode})` : ''}`;
-    case 'parse-error': return `received a response that did not parse (${got})`;
-    default: return `failed${a.error ? ` (${a.error})` : ''}`;
-  }
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${fmt(n)} ${n === 1 ? one : many}`;
-}
-
-function diagnose(d: Omit<FlowDiagnosis, 'sentence'>, a: Attempt | undefined): string {
-  const who = a ? `attempt ${a.attempt} of page ${a.page} (client port ${a.localPort})` : `flow ${d.ordinal} (${d.client}), which no harvester attempt claims,`;
-  const parts: string[] = [];
-  parts.push(`${who} ${a ? outcomeWords(a) : 'was seen by the middlebox'}`);
-  const off = `server offset +${fmt(d.serverOffset)}, ${d.serverOffsetHalf === 'pos' ? 'in the harmful half' : d.serverOffsetHalf === 'neg' ? 'in the harmless half' : 'none'}`;
-  if (d.sackBlocksUntranslated > 0) {
-    const where = d.shiftedSackDrops > 0 || d.serverOffsetHalf === 'pos' ? "in the firewall's shifted sequence space" : 'untranslated';
-    parts.push(`its client ACKs carried ${plural(d.sackBlocksUntranslated, 'SACK block')} with edges ${where} (${off})`);
-  } else if (d.serverOffset !== 0) {
-    parts.push(`its SACK blocks were all translated or absent (${off})`);
-  }
-  if (d.invalidDrops > 0) {
-    const rs = Object.entries(d.reasons).sort((x, y) => y[1] - x[1]).map(([r, n]) => `${fmt(n)} as '${r}'`);
-    const rsText = rs.length === 1 ? ` ${rs[0]!.replace(/^[\d,]+ /, '')}` : rs.length > 1 ? ` (${rs.join(', ')})` : '';
-    parts.push(`the server's conntrack dropped ${fmt(d.invalidDrops)} of them${rsText}`);
-  } else if (a && a.outcome !== 'ok') {
-    parts.push('the server firewall dropped none of its packets');
-  }
-  if (d.impairmentDrops > 0) parts.push(`the path's loss model dropped ${plural(d.impairmentDrops, 'packet')} on purpose`);
-  if (d.nginx && a && a.outcome !== 'ok') {
-    if (d.nginx.completion === 'OK') parts.push(`nginx logged the response complete (${fmt(d.nginx.bytesSent)} bytes handed to the kernel in ${Math.round(d.nginx.requestTimeMs)} ms) yet the client received ${fmt(a.bytes)}`);
-    else parts.push(`nginx logged the response incomplete (${fmt(d.nginx.bytesSent)} bytes sent)`);
-  } else if (!d.nginx && a && a.outcome !== 'ok' && a.outcome !== 'connect-timeout') {
-    parts.push('nginx never logged the request (it was still sending when the client gave up)');
-  }
-  const s = parts.join('; ');
-  return s.charAt(0).toUpperCase() + s.slice(1) + '.';
-}
-
 /**
  * The client's conntrack (its NAT): reasons from client-invalid-reasons.pcap (null: not captured),
- * its INVALID counter and its INVALID rule's drops, and a sentence on them.
+ * its INVALID counter and its INVALID rule's drops.
  */
 function clientSide(pkts: TcpPacket[] | null, iptText: string | null, ctsText: string | null):
-  { reasons: ReasonCount[]; counters: NonNullable<VariantEvidence['clientCounters']>; sentence: string } | null {
+  { reasons: ReasonCount[]; counters: NonNullable<VariantEvidence['clientCounters']> } | null {
   if (pkts === null) return null;
   const reasons = [...tallyReasons(pkts).counts.values()];
   const invalid = ctsText !== null ? parseConntrackStats(ctsText).invalid ?? null : null;
@@ -244,19 +175,7 @@ function clientSide(pkts: TcpPacket[] | null, iptText: string | null, ctsText: s
   // was logged (logged == invalid) and every one was dropped (drops == invalid).
   if (logged > 0 && invalid === logged && drops === logged) for (const rc of reasons) rc.dropped = rc.judged;
   reasons.sort(byDroppedThenJudged);
-  const list = reasons.map((x) => `${fmt(x.judged)} '${x.reason}'`).join(', ');
-  const who = "The client's conntrack (its NAT)";
-  let sentence: string;
-  if (logged === 0) {
-    sentence = `${who} logged no packet with a reason${invalid ? ` (yet conntrack -S counts ${fmt(invalid)} INVALID)` : ''}.`;
-  } else if (invalid === 0) {
-    sentence = `${who} logged ${plural(logged, 'packet')} with a reason (${list}) but counted none INVALID: it let them through (ignored).`;
-  } else {
-    const judged = invalid !== null ? `judged ${plural(invalid, 'packet')} INVALID and logged the reasons of ${fmt(logged)}` : `logged the reasons of ${plural(logged, 'packet')}`;
-    const fate = drops === null ? 'the client has no INVALID drop rule, so nothing stopped them' : `the client's INVALID rule dropped ${plural(drops, 'packet')}`;
-    sentence = `${who} ${judged} (${list}); ${fate}.`;
-  }
-  return { reasons, counters: { conntrackInvalid: invalid, invalidDrops: drops }, sentence };
+  return { reasons, counters: { conntrackInvalid: invalid, invalidDrops: drops } };
 }
 
 /** Read and join the evidence of one variant folder. */
@@ -336,14 +255,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   if (iptText !== null && counter === null) problems.push('server-iptables.txt has no CTLAB_INVALID chain');
   const withoutReason = dropPkts.length - withReason;
   const accounted = counter !== null ? counter <= withReason && withoutReason === 0 : withoutReason === 0;
-  let note: string;
-  if (counter === null) note = `The firewall's counter could not be read; ${fmt(withReason)} of ${fmt(dropPkts.length)} captured drops have a conntrack reason.`;
-  else if (counter === 0 && dropPkts.length === 0) note = 'The firewall dropped no packet as INVALID.';
-  else if (accounted && dropPkts.length === counter) note = `All ${fmt(counter)} packets the firewall counted as dropped were captured, each with conntrack's reason.`;
-  else if (accounted) note = `The firewall counted ${fmt(counter)} drops; ${fmt(dropPkts.length)} were captured (the capture ran a moment longer than the counter was read), every one with conntrack's reason.`;
-  else if (dropPkts.length < counter) note = `The firewall counted ${fmt(counter)} drops but only ${fmt(dropPkts.length)} were captured, ${fmt(withReason)} with a conntrack reason: ${fmt(counter - withReason)} are unexplained.`;
-  else note = `${fmt(withoutReason)} captured drops have no conntrack reason logged for the same bytes.`;
-  const drops: DropAccounting = { counter, captured: dropPkts.length, withReason, withoutReason, accounted, note };
+  const drops: DropAccounting = { counter, captured: dropPkts.length, withReason, withoutReason, accounted };
 
   // nginx against the harvester: what the server saw vs. what the client tried.
   const nginxOf = new Map<Attempt, NginxRequest>();
@@ -356,45 +268,42 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     }
   }
   const mismatches: NginxMismatch[] = [];
-  for (const a of attempts) {
-    if (a.outcome === 'ok' || a.localPort === null) continue;
+  const logged = (n: NginxRequest) => ({ status: n.status, bytesSent: n.bytesSent, request: n.request });
+  attempts.forEach((a, i) => {
+    if (a.outcome === 'ok' || a.localPort === null) return;
     const n = nginxOf.get(a);
-    const who = `attempt ${a.attempt} of page ${a.page} (port ${a.localPort})`;
     if (n && n.completion === 'OK' && n.status >= 200 && n.status < 300) {
-      mismatches.push({ kind: 'server-complete-client-failed', remotePort: a.localPort, page: a.page, attempt: a.attempt,
-        sentence: `nginx logged ${who} complete (status ${n.status}, ${fmt(n.bytesSent)} bytes) but the client received ${fmt(a.bytes)} bytes and ${a.outcome === 'read-timeout' ? 'timed out' : `ended with ${a.outcome}`}.` });
+      mismatches.push({ kind: 'server-complete-client-failed', remotePort: a.localPort, page: a.page, attempt: a.attempt, attemptIndex: i, nginx: logged(n) });
     } else if (!n && a.outcome !== 'connect-timeout') {
-      mismatches.push({ kind: 'server-never-logged', remotePort: a.localPort, page: a.page, attempt: a.attempt,
-        sentence: `nginx never logged ${who}: the response was still in flight when the client gave up after ${secs(a.totalMs)}.` });
+      mismatches.push({ kind: 'server-never-logged', remotePort: a.localPort, page: a.page, attempt: a.attempt, attemptIndex: i, nginx: null });
     }
-  }
+  });
   for (const n of nginx) {
     if (claimed.has(n)) continue;
-    mismatches.push({ kind: 'client-never-tried', remotePort: n.remotePort, page: null, attempt: null,
-      sentence: `nginx logged a request from port ${n.remotePort} ("${n.request}") that matches no harvester attempt.` });
+    mismatches.push({ kind: 'client-never-tried', remotePort: n.remotePort, page: null, attempt: null, attemptIndex: null, nginx: logged(n) });
   }
 
   // Per flow.
+  const attemptIndexOf = new Map(attempts.map((a, i) => [a, i]));
   const flowDiag: FlowDiagnosis[] = flows.map((f) => {
     const as = join.attemptsOf(f);
     const a = as.find((x) => x.outcome !== 'ok') ?? as[as.length - 1];
     const pf = perFlow.get(f.ordinal);
     const n = a ? nginxOf.get(a) : undefined;
-    const d: Omit<FlowDiagnosis, 'sentence'> = {
-      ordinal: f.ordinal, client: f.client, page: a?.page ?? null, attempt: a?.attempt ?? null, outcome: a?.outcome ?? null,
+    return {
+      ordinal: f.ordinal, client: f.client, page: a?.page ?? null, attempt: a?.attempt ?? null, attemptIndex: a ? attemptIndexOf.get(a)! : null, outcome: a?.outcome ?? null,
       serverOffset: f.serverOffset, serverOffsetHalf: f.serverOffsetHalf, sackBlocksUntranslated: f.sackBlocksUntranslated,
       impairmentDrops: f.dropsToClient + f.dropsToServer, invalidDrops: pf?.drops ?? 0, reasons: pf?.reasons ?? {},
       shiftedSackDrops: pf?.shifted ?? 0,
       nginx: n ? { status: n.status, bytesSent: n.bytesSent, completion: n.completion, requestTimeMs: n.requestTimeMs } : null,
       bytesReceived: a?.bytes ?? null,
     };
-    return { ...d, sentence: diagnose(d, a) };
   });
 
   // nstat: fresh namespaces, so absolute values are the run's deltas.
   const sn = sNstat ? parseNstat(sNstat) : {};
   const cn = cNstat ? parseNstat(cNstat) : {};
-  const nstat: NstatCounter[] = NSTAT_MEANINGS.map(([name, meaning]) => ({ name, meaning, server: sn[name] ?? 0, client: cn[name] ?? 0 }));
+  const nstat: NstatCounter[] = NSTAT_KEPT.map((name) => ({ name, server: sn[name] ?? 0, client: cn[name] ?? 0 }));
 
   // Series.
   const bucketMs = bucketSize(seriesMs);
@@ -426,39 +335,14 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   }
   const invalidSeries = bucketize(dropPkts.map((p) => p.timeMs), null, t0, bucketMs, seriesMs, false);
 
-  // The headline.
-  const summary: string[] = [];
-  const failed = attempts.filter((a) => a.outcome !== 'ok');
-  const timedOut = failed.filter((a) => a.outcome === 'read-timeout' || a.outcome === 'connect-timeout').length;
-  if (attempts.length > 0) {
-    summary.push(failed.length === 0
-      ? `All ${plural(attempts.length, 'attempt')} succeeded.`
-      : `${fmt(failed.length)} of ${plural(attempts.length, 'attempt')} failed (${fmt(timedOut)} timed out).`);
-  }
-  const reasons = [...reasonCounts.values()].sort(byDroppedThenJudged);
-  if (dropPkts.length > 0 || (counter ?? 0) > 0) {
-    const top = reasons.filter((x) => x.dropped > 0).map((x) => `${fmt(x.dropped)} '${x.reason}'`).join(', ');
-    const acc = accounted ? 'every drop accounted for' : 'NOT every drop accounted for';
-    summary.push(`The server's firewall dropped ${plural(counter ?? dropPkts.length, 'packet')} that conntrack judged INVALID (reasons of the ${fmt(dropPkts.length)} captured: ${top || 'none logged'}; ${acc}).`);
-  } else {
-    summary.push("The server's firewall dropped no packet as INVALID.");
-  }
-  const failedFlows = flowDiag.filter((f) => f.outcome !== null && f.outcome !== 'ok');
-  if (failedFlows.length > 0) {
-    const harmful = failedFlows.filter((f) => f.serverOffsetHalf === 'pos' && f.sackBlocksUntranslated > 0 && f.invalidDrops > 0).length;
-    summary.push(`${fmt(harmful)} of the ${plural(failedFlows.length, 'failed connection')} had the middlebox's server offset in the harmful half, SACK blocks left untranslated and ACKs dropped as INVALID.`);
-  }
   const client = clientSide(clientReasonsPcap ? pcap(clientReasonsPcap, 'client-invalid-reasons.pcap') ?? [] : null, clientIpt, clientCts);
-  if (client) summary.push(client.sentence);
-  const sc = mismatches.filter((m) => m.kind === 'server-complete-client-failed').length;
-  if (sc > 0) summary.push(`nginx logged ${plural(sc, 'response')} as complete whose bytes the client never finished receiving: the server's own logs look clean.`);
 
   return {
     dir: basename(dir),
     t0EpochMs: t0,
     durationMs: seriesMs,
     attempts,
-    reasons,
+    reasons: [...reasonCounts.values()].sort(byDroppedThenJudged),
     ...(client ? { clientReasons: client.reasons, clientCounters: client.counters } : {}),
     drops,
     droppedPackets,
@@ -470,7 +354,6 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
       clientPcap: clientPkts ? countRetransmissions(clientPkts).total : null,
     },
     series: { attempts: spans, bucketMs, throughput, throughputSource, invalidDrops: invalidSeries },
-    summary,
     problems,
   };
 }

@@ -1,6 +1,6 @@
 // Evidence of every variant of a run folder.
 import { join } from 'node:path';
-import type { RunResult, VariantResult } from '../report/result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 import { analyzeVariant } from './analyze.js';
 import type { VariantEvidence } from './types.js';
 

@@ -1,4 +1,7 @@
-// What the evidence of one variant says, in a form the reports (and result.json readers) use.
+// What the evidence of one variant says, as facts (counts, reasons, flows, attempts' outcomes):
+// the reports put them into words (src/report/diagnosis.ts).
+
+import type { NstatName } from '../measure/nstat.js';
 
 export type Outcome = 'ok' | 'connect-timeout' | 'read-timeout' | 'reset' | 'http-error' | 'parse-error' | 'error';
 
@@ -91,8 +94,6 @@ export interface DropAccounting {
   withoutReason: number;
   /** Every counted drop has a reason (counter <= withReason, and nothing without one). */
   accounted: boolean;
-  /** Plain words on the above (e.g. why captured may exceed the counter). */
-  note: string;
 }
 
 /** One flow, joined across the middlebox, conntrack, the harvester and nginx. */
@@ -101,6 +102,8 @@ export interface FlowDiagnosis {
   client: string;
   page: number | null;
   attempt: number | null;
+  /** Index in VariantEvidence.attempts of the attempt the flow is judged by (its failed one, else its last). */
+  attemptIndex: number | null;
   outcome: Outcome | null;
   serverOffset: number;
   serverOffsetHalf: string;
@@ -114,8 +117,6 @@ export interface FlowDiagnosis {
   shiftedSackDrops: number;
   nginx: { status: number; bytesSent: number; completion: string; requestTimeMs: number } | null;
   bytesReceived: number | null;
-  /** One or more plain sentences. */
-  sentence: string;
 }
 
 export interface NginxMismatch {
@@ -123,13 +124,15 @@ export interface NginxMismatch {
   remotePort: number;
   page: number | null;
   attempt: number | null;
-  sentence: string;
+  /** Index in VariantEvidence.attempts of the attempt concerned; null for client-never-tried. */
+  attemptIndex: number | null;
+  /** nginx's log line concerned; null for server-never-logged. */
+  nginx: { status: number; bytesSent: number; request: string } | null;
 }
 
+/** One of the kept nstat counters (src/measure/nstat.ts) on both ends: fresh namespaces, so the run's deltas. */
 export interface NstatCounter {
-  name: string;
-  /** What it counts, in plain words. */
-  meaning: string;
+  name: NstatName;
   server: number;
   client: number;
 }
@@ -190,8 +193,6 @@ export interface VariantEvidence {
     /** Packets the firewall dropped as INVALID per bucket. */
     invalidDrops: SeriesPoint[];
   };
-  /** The headline: a few sentences on why attempts failed. */
-  summary: string[];
   /** Files that were missing or unreadable. */
   problems: string[];
 }

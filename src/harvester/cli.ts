@@ -1,64 +1,51 @@
-// The harvester's command line, as a function (tests call it; main.ts is the process wrapper).
+// The harvester's command line, as a function (tests call it; main.ts is the process wrapper,
+// bundled as dist/bundle/harvester.mjs).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { CtlabError } from '../errors.js';
+import { parseOptions, wholeNumber } from '../util/args.js';
 import { HARVEST_DEFAULTS, harvest, validateHarvestOptions, type HarvestEvent, type HarvestOptions } from './harvest.js';
 
 const USAGE = [
-  'usage: main.js --base-url URL [--events FILE] [--metadata-prefix oai_dc] [--keep-alive]',
+  'usage: harvester.mjs --base-url URL [--events FILE] [--metadata-prefix oai_dc] [--keep-alive]',
   `  [--connect-timeout-ms ${HARVEST_DEFAULTS.connectTimeoutMs}] [--read-timeout-ms ${HARVEST_DEFAULTS.readTimeoutMs}]`,
   `  [--retries ${HARVEST_DEFAULTS.retries}] [--backoff-ms ${HARVEST_DEFAULTS.backoffMs}] [--max-duration-ms 0 (none)]`,
   '  [--local-address IP] [--user-agent STR] [--quiet]',
 ].join('\n');
 
-class UsageError extends Error {}
-class HelpRequested extends Error {}
-
 const INT_OPTS = {
-  '--connect-timeout-ms': 'connectTimeoutMs',
-  '--read-timeout-ms': 'readTimeoutMs',
-  '--retries': 'retries',
-  '--backoff-ms': 'backoffMs',
-  '--max-duration-ms': 'maxDurationMs',
+  'connect-timeout-ms': 'connectTimeoutMs',
+  'read-timeout-ms': 'readTimeoutMs',
+  retries: 'retries',
+  'backoff-ms': 'backoffMs',
+  'max-duration-ms': 'maxDurationMs',
 } as const;
 const STR_OPTS = {
-  '--base-url': 'baseUrl',
-  '--metadata-prefix': 'metadataPrefix',
-  '--local-address': 'localAddress',
-  '--user-agent': 'userAgent',
+  'base-url': 'baseUrl',
+  'metadata-prefix': 'metadataPrefix',
+  'local-address': 'localAddress',
+  'user-agent': 'userAgent',
 } as const;
 
-export function parseHarvestArgs(argv: string[]): { options: HarvestOptions; events: string | null; quiet: boolean } {
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  'keep-alive': { type: 'boolean' },
+  'no-keep-alive': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  events: { type: 'string' },
+  ...Object.fromEntries([...Object.keys(INT_OPTS), ...Object.keys(STR_OPTS)].map((k) => [k, { type: 'string' } as const])),
+} as const;
+
+/** The command line → harvest options (only those given), or `help`. Throws CtlabError('SCENARIO'). */
+export function parseHarvestArgs(argv: string[]): { options: HarvestOptions; events: string | null; quiet: boolean; help?: true } {
+  const v = parseOptions(argv, OPTIONS) as Record<string, string | boolean | undefined>;
   const o: Partial<Record<string, unknown>> = {};
-  let events: string | null = null;
-  let quiet = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') throw new HelpRequested();
-    if (arg === '--keep-alive') {
-      o.keepAlive = true;
-      continue;
-    }
-    if (arg === '--no-keep-alive') {
-      o.keepAlive = false;
-      continue;
-    }
-    if (arg === '--quiet') {
-      quiet = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!(name in INT_OPTS) && !(name in STR_OPTS) && name !== '--events') throw new UsageError(`unknown option ${name}`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new UsageError(`option ${name} needs a value`);
-    if (name === '--events') events = value;
-    else if (name in INT_OPTS) {
-      if (!/^\d+$/.test(value)) throw new UsageError(`option ${name} needs a whole number, got ${JSON.stringify(value)}`);
-      o[INT_OPTS[name as keyof typeof INT_OPTS]] = Number(value);
-    } else o[STR_OPTS[name as keyof typeof STR_OPTS]] = value;
-  }
-  if (typeof o.baseUrl !== 'string') throw new UsageError('option --base-url URL is required');
-  return { options: o as unknown as HarvestOptions, events, quiet };
+  if (v.help) return { options: { baseUrl: '' }, events: null, quiet: false, help: true };
+  if (v['no-keep-alive']) o.keepAlive = false;
+  else if (v['keep-alive']) o.keepAlive = true;
+  for (const [name, key] of Object.entries(INT_OPTS)) if (typeof v[name] === 'string') o[key] = wholeNumber(name, v[name]);
+  for (const [name, key] of Object.entries(STR_OPTS)) if (typeof v[name] === 'string') o[key] = v[name];
+  if (typeof o.baseUrl !== 'string') throw new CtlabError('SCENARIO', 'option --base-url URL is required');
+  return { options: o as unknown as HarvestOptions, events: typeof v.events === 'string' ? v.events : null, quiet: v.quiet === true };
 }
 
 function line(e: HarvestEvent): string {
@@ -82,13 +69,13 @@ export async function runHarvestCli(argv: string[], io: CliIo): Promise<number> 
   let parsed;
   try {
     parsed = parseHarvestArgs(argv);
-    validateHarvestOptions(parsed.options);
-  } catch (err) {
-    if (err instanceof HelpRequested) {
+    if (parsed.help) {
       io.stdout(USAGE + '\n');
       return 0;
     }
-    if (err instanceof UsageError || err instanceof CtlabError) {
+    validateHarvestOptions(parsed.options);
+  } catch (err) {
+    if (err instanceof CtlabError) {
       io.stderr(`ctlab-harvester: ${err.message} (try --help)\n`);
       return 2;
     }

@@ -2,11 +2,13 @@
 // a new TCP connection per request unless keepAlive; connect and read timeouts; a bounded number
 // of retries per page with doubling backoff; an overall deadline; and when a page still fails,
 // stop and report the harvest incomplete (no skipping ahead: the next token is in the lost page).
-// Every attempt becomes one event the moment it ends. Node built-ins only (runs in the lab images).
+// Every attempt becomes one event the moment it ends. Runs in the lab (dist/bundle/harvester.mjs).
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
+import type { Percentiles } from '../result/types.js';
+import { sleep } from '../util/sleep.js';
 import { exchange, watchIdle, type AttemptOutcome, type SocketFactory } from './http.js';
 import { OaiParseError, parseOaiResponse, type OaiError } from './oai.js';
 
@@ -84,13 +86,6 @@ export interface AttemptEvent {
   oaiError: OaiError | null;
   /** The token this page ended with (null: last page, or not parsed). */
   nextToken: string | null;
-}
-
-export interface Percentiles {
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
 }
 
 export type StopReason =
@@ -223,17 +218,9 @@ function buildRequest(t: Target, query: string, userAgent: string, keepAlive: bo
   );
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** The pause before retry number `attempt` (1-based): the backoff, doubling with each retry. */
+export function backoffWait(backoffMs: number, attempt: number): number {
+  return backoffMs * 2 ** (attempt - 1);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -437,7 +424,7 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
           failedPage = page;
           break;
         }
-        const wait = cfg.backoffMs * 2 ** (attempt - 1);
+        const wait = backoffWait(cfg.backoffMs, attempt);
         if (cfg.maxDurationMs > 0 && sinceStart() + wait >= cfg.maxDurationMs) {
           // The retry could not start before the deadline: stop now rather than sleep into it.
           stoppedBecause = 'deadline';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // CLI: harvest an OAI-PMH repository, writing one JSON line per attempt (and the summary) to
 // --events as each attempt ends, and the summary as JSON on stdout.
-//   node dist/src/harvester/main.js --base-url http://198.18.2.2/oai --events /out/events.jsonl
+//   node dist/bundle/harvester.mjs --base-url http://198.18.2.2/oai --events /out/events.jsonl
+// (this file bundled with its imports by scripts/bundle.mjs; it runs in the lab with no node_modules).
 // Exit 0: complete; 1: incomplete (or stopped by SIGTERM/SIGINT: the summary is still written); 2: usage error.
 
 import { runHarvestCli } from './cli.js';

@@ -1,20 +1,21 @@
 // The command lines the orchestrator runs inside the lab nodes, built from the scenario's
 // workload, so that option names live in one place (this file and the two CLIs it targets).
 
+import { BUNDLES } from '../bundles.js';
 import type { HarvestWorkload } from '../scenario/model.js';
 
-/** Where the compiled CLIs sit inside the lab images, relative to the project root. */
-export const GENERATOR_MAIN = 'dist/src/repository/main.js';
-export const HARVESTER_MAIN = 'dist/src/harvester/main.js';
+/** Where the bundled CLIs sit inside the lab (under /opt/ctlab), relative to the project root. */
+export const GENERATOR_MAIN = BUNDLES.repository.out;
+export const HARVESTER_MAIN = BUNDLES.harvester.out;
 
-/** Arguments for `node dist/src/repository/main.js` (run in the server node before nginx starts). */
+/** Arguments for `node dist/bundle/repository.mjs` (run in the server node before nginx starts). */
 export function generatorArgv(w: HarvestWorkload, o: { out: string; seed: number; baseUrl?: string }): string[] {
   const argv = ['--out', o.out, '--records', String(w.records), '--page-size', String(w.pageSize), '--record-bytes', String(w.recordBytes), '--seed', String(o.seed)];
   if (o.baseUrl) argv.push('--base-url', o.baseUrl);
   return argv;
 }
 
-/** Arguments for `node dist/src/harvester/main.js` (run in the harvester node). */
+/** Arguments for `node dist/bundle/harvester.mjs` (run in the harvester node). */
 export function harvesterArgv(w: HarvestWorkload, o: { baseUrl: string; events: string; quiet?: boolean }): string[] {
   const argv = [
     '--base-url', o.baseUrl,

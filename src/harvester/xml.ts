@@ -1,5 +1,5 @@
-// A small non-validating XML 1.0 well-formedness walker (Node built-ins only: it runs in the lab
-// images). Enough to tell a complete OAI-PMH response from a truncated or garbled one: balanced
+// A small non-validating XML 1.0 well-formedness walker (it runs in the lab, bundled into
+// dist/bundle/harvester.mjs). Enough to tell a complete OAI-PMH response from a truncated or garbled one: balanced
 // tags, one root, quoted attributes, known entity references, comments/CDATA/PIs closed. No DTDs
 // (an internal subset is rejected: OAI-PMH responses never carry one).
 

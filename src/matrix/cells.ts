@@ -1,10 +1,11 @@
 // Axes → cells. Each cell is the scenario with one firewall (middlebox profile) and one server
 // configuration, as a derived Scenario with exactly one variant, so the ordinary run machinery
 // (src/run/run.ts) runs it unchanged.
-import type { Expectation, MatrixModel, MiddleboxProfile, Scenario } from '../scenario/model.js';
+import type { Expectation } from '../result/expectations.js';
+import type { MatrixModel, MiddleboxProfile, Scenario } from '../scenario/model.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { CtlabError } from '../errors.js';
-import { MATRIX_ONLY_METRICS } from '../scenario/load.js';
+import { MATRIX_ONLY_METRICS } from '../result/metrics.js';
 import { cellName, matchAxis } from './pattern.js';
 
 export interface CellExpectation extends Expectation {

@@ -4,10 +4,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { compareKernel, emulationCaveat } from '../report/kernels.js';
+import { emulationCaveat } from '../report/kernels.js';
+import { byKernelVersion } from '../result/kernel.js';
 import { mdEscape } from '../report/markdown.js';
 import { esc, hrefPath } from '../report/escape.js';
-import type { KernelRun } from '../report/result.js';
+import type { KernelRun } from '../result/types.js';
 import { kernelDirName } from '../run/kernels.js';
 import type { Progress } from '../run/variant.js';
 import { relText } from './render.js';
@@ -92,7 +93,7 @@ export async function runMatrixOnKernels(o: { outDir: string; kernels: string[];
 export function mergeKernelMatrices(list: { run: KernelMatrixRun; matrix: MatrixResult | null }[], o: { runId: string; startedAt: Date }): KernelMatrixResult {
   const ok = list.filter((x): x is { run: KernelMatrixRun; matrix: MatrixResult } => x.matrix !== null);
   if (ok.length === 0) throw new CtlabError('LAB', `the matrix did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`);
-  const sorted = [...list].sort((a, b) => compareKernel(a.run.release, b.run.release));
+  const sorted = [...list].sort((a, b) => byKernelVersion(a.run.release, b.run.release));
   const names = [...new Set(ok.flatMap((x) => x.matrix.cells.map((c) => c.name)))];
   const differences: KernelMatrixResult['differences'] = [];
   for (const cell of names) {
@@ -131,7 +132,7 @@ function nested(m: MatrixResult, dir: string): MatrixResult {
 }
 
 export function renderKernelMatrixHtml(r: KernelMatrixResult, list: { run: KernelMatrixRun; matrix: MatrixResult | null }[]): string {
-  const sorted = [...list].sort((a, b) => compareKernel(a.run.release, b.run.release));
+  const sorted = [...list].sort((a, b) => byKernelVersion(a.run.release, b.run.release));
   const caveat = emulationCaveat(r.kernels);
   const diffs = r.differences.length
     ? `<table class="list"><thead><tr><th>cell</th>${r.kernels.filter((k) => !k.error).map((k) => `<th>${esc(k.release)}</th>`).join('')}</tr></thead><tbody>${r.differences

@@ -1,7 +1,8 @@
 // What matrix.json holds, and how it is built from the cells' RunResults. These field names
 // are documented (README, "Matrix"): add fields freely, never rename these.
-import { checkExpectations, relativeThroughput, type RunResult, type VariantResult } from '../report/result.js';
-import { MATRIX_ONLY_METRICS } from '../scenario/load.js';
+import { checkExpectations } from '../result/expectations.js';
+import { MATRIX_ONLY_METRICS, relativeThroughput } from '../result/metrics.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 import type { MatrixCell } from './cells.js';
 import type { ShardInfo } from './shard.js';
 

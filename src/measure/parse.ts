@@ -1,6 +1,9 @@
-// Parsers for the kernel's own counters, read inside the lab hosts. Every claim a run makes is
-// asserted from one of these (the netfilter selftests' way): iptables rule counters,
-// `conntrack -S`, `nstat` (NFQUEUE's /proc counters: src/middlebox/nfqueue.ts).
+// Parsers of what the lab's hosts print or write: pure functions from text to numbers. Every
+// claim a run makes is asserted from one of these (the netfilter selftests' way): iptables rule
+// counters, `conntrack -S` and `-L`, `nstat`, `sysctl`, NFQUEUE's /proc counters, the
+// conntrack-flush action's output, the middlebox's counters file and the harvester's summary.
+// Also loaded by the middlebox inside the lab (parseKernelQueueStats): no imports but types.
+import type { HarvestSummary } from '../harvester/harvest.js';
 
 export interface RuleCounter {
   packets: number;
@@ -114,4 +117,81 @@ export function parseConntrackList(text: string): ConntrackEntry[] {
 /** Entries whose original destination is `vip` and whose replies come from `real` (DNATed). */
 export function natFlowCount(entries: ConntrackEntry[], vip: string, real: string): number {
   return entries.filter((e) => e.orig.dst === vip && e.reply.src === real).length;
+}
+
+/** `sysctl a b` output ("name = value" per line) → { name: value }. */
+export function parseSysctlOutput(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of text.matchAll(/^([\w.]+)\s*=\s*(.*?)\s*$/gm)) out[m[1]!] = m[2]!;
+  return out;
+}
+
+/** The conntrack-flush action's output ("conntrack entries: N", or -F's "N flow entries have been deleted") → N. */
+export function parseFlushOutput(text: string): number | undefined {
+  const m = /conntrack entries: (\d+)/.exec(text) ?? /(\d+) flow entries have been deleted/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** One line of /proc/net/netfilter/nfnetlink_queue (per network namespace). */
+export interface KernelQueueStats {
+  queue: number;
+  portid: number;
+  /** Packets currently waiting for a verdict. */
+  queueTotal: number;
+  copyMode: number;
+  copyRange: number;
+  /** Dropped because the queue was full (maxlen). */
+  queueDropped: number;
+  /** Dropped because the message could not be delivered to the socket (buffer full). */
+  userDropped: number;
+  idSequence: number;
+}
+
+export function parseKernelQueueStats(text: string): KernelQueueStats[] {
+  const out: KernelQueueStats[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) continue;
+    out.push({
+      queue: f[0]!, portid: f[1]!, queueTotal: f[2]!, copyMode: f[3]!, copyRange: f[4]!,
+      queueDropped: f[5]!, userDropped: f[6]!, idSequence: f[7]!,
+    });
+  }
+  return out;
+}
+
+/** The sections of the middlebox's counters file (src/middlebox/runner.ts) a result keeps. */
+export interface MiddleboxCountersFile {
+  engine?: Record<string, number>;
+  binding?: Record<string, number>;
+  hold?: Record<string, number>;
+  cpu?: Record<string, number>;
+}
+
+/** The middlebox's counters file, or undefined when it is missing or does not parse. */
+export function parseMiddleboxCounters(text: string): MiddleboxCountersFile | undefined {
+  try {
+    return JSON.parse(text) as MiddleboxCountersFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records in a JSON-lines file (the middlebox's flows): its non-blank lines. */
+export function countLines(text: string): number {
+  return text.split('\n').filter((l) => l.trim()).length;
+}
+
+/** The harvester's stdout → its summary line (the last JSON line of type "summary"). */
+export function parseHarvestSummary(stdout: string): HarvestSummary | undefined {
+  const lines = stdout.trim().split('\n').reverse();
+  for (const l of lines) {
+    try {
+      const j = JSON.parse(l) as HarvestSummary;
+      if (j && j.type === 'summary') return j;
+    } catch {
+      /* not JSON: keep looking */
+    }
+  }
+  return undefined;
 }

@@ -1,22 +1,26 @@
-// The middlebox process: node dist/src/middlebox/main.js --config /etc/ctlab/middlebox.json
+// The middlebox process (bundled as dist/bundle/middlebox.mjs):
+//   node /opt/ctlab/dist/bundle/middlebox.mjs --config /etc/ctlab/middlebox.json
 // Binds the NFQUEUE queue, prints one `ready` line on stdout, runs until SIGTERM/SIGINT
-// (then writes the counters and flow records and exits 0). Any error: counters are written
-// with the error, one line goes to stderr, exit code 1. The queue has no bypass, so when
-// this process is gone forwarded TCP stops (fail closed), loudly.
-// Node built-ins only (runs in the image on Node 18).
+// (then writes the counters and flow records and exits 0). Any error (a bad command line or
+// config too): counters are written with the error if it was running, one line goes to stderr,
+// exit code 1. The queue has no bypass, so when this process is gone forwarded TCP stops (fail
+// closed), loudly. The NFQUEUE addon is loaded by path at run time (src/middlebox/nfqueue.ts).
 
 import { readFileSync } from 'node:fs';
+import { CtlabError } from '../errors.js';
+import { parseOptions } from '../util/args.js';
 import { MiddleboxEngine } from './engine.js';
-import { ConfigError, parseProcessConfigText } from './process-config.js';
+import { parseProcessConfigText } from './process-config.js';
 import { startMiddlebox, type RunningMiddlebox } from './runner.js';
 
-const USAGE = 'usage: node dist/src/middlebox/main.js --config FILE';
+const USAGE = 'usage: middlebox.mjs --config FILE';
 
-function configPath(argv: string[]): string {
-  const i = argv.indexOf('--config');
-  const v = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
-  if (!v) throw new ConfigError(`middlebox: --config FILE is required (${USAGE})`);
-  return v;
+/** The config file's path, or null for --help. */
+function configPath(argv: string[]): string | null {
+  const v = parseOptions(argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (v.help) return null;
+  if (!v.config) throw new CtlabError('SCENARIO', `--config FILE is required (${USAGE})`);
+  return v.config;
 }
 
 function main(): void {
@@ -36,11 +40,15 @@ function main(): void {
 
   try {
     const file = configPath(process.argv.slice(2));
+    if (file === null) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError(`middlebox: cannot read config ${file}: ${(err as Error).message}`);
+      throw new CtlabError('SCENARIO', `cannot read middlebox config ${file}: ${(err as Error).message}`);
     }
     const cfg = parseProcessConfigText(text, file);
     running = startMiddlebox(cfg, (c) => new MiddleboxEngine(c));

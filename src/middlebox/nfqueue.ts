@@ -1,5 +1,6 @@
 // Typed wrapper around the native NFQUEUE addon (lab/middlebox/native/nfqueue.c).
-// Runs inside the middlebox image on Debian's Node 18: Node built-ins only.
+// Runs inside the middlebox image on Debian's Node 18 (bundled into dist/bundle/middlebox.mjs;
+// the addon itself is loaded by path at run time, never bundled). Node built-ins and the pure parsers of src/measure/parse.ts only.
 //
 // Contract with the addon (one call into JS per batch):
 //   - `bytes` views one long-lived receive area; packet i of a batch is
@@ -14,6 +15,10 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseKernelQueueStats, type KernelQueueStats } from '../measure/parse.js';
+
+// The /proc parser lives with the other counter parsers (src/measure/parse.ts).
+export { parseKernelQueueStats, type KernelQueueStats };
 
 /** Descriptor layout (Int32 fields per packet). */
 export const DESC = { STRIDE: 8, ID: 0, OFF: 1, LEN: 2, VERDICT: 3, MODIFIED: 4, INDEV: 5, OUTDEV: 6, HWPROTO: 7 } as const;
@@ -156,34 +161,6 @@ export class NfQueue {
     this.closed = true;
     this.native.close();
   }
-}
-
-/** One line of /proc/net/netfilter/nfnetlink_queue (per network namespace). */
-export interface KernelQueueStats {
-  queue: number;
-  portid: number;
-  /** Packets currently waiting for a verdict. */
-  queueTotal: number;
-  copyMode: number;
-  copyRange: number;
-  /** Dropped because the queue was full (maxlen). */
-  queueDropped: number;
-  /** Dropped because the message could not be delivered to the socket (buffer full). */
-  userDropped: number;
-  idSequence: number;
-}
-
-export function parseKernelQueueStats(text: string): KernelQueueStats[] {
-  const out: KernelQueueStats[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/).map(Number);
-    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) continue;
-    out.push({
-      queue: f[0]!, portid: f[1]!, queueTotal: f[2]!, copyMode: f[3]!, copyRange: f[4]!,
-      queueDropped: f[5]!, userDropped: f[6]!, idSequence: f[7]!,
-    });
-  }
-  return out;
 }
 
 /** The kernel's view of one queue in this process's network namespace, or null if unbound. */

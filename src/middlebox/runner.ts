@@ -1,7 +1,7 @@
 // The middlebox process's loop, with the engine injected (main.ts passes the real one).
 // Per batch: run the engine on each packet in place, fill verdicts, hold delayed packets;
 // one libuv timer releases held packets in batches. Counters go to a file every second.
-// Node built-ins only (runs in the image on Node 18).
+// Runs in the lab on Node 18 (dist/bundle/middlebox.mjs).
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';

@@ -6,8 +6,9 @@ import { BE_LIBERAL } from '../scenario/model.js';
 import { attemptsChart, barsChart, fmtRate, legend, OUTCOME_COLOURS, rebucket } from './charts.js';
 import { esc, hrefPath } from './escape.js';
 import { PAGE_CSS } from './page.js';
+import { dropNote, flowSentence, headline, mismatchSentence, NSTAT_MEANINGS } from './diagnosis.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
-import type { RunResult, VariantResult } from './result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
@@ -147,7 +148,7 @@ function reasonsSection(r: RunResult, ev: Record<string, VariantEvidence | undef
             .map((x) => `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${n(x.dropped)}</td></tr>`)
             .join('')}</tbody></table>`
         : '<p>conntrack judged no packet INVALID.</p>';
-      const acc = `<p class="${e.drops.accounted ? 'okline' : 'badline'}">${e.drops.accounted ? '✔' : '✘'} ${esc(e.drops.note)}</p>`;
+      const acc = `<p class="${e.drops.accounted ? 'okline' : 'badline'}">${e.drops.accounted ? '✔' : '✘'} ${esc(dropNote(e.drops))}</p>`;
       return `<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>${rows}${acc}${clientReasons(e)}`;
     })
     .join('');
@@ -186,12 +187,12 @@ function flowsSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
     const orphanDrops = e.flows.filter((f) => f.outcome === null && f.invalidDrops > 0);
     const shown = [...failed, ...orphanDrops];
     out.push(`<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>`);
-    out.push(`<ul class="summary">${e.summary.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`);
+    out.push(`<ul class="summary">${headline(e).map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`);
     if (shown.length === 0) {
       out.push('<p>No attempt failed.</p>');
       continue;
     }
-    out.push(`<ol class="flows">${shown.slice(0, MAX_FLOWS).map((f) => `<li data-flow="${f.ordinal}">${esc(f.sentence)}</li>`).join('')}</ol>`);
+    out.push(`<ol class="flows">${shown.slice(0, MAX_FLOWS).map((f) => `<li data-flow="${f.ordinal}">${esc(flowSentence(f, e.attempts))}</li>`).join('')}</ol>`);
     if (shown.length > MAX_FLOWS) out.push(`<p>…and ${n(shown.length - MAX_FLOWS)} more (see the evidence in result.json).</p>`);
   }
   return out.join('');
@@ -204,20 +205,20 @@ function nginxSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
       if (!e) return '';
       const head = `<p><b>${esc(label(r, v))}</b>: nginx logged ${n(e.nginx.requests)} request${e.nginx.requests === 1 ? '' : 's'} (${n(e.nginx.complete)} complete); the client made ${n(e.attempts.length)} attempt${e.attempts.length === 1 ? '' : 's'}.</p>`;
       const ms = e.nginx.mismatches;
-      return head + (ms.length ? `<ul>${ms.slice(0, MAX_FLOWS).map((m) => `<li>${esc(m.sentence)}</li>`).join('')}</ul>` : '<p class="okline">Every attempt the client made matches what nginx logged.</p>');
+      return head + (ms.length ? `<ul>${ms.slice(0, MAX_FLOWS).map((m) => `<li>${esc(mismatchSentence(m, e.attempts))}</li>`).join('')}</ul>` : '<p class="okline">Every attempt the client made matches what nginx logged.</p>');
     })
     .join('');
 }
 
 function nstatSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
   const list = r.variants.map((v) => ({ v, e: ev[variantDir(r, v)] }));
-  const names = list[0]?.e?.nstat.map((c) => c.name) ?? [];
+  const names = list[0]?.e ? NSTAT_MEANINGS.map(([name]) => name) : [];
   const rows = names.filter((name) => list.some(({ e }) => e?.nstat.some((c) => c.name === name && (c.server > 0 || c.client > 0))));
   if (rows.length === 0) return '<p>No TCP counter moved.</p>';
   const head = `<tr><th>counter</th>${list.map(({ v }) => `<th colspan="2">${esc(label(r, v))}</th>`).join('')}</tr><tr><th></th>${list.map(() => '<th>server</th><th>client</th>').join('')}</tr>`;
   const body = rows
     .map((name) => {
-      const meaning = list.find(({ e }) => e)?.e?.nstat.find((c) => c.name === name)?.meaning ?? '';
+      const meaning = NSTAT_MEANINGS.find(([x]) => x === name)?.[1] ?? '';
       return `<tr><td><code>${esc(name)}</code><div class="sub">${esc(meaning)}</div></td>${list
         .map(({ e }) => {
           const c = e?.nstat.find((x) => x.name === name);
@@ -305,7 +306,6 @@ export function renderHtml(r: RunResult, ev: Record<string, VariantEvidence | un
   const probs = [
     ...r.problems,
     ...r.variants.flatMap((v) => (ev[variantDir(r, v)]?.problems ?? []).map((p) => `${label(r, v)}: ${p}`)),
-    ...r.variants.filter((v) => v.labSetupRetry).map((v) => `${label(r, v)}: its first lab did not come up (${v.labSetupRetry}); it ran on a fresh one, and nothing of the first was measured`),
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

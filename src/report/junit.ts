@@ -2,7 +2,7 @@
 // carries the measured value. Run problems (e.g. NFQUEUE drops) are a failing case of their own.
 import { escXml } from './escape.js';
 import { variantLabel } from './kernels.js';
-import type { RunResult, VariantResult } from './result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 
 export function renderJunit(r: RunResult): string {
   const label = (v: VariantResult) => variantLabel(r, v);

@@ -1,26 +1,12 @@
 // The kernel axis in the reports: one label rule for a variant (name, repetition, kernel), the
 // side-by-side comparison of kernels, and what each kernel's conntrack is known to do.
 import type { ReasonCount, VariantEvidence } from '../evidence/types.js';
-import { parseKernelVersion } from '../scenario/kernel.js';
-import type { KernelRun, RunResult, VariantResult } from './result.js';
-
-/** "5.10.0-35-cloud-amd64" → [5, 10, 0]; missing parts are 0; no version at all is [0, 0, 0]. */
-export function kernelVersion(release: string): [number, number, number] {
-  const v = parseKernelVersion(release) ?? [];
-  return [v[0] ?? 0, v[1] ?? 0, v[2] ?? 0];
-}
-
-/** Order releases by version; a release without one sorts first instead of throwing. */
-export function compareKernel(a: string, b: string): number {
-  const x = kernelVersion(a);
-  const y = kernelVersion(b);
-  for (let i = 0; i < 3; i++) if (x[i]! !== y[i]!) return x[i]! - y[i]!;
-  return 0;
-}
+import { byKernelVersion } from '../result/kernel.js';
+import type { KernelRun, RunResult, VariantResult } from '../result/types.js';
 
 /** The distinct kernel releases of a run's variants, oldest first. */
 export function kernelsOf(r: Pick<RunResult, 'variants'>): string[] {
-  return [...new Set(r.variants.map((v) => v.kernel).filter((k) => k))].sort(compareKernel);
+  return [...new Set(r.variants.map((v) => v.kernel).filter((k) => k))].sort(byKernelVersion);
 }
 
 /** How a variant is named everywhere in the reports: "flag-off", "flag-off #2", "flag-off @ 5.10.0-35-cloud-amd64". */
@@ -60,7 +46,7 @@ export const KERNEL_NOTES: KernelNote[] = [
 ];
 
 export function notesFor(release: string): KernelNote[] {
-  return KERNEL_NOTES.filter((n) => (!n.from || compareKernel(release, n.from) >= 0) && (!n.until || compareKernel(release, n.until) < 0));
+  return KERNEL_NOTES.filter((n) => (!n.from || byKernelVersion(release, n.from) >= 0) && (!n.until || byKernelVersion(release, n.until) < 0));
 }
 
 export interface KernelCell {

@@ -4,8 +4,9 @@ import type { VariantEvidence } from '../evidence/types.js';
 import { variantDir } from '../evidence/run.js';
 import { BE_LIBERAL } from '../scenario/model.js';
 import { fmtRate } from './charts.js';
+import { headline } from './diagnosis.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
-import type { RunResult, VariantResult } from './result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 
 /** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
 export function mdEscape(s: unknown): string {
@@ -61,7 +62,7 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
     out.push('### Why packets died');
     out.push('');
     for (const { v, e } of why) {
-      out.push(`**${mdEscape(label(v))}**: ${e!.summary.map(mdEscape).join(' ')}`);
+      out.push(`**${mdEscape(label(v))}**: ${headline(e!).map(mdEscape).join(' ')}`);
       out.push('');
     }
   }

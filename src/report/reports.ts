@@ -6,7 +6,7 @@ import type { VariantEvidence } from '../evidence/types.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
-import type { RunResult } from './result.js';
+import type { RunResult } from '../result/types.js';
 
 /** Paths of the written files. `evidence` is keyed by variant folder (see analyzeRun()). */
 export async function writeReports(result: RunResult, runDir: string, evidence: Record<string, VariantEvidence>): Promise<{ html: string; markdown: string; junit: string }> {

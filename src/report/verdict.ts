@@ -1,7 +1,7 @@
 // The verdict in plain words, and the side-by-side table for the terminal.
 import { BE_LIBERAL } from '../scenario/model.js';
 import { variantLabel } from './kernels.js';
-import type { RunResult, VariantResult } from './result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 

@@ -1,37 +1,37 @@
-// The generator's command line, as a function (tests call it; main.ts is the process wrapper).
+// The generator's command line, as a function (tests call it; main.ts is the process wrapper,
+// bundled as dist/bundle/repository.mjs).
 import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
+import { parseOptions, wholeNumber } from '../util/args.js';
 import { DEFAULT_BASE_URL, generateRepository, writeRepository } from './generate.js';
 
 const USAGE =
-  'usage: main.js --out DIR [--records 3812] [--page-size 100] [--record-bytes 3000] [--seed 1] [--base-url URL]';
+  'usage: repository.mjs --out DIR [--records 3812] [--page-size 100] [--record-bytes 3000] [--seed 1] [--base-url URL]';
 
-class UsageError extends Error {}
-class HelpRequested extends Error {}
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  out: { type: 'string' },
+  records: { type: 'string' },
+  'page-size': { type: 'string' },
+  'record-bytes': { type: 'string' },
+  seed: { type: 'string' },
+  'base-url': { type: 'string' },
+} as const;
 
+/** The command line → generator options, or 'help'. Throws CtlabError('SCENARIO'). */
 function parse(argv: string[]) {
-  const o = { out: '', records: 3812, pageSize: 100, recordBytes: 3000, seed: 1, baseUrl: DEFAULT_BASE_URL };
-  const ints: Record<string, 'records' | 'pageSize' | 'recordBytes' | 'seed'> = {
-    '--records': 'records',
-    '--page-size': 'pageSize',
-    '--record-bytes': 'recordBytes',
-    '--seed': 'seed',
+  const v = parseOptions(argv, OPTIONS);
+  if (v.help) return 'help' as const;
+  const int = (name: 'records' | 'page-size' | 'record-bytes' | 'seed', dflt: number) => (v[name] === undefined ? dflt : wholeNumber(name, v[name]));
+  const o = {
+    out: v.out ?? '',
+    records: int('records', 3812),
+    pageSize: int('page-size', 100),
+    recordBytes: int('record-bytes', 3000),
+    seed: int('seed', 1),
+    baseUrl: v['base-url'] ?? DEFAULT_BASE_URL,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h' || arg === '--help') throw new HelpRequested();
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`option ${name} needs a value`);
-    if (name === '--out') o.out = value;
-    else if (name === '--base-url') o.baseUrl = value;
-    else if (name in ints) {
-      if (!/^\d+$/.test(value)) throw new UsageError(`option ${name} needs a whole number, got ${JSON.stringify(value)}`);
-      o[ints[name]!] = Number(value);
-    } else throw new UsageError(`unknown option ${name}`);
-  }
-  if (!o.out) throw new UsageError('option --out DIR is required');
+  if (!o.out) throw new CtlabError('SCENARIO', 'option --out DIR is required');
   return o;
 }
 
@@ -46,15 +46,15 @@ export function runGeneratorCli(argv: string[], io: CliIo): number {
   try {
     opts = parse(argv);
   } catch (err) {
-    if (err instanceof HelpRequested) {
-      io.stdout(USAGE + '\n');
-      return 0;
-    }
-    if (err instanceof UsageError) {
+    if (err instanceof CtlabError) {
       io.stderr(`ctlab-oai-repository: ${err.message} (try --help)\n`);
       return 2;
     }
     throw err;
+  }
+  if (opts === 'help') {
+    io.stdout(USAGE + '\n');
+    return 0;
   }
   const t0 = performance.now();
   let repo;

@@ -1,6 +1,6 @@
 // A deterministic OAI-PMH 2.0 repository written as static files, served by nginx in the lab's
 // server node (lab/server/nginx.conf maps the query arguments onto these paths; resolve.ts is the
-// same mapping in TypeScript for tests). Node built-ins only: this runs inside the lab images.
+// same mapping in TypeScript for tests). This runs inside the lab (dist/bundle/repository.mjs).
 //
 // Layout under the output directory:
 //   Identify.xml, ListMetadataFormats.xml

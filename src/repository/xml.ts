@@ -1,4 +1,4 @@
-// XML text helpers shared by the repository generator. Node built-ins only (runs in the lab images).
+// XML text helpers shared by the repository generator. Runs in the lab (dist/bundle/repository.mjs).
 
 // Characters XML 1.0 forbids anywhere (C0 controls except tab/LF/CR, lone surrogates, U+FFFE/U+FFFF).
 // eslint-disable-next-line no-control-regex

@@ -4,8 +4,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { compareKernel } from '../report/kernels.js';
-import type { KernelRun, RunResult } from '../report/result.js';
+import { byKernelVersion } from '../result/kernel.js';
+import type { KernelRun, RunResult } from '../result/types.js';
 import { finishRun } from './run.js';
 import type { Progress } from './variant.js';
 
@@ -110,7 +110,7 @@ export function mergeKernelResults(list: { run: KernelRun; result: RunResult | n
   if (!first) {
     throw new CtlabError('LAB', `the scenario did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`);
   }
-  const sorted = [...ok].sort((a, b) => compareKernel(a.run.release, b.run.release));
+  const sorted = [...ok].sort((a, b) => byKernelVersion(a.run.release, b.run.release));
   const variants = sorted.flatMap(({ run, result }) =>
     result.variants.map((v) => ({ ...v, kernel: v.kernel || run.release, dir: `${run.dir}/${v.dir}` })),
   );
@@ -134,6 +134,6 @@ export function mergeKernelResults(list: { run: KernelRun; result: RunResult | n
     passed: list.every((x) => x.result?.passed === true) && problems.length === 0,
     variants,
     problems,
-    kernelRuns: list.map((x) => x.run).sort((a, b) => compareKernel(a.release, b.release)),
+    kernelRuns: list.map((x) => x.run).sort((a, b) => byKernelVersion(a.release, b.release)),
   };
 }

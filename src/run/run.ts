@@ -1,16 +1,16 @@
-// runs of each variant: for each repetition and variant, a fresh lab from the topology, one
-// harvest, every counter; then the verdict and result.json.
+// A scenario's run: each repetition of each variant on a fresh lab from the topology (at most
+// `parallel` at once), one harvest, every counter; then the evidence, the reports and result.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { analyzeRun } from '../evidence/index.js';
 import { writeReports } from '../report/reports.js';
 import { verdictSentence } from '../report/verdict.js';
-import type { RunResult, VariantResult } from '../report/result.js';
+import type { RunResult, VariantResult } from '../result/types.js';
 import { newRunId } from '../runtime/labels.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Scenario } from '../scenario/model.js';
 import { buildTopology } from '../topology/build.js';
-import { LabSetupError, runVariant, type Progress } from './variant.js';
+import { runVariant, type Progress } from './variant.js';
 
 export interface RunOptions {
   /** Folder for result.json and the variants' files. */
@@ -64,20 +64,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
         const dir = join(outDir, s.repetitions > 1 ? `${v.name}-${rep + 1}` : v.name);
         const t = Date.now();
         try {
-          const once = () => runVariant({ runtime: rt, topology: topo, variant: v, repetition: rep + 1, expectedRecords: s.workload.records, dir, progress });
-          let r: Awaited<ReturnType<typeof runVariant>>;
-          try {
-            r = await once();
-          } catch (e) {
-            // A lab that did not come up measured nothing: tear it down and try a fresh one, once
-            // (seen rarely under load: a fresh veth end vanishes; cause not found). The result
-            // records it, so a retried variant is never silent.
-            if (!(e instanceof LabSetupError)) throw e;
-            progress(`${v.name}: the lab did not come up (${e.message}); removing it and trying a fresh lab, once`);
-            for (const n of topo.nodes) await rt.removeNode(n.name).catch(() => {});
-            r = await once();
-            r.result.labSetupRetry = e.message;
-          }
+          const r = await runVariant({ runtime: rt, topology: topo, variant: v, repetition: rep + 1, expectedRecords: s.workload.records, dir, progress });
           const td = Date.now();
           for (const n of topo.nodes) await rt.removeNode(n.name);
           r.result.timings.teardownMs = Date.now() - td;

@@ -1,65 +1,27 @@
-// One variant on a fresh lab: bring the hosts up from the topology, start the middlebox, run
-// the harvest, read every counter, keep the files, tear down. A fresh server per variant means
-// a fresh conntrack table and fresh per-namespace counters, so absolute values are deltas.
+// One variant on a fresh lab, step by step: bring the hosts up from the topology (middlebox and
+// captures included), run the harvest and the mid-run actions, collect the counters (through
+// src/measure/), keep the files, assemble the VariantResult. A fresh server per variant means a
+// fresh conntrack table and fresh per-namespace counters, so absolute values are deltas. This
+// file orchestrates; it parses nothing.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { chainTargetPackets, natFlowCount, parseConntrackList, parseConntrackStats, parseIptablesCounters, parseNstat } from '../measure/parse.js';
-import { parseKernelQueueStats } from '../middlebox/nfqueue.js';
+import { sleep } from '../util/sleep.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
-import { checkExpectations, type ActionResult, type VariantResult } from '../report/result.js';
-import type { LabNode, Runtime } from '../runtime/types.js';
+import { collectClient, collectMiddlebox, collectServer, readMiddleboxLive, readServerSettings, readText, type RawFiles, type ServerSettings } from '../measure/collect.js';
+import { parseFlushOutput, parseHarvestSummary } from '../measure/parse.js';
+import { checkExpectations } from '../result/expectations.js';
+import type { ActionResult, VariantResult } from '../result/types.js';
+import type { ExecResult, LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel } from '../scenario/model.js';
-import { ADDR, captureCommand, CLIENT_INVALID_CHAIN, NFQUEUE_NUM, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
+import { captureCommand, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
 
 export type Progress = (msg: string) => void;
-
-/** nstat counters worth keeping (the rest stay in the raw files). */
-const NSTAT_KEEP = [
-  'TcpActiveOpens', 'TcpPassiveOpens', 'TcpAttemptFails', 'TcpEstabResets', 'TcpInSegs', 'TcpOutSegs', 'TcpRetransSegs', 'TcpOutRsts',
-  'TcpExtTCPTimeouts', 'TcpExtTCPSACKDiscard', 'TcpExtTCPSackRecovery', 'TcpExtTCPSACKReneging', 'TcpExtTCPLossProbes',
-  'TcpExtTCPFastRetrans', 'TcpExtTCPSlowStartRetrans', 'TcpExtTCPLostRetransmit', 'TcpExtTCPDSACKIgnoredOld',
-  'TcpExtTCPDSACKIgnoredNoUndo', 'TcpExtTCPSpuriousRTOs', 'TcpExtTCPAbortOnTimeout', 'TcpExtTCPSynRetrans',
-  'TcpExtTCPACKSkippedSeq', 'TcpExtTCPZeroWindowDrop', 'TcpExtTCPRcvQDrop',
-];
-
-function keep(all: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of NSTAT_KEEP) out[k] = all[k] ?? 0;
-  return out;
-}
-
-/** Read back in the server node: what the kernel actually ran with, not what was asked for. */
-export const SERVER_SETTINGS = [
-  'net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_sack', 'net.ipv4.tcp_timestamps', 'net.ipv4.tcp_window_scaling',
-  'net.netfilter.nf_conntrack_tcp_be_liberal', 'net.netfilter.nf_conntrack_tcp_loose', 'net.netfilter.nf_conntrack_tcp_ignore_invalid_rst',
-];
-
-/** `sysctl a b` output ("name = value" per line) → { name: value }. */
-export function parseSysctlOutput(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of text.matchAll(/^([\w.]+)\s*=\s*(.*?)\s*$/gm)) out[m[1]!] = m[2]!;
-  return out;
-}
 
 async function runAll(node: LabNode, cmds: string[][]): Promise<void> {
   for (const c of cmds) await node.exec(c, { timeoutMs: 60_000 });
 }
 
-function parseSummary(stdout: string): HarvestSummary | undefined {
-  const lines = stdout.trim().split('\n').reverse();
-  for (const l of lines) {
-    try {
-      const j = JSON.parse(l) as HarvestSummary;
-      if (j && j.type === 'summary') return j;
-    } catch {
-      /* not JSON: keep looking */
-    }
-  }
-  return undefined;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));
@@ -108,12 +70,6 @@ async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]):
   );
 }
 
-/** The conntrack-flush action's output ("conntrack entries: N", or -F's "N flow entries have been deleted") → N. */
-export function parseFlushOutput(text: string): number | undefined {
-  const m = /conntrack entries: (\d+)/.exec(text) ?? /(\d+) flow entries have been deleted/.exec(text);
-  return m ? Number(m[1]) : undefined;
-}
-
 /**
  * Runs the mid-run actions while the harvest runs: each at its time after `t0`, in order. An
  * action still pending when the harvest ends never runs (ranAtMs null): the caller reports it,
@@ -150,33 +106,8 @@ export async function runActions(node: (n: string) => LabNode, specs: ActionSpec
   return out;
 }
 
-async function middleboxAlive(mb: LabNode): Promise<boolean> {
-  const r = await mb.exec(['sh', '-c', `kill -0 $(cat ${PATHS.middleboxPid})`], { reject: false });
-  return r.exitCode === 0;
-}
-
 async function stopMiddlebox(mb: LabNode): Promise<void> {
   await mb.exec(['sh', '-c', `p=$(cat ${PATHS.middleboxPid}); kill -TERM $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`], { reject: false });
-}
-
-async function readText(node: LabNode, path: string): Promise<string> {
-  try {
-    return (await node.readFile(path)).toString('utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** The client's counters from its iptables listing, `conntrack -S` and `conntrack -L`. */
-export function clientCounters(tc: NonNullable<Topology['client']>, iptables: string, stats: string, list: string): Omit<VariantResult['client'], 'nstat'> {
-  const ctStats = parseConntrackStats(stats);
-  return {
-    ...(tc.serviceVip ? { serviceVip: tc.serviceVip, natFlows: natFlowCount(parseConntrackList(list), tc.serviceVip, ADDR.server) } : {}),
-    sysctls: tc.sysctls,
-    conntrackInvalid: ctStats.invalid ?? 0,
-    conntrackStats: ctStats,
-    invalidDrops: tc.dropInvalid ? (chainTargetPackets(parseIptablesCounters(iptables), CLIENT_INVALID_CHAIN, 'DROP') ?? null) : null,
-  };
 }
 
 /**
@@ -205,32 +136,42 @@ export interface VariantRunOptions {
   progress: Progress;
 }
 
-export async function runVariant(o: VariantRunOptions): Promise<{ result: VariantResult; problems: string[] }> {
-  const { runtime: rt, topology: topo, progress } = o;
-  const problems: string[] = [];
-  const t0 = Date.now();
-  progress(`${topo.variant}: starting hosts`);
+/** The lab's nodes by name, once they are up. */
+type NodeOf = (name: string) => LabNode;
+
+/**
+ * Bring the lab up: hosts, links, set-up commands, the middlebox, the captures. Any failure is
+ * a LabSetupError (nothing measured yet: the run may try a fresh lab).
+ */
+async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
   const nodes = new Map<string, LabNode>();
-  const node = (name: string) => nodes.get(name)!;
-  const mb = () => node(topo.names.middlebox);
+  const node: NodeOf = (name) => nodes.get(name)!;
   try {
     await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
     for (const l of topo.links) await rt.link(l);
     await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
-    await startMiddlebox(mb(), topo);
+    await startMiddlebox(node(topo.names.middlebox), topo);
     await startCaptures(node, topo.captures);
   } catch (e) {
     throw LabSetupError.from(e);
   }
-  const labUpMs = Date.now() - t0;
-  const kernel = (await node(topo.names.server).exec(['uname', '-r'])).stdout.trim();
-  const serverSettings = parseSysctlOutput((await node(topo.names.server).exec(['sysctl', ...SERVER_SETTINGS], { reject: false })).stdout);
+  return node;
+}
 
-  progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
+interface Harvest {
+  /** The harvester's process (its stderr is kept as harvester.log). */
+  exec: ExecResult;
+  summary: HarvestSummary;
+  harvestMs: number;
+  actions: ActionResult[];
+}
+
+/** Run the harvester, and the mid-run actions beside it; no summary from it is a lab failure. */
+async function harvest(topo: Topology, node: NodeOf, problems: string[]): Promise<Harvest> {
   const t1 = Date.now();
-  const harvest = node(topo.names.harvester).exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
-  const actionsRun = runActions(node, topo.actions ?? [], t1, harvest);
-  const h = await harvest;
+  const run = node(topo.names.harvester).exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
+  const actionsRun = runActions(node, topo.actions ?? [], t1, run);
+  const h = await run;
   const harvestMs = Date.now() - t1;
   const actions = await actionsRun;
   for (const a of actions) {
@@ -238,91 +179,73 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     else if (!a.ok) problems.push(`${topo.variant}: action "${a.text}" failed: ${a.output || 'no output'}`);
   }
   if (h.timedOut) problems.push(`the harvester did not finish within ${topo.harvester.timeoutMs} ms`);
-  const summary = parseSummary(h.stdout);
+  const summary = parseHarvestSummary(h.stdout);
   if (!summary) {
     throw new CtlabError('LAB', `the harvester gave no summary (exit ${h.exitCode})`, { command: topo.harvester.command, exitCode: h.exitCode, stderr: h.stderr, stdout: h.stdout.slice(-2000) });
   }
+  return { exec: h, summary, harvestMs, actions };
+}
 
-  progress(`${topo.variant}: reading counters`);
-  const t2 = Date.now();
-  const srv = node(topo.names.server);
-  const cli = node(topo.names.harvester);
-  if (!(await middleboxAlive(mb()))) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
-  const nfq = parseKernelQueueStats(await readText(mb(), '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
+interface Counters {
+  server: VariantResult['server'];
+  client: VariantResult['client'];
+  middlebox: VariantResult['middlebox'];
+  /** What the collectors read, by the file name it is kept under. */
+  raw: RawFiles;
+}
+
+/** Stop the traffic and the captures, and collect every counter through src/measure/. */
+async function collectCounters(topo: Topology, node: NodeOf, problems: string[]): Promise<Counters> {
+  const mb = node(topo.names.middlebox);
+  const live = await readMiddleboxLive(mb);
+  if (!live.alive) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
   // Stop the middlebox first: with no bypass, nothing crosses the path any more, so the
   // counters read below are final and agree with each other (a connection left deadlocked
   // would otherwise keep bumping conntrack's counter between two reads).
-  await stopMiddlebox(mb());
-  const [ipt, cts, sn, cn] = await Promise.all([
-    srv.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
-    srv.exec(['conntrack', '-S'], { reject: false }),
-    srv.exec(['nstat', '-az'], { reject: false }),
-    cli.exec(['nstat', '-az'], { reject: false }),
-  ]);
-  // The client's conntrack, NAT table and INVALID rule, when it has any (the nat-reset class).
-  const tc = topo.client;
-  const [cipt, ccts, cctl] = tc
-    ? await Promise.all([
-        cli.exec(['sh', '-c', `${tc.iptables} -w -L -v -x -n; ${tc.iptables} -w -t nat -L -v -x -n`], { reject: false }),
-        cli.exec(['conntrack', '-S'], { reject: false }),
-        cli.exec(['conntrack', '-L'], { reject: false }),
-      ])
-    : [];
+  await stopMiddlebox(mb);
+  const [server, client] = await Promise.all([collectServer(node(topo.names.server), topo), collectClient(node(topo.names.harvester), topo)]);
   await stopCaptures(node, topo.captures);
-  const countersText = await readText(mb(), PATHS.middleboxCounters);
-  let mbFile: { engine?: Record<string, number>; binding?: Record<string, number>; hold?: Record<string, number>; cpu?: Record<string, number> } = {};
-  try {
-    mbFile = JSON.parse(countersText) as typeof mbFile;
-  } catch {
-    problems.push(`${topo.variant}: no middlebox counters were written`);
-  }
-  const queueDrops = (nfq?.queueDropped ?? 0) + (nfq?.userDropped ?? 0);
+  const middlebox = await collectMiddlebox(mb, live);
+  if (!middlebox.countersWritten) problems.push(`${topo.variant}: no middlebox counters were written`);
+  const queueDrops = middlebox.counters.queueDrops;
   if (queueDrops > 0) problems.push(`${topo.variant}: the kernel dropped ${queueDrops} packets at the NFQUEUE (the middlebox was a bottleneck; lower path.rateMbit)`);
-  const chains = parseIptablesCounters(ipt.stdout);
-  const invalidDrops = chainTargetPackets(chains, 'CTLAB_INVALID', 'DROP') ?? 0;
-  const ctStats = parseConntrackStats(cts.stdout);
+  return { server: server.counters, client: client.counters, middlebox: middlebox.counters, raw: { ...server.raw, ...client.raw, ...middlebox.raw } };
+}
 
-  // Keep the raw evidence next to the result.
-  await mkdir(o.dir, { recursive: true });
+/** Keep the raw evidence next to the result: logs, counters, captures. Returns `files` (key → name). */
+async function keepFiles(dir: string, topo: Topology, node: NodeOf, h: Harvest, raw: RawFiles, problems: string[]): Promise<Record<string, string>> {
+  await mkdir(dir, { recursive: true });
   const files: Record<string, string> = {};
   const save = async (name: string, content: string) => {
-    await writeFile(join(o.dir, name), content);
+    await writeFile(join(dir, name), content);
     files[name.replace(/\.[a-z]+$/, '')] = name;
   };
-  const flows = await readText(mb(), PATHS.middleboxFlows);
-  await Promise.all([
-    save('events.jsonl', await readText(cli, PATHS.harvesterEvents)),
-    save('harvester.log', h.stderr),
-    save('middlebox-counters.json', countersText),
-    save('middlebox-flows.jsonl', flows),
-    save('middlebox.log', await readText(mb(), PATHS.middleboxLog)),
-    save('nginx-access.log', await readText(srv, PATHS.nginxAccessLog)),
-    save('server-iptables.txt', ipt.stdout),
-    save('server-conntrack-stats.txt', cts.stdout),
-    save('server-nstat.txt', sn.stdout),
-    save('client-nstat.txt', cn.stdout),
-    ...(tc ? [save('client-iptables.txt', cipt!.stdout), save('client-conntrack-stats.txt', ccts!.stdout), save('client-conntrack.txt', cctl!.stdout)] : []),
-    save('topology.json', JSON.stringify(topo, null, 2)),
-  ]);
+  const [events, nginx] = await Promise.all([readText(node(topo.names.harvester), PATHS.harvesterEvents), readText(node(topo.names.server), PATHS.nginxAccessLog)]);
+  const texts: RawFiles = { 'events.jsonl': events, 'harvester.log': h.exec.stderr, 'nginx-access.log': nginx, ...raw, 'topology.json': JSON.stringify(topo, null, 2) };
+  await Promise.all(Object.entries(texts).map(([name, text]) => save(name, text)));
   for (const c of topo.captures) {
     const pcap = await node(c.node).readFile(c.file).catch(() => undefined);
     if (!pcap) {
       problems.push(`${topo.variant}: capture ${c.name} is missing`);
       continue;
     }
-    await writeFile(join(o.dir, c.name), pcap);
+    await writeFile(join(dir, c.name), pcap);
     files[c.name.replace(/\.pcap$/, 'Pcap')] = c.name;
   }
-  const collectMs = Date.now() - t2;
+  return files;
+}
 
+/** The variant's entry of result.json, its expectations checked. */
+function assembleResult(o: VariantRunOptions, topo: Topology, settings: ServerSettings, h: Harvest, c: Counters, files: Record<string, string>, timings: VariantResult['timings']): VariantResult {
+  const { summary, actions } = h;
   const attempts = summary.attempts;
   const result: VariantResult = {
     name: topo.variant,
     repetition: o.repetition,
     seed: topo.seed,
-    kernel,
+    kernel: settings.kernel,
     sysctls: topo.server.sysctls,
-    serverSettings,
+    serverSettings: settings.settings,
     harvest: {
       records: summary.records,
       // The harvester learns the list size from the first page; if even that failed, the
@@ -337,22 +260,37 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
     requestMs: summary.requestMs,
     durationMs: summary.durationMs,
     throughputBytesPerSec: summary.throughputBytesPerSec,
-    server: { invalidDrops, conntrackInvalid: ctStats.invalid ?? 0, conntrackStats: ctStats, nstat: keep(parseNstat(sn.stdout)) },
-    client: { nstat: keep(parseNstat(cn.stdout)), ...(tc ? clientCounters(tc, cipt!.stdout, ccts!.stdout, cctl!.stdout) : {}) },
-    middlebox: {
-      counters: mbFile.engine ?? {},
-      binding: mbFile.binding ?? {},
-      hold: mbFile.hold ?? {},
-      cpu: mbFile.cpu ?? {},
-      queueDrops,
-      flows: flows.split('\n').filter((l) => l.trim()).length,
-    },
+    server: c.server,
+    client: c.client,
+    middlebox: c.middlebox,
     expectations: [],
     ...(actions.length > 0 ? { actions } : {}),
-    timings: { labUpMs, harvestMs, collectMs, teardownMs: 0 },
+    timings,
     dir: basename(o.dir),
     files,
   };
   result.expectations = checkExpectations(result, o.variant.expect);
+  return result;
+}
+
+export async function runVariant(o: VariantRunOptions): Promise<{ result: VariantResult; problems: string[] }> {
+  const { runtime: rt, topology: topo, progress } = o;
+  const problems: string[] = [];
+  const t0 = Date.now();
+  progress(`${topo.variant}: starting hosts`);
+  const node = await bringUp(rt, topo);
+  const labUpMs = Date.now() - t0;
+  const settings = await readServerSettings(node(topo.names.server));
+
+  progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
+  const h = await harvest(topo, node, problems);
+
+  progress(`${topo.variant}: reading counters`);
+  const t2 = Date.now();
+  const counters = await collectCounters(topo, node, problems);
+  const files = await keepFiles(o.dir, topo, node, h, counters.raw, problems);
+  const collectMs = Date.now() - t2;
+
+  const result = assembleResult(o, topo, settings, h, counters, files, { labUpMs, harvestMs: h.harvestMs, collectMs, teardownMs: 0 });
   return { result, problems };
 }

@@ -7,15 +7,15 @@
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, sep } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { hostDebianMirror } from './apt-sources.js';
 import { connectDocker, dockerError, isNotFound } from './connect.js';
 import { LABEL_HASH, LABEL_ROLE, LABEL_RUN, newRunId } from './labels.js';
 import { packTar } from './tar.js';
+import { repoRoot as findRoot } from '../util/repo-root.js';
 import type { Role } from './types.js';
 
 export const ROLES: readonly Role[] = ['server', 'middlebox', 'harvester'];
@@ -58,23 +58,6 @@ export interface ContextFile {
   path: string;
   content: Buffer;
   mode: number;
-}
-
-/** The repository root: the nearest ancestor of this module with package.json named ctlab. */
-export function findRepoRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      try {
-        const name = JSON.parse(readFileSync(pj, 'utf8')).name;
-        if (name === 'ctlab') return dir;
-      } catch { /* keep looking */ }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new CtlabError('HOST', `cannot find the ctlab repository root above ${from}`);
-    dir = up;
-  }
 }
 
 /** Parse a context.list: one repository path per line, '#' comments, blank lines ignored. */
@@ -295,7 +278,7 @@ export async function pruneOldImages(docker: Docker, role: string, keep = 3): Pr
 /** Build (or find cached) the base image and the role images. */
 export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResult> {
   const t0 = Date.now();
-  const repoRoot = opts.repoRoot ?? findRepoRoot();
+  const repoRoot = opts.repoRoot ?? findRoot();
   const runId = opts.runId ?? newRunId();
   const docker = await connectDocker({ docker: opts.docker });
   const logDir = join(repoRoot, '.cache', 'ctlab', 'logs');

@@ -53,39 +53,19 @@ export function configureEndScript(end: LinkEnd, mtu = 1500): string {
   ].join('\n');
 }
 
-/** Is this error the "fresh veth end vanished" symptom that one rewire cures? */
-export function isVanishedDevice(err: unknown): boolean {
-  return err instanceof CtlabError && /Cannot find device|No such device|no device matches/.test(`${err.message} ${err.stderr ?? ''}`);
-}
-
 /**
  * Wire `spec`: create the veth pair with `addVeth` (the runtime's way of running a command in the
  * host's network namespace: a helper container for Docker, directly for netns), then configure
- * both ends inside their nodes. Rewires once if a fresh end vanished.
+ * both ends inside their nodes. `addVeth` resolves only once the pair exists: no retry here (the
+ * "vanishing veth end" was a helper whose exit was read before it ran; see DockerRuntime.runHelper).
  */
 export async function wireLink(spec: LinkSpec, a: LabNode, b: LabNode, addVeth: (cmd: string[], what: string) => Promise<void>): Promise<void> {
   validateLinkSpec(spec);
-  const cmd = vethAddCommand(spec, a.pid, b.pid);
-  const what = `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`;
-  for (let attempt = 1; ; attempt++) {
-    await addVeth(cmd, what);
-    try {
-      await Promise.all([
-        a.exec(['sh', '-c', configureEndScript(spec.a, spec.mtu)], { timeoutMs: 10_000 }),
-        b.exec(['sh', '-c', configureEndScript(spec.b, spec.mtu)], { timeoutMs: 10_000 }),
-      ]);
-      return;
-    } catch (err) {
-      // Seen here about once in ten lab starts while other labs start and stop on the same
-      // engine: a fresh veth end vanishes between two configuration commands (ip: "Cannot find
-      // device", ethtool: "No such device"), cause not yet found. Remove what is left of the pair and wire it again, once.
-      if (!isVanishedDevice(err) || attempt >= 2) throw err;
-      await Promise.all([
-        a.exec(['ip', 'link', 'del', spec.a.ifname], { reject: false }),
-        b.exec(['ip', 'link', 'del', spec.b.ifname], { reject: false }),
-      ]);
-    }
-  }
+  await addVeth(vethAddCommand(spec, a.pid, b.pid), `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`);
+  await Promise.all([
+    a.exec(['sh', '-c', configureEndScript(spec.a, spec.mtu)], { timeoutMs: 10_000 }),
+    b.exec(['sh', '-c', configureEndScript(spec.b, spec.mtu)], { timeoutMs: 10_000 }),
+  ]);
 }
 
 /** What checkKernel found inside a node. */

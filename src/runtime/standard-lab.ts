@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildResult } from './images.js';
 import type { LabNode, Role, Runtime } from './types.js';
+import { repoRoot } from '../util/repo-root.js';
 
 export const LAB = {
   client: { node: 'client', ifname: 'eth-mb', address: '198.18.1.2/24', gw: '198.18.1.1' },
@@ -17,8 +18,8 @@ export const LAB = {
 /** Build (or find cached) images for the roles whose Dockerfile exists; the rest use the base. */
 export async function standardImages(opts: { verbose?: boolean } = {}): Promise<BuildResult['images'] & Record<Role, string>> {
   // Loaded here, not at module load: the namespace runtime uses this file where Docker does not exist.
-  const { buildLabImages, findRepoRoot, ROLES } = await import('./images.js');
-  const root = findRepoRoot();
+  const { buildLabImages, ROLES } = await import('./images.js');
+  const root = repoRoot();
   const roles = ROLES.filter((r) => existsSync(join(root, 'lab', r, 'Dockerfile')));
   const res = await buildLabImages({ roles, verbose: opts.verbose });
   return { server: res.images.base, middlebox: res.images.base, harvester: res.images.base, ...res.images } as BuildResult['images'] & Record<Role, string>;

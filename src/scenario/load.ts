@@ -1,13 +1,14 @@
 // file → validated model. Every problem is reported as FILE:LINE:COL: field: what is wrong,
-// before anything is started.
+// before anything is started. Expectations are parsed by the result model (src/result/).
 import { readFileSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
 import { cellName, matchAxis } from '../matrix/pattern.js';
-import { BE_LIBERAL, type AxisPattern, type ClientModel, type ClientOverride, type Expectation, type KernelCondition, type LabAction, type MatrixModel, type Metric, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
-import { parseKernelCondition } from './kernel.js';
+import { parseExpectation, parseVariantExpect, type Expectation } from '../result/expectations.js';
+import { BE_LIBERAL, type AxisPattern, type ClientModel, type ClientOverride, type LabAction, type MatrixModel, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
+import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkSysctl } from './sysctls.js';
@@ -37,77 +38,11 @@ export class ScenarioError extends CtlabError {
   }
 }
 
-export const METRICS: readonly Metric[] = [
-  'records',
-  'complete',
-  'attempts.timedOut',
-  'attempts.failed',
-  'server.invalidDrops',
-  'server.conntrackInvalid',
-  'middlebox.queueDrops',
-  'attempts.resets',
-  'client.conntrackInvalid',
-  'client.invalidDrops',
-  'client.outRsts',
-  'server.estabResets',
-  'throughputMbit',
-  'throughput.relative',
-];
-
-/** Metrics that need the matrix's control cell (measured in the same run). */
-export const MATRIX_ONLY_METRICS: readonly Metric[] = ['throughput.relative'];
-
 /** A validated action (schema-checked) → the model's, with `at` in milliseconds. */
 export function toAction(a: { at: string; node: LabAction['node']; do: LabAction['do'] }): LabAction {
   const m = /^(\d+(?:\.\d+)?)(ms|s)$/.exec(a.at)!;
   const atMs = Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
   return { atMs, node: a.node, do: a.do, text: `${a.do} on ${a.node} at ${a.at}` };
-}
-
-const EXPECTATION = /^\s*([a-zA-Z.]+)\s*(==|!=|>=|<=|>|<)\s*(true|false|-?\d+(?:\.\d+)?)\s*$/;
-
-/** Parse "server.invalidDrops > 0". Returns the expectation or an error message. */
-export function parseExpectation(text: string): Expectation | string {
-  const m = EXPECTATION.exec(text);
-  if (!m) return `expectation "${text}" is not of the form "<metric> <op> <value>", e.g. "server.invalidDrops > 0"`;
-  const metric = m[1] as Metric;
-  if (!METRICS.includes(metric)) return `unknown metric "${m[1]}" in "${text}" (known: ${METRICS.join(', ')})`;
-  const op = m[2] as Expectation['op'];
-  const raw = m[3]!;
-  const isBool = raw === 'true' || raw === 'false';
-  if ((metric === 'complete') !== isBool) {
-    return metric === 'complete' ? `"complete" compares with true or false, not ${raw}` : `${metric} compares with a number, not ${raw}`;
-  }
-  if (isBool && op !== '==' && op !== '!=') return `"complete" takes == or !=, not ${op}`;
-  return { metric, op, value: isBool ? raw === 'true' : Number(raw), text: text.trim() };
-}
-
-type PathKey = string | number;
-
-/**
- * A variant's `expect` list → its expectations. A `{ kernel: "<6.1", expect: [...] }` entry
- * contributes its expectations with the condition attached (see checkExpectations()).
- * Problems go to `bad` with their path inside the list.
- */
-export function parseVariantExpect(list: (string | { kernel: string; expect: string[] })[], bad: (path: PathKey[], message: string) => void): Expectation[] {
-  const out: Expectation[] = [];
-  const one = (text: string, path: PathKey[], kernel?: KernelCondition) => {
-    const r = parseExpectation(text);
-    if (typeof r === 'string') bad(path, r);
-    else if (MATRIX_ONLY_METRICS.includes(r.metric)) bad(path, `${r.metric} compares with the matrix's control cell: use it in matrix.expect (here, use throughputMbit)`);
-    else out.push(kernel ? { ...r, kernel } : r);
-  };
-  list.forEach((e, j) => {
-    if (typeof e === 'string') return one(e, [j]);
-    const k = parseKernelCondition(e.kernel);
-    if (typeof k === 'string') return bad([j, 'kernel'], k);
-    e.expect.forEach((x, m) => one(x, [j, 'expect', m], k));
-  });
-  return out;
-}
-
-function fieldName(path: PathKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)), '');
 }
 
 /** Find the YAML node for a path (or, for a missing key, its nearest existing parent). */
@@ -126,25 +61,6 @@ function locate(doc: Document, lc: LineCounter, path: PathKey[], key?: string): 
   }
   const pos = lc.linePos(offset);
   return { line: pos.line, col: pos.col };
-}
-
-function issueMessage(issue: ZodIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
-    case 'too_small':
-      return issue.type === 'array' ? issue.message : `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}`;
-    case 'too_big':
-      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
-    case 'invalid_enum_value':
-      return `"${String(issue.received)}" is not one of ${issue.options.map((o) => `"${String(o)}"`).join(', ')}`;
-    case 'invalid_literal':
-      return `must be ${JSON.stringify(issue.expected)}`;
-    case 'invalid_union':
-      return `not a valid value (${issue.unionErrors.map((e) => e.issues[0]?.message).filter(Boolean).slice(0, 3).join('; ')})`;
-    default:
-      return issue.message;
-  }
 }
 
 function toProblems(file: string, doc: Document, lc: LineCounter, issues: ZodIssue[]): ScenarioProblem[] {

@@ -1,6 +1,8 @@
 // The validated scenario model: what a scenario file means once it has passed the schema
 // (src/scenario/schema.ts). Everything downstream (topology, runtime, middlebox, harvester,
-// measurements, report) reads these types, never the raw YAML.
+// measurements, report) reads these types, never the raw YAML. Expectations are the result
+// model's (src/result/expectations.ts).
+import type { Expectation } from '../result/expectations.js';
 
 /** Which handshake packets an option rewrite applies to. */
 export type Sides = 'none' | 'syn' | 'synack' | 'both';
@@ -144,48 +146,6 @@ export interface LabAction {
   do: 'conntrack-flush';
   /** As written, e.g. "conntrack-flush on server at 2s". */
   text: string;
-}
-
-/** A metric a variant's expectation can test. */
-export type Metric =
-  | 'records'
-  | 'complete'
-  | 'attempts.timedOut'
-  | 'attempts.failed'
-  | 'server.invalidDrops'
-  | 'server.conntrackInvalid'
-  | 'middlebox.queueDrops'
-  /** Attempts that ended in a connection reset (ECONNRESET at the harvester). */
-  | 'attempts.resets'
-  /** `conntrack -S` invalid in the client's namespace, summed over CPUs. */
-  | 'client.conntrackInvalid'
-  /** Packets the client's INVALID rule dropped (client.dropInvalid); not measurable without the rule. */
-  | 'client.invalidDrops'
-  /** RSTs the client's TCP sent (nstat TcpOutRsts). */
-  | 'client.outRsts'
-  /** Established connections the server's TCP saw reset (nstat TcpEstabResets). */
-  | 'server.estabResets'
-  /** The harvest's throughput in Mbit/s (payload bytes over the harvest's duration). */
-  | 'throughputMbit'
-  /** Throughput over the matrix control cell's, measured in the same run (matrix expectations only). */
-  | 'throughput.relative';
-
-export interface Expectation {
-  metric: Metric;
-  op: '==' | '!=' | '>' | '>=' | '<' | '<=';
-  value: number | boolean;
-  /** Original text, e.g. "server.invalidDrops > 0". */
-  text: string;
-  /** Tested only when the variant's kernel release meets this condition (absent: on every kernel). */
-  kernel?: KernelCondition;
-}
-
-/** A condition on the kernel release, e.g. "<6.1" or ">=5.15 <6.1" (see src/scenario/kernel.ts). */
-export interface KernelCondition {
-  /** As written, normalised: "< 6.1", ">= 5.15, < 6.1". */
-  text: string;
-  /** All must hold. A version is compared on as many parts as it names ("6.1" covers 6.1.x). */
-  clauses: { op: '==' | '!=' | '>' | '>=' | '<' | '<='; version: number[] }[];
 }
 
 export interface Scenario {

@@ -1,52 +1,64 @@
-// The scenario file's schema (zod). Unknown fields are errors (strict objects), so a typo never
-// silently falls back to a default. load.ts maps each issue back to its line in the file.
+// The scenario file's schema (zod), and the middlebox process's config schema built from the
+// same pieces, so each limit is written once. Unknown fields are errors (strict objects), so a
+// typo never silently falls back to a default. load.ts maps each issue back to its line in the file.
 import { z } from 'zod';
 import { PRESET_NAMES } from './presets.js';
+
+// ---- Pieces and limits shared by the scenario file and the middlebox process's config ----------
 
 const sides = z.enum(['none', 'syn', 'synack', 'both']);
 const direction = z.enum(['to-client', 'to-server', 'both']);
 const ms = z.number().finite().nonnegative();
 const probability = z.number().min(0).max(1);
+/** One-way delay, and reordering's extra delay, in ms. */
+const delayMs = ms.max(5000);
+/** Egress shaping, Mbit/s (0 = unshaped). */
+const rateMbit = z.number().finite().nonnegative().max(10000);
+/** Drop every Nth first transmission (N >= 2: 1 would drop every one, and no transfer ends). */
+const everyNth = z.number().int().min(2);
+/** Hold the every-th packet of a kind per flow for holdMs (every >= 2: something must overtake it). */
+const lateRule = z.object({ every: z.number().int().min(2).max(1_000_000), holdMs: z.number().finite().positive().max(5000) }).strict();
+/** Late packets: `{ clientAcks: { every: 20, holdMs: 200 } }` and/or `serverData: {...}`. */
+const late = z.object({ clientAcks: lateRule.optional(), serverData: lateRule.optional() }).strict();
+const isn = z.object({ client: z.boolean(), server: z.boolean() }).strict();
+const seqOffset = z.number().int().min(0).max(0xffffffff);
+const fixedOffsets = z.object({ client: seqOffset.optional(), server: seqOffset.optional() }).strict();
+/** A window scale shift count (RFC 7323: at most 14). */
+const wsShift = z.number().int().min(0).max(14);
+const timestampsStrip = z.enum(['none', 'syn', 'synack', 'both', 'all']);
+
+// ---- The scenario file -------------------------------------------------------------------------
+
 const sysctlValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
 const sysctlMap = z.record(z.string(), sysctlValue);
 
 const loss = z.union([
   z.literal('none'),
   z.object({ rate: probability, direction: direction.default('both') }).strict(),
-  z.object({ everyNth: z.number().int().min(2), direction: direction.default('to-client') }).strict(),
+  z.object({ everyNth, direction: direction.default('to-client') }).strict(),
 ]);
-
-/** Hold the every-th packet of a kind per flow for holdMs (every >= 2: something must overtake it). */
-const lateRule = z.object({ every: z.number().int().min(2).max(1_000_000), holdMs: z.number().finite().positive().max(5000) }).strict();
 
 export const pathSchema = z
   .object({
-    delayMs: ms.max(5000).default(0),
-    rateMbit: z.number().finite().nonnegative().max(10000).default(0),
+    delayMs: delayMs.default(0),
+    rateMbit: rateMbit.default(0),
     loss: loss.default('none'),
-    reorder: z.object({ rate: probability.default(0), extraDelayMs: ms.max(5000).default(0) }).strict().default({}),
-    /** Late packets: `{ clientAcks: { every: 20, holdMs: 200 } }` and/or `serverData: {...}`. */
-    late: z.object({ clientAcks: lateRule.optional(), serverData: lateRule.optional() }).strict().optional(),
+    reorder: z.object({ rate: probability.default(0), extraDelayMs: delayMs.default(0) }).strict().default({}),
+    late: late.optional(),
   })
   .strict();
 
 export const middleboxSchema = z
   .object({
     preset: z.enum(PRESET_NAMES as [string, ...string[]]).default('transparent'),
-    isn: z.object({ client: z.boolean(), server: z.boolean() }).strict().optional(),
+    isn: isn.optional(),
     sackTranslation: z.boolean().optional(),
-    fixedOffsets: z
-      .object({ client: z.number().int().min(0).max(0xffffffff).optional(), server: z.number().int().min(0).max(0xffffffff).optional() })
-      .strict()
-      .optional(),
+    fixedOffsets: fixedOffsets.optional(),
     options: z
       .object({
         sackPermitted: z.object({ strip: sides }).strict().optional(),
-        windowScale: z
-          .object({ strip: sides.default('none'), setSyn: z.number().int().min(0).max(14).optional(), setSynAck: z.number().int().min(0).max(14).optional() })
-          .strict()
-          .optional(),
-        timestamps: z.object({ strip: z.union([sides, z.literal('all')]) }).strict().optional(),
+        windowScale: z.object({ strip: sides.default('none'), setSyn: wsShift.optional(), setSynAck: wsShift.optional() }).strict().optional(),
+        timestamps: z.object({ strip: timestampsStrip }).strict().optional(),
       })
       .strict()
       .optional(),
@@ -192,3 +204,57 @@ export const scenarioSchema = z
   .strict();
 
 export type ScenarioFile = z.infer<typeof scenarioSchema>;
+
+// ---- The middlebox process's config (/etc/ctlab/middlebox.json) ----------------------------------
+// The topology writes it from the validated scenario (profile resolved from its preset, loss as
+// the model's LossModel); the middlebox process validates it with this schema, its only check.
+
+/** A resolved middlebox profile (scenario/model.ts MiddleboxProfile). */
+export const profileModelSchema = z
+  .object({
+    name: z.string().min(1),
+    isn,
+    sackTranslation: z.boolean(),
+    fixedOffsets: fixedOffsets.optional(),
+    options: z
+      .object({
+        sackPermitted: z.object({ strip: sides }).strict(),
+        windowScale: z.object({ strip: sides, setSyn: wsShift.optional(), setSynAck: wsShift.optional() }).strict(),
+        timestamps: z.object({ strip: timestampsStrip }).strict(),
+      })
+      .strict(),
+  })
+  .strict();
+
+/** The path (scenario/model.ts PathModel). */
+export const pathModelSchema = z
+  .object({
+    delayMs,
+    rateMbit,
+    loss: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('none') }).strict(),
+      z.object({ kind: z.literal('rate'), rate: probability, direction }).strict(),
+      z.object({ kind: z.literal('every-nth'), n: everyNth, direction }).strict(),
+    ]),
+    reorder: z.object({ rate: probability, extraDelayMs: delayMs }).strict(),
+    late: late.optional(),
+  })
+  .strict();
+
+export const middleboxProcessSchema = z
+  .object({
+    /** NFQUEUE queue number the middlebox's iptables rule sends to. */
+    queue: z.number().int().min(0).max(65535),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    profile: profileModelSchema,
+    path: pathModelSchema,
+    /** Counters JSON, rewritten atomically every second and on exit. */
+    countersFile: z.string().min(1),
+    /** Flow records, JSON lines, written on exit. */
+    flowsFile: z.string().min(1),
+    /** Packets per batch (default 128). */
+    batch: z.number().int().min(1).max(1024).optional(),
+    /** Byte pool for held (delayed) modified packets (default 32 MiB). */
+    holdPoolBytes: z.number().int().min(1 << 16).max(1 << 30).optional(),
+  })
+  .strict();

@@ -1,6 +1,7 @@
 // model → topology: which hosts, which links and addresses, and the exact commands that set
 // each host up for one variant. Pure: no Docker here, so the whole plan is unit-testable and a
 // second runtime (plain network namespaces) can execute the same plan.
+import { BUNDLES } from '../bundles.js';
 import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
 import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
@@ -34,7 +35,7 @@ export const PATHS = {
 
 export const NFQUEUE_NUM = 0;
 
-/** What the middlebox process reads (validated again inside the image by process-config.ts). */
+/** What the middlebox process reads (validated inside the lab by process-config.ts, with the scenario schema's limits). */
 export type MiddleboxConfig = MiddleboxProcessConfig;
 
 /** One capture: tcpdump on `iface` of `node`, written to `file` inside the node. */
@@ -210,7 +211,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     },
     middlebox: {
       config,
-      command: ['node', `${PATHS.optRoot}/dist/src/middlebox/main.js`, '--config', PATHS.middleboxConfig],
+      command: ['node', `${PATHS.optRoot}/${BUNDLES.middlebox.out}`, '--config', PATHS.middleboxConfig],
     },
     server: { url, sysctls, iptables: s.server.firewall.backend === 'legacy' ? 'iptables-legacy' : 'iptables-nft' },
     ...(client ? { client: { ...client, iptables: 'iptables' } } : {}),

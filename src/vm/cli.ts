@@ -1,4 +1,4 @@
-// Run one kernel's VM by hand (the lead's `ctlab run --kernel` uses src/vm/index.ts directly):
+// Run one kernel's VM by hand (`ctlab run --kernel` uses src/vm/index.ts directly):
 //   node dist/src/vm/cli.js <kernel spec> [--smoke] [--out DIR] [--timeout-s N] [<scenario> [-- ctlab run args...]]
 // Prints the timings as JSON on stdout; progress on stderr.
 import { resolve } from 'node:path';

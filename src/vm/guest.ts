@@ -3,36 +3,29 @@
 //               cached by a hash of the package list and the build script;
 //   tools cpio  the host's node binary, the production node_modules the CLI loads, the NFQUEUE
 //               addon built on the host, cached by a hash of their content;
-//   job cpio    per run: the repository's dist/, bin/, package.json, lab/, the scenario, the
-//               guest init and the job's parameters (small, rebuilt every run).
+//   job cpio    per run: the repository's dist/ (the CLI's dist/src and the in-lab programs'
+//               bundles in dist/bundle, which the namespace runtime stages as /opt/ctlab),
+//               bin/, package.json, lab/, the scenario, the guest init and the job's parameters
+//               (small, rebuilt every run).
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CtlabError } from '../errors.js';
 import { hostSources } from './apt.js';
 import { pickDebianMirror } from '../runtime/apt-sources.js';
 import { cacheRoot, exists, produce, run, sha256, sha256File } from './cache.js';
 import { CpioWriter } from './cpio.js';
-import { ensureAddon } from '../runtime/netns.js';
+import { ensureAddon } from '../runtime/opt-root.js';
+import { repoRoot } from '../util/repo-root.js';
+import { shq } from '../util/shq.js';
 
 /** Packages on top of minbase (util-linux for unshare/nsenter is essential, so always there). */
 export const GUEST_PACKAGES: readonly string[] = [
   'iproute2', 'iptables', 'nftables', 'conntrack', 'nginx-light', 'curl', 'kmod', 'libnetfilter-queue1', 'libmnl0',
   'ethtool', 'procps', 'tcpdump', 'util-linux', 'iputils-ping', 'netcat-openbsd', 'iperf3', 'ca-certificates', 'tar',
+  // ctlab replay plays captures with tcpreplay.
+  'tcpreplay',
 ];
-
-/** The repository root (package.json named "ctlab"), found from this file's location. */
-export function repoRoot(): string {
-  if (process.env.CTLAB_REPO_ROOT) return process.env.CTLAB_REPO_ROOT;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj) && /"name":\s*"ctlab"/.test(readFileSync(pj, 'utf8'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new CtlabError('HOST', 'cannot find the ctlab repository root from the VM runner\'s location');
-}
 
 export function baseKey(script: string, packages: readonly string[] = GUEST_PACKAGES): string {
   return sha256('ctlab-vm-base-v1', 'bookworm', [...packages].sort().join(','), script).slice(0, 24);
@@ -156,11 +149,8 @@ export interface JobFiles {
   args: string[];
   /** Modules the guest init loads. */
   modules: readonly string[];
-}
-
-/** Shell single-quoting. */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+  /** More input files for the job: name under /job → file on the host (e.g. a capture to replay). */
+  files?: Record<string, string>;
 }
 
 /** The per-run job cpio. */
@@ -173,6 +163,10 @@ export function writeJobCpio(path: string, j: JobFiles): number {
   if (j.scenarioFile) {
     if (!existsSync(j.scenarioFile)) throw new CtlabError('SCENARIO', `scenario file ${j.scenarioFile} does not exist`);
     w.hostFile('job/scenario.yaml', j.scenarioFile, 0o644);
+  }
+  for (const [name, host] of Object.entries(j.files ?? {})) {
+    if (!existsSync(host)) throw new CtlabError('SCENARIO', `${host} does not exist`);
+    w.hostFile(`job/${name}`, host, 0o644);
   }
   const env = Object.entries(j.env).map(([k, v]) => `${k}=${shq(v)}`).join('\n');
   w.file('job/env', `${env}\nCTLAB_VM_MODULES=${shq(j.modules.join(' '))}\nset -- ${j.args.map(shq).join(' ')}\n`);

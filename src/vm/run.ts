@@ -9,7 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import { CtlabError } from '../errors.js';
 import { run } from './cache.js';
 import { cleanLine, diagnose, feedConsole, newConsoleState, stampLine, type ConsoleState } from './console.js';
-import { baseCpio, repoRoot, shq, toolsCpio, writeJobCpio } from './guest.js';
+import { baseCpio, toolsCpio, writeJobCpio } from './guest.js';
+import { repoRoot } from '../util/repo-root.js';
+import { shq } from '../util/shq.js';
 import { modulesCpio, type KernelImage } from './kernel.js';
 import { LOAD_MODULES } from './modules.js';
 import { chooseAccel, qemuArgs, rememberAccel, runQemu, type Accel } from './qemu.js';
@@ -25,7 +27,9 @@ export interface VmRunOptions {
   /** Hard limit for the whole VM (boot, job, results). Default 45 min. */
   timeoutMs?: number;
   /** 'run' (default): `ctlab run --runtime netns`; 'matrix': `ctlab matrix --runtime netns`; 'smoke': the kernel smoke checks (lab/vm/smoke.mjs). */
-  job?: 'run' | 'matrix' | 'smoke';
+  job?: 'run' | 'matrix' | 'smoke' | 'replay';
+  /** More input files for the job: name under /job → file on the host (the replay job's capture). */
+  files?: Record<string, string>;
   cpus?: number;
   memMb?: number;
 }
@@ -72,11 +76,12 @@ export async function runScenarioInVm(o: VmRunOptions): Promise<VmRunResult> {
     // 1. initramfs: base root + this kernel's modules + tools + job
     const [base, mods, tools] = await Promise.all([baseCpio(progress), modulesCpio(k, progress), toolsCpio(progress)]);
     const job = join(work, 'job.cpio');
-    const jobScript = join(repoRoot(), 'lab', 'vm', o.job === 'smoke' ? 'job-smoke.sh' : 'job-run.sh');
+    const jobScript = join(repoRoot(), 'lab', 'vm', o.job === 'smoke' ? 'job-smoke.sh' : o.job === 'replay' ? 'job-replay.sh' : 'job-run.sh');
     // The guest job gets a deadline inside the host's, so a stuck lab still returns partial results.
     const guestJobS = Math.max(60, Math.floor((timeoutMs - 120_000) / 1000));
     writeJobCpio(job, {
-      scenarioFile: o.job === 'smoke' ? undefined : o.scenarioFile,
+      scenarioFile: o.job === 'smoke' || o.job === 'replay' ? undefined : o.scenarioFile,
+      files: o.files,
       jobScript,
       env: { CTLAB_VM_JOB_TIMEOUT: String(guestJobS), CTLAB_VM_RELEASE: k.release, CTLAB_VM_COMMAND: o.job === 'matrix' ? 'matrix' : 'run' },
       args: o.args,

@@ -6,26 +6,22 @@ import { cp, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { analyzeRun } from '../../src/evidence/index.js';
 import { writeReports } from '../../src/report/reports.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
+import { gate, itWith } from '../gate.js';
 
 const run = promisify(execFile);
 const FIX = join(import.meta.dirname, '../fixtures/evidence/run');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 
 function flags(profile: string): string[] {
   return ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`];
 }
 
 describe('report.html in Chromium', () => {
-  it.runIf(CI && !CHROMIUM)('needs chromium in CI', () => {
-    throw new Error('chromium is missing: apt-get install -y chromium (scripts/setup.sh)');
-  });
-
-  it.skipIf(!CHROMIUM)('loads offline, draws its charts and screenshots', async () => {
+  itWith(gate(!CHROMIUM && 'chromium (apt-get install -y chromium)'), 'loads offline, draws its charts and screenshots', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-report-'));
     await cp(FIX, dir, { recursive: true });
     const r = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as RunResult;

@@ -6,13 +6,14 @@
 // Without Docker: fails when CI=true, skips (with a message) otherwise.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { LABEL_RUN } from '../../src/runtime/labels.js';
 import { assertBuilt, CANONICAL, ctlab, lines, STACK_FRAME, tempDir } from '../unit/cli/cli.js';
 import { dockerGate } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
-const { unreachable, skip } = await dockerGate('cli.test');
+const prerequisites = await dockerGate();
 
 async function leftover(runId: string): Promise<string[]> {
   const docker = await connectDocker();
@@ -53,12 +54,11 @@ interface Result {
   variants: { name: string; harvest: { records: number; expectedRecords: number }; expectations: { text: string; passed: boolean; actual: unknown }[] }[];
 }
 
-describe.skipIf(skip)('ctlab CLI on real Docker', () => {
+describeWith(prerequisites, 'ctlab CLI on real Docker', () => {
   const dir = tempDir('ctlab-cli-it-');
   let scenario: string;
 
   beforeAll(() => {
-    if (unreachable) throw unreachable; // CI=true without Docker: fail loudly
     assertBuilt();
     scenario = gateScenario(dir);
   });

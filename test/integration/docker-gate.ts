@@ -1,39 +1,28 @@
-// Shared by the integration tests: is a Docker engine reachable? Without one a test file skips
-// with a message, except in CI (CI=true), where the missing prerequisite is a failure.
+// The integration tests' prerequisites as gates (test/gate.ts): is a Docker engine reachable, can
+// the namespace runtime run here; and how many containers a run left behind.
 import { connectDocker } from '../../src/runtime/connect.js';
 import { runFilter } from '../../src/runtime/labels.js';
-import { checkNetnsHost } from '../../src/runtime/netns.js';
+import { checkNetnsHost } from '../../src/runtime/netns/host-check.js';
+import { gate, type Gate } from '../gate.js';
 
-export interface DockerGate {
-  /** Why Docker is unreachable, or undefined when it answered. */
-  unreachable: unknown;
-  /** Skip the file: Docker unreachable and not in CI. */
-  skip: boolean;
-}
-
-export async function dockerGate(testName: string): Promise<DockerGate> {
-  let unreachable: unknown;
+/** Open when a Docker engine answers; closed with the reason it did not. */
+export async function dockerGate(): Promise<Gate> {
   try {
     await connectDocker({ timeoutMs: 3000 });
+    return gate();
   } catch (err) {
-    unreachable = err;
+    return gate(`a Docker engine (${(err as Error).message})`);
   }
-  const skip = unreachable !== undefined && process.env.CI !== 'true';
-  if (skip) console.warn(`[${testName}] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
-  return { unreachable, skip };
 }
 
-/** Can the namespace runtime run here (root, the host programs, the kernel features)? Same rule as dockerGate. */
-export function netnsGate(testName: string): DockerGate {
-  let unreachable: unknown;
+/** Open when the namespace runtime can run here (root, the host programs, the kernel features). */
+export function netnsGate(): Gate {
   try {
     checkNetnsHost();
+    return gate();
   } catch (err) {
-    unreachable = err;
+    return gate(`the namespace runtime's host (${(err as Error).message})`);
   }
-  const skip = unreachable !== undefined && process.env.CI !== 'true';
-  if (skip) console.warn(`[${testName}] SKIPPED: ${(unreachable as Error).message} (set CI=true to make this a failure)`);
-  return { unreachable, skip };
 }
 
 /** Containers still carrying ctlab.run=<runId>. */

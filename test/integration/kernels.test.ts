@@ -8,16 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/result.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RunResult } from '../../src/result/types.js';
+import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 
-const haveQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status === 0;
-const isRoot = process.getuid?.() === 0;
-const missing = [!haveQemu && 'qemu-system-x86_64', !isRoot && 'root'].filter(Boolean);
-const skip = missing.length > 0 && process.env.CI !== 'true';
-if (skip) console.warn(`[kernels.test] SKIPPED: missing ${missing.join(', ')} (set CI=true to make this a failure)`);
+const prerequisites = allOf(requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'), requireRoot());
 
-describe.skipIf(skip)('ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
+describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-kernels-'));
   let exitCode: number | null = null;
   let stdout = '';
@@ -26,7 +23,6 @@ describe.skipIf(skip)('ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
   let passed = false;
 
   beforeAll(() => {
-    expect(missing, `missing: ${missing.join(', ')}`).toEqual([]);
     const p = spawnSync('node', [resolve('bin/ctlab.js'), 'run', 'scenarios/late-ack.yaml', '--kernel', '5.10,6.1', '--out', out], { encoding: 'utf8', timeout: 25 * 60_000 });
     exitCode = p.status;
     stdout = p.stdout;
@@ -81,7 +77,7 @@ describe.skipIf(skip)('ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
   });
 });
 
-describe.skipIf(skip)('ctlab matrix --kernel 6.1 (a kernel axis in the matrix)', () => {
+describeWith(prerequisites, 'ctlab matrix --kernel 6.1 (a kernel axis in the matrix)', () => {
   it('runs the whole grid inside the VM and reports it per kernel', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctlab-kmatrix-'));
     const p = spawnSync('node', [resolve('bin/ctlab.js'), 'matrix', 'test/fixtures/scenarios/mini-matrix.yaml', '--kernel', '6.1', '--out', dir], { encoding: 'utf8', timeout: 20 * 60_000 });

@@ -6,17 +6,18 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { analyzeVariant } from '../../src/evidence/analyze.js';
 import type { VariantEvidence } from '../../src/evidence/types.js';
 import { readTcpPackets } from '../../src/evidence/packets.js';
-import type { RunResult, VariantResult } from '../../src/report/result.js';
+import type { RunResult, VariantResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
-import { compareKernelVersions } from '../../src/scenario/kernel.js';
+import { compareKernelVersions } from '../../src/result/kernel.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
 const CLIENT = '198.18.1.2';
 
@@ -38,9 +39,9 @@ function lateAcksAtServer(pcapFile: string): { pureAcks: number; late: number } 
   return { pureAcks, late };
 }
 
-const { unreachable, skip } = await dockerGate('late.test');
+const prerequisites = await dockerGate();
 
-describe.skipIf(skip)('late ACKs on this host\'s kernel (real Docker)', () => {
+describeWith(prerequisites, 'late ACKs on this host\'s kernel (real Docker)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-late-'));
   const runId = newRunId();
   let r: RunResult;
@@ -48,7 +49,6 @@ describe.skipIf(skip)('late ACKs on this host\'s kernel (real Docker)', () => {
   const variant = (name: string): VariantResult => r.variants.find((v) => v.name === name)!;
 
   beforeAll(async () => {
-    if (unreachable) throw unreachable; // CI=true without Docker: fail loudly
     const images = await buildImages({ runId: newRunId(), progress: () => {} });
     r = await runScenario(loadScenario('scenarios/late-ack.yaml'), { outDir: out, runId, createRuntime: (id) => runtimeFor(id, images) });
     for (const v of r.variants) ev[v.name] = await analyzeVariant(join(out, v.dir));

@@ -13,12 +13,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { runMatrix } from '../../src/matrix/run.js';
 import type { MatrixResult } from '../../src/matrix/result.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
-const { unreachable, skip } = await dockerGate('matrix.test');
+const prerequisites = await dockerGate();
 
 // The canonical scenario's path and workload (seed 7), 800 records instead of 3,812.
 const SCENARIO = `name: small-matrix
@@ -38,13 +39,12 @@ matrix:
     - { firewall: asa+lb-strip-sack, expect: [complete == true, attempts.timedOut == 0, server.invalidDrops == 0] }
 `;
 
-describe.skipIf(skip)('ctlab matrix (real Docker, real kernel)', () => {
+describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-matrix-'));
   const runId = newRunId();
   let m: MatrixResult;
 
   beforeAll(async () => {
-    if (unreachable) throw unreachable;
     const file = join(out, 'small-matrix.yaml');
     writeFileSync(file, SCENARIO);
     const images = await buildImages({ runId, progress: () => {} });

@@ -1,33 +1,29 @@
 // The middlebox process against the real kernel: three network namespaces on the host
 // (client <-> mb <-> server, veths, offloads off), all forwarded TCP through NFQUEUE with no
-// bypass, the compiled middlebox (dist/src/middlebox/main.js) with the addon built on the host.
+// bypass, the bundled middlebox (dist/bundle/middlebox.mjs) with the addon built on the host.
 // Needs root, ip, iptables, ethtool, tcpdump, gcc + libnetfilter-queue-dev. With CI=true a
 // missing prerequisite fails the suite; otherwise it is skipped.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAddon, createTopo, missingPrereqs, repoRoot, SERVER_IP, type Topo } from '../../bench/netns.js';
+import { buildAddon, createTopo, missingPrereqs, SERVER_IP, type Topo } from '../../bench/netns.js';
+import { BUNDLES } from '../../src/bundles.js';
+import { repoRoot } from '../../src/util/repo-root.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
+import { describeWith, gate } from '../gate.js';
+import { sleep } from '../../src/util/sleep.js';
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const missing = missingPrereqs(['tcpdump', 'gcc']);
-const MAIN = join(repoRoot(), 'dist', 'src', 'middlebox', 'main.js');
-if (!existsSync(MAIN)) missing.push(`${MAIN} (run npm run build)`);
-if (!existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h')) missing.push('libnetfilter-queue-dev');
-const runSuite = missing.length === 0;
-
-if (!runSuite && CI) {
-  describe('middlebox on the host kernel', () => {
-    it('has its prerequisites', () => {
-      expect.fail(`missing prerequisites: ${missing.join(', ')}`);
-    });
-  });
-}
+const MAIN = join(repoRoot(), BUNDLES.middlebox.out);
+const prerequisites = gate(
+  ...missingPrereqs(['tcpdump', 'gcc']),
+  !existsSync(MAIN) && `${MAIN} (run npm run build)`,
+  !existsSync('/usr/include/libnetfilter_queue/libnetfilter_queue.h') && 'libnetfilter-queue-dev',
+);
 
 const PORT = 8080;
 const QUEUE = 7;
@@ -90,7 +86,7 @@ if (mode === 'server') {
 }
 `;
 
-describe.runIf(runSuite)('middlebox on the host kernel', () => {
+describeWith(prerequisites, 'middlebox on the host kernel', () => {
   const work = mkdtempSync(join(tmpdir(), 'ctlab-mbtest-'));
   const prefix = `ctmb${process.pid % 100000}`;
   let topo: Topo;
@@ -223,7 +219,7 @@ describe.runIf(runSuite)('middlebox on the host kernel', () => {
       expect(r).toMatchObject({ complete: true, bytes: 300_000, sha256 });
     } finally {
       srv.kill();
-      await new Promise((res) => setTimeout(res, 300));
+      await sleep(300);
       await Promise.all(dumps.map((d) => new Promise((res) => { d.on('exit', res); d.kill('SIGINT'); })));
     }
     await stopMb(mb);
@@ -270,7 +266,7 @@ describe.runIf(runSuite)('middlebox on the host kernel', () => {
     const mb = await startMb(profile({ isn: { client: true, server: true } }), path());
     try {
       const pending = client(2500);
-      await new Promise((res) => setTimeout(res, 400));
+      await sleep(400);
       mb.child.kill('SIGKILL');
       expect(await mb.exited).toBe(null); // killed by the signal
       const r = await pending;
@@ -309,7 +305,7 @@ describe.runIf(runSuite)('middlebox on the host kernel', () => {
     } finally {
       srv.kill();
     }
-    await new Promise((res) => setTimeout(res, 200)); // let the last held packets (FIN, ACK) go
+    await sleep(200); // let the last held packets (FIN, ACK) go
     const { counters } = await stopMb(mb);
     expect(counters.binding.held).toBeGreaterThan(700); // every packet was held
     expect(counters.binding.released).toBe(counters.binding.held);
@@ -323,7 +319,7 @@ describe.runIf(runSuite)('middlebox on the host kernel', () => {
     const r1 = spawnSync(process.execPath, [MAIN, '--config', bad], { encoding: 'utf8', env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
     expect(r1.status).toBe(1);
     expect(r1.stdout).not.toMatch(/ready/);
-    expect(r1.stderr.trim()).toBe('middlebox: fatal: middlebox config: profile must be an object, got nothing');
+    expect(r1.stderr.trim()).toBe(`middlebox: fatal: middlebox config ${bad}: profile: required (object) (and 3 more problems)`);
 
     const mb = await startMb(profile(), path());
     try {
@@ -360,7 +356,7 @@ describe.runIf(runSuite)('middlebox on the host kernel', () => {
       );
       try {
         const r = await client(3000, 30_000, port);
-        await new Promise((res) => setTimeout(res, 200));
+        await sleep(200);
         const { counters } = await stopMb(mb);
         return { r, invalid: invalidTo(port), counters };
       } finally {

@@ -9,16 +9,17 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { decode, networkLayer, readPcap } from '../../src/packet/index.js';
-import type { RunResult, VariantResult } from '../../src/report/result.js';
+import type { RunResult, VariantResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
-import { compareKernelVersions } from '../../src/scenario/kernel.js';
+import { compareKernelVersions } from '../../src/result/kernel.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { ADDR } from '../../src/topology/build.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
 const VIP = '198.18.3.80';
 
@@ -45,16 +46,15 @@ function clientWire(pcapFile: string): { addresses: Set<string>; serverData: num
   return { addresses, serverData, duplicates };
 }
 
-const { unreachable, skip } = await dockerGate('nat-reset.test');
+const prerequisites = await dockerGate();
 
-describe.skipIf(skip)('client-side NAT and late server data on this host\'s kernel (real Docker)', () => {
+describeWith(prerequisites, 'client-side NAT and late server data on this host\'s kernel (real Docker)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-nat-reset-'));
   const runId = newRunId();
   let r: RunResult;
   const variant = (name: string): VariantResult => r.variants.find((v) => v.name === name)!;
 
   beforeAll(async () => {
-    if (unreachable) throw unreachable; // CI=true without Docker: fail loudly
     const images = await buildImages({ runId: newRunId(), progress: () => {} });
     r = await runScenario(loadScenario('scenarios/nat-reset.yaml'), {
       outDir: out, runId, variants: ['nat', 'nat-drop-invalid', 'direct'], createRuntime: (id) => runtimeFor(id, images),

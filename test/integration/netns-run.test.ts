@@ -8,20 +8,22 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunResult } from '../../src/report/result.js';
-import { findRepoRoot } from '../../src/runtime/images.js';
-import { findLabProcesses, NETNS_STATE_ROOT } from '../../src/runtime/netns.js';
+import { beforeAll, expect, it } from 'vitest';
+import type { RunResult } from '../../src/result/types.js';
+import { repoRoot } from '../../src/util/repo-root.js';
+import { findLabProcesses } from '../../src/runtime/netns/procs.js';
+import { NETNS_STATE_ROOT } from '../../src/runtime/netns/runtime.js';
 import { netnsGate } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
-const { unreachable, skip } = netnsGate('netns-run.test');
+const prerequisites = netnsGate();
 
-const root = findRepoRoot();
+const root = repoRoot();
 const sha = (p: string) => (existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex') : 'absent');
 // Paths the server's and middlebox's set-up write inside their nodes: the host's must not change.
 const HOST_FILES = ['/etc/nginx/nginx.conf', '/etc/ctlab/middlebox.json', '/usr/local/sbin/ctlab-firewall', '/srv/oai/manifest.json', '/var/log/nginx/access.log', '/run/nginx.pid', '/run/ctlab/middlebox.pid'];
 
-describe.skipIf(skip)('ctlab run --runtime netns (no Docker, real kernel)', () => {
+describeWith(prerequisites, 'ctlab run --runtime netns (no Docker, real kernel)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-netns-run-'));
   let r: Awaited<ReturnType<typeof execa>>;
   let result: RunResult;
@@ -29,7 +31,6 @@ describe.skipIf(skip)('ctlab run --runtime netns (no Docker, real kernel)', () =
   let ms = 0;
 
   beforeAll(async () => {
-    if (unreachable) throw unreachable;
     hostBefore = HOST_FILES.map(sha);
     const t0 = Date.now();
     r = await execa(process.execPath, [join(root, 'bin', 'ctlab.js'), 'run', 'scenarios/harvester-asa.yaml', '--runtime', 'netns', '--out', out], { cwd: root, reject: false, timeout: 300_000 });
@@ -72,8 +73,8 @@ describe.skipIf(skip)('ctlab run --runtime netns (no Docker, real kernel)', () =
     expect(on.middlebox.counters.droppedByLoss).toBeGreaterThan(0); // the path's loss was really applied
   });
 
-  it('leaves no process, namespace or state directory of the run, and no host file written', () => {
-    expect(findLabProcesses((run) => run === result.runId).victims).toEqual([]);
+  it('leaves no process, namespace or state directory of the run, and no host file written', async () => {
+    expect((await findLabProcesses((run) => run === result.runId)).victims).toEqual([]);
     expect(existsSync(join(NETNS_STATE_ROOT, result.runId))).toBe(false);
     expect(HOST_FILES.map(sha)).toEqual(hostBefore);
   });

@@ -6,15 +6,16 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
-import type { RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/result/types.js';
 import { runScenario } from '../../src/run/run.js';
 import type { LabImages } from '../../src/runtime/images.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { loadScenario } from '../../src/scenario/load.js';
 import { decode, networkLayer, readPcap, type DecodedPacket } from '../../src/packet/index.js';
 import { dockerGate, labelledContainers } from './docker-gate.js';
+import { describeWith } from '../gate.js';
 
 interface Flow { client: string; clientOffset: number; serverOffset: number }
 
@@ -62,16 +63,15 @@ function wireCheck(dir: string, translated: boolean): { packets: number; sackPac
   return { packets, sackPackets };
 }
 
-const { unreachable, skip } = await dockerGate('run.test');
+const prerequisites = await dockerGate();
 
 
-describe.skipIf(skip)('ctlab run (real Docker, real kernel)', () => {
+describeWith(prerequisites, 'ctlab run (real Docker, real kernel)', () => {
   let images: LabImages;
   const out = mkdtempSync(join(tmpdir(), 'ctlab-run-'));
   const runs: Record<string, { runId: string; result: RunResult }> = {};
 
   beforeAll(async () => {
-    if (unreachable) throw unreachable; // CI=true without Docker: fail loudly
     images = await buildImages({ runId: newRunId(), progress: () => {} });
     // Both scenarios at once: each variant has its own three hosts; 4 labs share 2 cores.
     await Promise.all(

@@ -16,18 +16,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanLab } from '../../src/runtime/cleanup.js';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { checkKernel, DockerRuntime } from '../../src/runtime/docker.js';
-import { findRepoRoot } from '../../src/runtime/images.js';
+import { repoRoot } from '../../src/util/repo-root.js';
 import { newRunId, runFilter } from '../../src/runtime/labels.js';
-import { cleanNetnsLab, findLabProcesses, NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns.js';
+import { cleanNetnsLab } from '../../src/runtime/netns/clean.js';
+import { findLabProcesses } from '../../src/runtime/netns/procs.js';
+import { NETNS_STATE_ROOT, NetnsRuntime } from '../../src/runtime/netns/runtime.js';
 import { LAB, standardImages, upStandardLab, type LookupRuntime } from '../../src/runtime/standard-lab.js';
 import { CtlabError } from '../../src/errors.js';
 import { dockerGate, netnsGate } from './docker-gate.js';
+import { describeWith, type Gate } from '../gate.js';
+import { sleep } from '../../src/util/sleep.js';
 
-const docker = await dockerGate('runtime.test');
+const docker = await dockerGate();
+const netns = netnsGate();
 
-const netns = netnsGate('runtime.test netns');
-
-const root = findRepoRoot();
+const root = repoRoot();
 
 async function labelled(runId: string): Promise<number> {
   const d = await connectDocker();
@@ -35,8 +38,8 @@ async function labelled(runId: string): Promise<number> {
 }
 
 /** Processes of a namespace run still alive (by identity or in its namespaces). */
-function netnsLeft(runId: string): number[] {
-  return findLabProcesses((run) => run === runId).victims;
+async function netnsLeft(runId: string): Promise<number[]> {
+  return (await findLabProcesses((run) => run === runId)).victims;
 }
 
 async function hostVeths(): Promise<string[]> {
@@ -61,7 +64,7 @@ const sha = (p: string) => (existsSync(p) ? createHash('sha256').update(readFile
 
 interface Flavor {
   kind: 'docker' | 'netns';
-  gate: { unreachable: unknown; skip: boolean };
+  gate: Gate;
   create(): Promise<LookupRuntime & { listNodes(): { pid: number }[] }>;
 }
 
@@ -71,7 +74,7 @@ const flavors: Flavor[] = [
 ];
 
 describe.each(flavors)('$kind runtime (real kernel)', (f) => {
-  describe.skipIf(f.gate.skip)('three wired nodes', () => {
+  describeWith(f.gate, `three wired nodes (${f.kind})`, () => {
     let rt: LookupRuntime & { listNodes(): { pid: number }[] };
     let vethsBefore: string[];
     // Host files a node's set-up writes its own copy of: they must not change.
@@ -79,7 +82,6 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
     let hostBefore: string[];
 
     beforeAll(async () => {
-      if (f.gate.unreachable) throw f.gate.unreachable; // CI=true without the runtime: fail loudly
       vethsBefore = await hostVeths();
       hostBefore = hostFiles.map(sha);
       rt = await f.create();
@@ -117,7 +119,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       expect((await c.exec(['pgrep', '-f', `sleep ${nap}`], { reject: false })).exitCode).toBe(1); // killed, not left running
       const bg = await c.exec(['sh', '-c', 'sleep 0.3; echo done > /tmp/bg'], { detach: true });
       expect(bg.exitCode).toBeNull();
-      await new Promise((res) => setTimeout(res, 800));
+      await sleep(800);
       expect((await c.readFile('/tmp/bg')).toString()).toBe('done\n');
     });
 
@@ -246,11 +248,11 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       const ns = readlinkSync(`/proc/${spare.pid}/ns/net`);
       // env -i: no CTLAB_RUN in its environment; setsid: not in any group ctlab knows.
       await spare.exec(['env', '-i', '/usr/bin/setsid', 'sleep', '301'], { detach: true });
-      await new Promise((r) => setTimeout(r, 300));
-      const inNs = () => findLabProcesses(() => true).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
-      expect(inNs().length).toBeGreaterThanOrEqual(2); // holder + sleep
+      await sleep(300);
+      const inNs = async () => (await findLabProcesses(() => true)).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
+      expect((await inNs()).length).toBeGreaterThanOrEqual(2); // holder + sleep
       await (rt as NetnsRuntime).removeNode('spare');
-      expect(inNs()).toEqual([]);
+      expect(await inNs()).toEqual([]);
       expect(existsSync(join(NETNS_STATE_ROOT, rt.runId, 'nodes', 'spare'))).toBe(false);
     });
 
@@ -260,7 +262,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       await rt.destroy(); // idempotent
       if (f.kind === 'docker') expect(await labelled(rt.runId)).toBe(0);
       if (f.kind === 'netns') {
-        expect(netnsLeft(rt.runId)).toEqual([]);
+        expect(await netnsLeft(rt.runId)).toEqual([]);
         for (const pid of pids) expect(existsSync(`/proc/${pid}/ns/net`), `holder ${pid}`).toBe(false);
         expect(existsSync(join(NETNS_STATE_ROOT, rt.runId))).toBe(false);
         // No namespace of the run is left: every net namespace still in use belongs to a process without our identity.
@@ -281,11 +283,10 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
   });
 });
 
-describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
+describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
   const child = join(root, 'dist', 'bench', 'lab-up.js');
 
   beforeAll(async () => {
-    if (docker.unreachable) throw docker.unreachable;
     if (!existsSync(child)) throw new CtlabError('HOST', `${child} is missing`, { hint: 'run `npm run build` first' });
     await standardImages(); // warm, so the child starts creating containers at once
   });
@@ -305,11 +306,11 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
     const deadline = Date.now() + 30_000;
     while ((await labelled(runId)) === 0) {
       if (Date.now() > deadline) throw new Error(`child created no container:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     }
     c.p.kill('SIGKILL');
     expect(await c.exited).toBe('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300)); // a create already sent to dockerd may still land
+    await sleep(300); // a create already sent to dockerd may still land
     const left = await labelled(runId);
     expect(left).toBeGreaterThan(0); // the killed child could not clean up
     const removed = await cleanLab({ runId });
@@ -324,7 +325,7 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
     const deadline = Date.now() + 30_000;
     while (!c.output().includes('holding')) {
       if (Date.now() > deadline) throw new Error(`child did not come up:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
     expect(await labelled(runId)).toBe(3);
     c.p.kill('SIGTERM');
@@ -333,11 +334,11 @@ describe.skipIf(docker.skip)('cleanup after a killed run (real Docker)', () => {
   }, 60_000);
 });
 
-describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
+describeWith(netns, 'cleanup after a killed run (netns)', () => {
   // The child brings the standard lab up with the compiled runtime, under the CLI's signal traps.
   const dist = (p: string) => pathToFileURL(join(root, 'dist', 'src', 'runtime', p)).href;
   const code = `
-    const { NetnsRuntime } = await import(${JSON.stringify(dist('netns.js'))});
+    const { NetnsRuntime } = await import(${JSON.stringify(dist('netns/runtime.js'))});
     const { upStandardLab } = await import(${JSON.stringify(dist('standard-lab.js'))});
     const { installCleanupTraps } = await import(${JSON.stringify(dist('cleanup.js'))});
     const rt = await NetnsRuntime.create({ runId: process.env.NETNS_TEST_RUN_ID });
@@ -348,8 +349,7 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
     setInterval(() => undefined, 60_000);`;
 
   beforeAll(() => {
-    if (netns.unreachable) throw netns.unreachable;
-    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns.js is missing', { hint: 'run `npm run build` first' });
+    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns', 'runtime.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns/runtime.js is missing', { hint: 'run `npm run build` first' });
   });
 
   function startChild(runId: string) {
@@ -375,13 +375,13 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
       const up = () => (existsSync(nodesDir) ? readdirSync(nodesDir).filter((n) => existsSync(join(nodesDir, n, 'holder.json'))).length : 0);
       while (up() === 0) {
         if (Date.now() > deadline) throw new Error(`child created no node:\n${c.output()}`);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
       }
       expect(c.output()).not.toContain('holding');
       c.p.kill('SIGKILL');
       expect(await c.exited).toBe('SIGKILL');
-      await new Promise((r) => setTimeout(r, 300));
-      const left = netnsLeft(runId);
+      await sleep(300);
+      const left = await netnsLeft(runId);
       expect(left.length).toBeGreaterThan(0); // the killed child could not clean up
       expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(true);
       const removed = await cleanNetnsLab({ runId });
@@ -389,15 +389,15 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
       expect(removed.nodes.length).toBeGreaterThan(0);
       expect(removed.nodes.every((n) => n.runId === runId)).toBe(true);
       expect(removed.stateDirs).toEqual([join(NETNS_STATE_ROOT, runId)]);
-      expect(netnsLeft(runId)).toEqual([]);
+      expect(await netnsLeft(runId)).toEqual([]);
       expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(false);
       // nothing else: the other run's node still answers
       expect((await bystander.exec(['true'])).exitCode).toBe(0);
-      expect(netnsLeft(other.runId).length).toBeGreaterThan(0);
+      expect((await netnsLeft(other.runId)).length).toBeGreaterThan(0);
     } finally {
       await other.destroy();
     }
-    expect(netnsLeft(other.runId)).toEqual([]);
+    expect(await netnsLeft(other.runId)).toEqual([]);
   }, 60_000);
 
   it('SIGTERM during a run destroys the lab and exits 143', async () => {
@@ -406,12 +406,12 @@ describe.skipIf(netns.skip)('cleanup after a killed run (netns)', () => {
     const deadline = Date.now() + 30_000;
     while (!c.output().includes('holding')) {
       if (Date.now() > deadline || c.p.exitCode !== null) throw new Error(`child did not come up:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
-    expect(new Set(findLabProcesses((run) => run === runId).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
+    expect(new Set((await findLabProcesses((run) => run === runId)).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
     c.p.kill('SIGTERM');
     expect(await c.exited).toBe(143);
-    expect(netnsLeft(runId)).toEqual([]);
+    expect(await netnsLeft(runId)).toEqual([]);
     expect(existsSync(join(NETNS_STATE_ROOT, runId))).toBe(false);
   }, 60_000);
 });

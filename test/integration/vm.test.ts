@@ -4,20 +4,16 @@
 // Needs root, qemu-system-x86_64, debootstrap, kmod and the Debian mirror on the first run
 // (everything is cached under ~/.cache/ctlab/vm afterwards). Without qemu the file skips with
 // the reason, except in CI (CI=true), where a missing qemu is a failure.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import { CtlabError } from '../../src/errors.js';
 import { readSmoke, resolveKernel, runScenarioInVm, type KernelImage } from '../../src/vm/index.js';
+import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 
-const haveQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status === 0;
-const isRoot = process.getuid?.() === 0;
-const missing = [!haveQemu && 'qemu-system-x86_64 (apt-get install --no-install-recommends qemu-system-x86)', !isRoot && 'root'].filter(Boolean);
-const skip = missing.length > 0 && process.env.CI !== 'true';
-if (skip) console.warn(`[vm.test] SKIPPED: missing ${missing.join(', ')} (set CI=true to make this a failure)`);
+const prerequisites = allOf(requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'), requireRoot());
 
 const progress = (m: string) => { if (process.env.CTLAB_TEST_VERBOSE) console.log(m); };
 
@@ -25,14 +21,13 @@ const progress = (m: string) => { if (process.env.CTLAB_TEST_VERBOSE) console.lo
 const dirs: string[] = [];
 const outFolder = async (tag: string) => { const d = await mkdtemp(join(tmpdir(), `ctlab-vm-${tag}-`)); dirs.push(d); return d; };
 
-describe.skipIf(skip)('VM runner (Debian 6.1)', () => {
+describeWith(prerequisites, 'VM runner (Debian 6.1)', () => {
   let kernel: KernelImage;
   afterEach(async (ctx) => {
     const d = dirs.pop();
     if (d && ctx.task.result?.state === 'pass') await rm(d, { recursive: true, force: true });
   });
   beforeAll(async () => {
-    expect(missing, `missing: ${missing.join(', ')}`).toEqual([]);
     kernel = await resolveKernel('6.1', progress);
   }, 600_000);
 
@@ -70,7 +65,9 @@ describe.skipIf(skip)('VM runner (Debian 6.1)', () => {
     expect(result.variants[0]!.server.invalidDrops).toBeGreaterThan(0);
     expect(result.variants[0]!.attempts.timedOut).toBeGreaterThan(0);
     expect(r.exitCode).toBe(0);
-    if (result.reports) expect(existsSync(join(outDir, result.reports.html))).toBe(true);
+    // ctlab run always writes its reports before result.json (run/run.ts finishRun).
+    expect(result.reports?.html).toBe('report.html');
+    expect(existsSync(join(outDir, result.reports!.html))).toBe(true);
     expect(existsSync(join(outDir, 'vm', 'job.log'))).toBe(true);
   }, 35 * 60_000);
 

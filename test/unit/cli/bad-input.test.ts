@@ -9,9 +9,6 @@ import { assertBuilt, CANONICAL, ctlab, edited, lines, NO_DOCKER, STACK_FRAME, t
 
 beforeAll(assertBuilt);
 
-/** Node starts in ~0.3 s; 5 s leaves room for a loaded 2-core machine but not for a Docker timeout (5 s ping). */
-const FAST_MS = 5000;
-
 async function runIn(args: string[]): Promise<{ r: CliResult; leftBehind: string[] }> {
   const cwd = tempDir('ctlab-badinput-cwd-');
   const r = await ctlab(args, { cwd, env: NO_DOCKER });
@@ -25,7 +22,6 @@ function expectUsageError(r: CliResult, leftBehind: string[]): string {
   expect(r.stderr).not.toMatch(/Docker is unreachable/);
   expect(r.stdout).toBe('');
   expect(leftBehind).toEqual([]);
-  expect(r.ms).toBeLessThan(FAST_MS);
   return lines(r.stderr)[0]!;
 }
 

@@ -73,7 +73,6 @@ describe('Docker unreachable: exit 3, says to run scripts/setup.sh, no stack tra
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(r.stderr).not.toContain('unexpected error');
     expect(r.stdout).toBe('');
-    expect(r.ms).toBeLessThan(10_000); // no retry loop, no long ping timeout on a missing socket
   });
 
   // `clean` names a run no one uses: a bare `ctlab clean` as root would also remove every

@@ -14,6 +14,7 @@ import { expandMatrix } from '../../../src/matrix/cells.js';
 import { globMatch } from '../../../src/matrix/pattern.js';
 import { GRID, gridScenario, writeShard } from '../matrix/shard-fixtures.js';
 import { REPO, tempDir } from './cli.js';
+import { describeWith, requireTool } from '../../gate.js';
 
 type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; shell?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string };
 type Inputs = Record<string, { default?: unknown; type?: string; description?: string }>;
@@ -44,8 +45,6 @@ const step = (id: string) => {
   return s;
 };
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test/unit/cli/fixtures/result.json'), 'utf8'));
-const hasJq = (await execa('jq', ['--version'], { reject: false }).catch(() => ({ exitCode: 127 }))).exitCode === 0;
-if (!hasJq) console.warn('[workflow.test] jq is not installed: the job-summary tests are skipped (GitHub runners have it; apt-get install jq)');
 
 describe('.github/workflows/ctlab.yml', () => {
   const on = workflow.on as Record<string, { inputs?: Inputs; outputs?: Record<string, { value: string }> } | null>;
@@ -174,7 +173,7 @@ function runDirWith(result: unknown, summaryMd?: string): string {
   return d;
 }
 
-describe.skipIf(!hasJq)('action.yml: the job summary step', () => {
+describeWith(requireTool('jq: apt-get install -y jq; GitHub runners have it'), 'action.yml: the job summary step', () => {
   const summary = step('summary');
 
   it('without summary.md: a table with one row per variant, its numbers taken from result.json', async () => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+// The facts; their sentences are tested in test/unit/report/diagnosis.test.ts.
 import { describe, expect, it } from 'vitest';
 import { analyzeVariant } from '../../../src/evidence/index.js';
 
@@ -13,10 +14,6 @@ describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
     expect(e.clientCounters).toEqual({ conntrackInvalid: 86, invalidDrops: null });
     // The server's own reasons stay separate (its captures are not in this fixture).
     expect(e.reasons).toEqual([]);
-    const s = e.summary.join(' ');
-    expect(s).toContain("The client's conntrack (its NAT) judged 86 packets INVALID");
-    expect(s).toContain("43 'SEQ is under the lower bound (already ACKed data retransmitted)'");
-    expect(s).toContain('the client has no INVALID drop rule');
   });
 
   it('counts the reasons of a 6.18 run, where conntrack logged them but counted none INVALID', async () => {
@@ -24,9 +21,6 @@ describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
     // The kernel's double space ("lower bound  (already") is normalised away.
     expect(e.clientReasons).toEqual([{ reason: 'SEQ is under lower bound (already ACKed data retransmitted)', judged: 100, dropped: 0 }]);
     expect(e.clientCounters).toEqual({ conntrackInvalid: 0, invalidDrops: null });
-    const s = e.summary.join(' ');
-    expect(s).toContain("The client's conntrack (its NAT) logged 100 packets with a reason");
-    expect(s).toContain('counted none INVALID');
     expect(e.problems.some((p) => p.includes('client-invalid-reasons.pcap'))).toBe(false);
   });
 
@@ -42,7 +36,6 @@ describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
       let e = await analyzeVariant(d);
       expect(e.clientCounters).toEqual({ conntrackInvalid: 86, invalidDrops: 203 });
       expect(e.clientReasons![0]!.dropped).toBe(0);
-      expect(e.summary.join(' ')).toContain("the client's INVALID rule dropped 203 packets");
       // Every INVALID packet logged and every one dropped: the logged ones are the dropped ones.
       await writeFile(join(d, 'client-iptables.txt'), ipt.replace(/^(\s+)203(\s)/gm, '$143$2'));
       await writeFile(join(d, 'client-conntrack-stats.txt'), 'cpu=0   \tfound=0 invalid=43 insert=0\n');
@@ -59,6 +52,5 @@ describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
     expect(e.clientReasons).toBeUndefined();
     expect(e.clientCounters).toBeUndefined();
     expect(e.problems.some((p) => p.includes('client-invalid-reasons.pcap'))).toBe(false);
-    expect(e.summary.join(' ')).not.toContain("client's conntrack");
   });
 });

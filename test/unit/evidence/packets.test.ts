@@ -3,16 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countRetransmissions, readTcpPackets } from '../../../src/evidence/packets.js';
+import { describeWith, requireTool } from '../../gate.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/evidence/run');
-const hasTshark = (() => {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function tsharkRetransmissions(file: string): number {
   const out = execFileSync('tshark', ['-r', file, '-Y', 'tcp.analysis.retransmission', '-T', 'fields', '-e', 'frame.number'], {
@@ -33,7 +26,7 @@ describe('readTcpPackets', () => {
 });
 
 // Our count must agree with Wireshark's tcp.analysis.retransmission on real captures.
-describe.skipIf(!hasTshark)('retransmissions against tshark', () => {
+describeWith(requireTool('tshark: apt-get install -y tshark'), 'retransmissions against tshark', () => {
   const files = ['flag-off/server.pcap', 'flag-off/client.pcap', 'flag-on/server.pcap', 'flag-on/client.pcap'].map((f) => join(FIX, f));
   // A full capture from a run, if one is at hand (CTLAB_EVIDENCE_RUN=<run folder>).
   const extra = process.env.CTLAB_EVIDENCE_RUN;

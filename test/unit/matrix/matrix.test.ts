@@ -6,8 +6,8 @@ import { globMatch, matchAxis } from '../../../src/matrix/pattern.js';
 import { cellList, cellText, failureLines, gridTable } from '../../../src/matrix/render.js';
 import { renderMatrixHtml, renderMatrixMarkdown } from '../../../src/matrix/report.js';
 import { cellResult, matrixVerdict, type CellRun, type MatrixResult } from '../../../src/matrix/result.js';
-import type { RunResult, VariantResult } from '../../../src/report/result.js';
-import { parseSysctlOutput } from '../../../src/run/variant.js';
+import type { RunResult, VariantResult } from '../../../src/result/types.js';
+import { parseSysctlOutput } from '../../../src/measure/parse.js';
 import { loadScenario, parseScenario, ScenarioError } from '../../../src/scenario/load.js';
 
 const base = `name: m

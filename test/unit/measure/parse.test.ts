@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { chainTargetPackets, natFlowCount, parseConntrackList, parseConntrackStats, parseIptablesCounters, parseNstat, percentile } from '../../../src/measure/parse.js';
+import { keepNstat, NSTAT_KEPT } from '../../../src/measure/nstat.js';
+import {
+  chainTargetPackets, countLines, natFlowCount, parseConntrackList, parseConntrackStats, parseFlushOutput, parseHarvestSummary, parseIptablesCounters,
+  parseKernelQueueStats, parseMiddleboxCounters, parseNstat, percentile,
+} from '../../../src/measure/parse.js';
 
 // Output captured from iptables v1.8.9 (nf_tables) in a lab server.
 const IPT = `Chain INPUT (policy DROP 3 packets, 180 bytes)
@@ -79,5 +83,57 @@ describe('conntrack -L', () => {
     expect(natFlowCount(parseConntrackList(CT_LIST), '198.18.3.80', '198.18.2.2')).toBe(1);
     expect(natFlowCount(parseConntrackList(CT_LIST), '198.18.3.81', '198.18.2.2')).toBe(0);
     expect(parseConntrackList('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n')).toEqual([]);
+  });
+});
+
+describe('the conntrack-flush action', () => {
+  it("parses the flush action's output", () => {
+    expect(parseFlushOutput('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.')).toBe(0);
+    expect(parseFlushOutput('conntrack entries: 2\nconntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.')).toBe(2);
+    expect(parseFlushOutput('nothing')).toBeUndefined();
+  });
+});
+
+describe('kernel queue stats', () => {
+  it('parses /proc/net/netfilter/nfnetlink_queue lines', () => {
+    const text = '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
+    expect(parseKernelQueueStats(text)).toEqual([
+      { queue: 0, portid: 25618, queueTotal: 3, copyMode: 2, copyRange: 65531, queueDropped: 5, userDropped: 7, idSequence: 495444 },
+      { queue: 7, portid: 0, queueTotal: 0, copyMode: 2, copyRange: 65531, queueDropped: 0, userDropped: 0, idSequence: 0 },
+    ]);
+  });
+  it('ignores junk', () => {
+    expect(parseKernelQueueStats('\nnot a line\n')).toEqual([]);
+  });
+});
+
+describe("the middlebox's files", () => {
+  it('reads the counters file, and says undefined when it is missing or cut short', () => {
+    expect(parseMiddleboxCounters('{"engine":{"packetsSeen":5},"binding":{"batches":1},"kernel":null}')).toEqual({ engine: { packetsSeen: 5 }, binding: { batches: 1 }, kernel: null });
+    expect(parseMiddleboxCounters('')).toBeUndefined();
+    expect(parseMiddleboxCounters('{"engine":')).toBeUndefined();
+  });
+  it('counts flow records, not blank lines', () => {
+    expect(countLines('{"ordinal":0}\n{"ordinal":1}\n\n  \n')).toBe(2);
+    expect(countLines('')).toBe(0);
+  });
+});
+
+describe("the harvester's summary", () => {
+  it('is the last JSON line of type summary, whatever comes around it', () => {
+    const out = ['{"type":"progress","records":100}', '{"type":"summary","records":3812,"complete":true}', 'not json', ''].join('\n');
+    expect(parseHarvestSummary(out)).toMatchObject({ type: 'summary', records: 3812, complete: true });
+    expect(parseHarvestSummary('{"type":"progress"}\nharvester crashed\n')).toBeUndefined();
+  });
+});
+
+describe('the nstat counters a result keeps', () => {
+  it('keeps each listed counter once, in order, 0 for one the kernel lacks', () => {
+    expect(new Set(NSTAT_KEPT).size).toBe(NSTAT_KEPT.length);
+    const kept = keepNstat({ TcpRetransSegs: 7, IpInReceives: 99 });
+    expect(Object.keys(kept)).toEqual([...NSTAT_KEPT]);
+    expect(kept.TcpRetransSegs).toBe(7);
+    expect(kept.TcpExtTCPRcvQDrop).toBe(0);
+    expect('IpInReceives' in kept).toBe(false);
   });
 });

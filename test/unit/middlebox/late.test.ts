@@ -4,7 +4,8 @@
 // what the engine says, release what is due before the next arrival.
 import { describe, expect, it } from 'vitest';
 import { DROP, type MiddleboxEngine } from '../../../src/middlebox/engine.js';
-import { ConfigError, parsePath } from '../../../src/middlebox/process-config.js';
+import { CtlabError } from '../../../src/errors.js';
+import { parseProcessConfig } from '../../../src/middlebox/process-config.js';
 import { PathImpairment } from '../../../src/middlebox/mutations/impair.js';
 import { VERDICT, RDESC } from '../../../src/middlebox/nfqueue.js';
 import { HoldQueue } from '../../../src/middlebox/timerq.js';
@@ -215,13 +216,15 @@ describe('late packets: configuration', () => {
 
   it('the process config carries path.late through, and rejects bad values with the field named', () => {
     const base = { delayMs: 0, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 } };
+    const profile = { name: 't', isn: { client: false, server: false }, sackTranslation: true, options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } } };
+    const parsePath = (p: unknown) => parseProcessConfig({ queue: 0, seed: 1, profile, path: p, countersFile: 'c', flowsFile: 'f' }).path;
     expect(parsePath(base).late).toBeUndefined();
     expect(parsePath({ ...base, late: { clientAcks: { every: 20, holdMs: 200 } } }).late).toEqual({ clientAcks: { every: 20, holdMs: 200 } });
     expect(parsePath({ ...base, late: { serverData: { every: 5, holdMs: 50 }, clientAcks: { every: 2, holdMs: 1 } } }).late).toEqual({
       serverData: { every: 5, holdMs: 50 },
       clientAcks: { every: 2, holdMs: 1 },
     });
-    expect(() => parsePath({ ...base, late: { clientAcks: { every: 1, holdMs: 200 } } })).toThrow(ConfigError);
+    expect(() => parsePath({ ...base, late: { clientAcks: { every: 1, holdMs: 200 } } })).toThrow(CtlabError);
     expect(() => parsePath({ ...base, late: { clientAcks: { every: 1, holdMs: 200 } } })).toThrow(/path\.late\.clientAcks\.every/);
     expect(() => parsePath({ ...base, late: { serverData: { every: 4, holdMs: 0 } } })).toThrow(/path\.late\.serverData\.holdMs/);
     expect(() => parsePath({ ...base, late: { clientAck: { every: 4, holdMs: 10 } } })).toThrow(/path\.late: unknown field "clientAck"/);

@@ -3,8 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { decode, encode, ipv4HeaderChecksum, networkLayer, readPcap, tcpChecksum } from '../../../src/packet/index.js';
+import { describeWith, requireTool } from '../../gate.js';
 
 const FIXTURES = ['deadlock-upper-half-offset.pcap', 'invalid-reasons-nflog.pcap'];
 const FIELDS = [
@@ -12,9 +13,6 @@ const FIELDS = [
   'tcp.ack_raw', 'tcp.flags', 'tcp.window_size_value', 'tcp.checksum', 'tcp.options.mss_val', 'tcp.options.wscale.shift',
   'tcp.options.sack_le', 'tcp.options.sack_re', 'tcp.options.timestamp.tsval', 'tcp.options.timestamp.tsecr', 'tcp.len',
 ] as const;
-
-const haveTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
-const inCI = process.env.CI === 'true';
 
 function tshark(file: string): Array<Record<(typeof FIELDS)[number], string>> {
   const args = ['-n', '-r', file, '-o', 'tcp.relative_sequence_numbers:FALSE', '-o', 'tcp.analyze_sequence_numbers:FALSE',
@@ -30,68 +28,59 @@ function tshark(file: string): Array<Record<(typeof FIELDS)[number], string>> {
 const num = (s: string) => (s === '' ? undefined : Number(s));
 const list = (s: string) => (s === '' ? [] : s.split(',').map(Number));
 
-if (!haveTshark && inCI) {
-  describe('tshark agreement', () => {
-    it('needs tshark (apt-get install tshark): required when CI=true', () => {
-      throw new Error('tshark is not installed; install it (apt-get install -y tshark) so the real-decoder agreement test runs');
-    });
-  });
-} else {
-  if (!haveTshark) console.warn('tshark agreement test skipped: tshark not installed (apt-get install -y tshark); it fails instead when CI=true');
-  describe.skipIf(!haveTshark)('tshark agreement', () => {
-    for (const name of FIXTURES) {
-      it(`decodes every packet of ${name} as tshark does, round-trips it and checks its checksums`, () => {
-        const file = fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
-        const pcap = readPcap(new Uint8Array(readFileSync(file)));
-        const rows = tshark(file);
-        expect(rows).toHaveLength(pcap.packets.length);
-        let tcpSeen = 0, tcpChecksummed = 0, sackPackets = 0, tsPackets = 0;
-        for (const [i, pkt] of pcap.packets.entries()) {
-          const row = rows[i]!;
-          const where = `${name} frame ${row['frame.number']}`;
-          const nl = networkLayer(pcap.linktype, pkt.data, pcap.bigEndian);
-          if (!nl || nl.ipVersion !== 4) { expect(row['ip.src'], where).toBe(''); continue; }
-          const d = decode(pkt.data, nl.offset);
-          const ctx = { where };
-          expect({ ...ctx, v: d.ip.src }).toEqual({ ...ctx, v: row['ip.src'] });
-          expect({ ...ctx, v: d.ip.dst }).toEqual({ ...ctx, v: row['ip.dst'] });
-          expect({ ...ctx, v: d.ip.totalLength }).toEqual({ ...ctx, v: num(row['ip.len']) });
-          expect({ ...ctx, v: d.ip.ttl }).toEqual({ ...ctx, v: num(row['ip.ttl']) });
-          expect({ ...ctx, v: d.ip.checksum }).toEqual({ ...ctx, v: num(row['ip.checksum']) });
-          expect({ ...ctx, v: ipv4HeaderChecksum(pkt.data, nl.offset) }).toEqual({ ...ctx, v: d.ip.checksum });
-          // Byte-exact round trip of everything captured from the IP header on.
-          expect({ ...ctx, v: Buffer.from(encode(d)).toString('hex') }).toEqual({ ...ctx, v: Buffer.from(pkt.data.subarray(nl.offset)).toString('hex') });
-          if (!d.tcp) { expect(row['tcp.srcport'], where).toBe(''); continue; }
-          tcpSeen++;
-          const t = d.tcp;
-          const opt = <N extends string>(n: N) => t.options.filter((o) => o.name === n) as any[];
-          const got = {
-            where, sport: t.srcPort, dport: t.dstPort, seq: t.seq, ack: t.ack, flags: (t.reserved << 8) | t.flags, win: t.window,
-            csum: t.checksum, mss: opt('mss')[0]?.mss, ws: opt('wscale')[0]?.shift,
-            sle: opt('sack').flatMap((o) => o.blocks.map((b: number[]) => b[0])), sre: opt('sack').flatMap((o) => o.blocks.map((b: number[]) => b[1])),
-            tsval: opt('timestamps')[0]?.tsval, tsecr: opt('timestamps')[0]?.tsecr, len: d.payloadLength,
-          };
-          const want = {
-            where, sport: num(row['tcp.srcport']), dport: num(row['tcp.dstport']), seq: num(row['tcp.seq_raw']), ack: num(row['tcp.ack_raw']),
-            flags: num(row['tcp.flags']), win: num(row['tcp.window_size_value']), csum: num(row['tcp.checksum']),
-            mss: num(row['tcp.options.mss_val']), ws: num(row['tcp.options.wscale.shift']),
-            sle: list(row['tcp.options.sack_le']), sre: list(row['tcp.options.sack_re']),
-            tsval: num(row['tcp.options.timestamp.tsval']), tsecr: num(row['tcp.options.timestamp.tsecr']), len: num(row['tcp.len']),
-          };
-          expect(got).toEqual(want);
-          if (got.sle.length) sackPackets++;
-          if (got.tsval !== undefined) tsPackets++;
-          if (!d.truncated) {
-            tcpChecksummed++;
-            expect({ where, v: tcpChecksum(pkt.data, nl.offset) }).toEqual({ where, v: t.checksum });
-          }
+describeWith(requireTool('tshark: apt-get install -y tshark'), 'tshark agreement', () => {
+  for (const name of FIXTURES) {
+    it(`decodes every packet of ${name} as tshark does, round-trips it and checks its checksums`, () => {
+      const file = fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
+      const pcap = readPcap(new Uint8Array(readFileSync(file)));
+      const rows = tshark(file);
+      expect(rows).toHaveLength(pcap.packets.length);
+      let tcpSeen = 0, tcpChecksummed = 0, sackPackets = 0, tsPackets = 0;
+      for (const [i, pkt] of pcap.packets.entries()) {
+        const row = rows[i]!;
+        const where = `${name} frame ${row['frame.number']}`;
+        const nl = networkLayer(pcap.linktype, pkt.data, pcap.bigEndian);
+        if (!nl || nl.ipVersion !== 4) { expect(row['ip.src'], where).toBe(''); continue; }
+        const d = decode(pkt.data, nl.offset);
+        const ctx = { where };
+        expect({ ...ctx, v: d.ip.src }).toEqual({ ...ctx, v: row['ip.src'] });
+        expect({ ...ctx, v: d.ip.dst }).toEqual({ ...ctx, v: row['ip.dst'] });
+        expect({ ...ctx, v: d.ip.totalLength }).toEqual({ ...ctx, v: num(row['ip.len']) });
+        expect({ ...ctx, v: d.ip.ttl }).toEqual({ ...ctx, v: num(row['ip.ttl']) });
+        expect({ ...ctx, v: d.ip.checksum }).toEqual({ ...ctx, v: num(row['ip.checksum']) });
+        expect({ ...ctx, v: ipv4HeaderChecksum(pkt.data, nl.offset) }).toEqual({ ...ctx, v: d.ip.checksum });
+        // Byte-exact round trip of everything captured from the IP header on.
+        expect({ ...ctx, v: Buffer.from(encode(d)).toString('hex') }).toEqual({ ...ctx, v: Buffer.from(pkt.data.subarray(nl.offset)).toString('hex') });
+        if (!d.tcp) { expect(row['tcp.srcport'], where).toBe(''); continue; }
+        tcpSeen++;
+        const t = d.tcp;
+        const opt = <N extends string>(n: N) => t.options.filter((o) => o.name === n) as any[];
+        const got = {
+          where, sport: t.srcPort, dport: t.dstPort, seq: t.seq, ack: t.ack, flags: (t.reserved << 8) | t.flags, win: t.window,
+          csum: t.checksum, mss: opt('mss')[0]?.mss, ws: opt('wscale')[0]?.shift,
+          sle: opt('sack').flatMap((o) => o.blocks.map((b: number[]) => b[0])), sre: opt('sack').flatMap((o) => o.blocks.map((b: number[]) => b[1])),
+          tsval: opt('timestamps')[0]?.tsval, tsecr: opt('timestamps')[0]?.tsecr, len: d.payloadLength,
+        };
+        const want = {
+          where, sport: num(row['tcp.srcport']), dport: num(row['tcp.dstport']), seq: num(row['tcp.seq_raw']), ack: num(row['tcp.ack_raw']),
+          flags: num(row['tcp.flags']), win: num(row['tcp.window_size_value']), csum: num(row['tcp.checksum']),
+          mss: num(row['tcp.options.mss_val']), ws: num(row['tcp.options.wscale.shift']),
+          sle: list(row['tcp.options.sack_le']), sre: list(row['tcp.options.sack_re']),
+          tsval: num(row['tcp.options.timestamp.tsval']), tsecr: num(row['tcp.options.timestamp.tsecr']), len: num(row['tcp.len']),
+        };
+        expect(got).toEqual(want);
+        if (got.sle.length) sackPackets++;
+        if (got.tsval !== undefined) tsPackets++;
+        if (!d.truncated) {
+          tcpChecksummed++;
+          expect({ where, v: tcpChecksum(pkt.data, nl.offset) }).toEqual({ where, v: t.checksum });
         }
-        // The captures must actually exercise what we claim to check.
-        expect(tcpSeen).toBeGreaterThan(60);
-        expect(tcpChecksummed).toBeGreaterThan(60);
-        expect(sackPackets).toBeGreaterThan(30);
-        expect(tsPackets).toBeGreaterThan(60);
-      });
-    }
-  });
-}
+      }
+      // The captures must actually exercise what we claim to check.
+      expect(tcpSeen).toBeGreaterThan(60);
+      expect(tcpChecksummed).toBeGreaterThan(60);
+      expect(sackPackets).toBeGreaterThan(30);
+      expect(tsPackets).toBeGreaterThan(60);
+    });
+  }
+});

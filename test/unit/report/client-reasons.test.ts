@@ -5,7 +5,7 @@ import type { VariantEvidence } from '../../../src/evidence/types.js';
 import { renderHtml } from '../../../src/report/html.js';
 import { compareKernels, differenceSentences } from '../../../src/report/kernels.js';
 import { renderMarkdown } from '../../../src/report/markdown.js';
-import type { RunResult, VariantResult } from '../../../src/report/result.js';
+import type { RunResult, VariantResult } from '../../../src/result/types.js';
 
 // The client's conntrack reasons of scenarios/nat-reset.yaml's nat variant on 5.10 and 6.18
 // (real captures, see test/fixtures/evidence/nat-reset/README.md).

@@ -8,7 +8,7 @@ import { esc } from '../../../src/report/escape.js';
 import { renderHtml } from '../../../src/report/html.js';
 import { renderJunit } from '../../../src/report/junit.js';
 import { mdEscape, renderMarkdown } from '../../../src/report/markdown.js';
-import type { RunResult } from '../../../src/report/result.js';
+import type { RunResult } from '../../../src/result/types.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/evidence/run');
 const XSS = '<script>alert(1)</script>';
@@ -30,8 +30,8 @@ async function hostile(): Promise<{ r: RunResult; ev: Record<string, VariantEvid
   r.variants[0]!.expectations[0]!.passed = false;
   const e = ev['flag-off']!;
   e.reasons[0]!.reason = `ACK ${XSS}`;
-  e.flows[0]!.sentence = `flow ${XSS}`;
-  e.summary.push(`summary ${XSS}`);
+  // The flow's sentence quotes its reasons; the headline quotes e.reasons.
+  e.flows[0]!.reasons = { [`flow ${XSS}`]: e.flows[0]!.invalidDrops };
   return { r, ev };
 }
 

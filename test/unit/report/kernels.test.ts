@@ -1,9 +1,11 @@
+// The kernel axis in the reports: which notes apply to a release, kernels side by side (their
+// outcomes and INVALID reasons), actions and what was tested, as report.html and summary.md show them.
 import { describe, expect, it } from 'vitest';
 import type { VariantEvidence } from '../../../src/evidence/types.js';
-import { compareKernel, compareKernels, differenceSentences, emulationCaveat, kernelsOf, kernelVersion, notesFor, variantLabel } from '../../../src/report/kernels.js';
+import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from '../../../src/report/kernels.js';
 import { renderHtml } from '../../../src/report/html.js';
 import { renderMarkdown } from '../../../src/report/markdown.js';
-import type { KernelRun, RunResult, VariantResult } from '../../../src/report/result.js';
+import type { KernelRun, RunResult, VariantResult } from '../../../src/result/types.js';
 
 function variant(name: string, kernel: string, o: { complete: boolean; drops: number }): VariantResult {
   return {
@@ -22,10 +24,10 @@ function evidence(dir: string, reasons: [string, number][]): VariantEvidence {
   const total = reasons.reduce((a, [, k]) => a + k, 0);
   return {
     dir, t0EpochMs: 0, durationMs: 1000, attempts: [], reasons: reasons.map(([reason, judged]) => ({ reason, judged, dropped: judged })),
-    drops: { counter: total, captured: total, withReason: total, withoutReason: 0, accounted: true, note: '' },
+    drops: { counter: total, captured: total, withReason: total, withoutReason: 0, accounted: true },
     droppedPackets: [], flows: [], nginx: { requests: 0, complete: 0, mismatches: [] }, nstat: [],
     retransmissions: { serverPcap: null, clientPcap: null },
-    series: { attempts: [], bucketMs: 1000, throughput: [], throughputSource: 'none', invalidDrops: [] }, summary: [], problems: [],
+    series: { attempts: [], bucketMs: 1000, throughput: [], throughputSource: 'none', invalidDrops: [] }, problems: [],
   };
 }
 
@@ -36,14 +38,7 @@ function run(variants: VariantResult[], kernelRuns?: KernelRun[]): RunResult {
   };
 }
 
-describe('kernel versions', () => {
-  it('orders releases numerically, ignoring the Debian suffix', () => {
-    expect(kernelVersion('5.10.0-35-cloud-amd64')).toEqual([5, 10, 0]);
-    expect(kernelVersion('6.1')).toEqual([6, 1, 0]);
-    expect(compareKernel('5.10.262', '6.1')).toBeLessThan(0);
-    expect(compareKernel('6.12.0-0.deb12.1-cloud-amd64', '6.1.0-40-cloud-amd64')).toBeGreaterThan(0);
-    expect(compareKernel('6.1.0-40-cloud-amd64', '6.1')).toBe(0);
-  });
+describe('kernel notes', () => {
   it('picks the notes that apply to a release', () => {
     const old = notesFor('5.10.0-35-cloud-amd64').map((n) => n.text).join(' ');
     const now = notesFor('6.18.0').map((n) => n.text).join(' ');

@@ -1,8 +1,7 @@
+// The verdict sentence and the terminal's side-by-side table (testing expectations: test/unit/result/).
 import { describe, expect, it } from 'vitest';
-import { checkExpectations, type RunResult, type VariantResult } from '../../../src/report/result.js';
 import { variantTable, verdictSentence } from '../../../src/report/verdict.js';
-import { parseExpectation } from '../../../src/scenario/load.js';
-import type { Expectation } from '../../../src/scenario/model.js';
+import type { RunResult, VariantResult } from '../../../src/result/types.js';
 
 function variant(name: string, flag: string, o: { records: number; timedOut: number; drops: number }): VariantResult {
   const complete = o.records === 3812;
@@ -17,7 +16,6 @@ function variant(name: string, flag: string, o: { records: number; timedOut: num
     expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: name, files: {},
   };
 }
-const exp = (t: string) => parseExpectation(t) as Expectation;
 
 describe('verdict', () => {
   it('says reproduced when the flag off breaks with INVALID drops and on cures it', () => {
@@ -54,19 +52,6 @@ describe('verdict', () => {
   });
   it('is inconclusive when the run had problems', () => {
     expect(verdictSentence([], ['the middlebox died'])).toBe('Inconclusive: the middlebox died');
-  });
-});
-
-describe('expectations', () => {
-  it('evaluates each against the measured value', () => {
-    const v = variant('off', '0', { records: 1200, timedOut: 3, drops: 41 });
-    const r = checkExpectations(v, [exp('server.invalidDrops > 0'), exp('records == 3812'), exp('complete == false'), exp('attempts.timedOut <= 3')]);
-    expect(r).toEqual([
-      { text: 'server.invalidDrops > 0', passed: true, actual: 41 },
-      { text: 'records == 3812', passed: false, actual: 1200 },
-      { text: 'complete == false', passed: true, actual: false },
-      { text: 'attempts.timedOut <= 3', passed: true, actual: 3 },
-    ]);
   });
 });
 

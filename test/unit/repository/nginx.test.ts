@@ -1,5 +1,5 @@
 // lab/server/nginx.conf against resolve.ts (always), and against a real nginx on 127.0.0.1
-// (only when an nginx binary is installed on this host).
+// (when an nginx binary is installed on this host: a visible skip without one, a failure under CI).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,8 @@ import {
 } from '../../../src/repository/resolve.js';
 import { harvest, type AttemptEvent } from '../../../src/harvester/harvest.js';
 import { parseOaiResponse } from '../../../src/harvester/oai.js';
+import { describeWith, findTool, requireTool } from '../../gate.js';
+import { sleep } from '../../../src/util/sleep.js';
 
 const CONF_PATH = new URL('../../../lab/server/nginx.conf', import.meta.url);
 const conf = readFileSync(CONF_PATH, 'utf8');
@@ -84,7 +86,7 @@ describe('nginx.conf and resolve.ts', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+const NGINX = findTool('nginx');
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -113,7 +115,7 @@ function httpGet(port: number, path: string): Promise<{ status: number; type: st
   });
 }
 
-describe.skipIf(!NGINX)('the nginx.conf served by a real nginx on 127.0.0.1', () => {
+describeWith(requireTool('nginx: apt-get install -y nginx-light'), 'the nginx.conf served by a real nginx on 127.0.0.1', () => {
   let dir = '';
   let port = 0;
   let repo: GeneratedRepository;
@@ -141,14 +143,14 @@ describe.skipIf(!NGINX)('the nginx.conf served by a real nginx on 127.0.0.1', ()
     const t = spawnSync(NGINX!, ['-t', '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log')], { encoding: 'utf8' });
     expect(t.status, t.stderr).toBe(0);
     execFileSync(NGINX!, ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log'), '-g', 'daemon on;']);
-    for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && !existsSync(pidFile); i++) await sleep(20);
   });
 
   afterAll(async () => {
     if (pidFile && existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
       process.kill(pid, 'SIGQUIT');
-      for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && existsSync(pidFile); i++) await sleep(20);
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

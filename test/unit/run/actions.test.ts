@@ -1,9 +1,10 @@
 // runActions: each action at its time after the harvest starts, on its node; an action still
 // pending when the harvest ends is reported as never run (not silently skipped).
 import { describe, expect, it } from 'vitest';
-import { parseFlushOutput, runActions } from '../../../src/run/variant.js';
+import { runActions } from '../../../src/run/variant.js';
 import type { ExecResult, LabNode } from '../../../src/runtime/types.js';
 import type { ActionSpec } from '../../../src/topology/build.js';
+import { sleep } from '../../../src/util/sleep.js';
 
 function fakeNode(name: string, calls: { node: string; cmd: string[]; at: number }[], t0: () => number, reply = { exitCode: 0, stderr: 'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n' }): LabNode {
   return {
@@ -17,7 +18,6 @@ function fakeNode(name: string, calls: { node: string; cmd: string[]; at: number
 }
 
 const spec = (atMs: number, node = 'server'): ActionSpec => ({ atMs, node, command: ['conntrack', '-F'], text: `flush at ${atMs}` });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('runActions', () => {
   it('runs each action on its node at its time while the harvest runs', async () => {
@@ -28,7 +28,6 @@ describe('runActions', () => {
     expect(calls.map((c) => c.node)).toEqual(['client', 'server']);
     expect(calls[0]!.at).toBeGreaterThanOrEqual(29);
     expect(calls[1]!.at).toBeGreaterThanOrEqual(79);
-    expect(calls[1]!.at).toBeLessThan(190);
     expect(r[1]).toMatchObject({ text: 'flush at 80', node: 'server', atMs: 80, ok: true, flushedEntries: 3 });
     expect(r[1]!.ranAtMs).toBeGreaterThanOrEqual(79);
   });
@@ -37,7 +36,7 @@ describe('runActions', () => {
     const calls: { node: string; cmd: string[]; at: number }[] = [];
     const t0 = Date.now();
     const r = await runActions(() => fakeNode('server', calls, () => t0), [spec(20), spec(5000)], t0, sleep(60));
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(5000); // did not wait for the action due at 5 s
     expect(calls).toHaveLength(1);
     expect(r.map((a) => a.ranAtMs === null)).toEqual([false, true]);
     expect(r[1]).toMatchObject({ ok: false, output: 'not run: the harvest had already ended' });
@@ -48,11 +47,5 @@ describe('runActions', () => {
     const r = await runActions(() => fakeNode('server', [], () => t0, { exitCode: 1, stderr: 'conntrack: operation failed' }), [spec(0)], t0, sleep(30));
     expect(r[0]).toMatchObject({ ok: false, output: 'conntrack: operation failed' });
     expect(r[0]!.flushedEntries).toBeUndefined();
-  });
-
-  it('parses the flush action\'s output', () => {
-    expect(parseFlushOutput('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.')).toBe(0);
-    expect(parseFlushOutput('conntrack entries: 2\nconntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.')).toBe(2);
-    expect(parseFlushOutput('nothing')).toBeUndefined();
   });
 });

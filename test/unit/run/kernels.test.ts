@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunResult, VariantResult } from '../../../src/report/result.js';
+import type { RunResult, VariantResult } from '../../../src/result/types.js';
 import { kernelDirName, parseKernelList, runOnKernels, type KernelRunner } from '../../../src/run/kernels.js';
 
 function variant(name: string, kernel: string, drops: number): VariantResult {

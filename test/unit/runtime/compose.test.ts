@@ -6,11 +6,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { NODE_DEFAULT_SYSCTLS } from '../../../src/runtime/docker.js';
-import { findRepoRoot } from '../../../src/runtime/images.js';
+import { repoRoot } from '../../../src/util/repo-root.js';
 
+import { BUNDLES } from '../../../src/bundles.js';
 import { parseProcessConfigText } from '../../../src/middlebox/process-config.js';
+import { PATHS } from '../../../src/topology/build.js';
 
-const root = findRepoRoot();
+const root = repoRoot();
 type Svc = Record<string, any>;
 const doc = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Svc> };
 
@@ -33,7 +35,9 @@ describe('docker-compose.yml', () => {
     // queues forwarded TCP without bypass (fail closed) and runs the middlebox on a config that
     // is a valid middlebox config.
     expect(doc.services.harvester!.command).toEqual(['sleep', 'infinity']);
-    expect(doc.services.server!.command.join(' ')).toMatch(/ctlab-firewall && node \/opt\/ctlab\/dist\/src\/repository\/main\.js .*nginx/);
+    expect(doc.services.server!.command.join(' ')).toContain(`ctlab-firewall && node ${PATHS.optRoot}/${BUNDLES.repository.out} `);
+    expect(doc.services.server!.command.join(' ')).toMatch(/ --seed 7 && nginx /);
+    expect(doc.services.middlebox!.command.join(' ')).toContain(`exec node ${PATHS.optRoot}/${BUNDLES.middlebox.out} --config /etc/ctlab/middlebox.json`);
     const mb = doc.services.middlebox!.command.join(' ');
     expect(mb).toContain('iptables -A FORWARD -p tcp -j NFQUEUE --queue-num 0 &&');
     expect(mb).not.toContain('bypass');

@@ -1,8 +1,8 @@
 // The scenario side of late packets (path.late) and kernel-conditional expectations
-// (`{ kernel: "<6.1", expect: [...] }`), from YAML to the expectations checked on a variant.
+// (`{ kernel: "<6.1", expect: [...] }`), from YAML to the variant's expectations (checking them
+// on a variant: test/unit/result/expectations.test.ts).
 import { describe, expect, it } from 'vitest';
 import { problems } from './problems.js';
-import { checkExpectations, type VariantResult } from '../../../src/report/result.js';
 import { loadScenario, parseScenario } from '../../../src/scenario/load.js';
 import { buildTopology } from '../../../src/topology/build.js';
 
@@ -17,19 +17,6 @@ variants:
 ${variantExtra}
 `;
 
-
-function variant(kernel: string, drops: number, complete = true): VariantResult {
-  return {
-    name: 'flag-off', repetition: 1, seed: 7, kernel, sysctls: {},
-    harvest: { records: complete ? 100 : 10, expectedRecords: 100, complete, pages: 2, stoppedBecause: null },
-    attempts: { total: 3, ok: 3, timedOut: 0, connectTimeouts: 0, readTimeouts: 0, resets: 0, errors: 0, retries: 0, failed: 0 },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 }, requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000, throughputBytesPerSec: 1000,
-    server: { invalidDrops: drops, conntrackInvalid: drops, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} }, middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
-    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: 'flag-off', files: {},
-  };
-}
 
 describe('path.late in a scenario', () => {
   it('reaches the model and the middlebox config', () => {
@@ -73,34 +60,6 @@ describe('kernel-conditional expectations', () => {
       ['server.invalidDrops == 0', '>= 6.1'],
       ['records == 100', '>= 6.1'],
     ]);
-  });
-
-  it('only the ones for the variant\'s kernel are checked, and the result says which condition applied', () => {
-    const ex = parseScenario(yaml, 'x.yaml').variants[0]!.expect;
-    const old = checkExpectations(variant('5.10.0-35-cloud-amd64', 250), ex);
-    expect(old.map((r) => [r.text, r.passed, r.kernel])).toEqual([
-      ['complete == true', true, undefined],
-      ['server.invalidDrops > 0 (kernel < 6.1: 5.10.0-35-cloud-amd64)', true, '< 6.1'],
-    ]);
-    const now = checkExpectations(variant('6.18.44-fc-v657', 0), ex);
-    expect(now.map((r) => [r.text, r.passed, r.actual])).toEqual([
-      ['complete == true', true, true],
-      ['server.invalidDrops == 0 (kernel >= 6.1: 6.18.44-fc-v657)', true, 0],
-      ['records == 100 (kernel >= 6.1: 6.18.44-fc-v657)', true, 100],
-    ]);
-    // The same numbers fail where the kernel says they should not happen.
-    expect(checkExpectations(variant('6.1.0-37-cloud-amd64', 12), ex).filter((r) => !r.passed).map((r) => r.text)).toEqual([
-      'server.invalidDrops == 0 (kernel >= 6.1: 6.1.0-37-cloud-amd64)',
-    ]);
-    expect(checkExpectations(variant('5.10.262', 0), ex).filter((r) => !r.passed).map((r) => r.text)).toEqual(['server.invalidDrops > 0 (kernel < 6.1: 5.10.262)']);
-  });
-
-  it('fail, not guess, when the variant\'s kernel is unknown', () => {
-    const ex = parseScenario(yaml, 'x.yaml').variants[0]!.expect;
-    const r = checkExpectations(variant('', 0), ex);
-    expect(r.map((x) => x.passed)).toEqual([true, false, false, false]);
-    expect(r[1]!.text).toBe('server.invalidDrops > 0 (kernel < 6.1: kernel release unknown)');
-    expect(r[1]!.actual).toBeNull();
   });
 
   it('report bad entries at their line: schema problems first', () => {

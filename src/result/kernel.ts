@@ -1,7 +1,15 @@
-// Kernel releases as versions, and the conditions on them that kernel-conditional expectations
-// carry (`{ kernel: "<6.1", expect: [...] }`): conntrack's verdicts differ between releases, so
-// the same scenario can rightly expect INVALID drops on 5.10 and none on 6.1+.
-import type { KernelCondition } from './model.js';
+// Kernel releases as versions: the one parse and comparison of releases (sorting runs by kernel,
+// the report's kernel notes, tests), and the conditions kernel-conditional expectations carry
+// (`{ kernel: "<6.1", expect: [...] }`): conntrack's verdicts differ between releases, so the
+// same scenario can rightly expect INVALID drops on 5.10 and none on 6.1+.
+
+/** A condition on the kernel release, e.g. "<6.1" or ">=5.15 <6.1". */
+export interface KernelCondition {
+  /** As written, normalised: "< 6.1", ">= 5.15, < 6.1". */
+  text: string;
+  /** All must hold. A version is compared on as many parts as it names ("6.1" covers 6.1.x). */
+  clauses: { op: '==' | '!=' | '>' | '>=' | '<' | '<='; version: number[] }[];
+}
 
 type Op = KernelCondition['clauses'][number]['op'];
 
@@ -27,6 +35,14 @@ export function compareKernelVersions(a: string, b: string): number {
   const y = parseKernelVersion(b);
   if (!x || !y) throw new RangeError(`not a kernel release: ${JSON.stringify(x ? b : a)}`);
   return cmp(x, y);
+}
+
+/**
+ * The same order for sorting and filtering what a run reports, where a release may be unknown:
+ * a release without a version counts as 0.0.0 (sorts first) instead of throwing.
+ */
+export function byKernelVersion(a: string, b: string): number {
+  return cmp(parseKernelVersion(a) ?? [], parseKernelVersion(b) ?? []);
 }
 
 const CLAUSE = /^(<=|>=|==|!=|<|>)?\s*(\d+(?:\.\d+){0,2})$/;

@@ -1,6 +1,6 @@
+// Kernel releases as versions (the one parse and comparison) and kernel conditions.
 import { describe, expect, it } from 'vitest';
-import { compareKernelVersions, kernelMatches, parseKernelCondition, parseKernelVersion } from '../../../src/scenario/kernel.js';
-import type { KernelCondition } from '../../../src/scenario/model.js';
+import { byKernelVersion, compareKernelVersions, kernelMatches, parseKernelCondition, parseKernelVersion, type KernelCondition } from '../../../src/result/kernel.js';
 
 const cond = (text: string): KernelCondition => {
   const c = parseKernelCondition(text);
@@ -34,6 +34,19 @@ describe('compareKernelVersions', () => {
 
   it('throws on a release it cannot read (an unknown kernel must not sort as 0.0)', () => {
     expect(() => compareKernelVersions('', '6.1')).toThrow(/kernel release/);
+  });
+});
+
+describe('byKernelVersion', () => {
+  it('orders like compareKernelVersions, ignoring the Debian suffix', () => {
+    expect(byKernelVersion('5.10.262', '6.1')).toBeLessThan(0);
+    expect(byKernelVersion('6.12.0-0.deb12.1-cloud-amd64', '6.1.0-40-cloud-amd64')).toBeGreaterThan(0);
+    expect(byKernelVersion('6.1.0-40-cloud-amd64', '6.1')).toBe(0);
+  });
+
+  it('sorts a release without a version first instead of throwing (reports of a run whose kernel is unknown)', () => {
+    expect(['6.1.0', 'unknown', '5.10.262'].sort(byKernelVersion)).toEqual(['unknown', '5.10.262', '6.1.0']);
+    expect(byKernelVersion('', '0.0.0')).toBe(0);
   });
 });
 

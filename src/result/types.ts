@@ -1,8 +1,7 @@
-// The result of a run: what `result.json` holds. These field names are a contract CI users
-// script against (README, "result.json"): add fields freely, never rename these.
-import { kernelMatches } from '../scenario/kernel.js';
-import type { Expectation, Metric } from '../scenario/model.js';
+// The result of a run: the types of what `result.json` holds. These field names are a contract
+// CI users script against (README, "result.json"): add fields freely, never rename these.
 
+/** The 50th, 90th and 99th percentile and the largest of some samples (ms in connectMs, requestMs); null when there were none. */
 export interface Percentiles {
   p50: number | null;
   p90: number | null;
@@ -84,8 +83,6 @@ export interface VariantResult {
   /** Mid-run actions (scenario `actions`): when each ran and what the node answered. */
   actions?: ActionResult[];
   timings: { labUpMs: number; harvestMs: number; collectMs: number; teardownMs: number };
-  /** Set when the variant's first lab did not come up and a fresh one was used: why the first failed. */
-  labSetupRetry?: string;
   /** The variant's folder, relative to the run folder ("flag-off", or "flag-off-2" with repetitions). */
   dir: string;
   /** Files kept for this variant: names inside `dir`. */
@@ -146,85 +143,4 @@ export interface KernelRun {
   verdict: string;
   /** Set when the kernel could not run the scenario at all (boot failure, guest error). */
   error?: string;
-}
-
-/** What a metric may need besides the variant: the matrix's control cell, for throughput.relative. */
-export interface MetricContext {
-  control?: VariantResult;
-}
-
-/** The harvest's throughput over the control's; null when either harvest did not complete. */
-export function relativeThroughput(v: VariantResult, control: VariantResult | undefined): number | null {
-  if (!control || !control.harvest.complete || control.throughputBytesPerSec <= 0 || !v.harvest.complete) return null;
-  return v.throughputBytesPerSec / control.throughputBytesPerSec;
-}
-
-/** A metric's measured value; null when it cannot be measured (throughput.relative without a control). */
-export function metricValue(v: VariantResult, m: Metric, ctx: MetricContext = {}): number | boolean | null {
-  switch (m) {
-    case 'throughputMbit':
-      return (v.throughputBytesPerSec * 8) / 1e6;
-    case 'throughput.relative':
-      return relativeThroughput(v, ctx.control);
-    case 'records':
-      return v.harvest.records;
-    case 'complete':
-      return v.harvest.complete;
-    case 'attempts.timedOut':
-      return v.attempts.timedOut;
-    case 'attempts.failed':
-      return v.attempts.failed;
-    case 'server.invalidDrops':
-      return v.server.invalidDrops;
-    case 'server.conntrackInvalid':
-      return v.server.conntrackInvalid;
-    case 'middlebox.queueDrops':
-      return v.middlebox.queueDrops;
-    case 'attempts.resets':
-      return v.attempts.resets;
-    case 'client.conntrackInvalid':
-      return v.client.conntrackInvalid ?? null;
-    case 'client.invalidDrops':
-      return v.client.invalidDrops ?? null;
-    case 'client.outRsts':
-      return v.client.nstat.TcpOutRsts ?? null;
-    case 'server.estabResets':
-      return v.server.nstat.TcpEstabResets ?? null;
-  }
-}
-
-export function evaluate(e: Expectation, actual: number | boolean): boolean {
-  const a = typeof actual === 'boolean' ? Number(actual) : actual;
-  const b = typeof e.value === 'boolean' ? Number(e.value) : e.value;
-  switch (e.op) {
-    case '==':
-      return a === b;
-    case '!=':
-      return a !== b;
-    case '>':
-      return a > b;
-    case '>=':
-      return a >= b;
-    case '<':
-      return a < b;
-    case '<=':
-      return a <= b;
-  }
-}
-
-/**
- * Test a variant's expectations. A kernel-conditional one is tested only when the variant's
- * kernel release meets its condition (the others are left out), and its text names the
- * condition and the release; with the release unknown it fails rather than guess.
- */
-export function checkExpectations(v: VariantResult, expect: Expectation[], ctx: MetricContext = {}): ExpectationResult[] {
-  const out: ExpectationResult[] = [];
-  for (const e of expect) {
-    const applies = e.kernel ? kernelMatches(e.kernel, v.kernel) : true;
-    if (applies === false) continue;
-    const text = e.kernel ? `${e.text} (kernel ${e.kernel.text}: ${applies === null ? 'kernel release unknown' : v.kernel})` : e.text;
-    const actual = applies === null ? null : metricValue(v, e.metric, ctx);
-    out.push({ text, passed: actual !== null && evaluate(e, actual), actual, ...(e.kernel ? { kernel: e.kernel.text } : {}) });
-  }
-  return out;
 }

@@ -1,0 +1,4 @@
+# The replay job: `ctlab replay` of /job/capture.pcap on this guest's kernel (settings, --flow,
+# --pace as `set --` in /job/env); its folder (replay.json, reports, NFLOG captures) goes to /out/run.
+. /job/env
+exec node /opt/ctlab/bin/ctlab.js replay /job/capture.pcap --kernel host --out /out/run "$@"

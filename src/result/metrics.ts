@@ -1,0 +1,91 @@
+// The one table of metrics an expectation can test ("server.invalidDrops > 0"): each metric's
+// name, meaning, unit, which runs have it, and how it is read from a variant's result. The
+// scenario's list of metric names, the error that lists them, metricValue() and the README's
+// metric table (checked by test/unit/result/metrics.test.ts) all come from here: adding a metric
+// is one row with its reader.
+import type { VariantResult } from './types.js';
+
+/** What a metric may need besides the variant: the matrix's control cell, for throughput.relative. */
+export interface MetricContext {
+  control?: VariantResult;
+}
+
+/** Which runs measure a metric (the README's wording). */
+export const METRIC_RUNS = {
+  every: 'every run',
+  client: 'runs with a configured client (`client:`: NAT, INVALID rule or sysctls)',
+  clientRule: 'runs whose client drops INVALID (`client.dropInvalid`)',
+  matrix: 'matrix only (`matrix.expect`)',
+} as const;
+
+export interface MetricRow {
+  name: string;
+  meaning: string;
+  unit: string;
+  runs: keyof typeof METRIC_RUNS;
+  /** Compared with true/false (== or != only) rather than a number. */
+  boolean?: true;
+  /** For a matrix-only metric: what to use in a run's variant instead, named in the error. */
+  instead?: string;
+  /** The measured value; null when this variant cannot have it (see `runs`). */
+  read: (v: VariantResult, ctx: MetricContext) => number | boolean | null;
+}
+
+export const METRIC_TABLE = [
+  { name: 'records', meaning: 'records the harvest got', unit: 'records', runs: 'every', read: (v) => v.harvest.records },
+  { name: 'complete', meaning: 'the harvest got every record', unit: 'true/false', runs: 'every', boolean: true, read: (v) => v.harvest.complete },
+  { name: 'attempts.timedOut', meaning: 'HTTP attempts that timed out (connect or read)', unit: 'attempts', runs: 'every', read: (v) => v.attempts.timedOut },
+  { name: 'attempts.failed', meaning: 'HTTP attempts that did not end ok', unit: 'attempts', runs: 'every', read: (v) => v.attempts.failed },
+  { name: 'server.invalidDrops', meaning: "packets the server firewall's INVALID rule dropped (its DROP counter)", unit: 'packets', runs: 'every', read: (v) => v.server.invalidDrops },
+  { name: 'server.conntrackInvalid', meaning: "packets the server's conntrack counted INVALID (`conntrack -S`, summed over CPUs)", unit: 'packets', runs: 'every', read: (v) => v.server.conntrackInvalid },
+  { name: 'middlebox.queueDrops', meaning: "packets the kernel dropped at the middlebox's NFQUEUE (queue or socket full); non-zero makes the run untrustworthy", unit: 'packets', runs: 'every', read: (v) => v.middlebox.queueDrops },
+  { name: 'attempts.resets', meaning: 'HTTP attempts that ended in a connection reset (ECONNRESET at the harvester)', unit: 'attempts', runs: 'every', read: (v) => v.attempts.resets },
+  { name: 'client.conntrackInvalid', meaning: "packets the client's conntrack counted INVALID (`conntrack -S` in its namespace, summed over CPUs)", unit: 'packets', runs: 'client', read: (v) => v.client.conntrackInvalid ?? null },
+  { name: 'client.invalidDrops', meaning: "packets the client's INVALID rule dropped; not measurable without the rule", unit: 'packets', runs: 'clientRule', read: (v) => v.client.invalidDrops ?? null },
+  { name: 'client.outRsts', meaning: "RSTs the client's TCP sent (nstat `TcpOutRsts`)", unit: 'segments', runs: 'every', read: (v) => v.client.nstat.TcpOutRsts ?? null },
+  { name: 'server.estabResets', meaning: "established connections the server's TCP saw reset (nstat `TcpEstabResets`)", unit: 'connections', runs: 'every', read: (v) => v.server.nstat.TcpEstabResets ?? null },
+  { name: 'throughputMbit', meaning: "the harvest's throughput (payload bytes over the harvest's duration)", unit: 'Mbit/s', runs: 'every', read: (v) => (v.throughputBytesPerSec * 8) / 1e6 },
+  {
+    name: 'throughput.relative',
+    meaning: "throughput over the matrix control cell's, measured in the same run; not measurable when either harvest did not complete",
+    unit: 'ratio',
+    runs: 'matrix',
+    instead: 'throughputMbit',
+    read: (v, ctx) => relativeThroughput(v, ctx.control),
+  },
+] as const satisfies readonly MetricRow[];
+
+/** A metric a variant's expectation can test. */
+export type Metric = (typeof METRIC_TABLE)[number]['name'];
+
+/** Every metric's name, in the table's order. */
+export const METRICS: readonly Metric[] = METRIC_TABLE.map((m) => m.name);
+
+/** Metrics that need the matrix's control cell (measured in the same run). */
+export const MATRIX_ONLY_METRICS: readonly Metric[] = METRIC_TABLE.filter((m) => m.runs === 'matrix').map((m) => m.name);
+
+const BY_NAME = new Map<string, MetricRow>(METRIC_TABLE.map((m) => [m.name, m]));
+
+/** The table's row for a metric name; undefined when there is no such metric. */
+export function metricRow(name: string): MetricRow | undefined {
+  return BY_NAME.get(name);
+}
+
+/** The harvest's throughput over the control's; null when either harvest did not complete. */
+export function relativeThroughput(v: VariantResult, control: VariantResult | undefined): number | null {
+  if (!control || !control.harvest.complete || control.throughputBytesPerSec <= 0 || !v.harvest.complete) return null;
+  return v.throughputBytesPerSec / control.throughputBytesPerSec;
+}
+
+/** A metric's measured value; null when it cannot be measured (throughput.relative without a control). */
+export function metricValue(v: VariantResult, m: Metric, ctx: MetricContext = {}): number | boolean | null {
+  // Every Metric names a row: the type is the table's names.
+  return BY_NAME.get(m)!.read(v, ctx);
+}
+
+/** The README's metric table (section "Scenarios"), one line per metric. */
+export function metricsMarkdown(): string {
+  const lines = ['| metric | meaning | unit | measured in |', '|---|---|---|---|'];
+  for (const m of METRIC_TABLE) lines.push(`| \`${m.name}\` | ${m.meaning} | ${m.unit} | ${METRIC_RUNS[m.runs]} |`);
+  return lines.join('\n');
+}
