@@ -13,7 +13,12 @@ import { repoRoot } from '../src/util/repo-root.js';
 const run = promisify(execFile);
 const BIN = join(repoRoot(), 'bin', 'ctlab.js');
 const CANONICAL = join(repoRoot(), 'scenarios', 'harvester-asa.yaml');
-const NO_DOCKER = { ...process.env, DOCKER_HOST: 'unix:///nonexistent/ctlab-bench.sock', CTLAB_DEBUG: '', FORCE_COLOR: '0' };
+const NO_DOCKER = {
+  ...process.env,
+  DOCKER_HOST: 'unix:///nonexistent/ctlab-bench.sock',
+  CTLAB_DEBUG: '',
+  FORCE_COLOR: '0',
+};
 const runs = Number(process.argv[2] ?? 7);
 
 async function time(label: string, args: string[], wantExit: number): Promise<void> {
@@ -31,7 +36,9 @@ async function time(label: string, args: string[], wantExit: number): Promise<vo
   }
   ms.sort((a, b) => a - b);
   const f = (x: number) => `${Math.round(x)} ms`;
-  console.log(`${label}: median ${f(ms[Math.floor(ms.length / 2)]!)} over ${runs} runs (${f(ms[0]!)}-${f(ms.at(-1)!)})`);
+  console.log(
+    `${label}: median ${f(ms[Math.floor(ms.length / 2)]!)} over ${runs} runs (${f(ms[0]!)}-${f(ms.at(-1)!)})`,
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ctlab-bench-cli-'));

@@ -28,7 +28,11 @@ async function main(): Promise<void> {
     await upStandardLab(rt);
     const up = Date.now() - t0;
     ups.push(up);
-    if (hold) { console.log(`up ${rt.runId} in ${up} ms; holding`); setInterval(() => undefined, 60_000); return; }
+    if (hold) {
+      console.log(`up ${rt.runId} in ${up} ms; holding`);
+      setInterval(() => undefined, 60_000);
+      return;
+    }
     // one packet end to end proves the wiring, outside the timed part
     await rt.node('client').exec(['ping', '-c', '1', '-W', '2', '198.18.2.2'], { timeoutMs: 5000 });
     const t1 = Date.now();
@@ -37,7 +41,9 @@ async function main(): Promise<void> {
     console.log(`run ${i + 1}: up+wired ${up} ms, destroy ${Date.now() - t1} ms`);
   }
   ups.sort((a, b) => a - b);
-  console.log(`lab up (3 hosts, 2 links, routes): median ${ups[Math.floor(ups.length / 2)]} ms, min ${ups[0]} ms, max ${ups[ups.length - 1]} ms over ${ups.length} runs (target < 5000 ms)`);
+  console.log(
+    `lab up (3 hosts, 2 links, routes): median ${ups[Math.floor(ups.length / 2)]} ms, min ${ups[0]} ms, max ${ups[ups.length - 1]} ms over ${ups.length} runs (target < 5000 ms)`,
+  );
 }
 
 main().catch((err) => {

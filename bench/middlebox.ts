@@ -19,10 +19,17 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const QUEUE = 0;
 
 const baseProfile: MiddleboxProfile = {
-  name: 'transparent', isn: { client: false, server: false }, sackTranslation: true,
+  name: 'transparent',
+  isn: { client: false, server: false },
+  sackTranslation: true,
   options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } },
 };
-const rewriteProfile: MiddleboxProfile = { ...baseProfile, name: 'isn+sack', isn: { client: true, server: true }, sackTranslation: true };
+const rewriteProfile: MiddleboxProfile = {
+  ...baseProfile,
+  name: 'isn+sack',
+  isn: { client: true, server: true },
+  sackTranslation: true,
+};
 const path: PathModel = { delayMs: 0, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 } };
 
 const median = (xs: number[]): number => {
@@ -46,7 +53,12 @@ function procCpu(pid: number): number {
   return Number(f[11]) + Number(f[12]); // fields 14 and 15 (utime, stime)
 }
 
-interface RunSample { mbps: number; retransmits: number; mbCpuCores?: number; machineBusyCores: number }
+interface RunSample {
+  mbps: number;
+  retransmits: number;
+  mbCpuCores?: number;
+  machineBusyCores: number;
+}
 
 async function iperf(topo: Topo, reverse: boolean, mbPid?: number): Promise<RunSample> {
   // iperf3's server takes a moment to accept the next test; it answers "busy" until then.
@@ -64,12 +76,17 @@ function iperfOnce(topo: Topo, reverse: boolean, mbPid?: number): RunSample {
   const m0 = machineCpu();
   const p0 = mbPid ? procCpu(mbPid) : 0;
   const t0 = process.hrtime.bigint();
-  const out = topo.exec(topo.client, ['iperf3', '-c', SERVER_IP, '-t', String(SECONDS), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (SECONDS + 20) * 1000 });
+  const out = topo.exec(
+    topo.client,
+    ['iperf3', '-c', SERVER_IP, '-t', String(SECONDS), '-J', ...(reverse ? ['-R'] : [])],
+    { timeoutMs: (SECONDS + 20) * 1000 },
+  );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const m1 = machineCpu();
   const r = iperfResult(out);
   const sample: RunSample = {
-    mbps: r.bps / 1e6, retransmits: r.retransmits,
+    mbps: r.bps / 1e6,
+    retransmits: r.retransmits,
     machineBusyCores: ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * cpus().length,
   };
   if (mbPid) sample.mbCpuCores = (procCpu(mbPid) - p0) / TICK / wall;
@@ -85,24 +102,55 @@ interface ModeResult {
   engine?: Record<string, unknown>;
   kernelQueue?: unknown;
   /** Share of the middlebox's wall time in the JS batch callback, and in recv/send syscalls. */
-  timeSplit?: { jsFraction: number; recvFraction: number; sendFraction: number; wallSeconds: number; packetsPerBatch: number };
+  timeSplit?: {
+    jsFraction: number;
+    recvFraction: number;
+    sendFraction: number;
+    wallSeconds: number;
+    packetsPerBatch: number;
+  };
 }
 
-async function startMb(topo: Topo, work: string, addon: string, profile: MiddleboxProfile): Promise<{ child: ChildProcess; counters: string; started: number }> {
+async function startMb(
+  topo: Topo,
+  work: string,
+  addon: string,
+  profile: MiddleboxProfile,
+): Promise<{ child: ChildProcess; counters: string; started: number }> {
   const cfg = join(work, `mb-${profile.name}.json`);
   const counters = join(work, `counters-${profile.name}.json`);
   const batch = process.env.BENCH_BATCH ? { batch: Number(process.env.BENCH_BATCH) } : {};
-  writeFileSync(cfg, JSON.stringify({ queue: QUEUE, seed: 1, profile, path, countersFile: counters, flowsFile: join(work, `flows-${profile.name}.jsonl`), ...batch }));
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      queue: QUEUE,
+      seed: 1,
+      profile,
+      path,
+      countersFile: counters,
+      flowsFile: join(work, `flows-${profile.name}.jsonl`),
+      ...batch,
+    }),
+  );
   const main = join(repoRoot(), BUNDLES.middlebox.out);
-  const child = topo.spawn(topo.mb, [process.execPath, main, '--config', cfg], { env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
+  const child = topo.spawn(topo.mb, [process.execPath, main, '--config', cfg], {
+    env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon },
+  });
   let err = '';
-  child.stderr!.on('data', (d) => { err += String(d); });
+  child.stderr!.on('data', (d) => {
+    err += String(d);
+  });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => { out += String(d); if (/^ready$/m.test(out)) resolve(); });
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      if (/^ready$/m.test(out)) resolve();
+    });
     child.on('exit', (code) => reject(new Error(`middlebox exited ${code} before ready: ${err}`)));
   });
-  child.on('exit', (code) => { if (code !== 0) process.stderr.write(`middlebox (${profile.name}) exited ${code}: ${err}\n`); });
+  child.on('exit', (code) => {
+    if (code !== 0) process.stderr.write(`middlebox (${profile.name}) exited ${code}: ${err}\n`);
+  });
   return { child, counters, started: Date.now() };
 }
 
@@ -151,13 +199,21 @@ async function main(): Promise<void> {
   try {
     iperfd = topo.spawn(topo.server, ['iperf3', '-s', '-B', SERVER_IP]);
     await sleep(500);
-    process.stderr.write(`bench: ${RUNS} runs x ${SECONDS} s per mode and direction; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}\n`);
+    process.stderr.write(
+      `bench: ${RUNS} runs x ${SECONDS} s per mode and direction; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}\n`,
+    );
     const kernel = await runMode(topo, work, addon, null);
-    process.stderr.write(`  kernel forwarding done: ${kernel.forwardMbps.toFixed(0)} / ${kernel.reverseMbps.toFixed(0)} Mbit/s\n`);
+    process.stderr.write(
+      `  kernel forwarding done: ${kernel.forwardMbps.toFixed(0)} / ${kernel.reverseMbps.toFixed(0)} Mbit/s\n`,
+    );
     const pass = await runMode(topo, work, addon, baseProfile);
-    process.stderr.write(`  pass-through done: ${pass.forwardMbps.toFixed(0)} / ${pass.reverseMbps.toFixed(0)} Mbit/s\n`);
+    process.stderr.write(
+      `  pass-through done: ${pass.forwardMbps.toFixed(0)} / ${pass.reverseMbps.toFixed(0)} Mbit/s\n`,
+    );
     const rewrite = await runMode(topo, work, addon, rewriteProfile);
-    process.stderr.write(`  isn+sack rewrite done: ${rewrite.forwardMbps.toFixed(0)} / ${rewrite.reverseMbps.toFixed(0)} Mbit/s\n`);
+    process.stderr.write(
+      `  isn+sack rewrite done: ${rewrite.forwardMbps.toFixed(0)} / ${rewrite.reverseMbps.toFixed(0)} Mbit/s\n`,
+    );
     const loadAfter = loadavg();
 
     const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -193,16 +249,27 @@ async function main(): Promise<void> {
     const row = (name: string, m: ModeResult) => {
       const cpu = m.forward.concat(m.reverse).map((s) => s.mbCpuCores ?? 0);
       const ts = m.timeSplit;
-      return `${name.padEnd(22)} ${m.forwardMbps.toFixed(0).padStart(7)} ${(m.forwardMbps / kernel.forwardMbps).toFixed(2).padStart(6)}   ${m.reverseMbps.toFixed(0).padStart(7)} ${(m.reverseMbps / kernel.reverseMbps).toFixed(2).padStart(6)}   ` +
-        (ts ? `${median(cpu).toFixed(2).padStart(5)}  ${(ts.jsFraction * 100).toFixed(0).padStart(3)}% ${(ts.recvFraction * 100).toFixed(0).padStart(3)}% ${(ts.sendFraction * 100).toFixed(0).padStart(3)}%  ${ts.packetsPerBatch.toFixed(1)}` : '');
+      return (
+        `${name.padEnd(22)} ${m.forwardMbps.toFixed(0).padStart(7)} ${(m.forwardMbps / kernel.forwardMbps).toFixed(2).padStart(6)}   ${m.reverseMbps.toFixed(0).padStart(7)} ${(m.reverseMbps / kernel.reverseMbps).toFixed(2).padStart(6)}   ` +
+        (ts
+          ? `${median(cpu).toFixed(2).padStart(5)}  ${(ts.jsFraction * 100).toFixed(0).padStart(3)}% ${(ts.recvFraction * 100).toFixed(0).padStart(3)}% ${(ts.sendFraction * 100).toFixed(0).padStart(3)}%  ${ts.packetsPerBatch.toFixed(1)}`
+          : '')
+      );
     };
-    console.log(`\nmiddlebox throughput (${result.kernelRelease}, ${result.cpus} CPUs, load before ${result.loadAverageBefore.join(' ')}, after ${result.loadAverageAfter.join(' ')})`);
-    console.log(`${'mode'.padEnd(22)} ${'fwd Mb/s'.padStart(7)} ${'ratio'.padStart(6)}   ${'rev Mb/s'.padStart(7)} ${'ratio'.padStart(6)}   mbCPU   js  recv send  pkts/batch`);
+    console.log(
+      `\nmiddlebox throughput (${result.kernelRelease}, ${result.cpus} CPUs, load before ${result.loadAverageBefore.join(' ')}, after ${result.loadAverageAfter.join(' ')})`,
+    );
+    console.log(
+      `${'mode'.padEnd(22)} ${'fwd Mb/s'.padStart(7)} ${'ratio'.padStart(6)}   ${'rev Mb/s'.padStart(7)} ${'ratio'.padStart(6)}   mbCPU   js  recv send  pkts/batch`,
+    );
     console.log(row('kernel forwarding', kernel));
     console.log(row('middlebox pass-through', pass));
     console.log(row('middlebox isn+sack', rewrite));
-    console.log(`\nrewriteRatio ${result.rewriteRatio} (target >= 0.35), passthroughRatio ${result.passthroughRatio} (target >= 0.5); written to ${outFile}`);
-    if (loadBefore[0]! > 0.5) console.log(`note: the machine was busy (load ${loadBefore[0]!.toFixed(2)}): figures may be low`);
+    console.log(
+      `\nrewriteRatio ${result.rewriteRatio} (target >= 0.35), passthroughRatio ${result.passthroughRatio} (target >= 0.5); written to ${outFile}`,
+    );
+    if (loadBefore[0]! > 0.5)
+      console.log(`note: the machine was busy (load ${loadBefore[0]!.toFixed(2)}): figures may be low`);
   } finally {
     iperfd?.kill();
     topo.destroy();

@@ -39,7 +39,10 @@ export interface Topo {
 const run = (cmd: string, args: string[], timeoutMs = 30_000, input?: string): string => {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, input });
   if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
   return r.stdout;
 };
 
@@ -58,13 +61,21 @@ export function deleteNamespaces(names: string[]): void {
   for (const n of names) {
     // Kill whatever still runs in it (servers, the middlebox) so nothing lingers.
     const pids = spawnSync('ip', ['netns', 'pids', n], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
-    for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of pids) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     spawnSync('ip', ['netns', 'del', n]);
   }
 }
 
 export function createTopo(prefix: string, opts: TopoOptions = {}): Topo {
-  const client = `${prefix}client`, mb = `${prefix}mb`, server = `${prefix}server`;
+  const client = `${prefix}client`,
+    mb = `${prefix}mb`,
+    server = `${prefix}server`;
   const queue = opts.queue ?? 0;
   const mtu = String(opts.mtu ?? 1500);
   const names = [client, mb, server];
@@ -75,13 +86,52 @@ export function createTopo(prefix: string, opts: TopoOptions = {}): Topo {
       run('ip', ['netns', 'add', n]);
       run('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
     }
-    run('ip', ['link', 'add', 'eth0', 'netns', client, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', mb, 'mtu', mtu]);
-    run('ip', ['link', 'add', 'eth0', 'netns', server, 'mtu', mtu, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', mb, 'mtu', mtu]);
+    run('ip', [
+      'link',
+      'add',
+      'eth0',
+      'netns',
+      client,
+      'mtu',
+      mtu,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      mb,
+      'mtu',
+      mtu,
+    ]);
+    run('ip', [
+      'link',
+      'add',
+      'eth0',
+      'netns',
+      server,
+      'mtu',
+      mtu,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth1',
+      'netns',
+      mb,
+      'mtu',
+      mtu,
+    ]);
     run('ip', ['-n', client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
     run('ip', ['-n', mb, 'addr', 'add', '198.18.1.1/24', 'dev', 'eth0']);
     run('ip', ['-n', mb, 'addr', 'add', '198.18.2.1/24', 'dev', 'eth1']);
     run('ip', ['-n', server, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 'eth0']);
-    for (const [n, dev] of [[client, 'eth0'], [mb, 'eth0'], [mb, 'eth1'], [server, 'eth0']] as const) {
+    for (const [n, dev] of [
+      [client, 'eth0'],
+      [mb, 'eth0'],
+      [mb, 'eth1'],
+      [server, 'eth0'],
+    ] as const) {
       run('ip', ['-n', n, 'link', 'set', dev, 'up']);
       ns(n, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off', 'tx', 'off', 'rx', 'off');
     }
@@ -96,7 +146,8 @@ export function createTopo(prefix: string, opts: TopoOptions = {}): Topo {
       ipt('-A', 'INPUT', '-i', 'lo', '-j', 'ACCEPT');
       ipt('-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'INV');
       ipt('-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
-      for (const p of opts.serverFirewall.tcpPorts) ipt('-A', 'INPUT', '-p', 'tcp', '--dport', String(p), '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'ACCEPT');
+      for (const p of opts.serverFirewall.tcpPorts)
+        ipt('-A', 'INPUT', '-p', 'tcp', '--dport', String(p), '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'ACCEPT');
       ipt('-A', 'INPUT', '-p', 'icmp', '-j', 'ACCEPT');
       ipt('-A', 'INPUT', '-j', 'DROP');
     }
@@ -106,9 +157,13 @@ export function createTopo(prefix: string, opts: TopoOptions = {}): Topo {
   }
   const rule = ['FORWARD', '-p', 'tcp', '-j', 'NFQUEUE', '--queue-num', String(queue)];
   return {
-    client, mb, server, queue,
+    client,
+    mb,
+    server,
+    queue,
     exec: (n, argv, o = {}) => run('ip', ['netns', 'exec', n, ...argv], o.timeoutMs, o.input),
-    spawn: (n, argv, o = {}) => spawn('ip', ['netns', 'exec', n, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env }),
+    spawn: (n, argv, o = {}) =>
+      spawn('ip', ['netns', 'exec', n, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env }),
     forwardToQueue(on: boolean) {
       const present = spawnSync('ip', ['netns', 'exec', mb, 'iptables', '-C', ...rule]).status === 0;
       if (on && !present) ns(mb, 'iptables', '-A', ...rule);
@@ -132,7 +187,10 @@ export function buildAddon(outDir: string): string {
 
 /** Parse `iperf3 -J` output: received bits/s, and the sender's retransmits. */
 export function iperfResult(json: string): { bps: number; retransmits: number } {
-  const d = JSON.parse(json) as { error?: string; end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } } };
+  const d = JSON.parse(json) as {
+    error?: string;
+    end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } };
+  };
   if (d.error) throw new Error(`iperf3: ${d.error}`);
   const bps = d.end?.sum_received?.bits_per_second;
   if (typeof bps !== 'number') throw new Error('iperf3: no sum_received in its JSON');

@@ -27,33 +27,133 @@ const MSS = 1448;
 function capture(target: number): { pcap: Uint8Array; packets: number; invalidPlanted: number } {
   const per = Math.ceil(target / FLOWS);
   const rounds = Math.ceil((per - 7) / 2);
-  const flows = Array.from({ length: FLOWS }, (_, f) => ({ c: `10.9.${f >> 8}.${(f & 255) + 1}`, s: '10.8.0.80', cp: 30000 + f, ciss: (f * 7919 * 104729) >>> 0, siss: (f * 15485863) >>> 0 }));
+  const flows = Array.from({ length: FLOWS }, (_, f) => ({
+    c: `10.9.${f >> 8}.${(f & 255) + 1}`,
+    s: '10.8.0.80',
+    cp: 30000 + f,
+    ciss: (f * 7919 * 104729) >>> 0,
+    siss: (f * 15485863) >>> 0,
+  }));
   const out: Array<{ timeMs: number; data: Uint8Array; originalLength: number }> = [];
   let t = 1_700_000_000_000;
   let planted = 0;
-  const push = (b: Uint8Array) => { out.push({ timeMs: (t += 0.01), data: b.subarray(0, 128), originalLength: b.length }); };
+  const push = (b: Uint8Array) => {
+    out.push({ timeMs: (t += 0.01), data: b.subarray(0, 128), originalLength: b.length });
+  };
   for (const x of flows) {
-    push(buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss, flags: TCP_SYN, window: 64240 }));
-    push(buildTcpPacket({ src: x.s, dst: x.c, srcPort: 80, dstPort: x.cp, seq: x.siss, ack: x.ciss + 1, flags: TCP_SYN | TCP_ACK, window: 65160 }));
-    push(buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss + 1, ack: x.siss + 1, flags: TCP_ACK, window: 64240 }));
-    push(buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss + 1, ack: x.siss + 1, flags: TCP_ACK | TCP_PSH, payload: 100, window: 64240 }));
+    push(
+      buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss, flags: TCP_SYN, window: 64240 }),
+    );
+    push(
+      buildTcpPacket({
+        src: x.s,
+        dst: x.c,
+        srcPort: 80,
+        dstPort: x.cp,
+        seq: x.siss,
+        ack: x.ciss + 1,
+        flags: TCP_SYN | TCP_ACK,
+        window: 65160,
+      }),
+    );
+    push(
+      buildTcpPacket({
+        src: x.c,
+        dst: x.s,
+        srcPort: x.cp,
+        dstPort: 80,
+        seq: x.ciss + 1,
+        ack: x.siss + 1,
+        flags: TCP_ACK,
+        window: 64240,
+      }),
+    );
+    push(
+      buildTcpPacket({
+        src: x.c,
+        dst: x.s,
+        srcPort: x.cp,
+        dstPort: 80,
+        seq: x.ciss + 1,
+        ack: x.siss + 1,
+        flags: TCP_ACK | TCP_PSH,
+        payload: 100,
+        window: 64240,
+      }),
+    );
   }
   // Interleave the flows' data rounds, as concurrent connections would be captured.
   for (let r = 0; r < rounds; r++) {
     for (const x of flows) {
       const seq = (x.siss + 1 + r * MSS) >>> 0;
-      push(buildTcpPacket({ src: x.s, dst: x.c, srcPort: 80, dstPort: x.cp, seq, ack: x.ciss + 101, flags: TCP_ACK, payload: MSS, window: 65160 }));
+      push(
+        buildTcpPacket({
+          src: x.s,
+          dst: x.c,
+          srcPort: 80,
+          dstPort: x.cp,
+          seq,
+          ack: x.ciss + 101,
+          flags: TCP_ACK,
+          payload: MSS,
+          window: 65160,
+        }),
+      );
       const bogus = r % 100 === 99;
       if (bogus) planted++;
       const ack = (seq + MSS + (bogus ? 10_000_000 : 0)) >>> 0;
-      push(buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss + 101, ack, flags: TCP_ACK, window: 64240 }));
+      push(
+        buildTcpPacket({
+          src: x.c,
+          dst: x.s,
+          srcPort: x.cp,
+          dstPort: 80,
+          seq: x.ciss + 101,
+          ack,
+          flags: TCP_ACK,
+          window: 64240,
+        }),
+      );
     }
   }
   for (const x of flows) {
     const end = (x.siss + 1 + rounds * MSS) >>> 0;
-    push(buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss + 101, ack: end, flags: TCP_ACK | TCP_FIN, window: 64240 }));
-    push(buildTcpPacket({ src: x.s, dst: x.c, srcPort: 80, dstPort: x.cp, seq: end, ack: x.ciss + 102, flags: TCP_ACK | TCP_FIN, window: 65160 }));
-    push(buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss + 102, ack: end + 1, flags: TCP_ACK, window: 64240 }));
+    push(
+      buildTcpPacket({
+        src: x.c,
+        dst: x.s,
+        srcPort: x.cp,
+        dstPort: 80,
+        seq: x.ciss + 101,
+        ack: end,
+        flags: TCP_ACK | TCP_FIN,
+        window: 64240,
+      }),
+    );
+    push(
+      buildTcpPacket({
+        src: x.s,
+        dst: x.c,
+        srcPort: 80,
+        dstPort: x.cp,
+        seq: end,
+        ack: x.ciss + 102,
+        flags: TCP_ACK | TCP_FIN,
+        window: 65160,
+      }),
+    );
+    push(
+      buildTcpPacket({
+        src: x.c,
+        dst: x.s,
+        srcPort: x.cp,
+        dstPort: 80,
+        seq: x.ciss + 102,
+        ack: end + 1,
+        flags: TCP_ACK,
+        window: 64240,
+      }),
+    );
   }
   return { pcap: writePcap(out, LINKTYPE_RAW, 128), packets: out.length, invalidPlanted: planted };
 }
@@ -64,18 +164,37 @@ async function main(): Promise<void> {
   const c = capture(target);
   const file = join(dir, 'bench.pcap');
   writeFileSync(file, c.pcap);
-  console.log(`capture: ${c.packets} TCP packets in ${FLOWS} flows, snap length 128, ${c.invalidPlanted} ACKs over the upper bound planted (${file})`);
+  console.log(
+    `capture: ${c.packets} TCP packets in ${FLOWS} flows, snap length 128, ${c.invalidPlanted} ACKs over the upper bound planted (${file})`,
+  );
   const t0 = Date.now();
-  const r = await runReplay({ capture: file, outDir: join(dir, 'out'), kernels: ['host'], sysctls: {}, expect: [], pace: process.argv.includes('--pace'), runId: newRunId(), version: 'bench', log: (m) => console.log(`  ${m}`) });
+  const r = await runReplay({
+    capture: file,
+    outDir: join(dir, 'out'),
+    kernels: ['host'],
+    sysctls: {},
+    expect: [],
+    pace: process.argv.includes('--pace'),
+    runId: newRunId(),
+    version: 'bench',
+    log: (m) => console.log(`  ${m}`),
+  });
   const ms = Date.now() - t0;
   for (const x of r.runs) {
-    console.log(`${x.setting.name}: ${x.packets.replayed} replayed, ${x.packets.received} received by the router, ${x.invalid} INVALID; tcpreplay ${(x.replayMs / 1000).toFixed(2)} s = ${x.packetsPerSecond.toLocaleString('en-US')} packets/s${x.problems.length ? `; PROBLEMS: ${x.problems.join('; ')}` : ''}`);
+    console.log(
+      `${x.setting.name}: ${x.packets.replayed} replayed, ${x.packets.received} received by the router, ${x.invalid} INVALID; tcpreplay ${(x.replayMs / 1000).toFixed(2)} s = ${x.packetsPerSecond.toLocaleString('en-US')} packets/s${x.problems.length ? `; PROBLEMS: ${x.problems.join('; ')}` : ''}`,
+    );
   }
   const settings = r.runs.length;
-  console.log(`whole command (read, repair, ${settings} settings on fresh routers, attribute, write reports): ${(ms / 1000).toFixed(1)} s for ${c.packets} packets x ${settings} = ${Math.round((c.packets * settings) / (ms / 1000)).toLocaleString('en-US')} packets/s overall`);
-  console.log(`per setting: ${(ms / settings / 1000).toFixed(1)} s for ${c.packets} packets (target: 100,000 in under 30 s)`);
+  console.log(
+    `whole command (read, repair, ${settings} settings on fresh routers, attribute, write reports): ${(ms / 1000).toFixed(1)} s for ${c.packets} packets x ${settings} = ${Math.round((c.packets * settings) / (ms / 1000)).toLocaleString('en-US')} packets/s overall`,
+  );
+  console.log(
+    `per setting: ${(ms / settings / 1000).toFixed(1)} s for ${c.packets} packets (target: 100,000 in under 30 s)`,
+  );
   console.log(`verdict: ${r.verdict}`);
-  if (r.runs[0]!.invalid !== c.invalidPlanted) console.log(`NOTE: ${c.invalidPlanted} INVALID ACKs planted, ${r.runs[0]!.invalid} found`);
+  if (r.runs[0]!.invalid !== c.invalidPlanted)
+    console.log(`NOTE: ${c.invalidPlanted} INVALID ACKs planted, ${r.runs[0]!.invalid} found`);
 }
 
 main().catch((e) => {

@@ -16,7 +16,10 @@ import { sleep } from '../src/util/sleep.js';
 
 /** The symptom: a fresh veth end not found while its node configures it. */
 function isVanishedDevice(err: unknown): boolean {
-  return err instanceof CtlabError && /Cannot find device|No such device|no device matches/.test(`${err.message} ${err.stderr ?? ''}`);
+  return (
+    err instanceof CtlabError &&
+    /Cannot find device|No such device|no device matches/.test(`${err.message} ${err.stderr ?? ''}`)
+  );
 }
 
 function arg(name: string): string | undefined {
@@ -27,42 +30,66 @@ function arg(name: string): string | undefined {
 const t0 = Date.now();
 const stamp = () => `${((Date.now() - t0) / 1000).toFixed(3)}s`;
 
-interface Tally { starts: number; vanished: number; other: number; details: string[] }
+interface Tally {
+  starts: number;
+  vanished: number;
+  other: number;
+  details: string[];
+}
 
 /** `ip -t monitor link` inside one node's network namespace, lines kept with the node name. */
 function monitorNode(pid: number, name: string, sink: string[]): ChildProcess {
-  const p = spawn('nsenter', ['--target', String(pid), '--net', '--', 'ip', '-t', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  p.stdout!.on('data', (d: Buffer) => { for (const l of d.toString('utf8').split('\n')) if (l.trim()) sink.push(`${stamp()} [${name}] ${l.trim()}`); });
+  const p = spawn('nsenter', ['--target', String(pid), '--net', '--', 'ip', '-t', 'monitor', 'link'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  p.stdout!.on('data', (d: Buffer) => {
+    for (const l of d.toString('utf8').split('\n')) if (l.trim()) sink.push(`${stamp()} [${name}] ${l.trim()}`);
+  });
   return p;
 }
 
-async function oneLoop(loop: number, starts: number, make: () => Promise<LookupRuntime>, monitor: boolean, tally: Tally): Promise<void> {
+async function oneLoop(
+  loop: number,
+  starts: number,
+  make: () => Promise<LookupRuntime>,
+  monitor: boolean,
+  tally: Tally,
+): Promise<void> {
   for (let i = 0; i < starts; i++) {
     const rt = await make();
     const events: string[] = [];
     const monitors: ChildProcess[] = [];
     const wrapped: LookupRuntime = monitor
       ? Object.assign(Object.create(rt) as LookupRuntime, {
-        createNode: async (spec: Parameters<LookupRuntime['createNode']>[0]) => {
-          const n = await rt.createNode(spec);
-          monitors.push(monitorNode(n.pid, `${rt.runId}/${spec.name} pid ${n.pid}`, events));
-          events.push(`${stamp()} ctlab: node ${spec.name} up (pid ${n.pid})`);
-          await sleep(100); // the monitor subscribes before the links come
-          return n;
-        },
-        link: async (spec: Parameters<LookupRuntime['link']>[0]) => {
-          events.push(`${stamp()} ctlab: link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname} starts`);
-          try { await rt.link(spec); } finally { events.push(`${stamp()} ctlab: link ${spec.a.node}:${spec.a.ifname} ends`); }
-        },
-      })
+          createNode: async (spec: Parameters<LookupRuntime['createNode']>[0]) => {
+            const n = await rt.createNode(spec);
+            monitors.push(monitorNode(n.pid, `${rt.runId}/${spec.name} pid ${n.pid}`, events));
+            events.push(`${stamp()} ctlab: node ${spec.name} up (pid ${n.pid})`);
+            await sleep(100); // the monitor subscribes before the links come
+            return n;
+          },
+          link: async (spec: Parameters<LookupRuntime['link']>[0]) => {
+            events.push(
+              `${stamp()} ctlab: link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname} starts`,
+            );
+            try {
+              await rt.link(spec);
+            } finally {
+              events.push(`${stamp()} ctlab: link ${spec.a.node}:${spec.a.ifname} ends`);
+            }
+          },
+        })
       : rt;
     tally.starts++;
     try {
       await upStandardLab(wrapped);
     } catch (e) {
       const msg = e instanceof CtlabError ? `${e.message} ${e.stderr ?? ''}`.trim() : String(e);
-      if (isVanishedDevice(e)) tally.vanished++; else tally.other++;
-      tally.details.push(`loop ${loop} start ${i + 1} (${rt.runId}) ${isVanishedDevice(e) ? 'VANISHED' : 'FAILED'}: ${msg}`);
+      if (isVanishedDevice(e)) tally.vanished++;
+      else tally.other++;
+      tally.details.push(
+        `loop ${loop} start ${i + 1} (${rt.runId}) ${isVanishedDevice(e) ? 'VANISHED' : 'FAILED'}: ${msg}`,
+      );
       if (monitor) {
         await sleep(300);
         tally.details.push(...events.map((l) => `    ${l}`));
@@ -100,7 +127,9 @@ async function main(): Promise<void> {
   const t = Date.now();
   await Promise.all(Array.from({ length: loops }, (_, l) => oneLoop(l + 1, starts, make, monitor, tally)));
   for (const d of tally.details) console.log(d);
-  console.log(`veth race (${runtime}, ${loops} concurrent loops x ${starts} starts, no retries): ${tally.starts} starts, ${tally.vanished} vanished veth ends, ${tally.other} other failures, ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  console.log(
+    `veth race (${runtime}, ${loops} concurrent loops x ${starts} starts, no retries): ${tally.starts} starts, ${tally.vanished} vanished veth ends, ${tally.other} other failures, ${((Date.now() - t) / 1000).toFixed(0)} s`,
+  );
   if (tally.vanished || tally.other) process.exitCode = 1;
 }
 

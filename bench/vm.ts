@@ -27,13 +27,25 @@ async function main(): Promise<void> {
     const k = await resolveKernel(spec, log);
     const resolveMs = Date.now() - t0;
     const out = await mkdtemp(join(tmpdir(), `ctlab-vm-bench-${spec}-`));
-    const r = await runScenarioInVm({ kernel: k, scenarioFile: resolve('scenarios/harvester-asa.yaml'), args: ['--variant', 'flag-off'], outDir: out, progress: log, job });
+    const r = await runScenarioInVm({
+      kernel: k,
+      scenarioFile: resolve('scenarios/harvester-asa.yaml'),
+      args: ['--variant', 'flag-off'],
+      outDir: out,
+      progress: log,
+      job,
+    });
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    rows.push(`${spec.padEnd(6)} ${k.release.padEnd(28)} ${r.accel}  resolve ${s(resolveMs).padStart(7)}  prepare ${s(r.prepareMs).padStart(7)}  boot ${s(r.bootMs).padStart(6)}  job(${job}) ${s(r.jobMs).padStart(7)}  total ${s(Date.now() - t0).padStart(7)}  exit ${r.exitCode}`);
+    rows.push(
+      `${spec.padEnd(6)} ${k.release.padEnd(28)} ${r.accel}  resolve ${s(resolveMs).padStart(7)}  prepare ${s(r.prepareMs).padStart(7)}  boot ${s(r.bootMs).padStart(6)}  job(${job}) ${s(r.jobMs).padStart(7)}  total ${s(Date.now() - t0).padStart(7)}  exit ${r.exitCode}`,
+    );
     await rm(out, { recursive: true, force: true });
   }
   process.stdout.write(`${cold ? 'cold cache' : 'warm cache'}\n${rows.join('\n')}\n`);
   if (coldDir) await rm(coldDir, { recursive: true, force: true });
 }
 
-main().catch((e) => { process.stderr.write(`${(e as Error)?.stack ?? e}\n`); process.exitCode = 1; });
+main().catch((e) => {
+  process.stderr.write(`${(e as Error)?.stack ?? e}\n`);
+  process.exitCode = 1;
+});

@@ -24,7 +24,14 @@ export function sourceHashes(root) {
   walk('src');
   walk('bench');
   files.sort();
-  return Object.fromEntries(files.map((f) => [f, createHash('sha256').update(readFileSync(join(root, f))).digest('hex')]));
+  return Object.fromEntries(
+    files.map((f) => [
+      f,
+      createHash('sha256')
+        .update(readFileSync(join(root, f)))
+        .digest('hex'),
+    ]),
+  );
 }
 
 /** What differs between the sources now and the ones dist/ was built from; [] when dist/ is current. */

@@ -31,14 +31,28 @@ const results = await Promise.all(
       metafile: true,
     });
     if (r.errors.length || r.warnings.length) {
-      const all = [...r.errors, ...r.warnings].map((m) => `${m.location ? `${m.location.file}:${m.location.line}: ` : ''}${m.text}`);
+      const all = [...r.errors, ...r.warnings].map(
+        (m) => `${m.location ? `${m.location.file}:${m.location.line}: ` : ''}${m.text}`,
+      );
       throw new Error(`bundling ${name} (${b.entry}): ${all.join('; ')}`);
     }
     const inputs = Object.keys(r.metafile.inputs);
-    return { name, out: b.out, bytes: statSync(join(root, b.out)).size, inputs: inputs.length, packages: [...new Set(inputs.filter((i) => i.includes('node_modules/')).map((i) => i.split('node_modules/').pop().split('/')[0]))] };
+    return {
+      name,
+      out: b.out,
+      bytes: statSync(join(root, b.out)).size,
+      inputs: inputs.length,
+      packages: [
+        ...new Set(
+          inputs.filter((i) => i.includes('node_modules/')).map((i) => i.split('node_modules/').pop().split('/')[0]),
+        ),
+      ],
+    };
   }),
 );
 for (const r of results) {
-  console.log(`bundle: ${r.out} ${(r.bytes / 1024).toFixed(1)} KiB (${r.inputs} modules${r.packages.length ? `; packages: ${r.packages.join(', ')}` : ''})`);
+  console.log(
+    `bundle: ${r.out} ${(r.bytes / 1024).toFixed(1)} KiB (${r.inputs} modules${r.packages.length ? `; packages: ${r.packages.join(', ')}` : ''})`,
+  );
 }
 console.log(`bundle: ${results.length} bundles in ${Math.round(performance.now() - t0)} ms`);

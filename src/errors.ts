@@ -2,14 +2,14 @@
 // the command that ran (if any), its exit code, whether it timed out, and the cause.
 
 export type ErrorCode =
-  | 'SCENARIO'       // bad scenario file or option: nothing was started
-  | 'DOCKER'         // Docker unreachable or refused a request
-  | 'IMAGE'          // image build failed
-  | 'KERNEL'         // the kernel lacks a feature the lab needs
-  | 'LAB'            // the lab could not be brought up or broke during a run
-  | 'EXEC'           // a command inside a lab node failed
-  | 'HOST'           // a host prerequisite is missing (not root, not Linux, a tool missing)
-  | 'EXPECTATION';   // a scenario expectation failed
+  | 'SCENARIO' // bad scenario file or option: nothing was started
+  | 'DOCKER' // Docker unreachable or refused a request
+  | 'IMAGE' // image build failed
+  | 'KERNEL' // the kernel lacks a feature the lab needs
+  | 'LAB' // the lab could not be brought up or broke during a run
+  | 'EXEC' // a command inside a lab node failed
+  | 'HOST' // a host prerequisite is missing (not root, not Linux, a tool missing)
+  | 'EXPECTATION'; // a scenario expectation failed
 
 export interface CtlabErrorOptions {
   hint?: string;
@@ -45,7 +45,10 @@ export class CtlabError extends Error {
   /** One or two lines for a terminal: the message, then what to do. */
   format(): string {
     const lines = [`ctlab: ${this.message}`];
-    if (this.command) lines.push(`  command: ${this.command.join(' ')}${this.exitCode != null ? ` (exit ${this.exitCode})` : ''}${this.timedOut ? ' (timed out)' : ''}`);
+    if (this.command)
+      lines.push(
+        `  command: ${this.command.join(' ')}${this.exitCode != null ? ` (exit ${this.exitCode})` : ''}${this.timedOut ? ' (timed out)' : ''}`,
+      );
     const err = this.stderr?.trim();
     if (err) lines.push(`  stderr: ${err.split('\n').slice(-5).join('\n          ')}`);
     if (this.hint) lines.push(`  fix: ${this.hint}`);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 const out = process.argv[2] ?? '/out/run';
 mkdirSync(out, { recursive: true });
 const r = { release: '', checks: {}, errors: [] };
-const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, ...opts });
+const sh = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, ...opts });
 const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 async function check(name, fn) {
   try {
@@ -20,7 +21,9 @@ async function check(name, fn) {
     console.log(`smoke: ${name}: ok ${typeof v === 'string' ? v.split('\n')[0] : JSON.stringify(v ?? true)}`);
   } catch (e) {
     r.checks[name] = false;
-    r.errors.push(`${name}: ${(e.stderr || e.message || String(e)).toString().trim().split('\n').slice(-3).join(' | ')}`);
+    r.errors.push(
+      `${name}: ${(e.stderr || e.message || String(e)).toString().trim().split('\n').slice(-3).join(' | ')}`,
+    );
     console.log(`smoke: ${name}: FAILED ${r.errors[r.errors.length - 1]}`);
   }
 }
@@ -34,8 +37,14 @@ await check('nsenter', async () => {
   const p = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
   try {
     await sleep(500);
-    return sh('nsenter', ['-t', String(p.pid), '-n', 'ip', '-o', 'link']).split('\n').filter(Boolean).length === 1;
-  } finally { p.kill(); }
+    return (
+      sh('nsenter', ['-t', String(p.pid), '-n', 'ip', '-o', 'link'])
+        .split('\n')
+        .filter(Boolean).length === 1
+    );
+  } finally {
+    p.kill();
+  }
 });
 let server;
 let queue;
@@ -45,7 +54,13 @@ await check('topology', () => {
   sh('ip', ['link', 'add', 'va', 'netns', 'sa', 'type', 'veth', 'peer', 'name', 'vb', 'netns', 'sb']);
   ns('sa', 'ip', ['addr', 'add', '198.18.1.2/24', 'dev', 'va']);
   ns('sb', 'ip', ['addr', 'add', '198.18.1.1/24', 'dev', 'vb']);
-  for (const [n, d] of [['sa', 'va'], ['sb', 'vb']]) { ns(n, 'ip', ['link', 'set', d, 'up']); ns(n, 'ip', ['link', 'set', 'lo', 'up']); }
+  for (const [n, d] of [
+    ['sa', 'va'],
+    ['sb', 'vb'],
+  ]) {
+    ns(n, 'ip', ['link', 'set', d, 'up']);
+    ns(n, 'ip', ['link', 'set', 'lo', 'up']);
+  }
   ns('sa', 'ping', ['-c', '1', '-W', '5', '198.18.1.1']);
 });
 await check('iptables', () => {
@@ -54,9 +69,22 @@ await check('iptables', () => {
   return ns('sb', 'iptables', ['-w', '-S', 'INPUT']).trim();
 });
 await check('httpServer', async () => {
-  server = spawn('ip', ['netns', 'exec', 'sb', process.execPath, '-e', "require('http').createServer((q,s)=>s.end('smoke-ok')).listen(80,'198.18.1.1',()=>console.log('listening'))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      'sb',
+      process.execPath,
+      '-e',
+      "require('http').createServer((q,s)=>s.end('smoke-ok')).listen(80,'198.18.1.1',()=>console.log('listening'))",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let text = '';
-  server.stdout.on('data', (d) => { text += d; });
+  server.stdout.on('data', (d) => {
+    text += d;
+  });
   for (let i = 0; i < 300 && !text.includes('listening'); i++) await sleep(100);
   if (!text.includes('listening')) throw new Error('the HTTP server did not start');
 });
@@ -71,9 +99,13 @@ console.log('bound');
 `;
 await check('nfqueueBind', async () => {
   writeFileSync('/tmp/consumer.mjs', consumer);
-  queue = spawn('ip', ['netns', 'exec', 'sb', process.execPath, '/tmp/consumer.mjs'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  queue = spawn('ip', ['netns', 'exec', 'sb', process.execPath, '/tmp/consumer.mjs'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let text = '';
-  queue.stdout.on('data', (d) => { text += d; });
+  queue.stdout.on('data', (d) => {
+    text += d;
+  });
   queue.text = () => text;
   for (let i = 0; i < 300 && !text.includes('bound'); i++) await sleep(100);
   if (!text.includes('bound')) throw new Error('the NFQUEUE consumer did not bind');
@@ -99,7 +131,12 @@ await check('conntrackFlow', () => {
 await check('nfqueuePackets', async () => {
   queue.kill('SIGTERM');
   for (let i = 0; i < 100 && !queue.text().includes('packets'); i++) await sleep(100);
-  const p = JSON.parse(queue.text().split('\n').find((x) => x.includes('packets')) ?? '{}').packets;
+  const p = JSON.parse(
+    queue
+      .text()
+      .split('\n')
+      .find((x) => x.includes('packets')) ?? '{}',
+  ).packets;
   if (!(p > 0)) throw new Error('the consumer saw no packet');
   return p;
 });

@@ -37,7 +37,12 @@ async function withCleanupTraps<R extends Runtime>(rt: R): Promise<R> {
  * docker builds (or finds cached) images; netns checks root, host programs and kernel, and builds
  * the NFQUEUE addon on the host once (cached). Nothing is started yet.
  */
-export async function prepareRuntime(o: { kind: RuntimeKind; runId: string; verbose?: boolean; progress: (m: string) => void }): Promise<(runId: string) => Promise<Runtime>> {
+export async function prepareRuntime(o: {
+  kind: RuntimeKind;
+  runId: string;
+  verbose?: boolean;
+  progress: (m: string) => void;
+}): Promise<(runId: string) => Promise<Runtime>> {
   if (o.kind === 'docker') {
     const images = await buildImages({ runId: o.runId, verbose: o.verbose, progress: o.progress });
     return (id) => runtimeFor(id, images);
@@ -47,7 +52,9 @@ export async function prepareRuntime(o: { kind: RuntimeKind; runId: string; verb
   const { ensureAddon } = await import('../runtime/opt-root.js');
   checkNetnsHost();
   const addon = await ensureAddon({ log: o.progress });
-  o.progress(`netns runtime ready in ${((Date.now() - t) / 1000).toFixed(1)} s (host programs ok; NFQUEUE addon ${addon})`);
+  o.progress(
+    `netns runtime ready in ${((Date.now() - t) / 1000).toFixed(1)} s (host programs ok; NFQUEUE addon ${addon})`,
+  );
   return (id) => netnsRuntimeFor(id);
 }
 
@@ -57,14 +64,20 @@ export async function netnsRuntimeFor(runId: string, opts: { optRoot?: string } 
   return withCleanupTraps(await NetnsRuntime.create({ runId, optRoot: opts.optRoot }));
 }
 
-export async function buildImages(o: { runId: string; verbose?: boolean; force?: boolean; progress: (m: string) => void }): Promise<LabImages> {
+export async function buildImages(o: {
+  runId: string;
+  verbose?: boolean;
+  force?: boolean;
+  progress: (m: string) => void;
+}): Promise<LabImages> {
   const t = Date.now();
   const { buildLabImages } = await import('../runtime/images.js');
   const r = await buildLabImages({ runId: o.runId, verbose: o.verbose, force: o.force });
   const built = r.built.length ? `built ${r.built.join(', ')}` : 'all cached';
   o.progress(`images ready in ${((Date.now() - t) / 1000).toFixed(1)} s (${built}; log ${r.logFile})`);
   for (const role of ['server', 'middlebox', 'harvester'] as const) {
-    if (!r.images[role]) throw new CtlabError('IMAGE', `no ${role} image after the build`, { hint: `see ${r.logFile}` });
+    if (!r.images[role])
+      throw new CtlabError('IMAGE', `no ${role} image after the build`, { hint: `see ${r.logFile}` });
   }
   return r.images as LabImages;
 }
@@ -100,7 +113,12 @@ export async function doctor(out: Line): Promise<boolean> {
     if (!good && needed) ok = false;
   };
   report(platform() === 'linux', `platform ${platform()}`, 'ctlab needs Linux (netfilter conntrack, NFQUEUE, veth)');
-  report(process.getuid?.() === 0, `running as ${process.getuid?.() === 0 ? 'root' : 'a non-root user'}`, 'run `bash scripts/setup.sh` as root once; runs need access to the Docker socket', false);
+  report(
+    process.getuid?.() === 0,
+    `running as ${process.getuid?.() === 0 ? 'root' : 'a non-root user'}`,
+    'run `bash scripts/setup.sh` as root once; runs need access to the Docker socket',
+    false,
+  );
   const { connectDocker } = await import('../runtime/connect.js');
   const { checkKernel, DockerRuntime } = await import('../runtime/docker.js');
   const { imageId } = await import('../runtime/images.js');
@@ -110,17 +128,37 @@ export async function doctor(out: Line): Promise<boolean> {
     const v = (await docker.version()) as { Version: string; ApiVersion: string };
     report(true, `Docker ${v.Version} (API ${v.ApiVersion})`);
   } catch (e) {
-    report(false, `Docker reachable: ${e instanceof CtlabError ? e.message : String(e)}`, e instanceof CtlabError ? e.hint : undefined);
+    report(
+      false,
+      `Docker reachable: ${e instanceof CtlabError ? e.message : String(e)}`,
+      e instanceof CtlabError ? e.hint : undefined,
+    );
   }
   const kernel = (await readFile('/proc/sys/kernel/osrelease', 'utf8').catch(() => '?')).trim();
   out(`info kernel ${kernel}`);
-  const haveProc = async (p: string) => readFile(p).then(() => true, () => false);
-  report(await haveProc('/proc/net/netfilter/nfnetlink_queue'), 'NFQUEUE (nfnetlink_queue)', 'modprobe nfnetlink_queue, or a kernel with CONFIG_NETFILTER_NETLINK_QUEUE');
-  report(await haveProc('/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal'), 'conntrack (nf_conntrack)', 'modprobe nf_conntrack, or a kernel with CONFIG_NF_CONNTRACK');
+  const haveProc = async (p: string) =>
+    readFile(p).then(
+      () => true,
+      () => false,
+    );
+  report(
+    await haveProc('/proc/net/netfilter/nfnetlink_queue'),
+    'NFQUEUE (nfnetlink_queue)',
+    'modprobe nfnetlink_queue, or a kernel with CONFIG_NETFILTER_NETLINK_QUEUE',
+  );
+  report(
+    await haveProc('/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal'),
+    'conntrack (nf_conntrack)',
+    'modprobe nf_conntrack, or a kernel with CONFIG_NF_CONNTRACK',
+  );
   const ipt = await execa('iptables', ['--version'], { reject: false });
-  out(`info host iptables: ${ipt.exitCode === 0 ? ipt.stdout.trim() : 'not installed (not needed: lab hosts have their own)'}`);
+  out(
+    `info host iptables: ${ipt.exitCode === 0 ? ipt.stdout.trim() : 'not installed (not needed: lab hosts have their own)'}`,
+  );
   const brnf = await haveProc('/proc/sys/net/bridge/bridge-nf-call-iptables');
-  out(`info br_netfilter ${brnf ? 'loaded' : 'not loaded'} (lab links are veths between containers, never a bridge, so it cannot see lab traffic)`);
+  out(
+    `info br_netfilter ${brnf ? 'loaded' : 'not loaded'} (lab links are veths between containers, never a bridge, so it cannot see lab traffic)`,
+  );
   if (docker) {
     const tags = ['ctlab-base', 'ctlab-server', 'ctlab-middlebox', 'ctlab-harvester'];
     const images = await docker.listImages({ filters: { label: ['ctlab.role'] } });
@@ -136,7 +174,11 @@ export async function doctor(out: Line): Promise<boolean> {
         if (base && (await imageId(docker, base))) {
           const rt = await DockerRuntime.create({ runId, images: { base, server: base } });
           try {
-            const n = await rt.createNode({ name: 'doctor', role: 'server', sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' } });
+            const n = await rt.createNode({
+              name: 'doctor',
+              role: 'server',
+              sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' },
+            });
             await checkKernel(n);
             report(true, 'inside a lab container: conntrack, NFQUEUE, per-namespace conntrack sysctls');
           } finally {
@@ -157,11 +199,23 @@ export async function doctor(out: Line): Promise<boolean> {
     checkNetnsHost();
     report(true, '--runtime netns: root, host programs and kernel features present', undefined, false);
   } catch (e) {
-    report(false, `--runtime netns: ${e instanceof CtlabError ? e.message : String(e)}`, e instanceof CtlabError ? e.hint : undefined, false);
+    report(
+      false,
+      `--runtime netns: ${e instanceof CtlabError ? e.message : String(e)}`,
+      e instanceof CtlabError ? e.hint : undefined,
+      false,
+    );
   }
   const qemu = await execa('qemu-system-x86_64', ['--version'], { reject: false });
-  report(qemu.exitCode === 0, `--kernel (VM): ${qemu.exitCode === 0 ? qemu.stdout.split('\n')[0]!.trim() : 'qemu-system-x86_64 not installed'}`, 'apt-get install --no-install-recommends qemu-system-x86 (or bash scripts/setup.sh)', false);
+  report(
+    qemu.exitCode === 0,
+    `--kernel (VM): ${qemu.exitCode === 0 ? qemu.stdout.split('\n')[0]!.trim() : 'qemu-system-x86_64 not installed'}`,
+    'apt-get install --no-install-recommends qemu-system-x86 (or bash scripts/setup.sh)',
+    false,
+  );
   const kvm = existsSync('/dev/kvm');
-  out(`info /dev/kvm ${kvm ? 'present (tried first per kernel; software emulation where it does not boot the kernel)' : 'absent: VMs run under software emulation (slower; compare emulated kernels only with each other)'}`);
+  out(
+    `info /dev/kvm ${kvm ? 'present (tried first per kernel; software emulation where it does not boot the kernel)' : 'absent: VMs run under software emulation (slower; compare emulated kernels only with each other)'}`,
+  );
   return ok;
 }

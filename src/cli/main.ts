@@ -9,7 +9,12 @@ import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
 import { runMatrix } from '../matrix/run.js';
 import { cellList, failureLines, gridTable } from '../matrix/render.js';
-import { readMatrixResult, runMatrixOnKernels, type KernelMatrixResult, type MatrixKernelRunner } from '../matrix/kernels.js';
+import {
+  readMatrixResult,
+  runMatrixOnKernels,
+  type KernelMatrixResult,
+  type MatrixKernelRunner,
+} from '../matrix/kernels.js';
 import { expandMatrix, selectControl } from '../matrix/cells.js';
 import { mergeShards, readShard } from '../matrix/merge.js';
 import { parseShard, shardBanner, shardInfo, type ShardInfo } from '../matrix/shard.js';
@@ -36,7 +41,8 @@ function runtimeArg(v: string): RuntimeKind {
   return v;
 }
 
-const RUNTIME_HELP = 'lab runtime: docker (containers) or netns (plain network namespaces on this host, as root, no Docker)';
+const RUNTIME_HELP =
+  'lab runtime: docker (containers) or netns (plain network namespaces on this host, as root, no Docker)';
 
 function stamp(): string {
   return new Date().toISOString().slice(11, 19);
@@ -55,46 +61,138 @@ function kernelArg(v: string): string[] {
  * other kernel in a VM (src/vm), where the lab runs as namespaces and the guest's run folder
  * comes back into `dir`.
  */
-function kernelRunner(o: { file: string; scenario: Scenario; runtime: RuntimeKind; verbose?: boolean; seed?: number; variants?: string[]; parallel: number; runId: string; log: (m: string) => void }): KernelRunner {
+function kernelRunner(o: {
+  file: string;
+  scenario: Scenario;
+  runtime: RuntimeKind;
+  verbose?: boolean;
+  seed?: number;
+  variants?: string[];
+  parallel: number;
+  runId: string;
+  log: (m: string) => void;
+}): KernelRunner {
   return async (spec, dir) => {
     if (spec === 'host') {
-      const createRuntime = await prepareRuntime({ kind: o.runtime, runId: o.runId, verbose: o.verbose, progress: o.log });
-      const result = await runScenario(o.scenario, { outDir: dir, seed: o.seed, variants: o.variants, parallel: o.parallel, runId: o.runId, createRuntime, progress: o.log });
+      const createRuntime = await prepareRuntime({
+        kind: o.runtime,
+        runId: o.runId,
+        verbose: o.verbose,
+        progress: o.log,
+      });
+      const result = await runScenario(o.scenario, {
+        outDir: dir,
+        seed: o.seed,
+        variants: o.variants,
+        parallel: o.parallel,
+        runId: o.runId,
+        createRuntime,
+        progress: o.log,
+      });
       return { result, release: result.variants[0]?.kernel || result.kernel, runtime: o.runtime, vm: null };
     }
     const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
     const kernel = await resolveKernel(spec, o.log);
     // One variant at a time in the guest: its two CPUs are emulated, and variants side by side
     // would slow each other down unevenly.
-    const args = [...(o.seed !== undefined ? ['--seed', String(o.seed)] : []), ...(o.variants ? ['--variant', ...o.variants] : []), '--parallel', '1'];
-    const vm = await runScenarioInVm({ kernel, scenarioFile: o.file, args, outDir: dir, progress: (m) => o.log(`[${spec}] ${m}`) });
+    const args = [
+      ...(o.seed !== undefined ? ['--seed', String(o.seed)] : []),
+      ...(o.variants ? ['--variant', ...o.variants] : []),
+      '--parallel',
+      '1',
+    ];
+    const vm = await runScenarioInVm({
+      kernel,
+      scenarioFile: o.file,
+      args,
+      outDir: dir,
+      progress: (m) => o.log(`[${spec}] ${m}`),
+    });
     const result = await readRunResult(dir);
-    return { result, release: vm.release, runtime: 'netns', vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs } };
+    return {
+      result,
+      release: vm.release,
+      runtime: 'netns',
+      vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs },
+    };
   };
 }
 
 /** How `matrix --kernel` runs the whole matrix on one kernel: `host` here, any other in a VM. */
-function matrixKernelRunner(o: { file: string; scenario: Scenario; runtime: RuntimeKind; verbose?: boolean; seed?: number; parallel: number; runId: string; log: (m: string) => void; only?: (spec: string) => string[] }): MatrixKernelRunner {
+function matrixKernelRunner(o: {
+  file: string;
+  scenario: Scenario;
+  runtime: RuntimeKind;
+  verbose?: boolean;
+  seed?: number;
+  parallel: number;
+  runId: string;
+  log: (m: string) => void;
+  only?: (spec: string) => string[];
+}): MatrixKernelRunner {
   return async (spec, dir) => {
     const only = o.only?.(spec);
     if (spec === 'host') {
-      const createRuntime = await prepareRuntime({ kind: o.runtime, runId: o.runId, verbose: o.verbose, progress: o.log });
-      const matrix = await runMatrix(o.scenario, { outDir: dir, seed: o.seed, parallel: o.parallel, runId: o.runId, createRuntime, progress: o.log, only });
+      const createRuntime = await prepareRuntime({
+        kind: o.runtime,
+        runId: o.runId,
+        verbose: o.verbose,
+        progress: o.log,
+      });
+      const matrix = await runMatrix(o.scenario, {
+        outDir: dir,
+        seed: o.seed,
+        parallel: o.parallel,
+        runId: o.runId,
+        createRuntime,
+        progress: o.log,
+        only,
+      });
       return { matrix, release: matrix.kernel, runtime: o.runtime, vm: null };
     }
     const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
     const kernel = await resolveKernel(spec, o.log);
     // One cell at a time in the guest (two emulated CPUs).
-    const args = [...(o.seed !== undefined ? ['--seed', String(o.seed)] : []), '--parallel', '1', ...(only ? ['--cells', only.join(',')] : [])];
-    const vm = await runScenarioInVm({ kernel, scenarioFile: o.file, args, outDir: dir, job: 'matrix', progress: (m) => o.log(`[${spec}] ${m}`) });
+    const args = [
+      ...(o.seed !== undefined ? ['--seed', String(o.seed)] : []),
+      '--parallel',
+      '1',
+      ...(only ? ['--cells', only.join(',')] : []),
+    ];
+    const vm = await runScenarioInVm({
+      kernel,
+      scenarioFile: o.file,
+      args,
+      outDir: dir,
+      job: 'matrix',
+      progress: (m) => o.log(`[${spec}] ${m}`),
+    });
     const matrix = await readMatrixResult(dir);
-    return { matrix, release: vm.release, runtime: 'netns', vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs } };
+    return {
+      matrix,
+      release: vm.release,
+      runtime: 'netns',
+      vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs },
+    };
   };
 }
 
 /** A --kernel shard that owns no cell (more shards than cells) still leaves a mergeable folder. */
 async function writeEmptyKernelShard(out: string, s: Scenario, runId: string, shard: ShardInfo): Promise<void> {
-  const r: KernelMatrixResult = { schemaVersion: 1, kind: 'ctlab-matrix-kernels', scenario: s.name, scenarioFile: s.file, runId, startedAt: new Date().toISOString(), durationMs: 0, kernels: [], differences: [], verdict: 'This shard owns no cell.', passed: true, shard };
+  const r: KernelMatrixResult = {
+    schemaVersion: 1,
+    kind: 'ctlab-matrix-kernels',
+    scenario: s.name,
+    scenarioFile: s.file,
+    runId,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    kernels: [],
+    differences: [],
+    verdict: 'This shard owns no cell.',
+    passed: true,
+    shard,
+  };
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'matrix.json'), JSON.stringify(r, null, 2) + '\n');
 }
@@ -111,139 +209,263 @@ export function program(): Command {
     .description('run a scenario: each variant on a fresh lab; print the table and verdict; write result.json')
     .argument('<scenario>', 'scenario file (YAML), e.g. scenarios/harvester-asa.yaml')
     .option('--out <dir>', 'run folder (default: runs/<scenario>-<run id>)')
-    .option('--seed <n>', 'seed (overrides the scenario\'s)', seedArg)
+    .option('--seed <n>', "seed (overrides the scenario's)", seedArg)
     .option('--variant <name...>', 'run only these variants')
     .option('--parallel <n>', 'variants run at the same time, each on its own lab (1 = one after another)', seedArg, 2)
     .option('--json', 'print result.json to stdout instead of the table')
     .option('--runtime <kind>', RUNTIME_HELP, runtimeArg, 'docker' as RuntimeKind)
-    .option('--kernel <list>', 'run on each of these kernels, side by side: Debian series (5.10, 6.1, 6.12) and path:<bzImage>[,<modules dir>] boot in a VM; host runs here with --runtime', kernelArg)
+    .option(
+      '--kernel <list>',
+      'run on each of these kernels, side by side: Debian series (5.10, 6.1, 6.12) and path:<bzImage>[,<modules dir>] boot in a VM; host runs here with --runtime',
+      kernelArg,
+    )
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; variant?: string[]; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind; kernel?: string[] }) => {
-      const t0 = Date.now();
-      const s = loadScenario(file);
-      if (s.variants.length === 0) throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, { hint: `run it with \`ctlab matrix ${file}\`` });
-      if (o.variant) {
-        const unknown = o.variant.filter((n) => !s.variants.some((v) => v.name === n));
-        if (unknown.length) throw new CtlabError('SCENARIO', `no variant ${unknown.map((u) => `"${u}"`).join(', ')} in ${file}`, { hint: `variants: ${s.variants.map((v) => v.name).join(', ')}` });
-      }
-      const runId = newRunId();
-      const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
-      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
-      log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), run ${runId}`);
-      let r: RunResult;
-      if (o.kernel) {
-        r = await runOnKernels({
-          outDir: out,
-          kernels: o.kernel,
-          runId,
-          progress: log,
-          runner: kernelRunner({ file, scenario: s, runtime: o.runtime, verbose: o.verbose, seed: o.seed, variants: o.variant, parallel: o.parallel, runId, log }),
-        });
-      } else {
-        const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
-        r = await runScenario(s, {
-          outDir: out,
-          seed: o.seed,
-          variants: o.variant,
-          parallel: o.parallel,
-          runId,
-          createRuntime,
-          progress: log,
-        });
-      }
-      if (o.json) {
-        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      } else {
-        process.stdout.write(`\n${variantTable(r)}\n\n`);
-        for (const v of r.variants) {
-          for (const e of v.expectations) process.stdout.write(`  ${e.passed ? 'ok  ' : 'FAIL'} ${variantLabel(r, v)}: ${e.text} (measured ${String(e.actual)})\n`);
+    .action(
+      async (
+        file: string,
+        o: {
+          out?: string;
+          seed?: number;
+          variant?: string[];
+          parallel: number;
+          json?: boolean;
+          verbose?: boolean;
+          runtime: RuntimeKind;
+          kernel?: string[];
+        },
+      ) => {
+        const t0 = Date.now();
+        const s = loadScenario(file);
+        if (s.variants.length === 0)
+          throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, {
+            hint: `run it with \`ctlab matrix ${file}\``,
+          });
+        if (o.variant) {
+          const unknown = o.variant.filter((n) => !s.variants.some((v) => v.name === n));
+          if (unknown.length)
+            throw new CtlabError('SCENARIO', `no variant ${unknown.map((u) => `"${u}"`).join(', ')} in ${file}`, {
+              hint: `variants: ${s.variants.map((v) => v.name).join(', ')}`,
+            });
         }
-        for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
-        for (const k of r.kernelRuns ?? []) {
-          const how = k.vm ? `VM under ${k.vm.accel === 'kvm' ? 'KVM' : 'software emulation (TCG)'}, boot ${(k.vm.bootMs / 1000).toFixed(1)} s, job ${(k.vm.jobMs / 1000).toFixed(1)} s` : `natively, ${k.runtime} runtime`;
-          process.stdout.write(`  kernel ${k.spec.padEnd(6)} ${k.release}: ${k.error ? `FAILED: ${k.error}` : `${how}, ${(k.totalMs / 1000).toFixed(1)} s in all`}\n`);
+        const runId = newRunId();
+        const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
+        const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+        log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), run ${runId}`);
+        let r: RunResult;
+        if (o.kernel) {
+          r = await runOnKernels({
+            outDir: out,
+            kernels: o.kernel,
+            runId,
+            progress: log,
+            runner: kernelRunner({
+              file,
+              scenario: s,
+              runtime: o.runtime,
+              verbose: o.verbose,
+              seed: o.seed,
+              variants: o.variant,
+              parallel: o.parallel,
+              runId,
+              log,
+            }),
+          });
+        } else {
+          const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
+          r = await runScenario(s, {
+            outDir: out,
+            seed: o.seed,
+            variants: o.variant,
+            parallel: o.parallel,
+            runId,
+            createRuntime,
+            progress: log,
+          });
         }
-        if (r.kernelRuns?.some((k) => k.vm?.accel === 'tcg')) process.stdout.write('  (timings under emulation compare only with each other, never with native ones)\n');
-        process.stdout.write(`\nVerdict: ${r.verdict}\n`);
-        process.stdout.write(`Result: ${join(out, 'result.json')}\n`);
-        if (r.reports) process.stdout.write(`Report: ${join(out, r.reports.html)} (also ${r.reports.markdown}, ${r.reports.junit})\n`);
-        process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      }
-      process.exitCode = r.passed ? EXIT.OK : EXIT.EXPECTATION;
-    });
+        if (o.json) {
+          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        } else {
+          process.stdout.write(`\n${variantTable(r)}\n\n`);
+          for (const v of r.variants) {
+            for (const e of v.expectations)
+              process.stdout.write(
+                `  ${e.passed ? 'ok  ' : 'FAIL'} ${variantLabel(r, v)}: ${e.text} (measured ${String(e.actual)})\n`,
+              );
+          }
+          for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
+          for (const k of r.kernelRuns ?? []) {
+            const how = k.vm
+              ? `VM under ${k.vm.accel === 'kvm' ? 'KVM' : 'software emulation (TCG)'}, boot ${(k.vm.bootMs / 1000).toFixed(1)} s, job ${(k.vm.jobMs / 1000).toFixed(1)} s`
+              : `natively, ${k.runtime} runtime`;
+            process.stdout.write(
+              `  kernel ${k.spec.padEnd(6)} ${k.release}: ${k.error ? `FAILED: ${k.error}` : `${how}, ${(k.totalMs / 1000).toFixed(1)} s in all`}\n`,
+            );
+          }
+          if (r.kernelRuns?.some((k) => k.vm?.accel === 'tcg'))
+            process.stdout.write('  (timings under emulation compare only with each other, never with native ones)\n');
+          process.stdout.write(`\nVerdict: ${r.verdict}\n`);
+          process.stdout.write(`Result: ${join(out, 'result.json')}\n`);
+          if (r.reports)
+            process.stdout.write(
+              `Report: ${join(out, r.reports.html)} (also ${r.reports.markdown}, ${r.reports.junit})\n`,
+            );
+          process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        }
+        process.exitCode = r.passed ? EXIT.OK : EXIT.EXPECTATION;
+      },
+    );
 
   p.command('matrix')
-    .description('run every cell of a scenario\'s matrix (firewall x server configuration); print the grid and verdict; write matrix.json')
+    .description(
+      "run every cell of a scenario's matrix (firewall x server configuration); print the grid and verdict; write matrix.json",
+    )
     .argument('<scenario>', 'scenario file with a matrix section, e.g. scenarios/harvester-asa-matrix.yaml')
-    .option('--out <dir>', 'matrix folder (default: runs/<scenario>-<run id>); each cell\'s run folder goes inside')
-    .option('--seed <n>', 'seed for every cell (overrides the scenario\'s)', seedArg)
+    .option('--out <dir>', "matrix folder (default: runs/<scenario>-<run id>); each cell's run folder goes inside")
+    .option('--seed <n>', "seed for every cell (overrides the scenario's)", seedArg)
     .option('--parallel <n>', 'cells run at the same time, each on its own lab', seedArg, 2)
     .option('--json', 'print matrix.json to stdout instead of the grid')
     .option('--runtime <kind>', RUNTIME_HELP, runtimeArg, 'docker' as RuntimeKind)
-    .option('--kernel <list>', 'run the whole matrix on each of these kernels (as for `run --kernel`) and compare the grids', kernelArg)
-    .option('--shard <i/n>', 'run only shard i of n: every n-th (kernel, cell) pair in grid order, plus the control cell as this shard\'s throughput baseline; merge the shards\' folders with `ctlab merge`')
-    .addOption(new Option('--cells <names>', 'run only these cells, comma-separated (how a sharded --kernel run hands its share to a VM)').hideHelp())
+    .option(
+      '--kernel <list>',
+      'run the whole matrix on each of these kernels (as for `run --kernel`) and compare the grids',
+      kernelArg,
+    )
+    .option(
+      '--shard <i/n>',
+      "run only shard i of n: every n-th (kernel, cell) pair in grid order, plus the control cell as this shard's throughput baseline; merge the shards' folders with `ctlab merge`",
+    )
+    .addOption(
+      new Option(
+        '--cells <names>',
+        'run only these cells, comma-separated (how a sharded --kernel run hands its share to a VM)',
+      ).hideHelp(),
+    )
     .option('-v, --verbose', 'show image build output')
-    .action(async (file: string, o: { out?: string; seed?: number; parallel: number; json?: boolean; verbose?: boolean; runtime: RuntimeKind; kernel?: string[]; shard?: string; cells?: string }) => {
-      const t0 = Date.now();
-      const spec = o.shard !== undefined ? parseShard(o.shard) : undefined;
-      const s = loadScenario(file);
-      if (!s.matrix) throw new CtlabError('SCENARIO', `${file} has no matrix section`, { hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`' });
-      const runId = newRunId();
-      const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
-      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
-      const grid = expandMatrix(s);
-      const shard = spec ? shardInfo({ spec, scenario: s, cells: grid, kernels: o.kernel, seed: o.seed ?? s.seed }) : undefined;
-      let only = o.cells !== undefined ? o.cells.split(',').filter(Boolean) : undefined;
-      const unknownCells = (only ?? []).filter((n) => !grid.some((c) => c.name === n));
-      if (unknownCells.length) throw new CtlabError('SCENARIO', `--cells: no cell ${unknownCells.join(', ')} in the matrix of ${file}`);
-      if (shard && !o.kernel) only = shard.cells;
-      log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
-      if (shard) log(shardBanner(shard, selectControl(s, grid)?.name));
-      if (o.kernel) {
-        // A shard runs only the kernels it owns a cell on, and on each only those cells.
-        const ownedOn = (k: string) => shard!.cells.filter((u) => u.startsWith(`${k}:`)).map((u) => u.slice(k.length + 1));
-        const kernels = shard ? o.kernel.filter((k) => ownedOn(k).length > 0) : o.kernel;
-        if (shard) for (const k of kernels) log(`shard ${shard.index}/${shard.count}: kernel ${k}: ${ownedOn(k).join(', ')}`);
-        if (kernels.length === 0) {
-          await writeEmptyKernelShard(out, s, runId, shard!);
-          process.stdout.write(`Shard ${shard!.index}/${shard!.count} owns no cell (more shards than cells); wrote ${join(out, 'matrix.json')}\n`);
+    .action(
+      async (
+        file: string,
+        o: {
+          out?: string;
+          seed?: number;
+          parallel: number;
+          json?: boolean;
+          verbose?: boolean;
+          runtime: RuntimeKind;
+          kernel?: string[];
+          shard?: string;
+          cells?: string;
+        },
+      ) => {
+        const t0 = Date.now();
+        const spec = o.shard !== undefined ? parseShard(o.shard) : undefined;
+        const s = loadScenario(file);
+        if (!s.matrix)
+          throw new CtlabError('SCENARIO', `${file} has no matrix section`, {
+            hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`',
+          });
+        const runId = newRunId();
+        const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
+        const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+        const grid = expandMatrix(s);
+        const shard = spec
+          ? shardInfo({ spec, scenario: s, cells: grid, kernels: o.kernel, seed: o.seed ?? s.seed })
+          : undefined;
+        let only = o.cells !== undefined ? o.cells.split(',').filter(Boolean) : undefined;
+        const unknownCells = (only ?? []).filter((n) => !grid.some((c) => c.name === n));
+        if (unknownCells.length)
+          throw new CtlabError('SCENARIO', `--cells: no cell ${unknownCells.join(', ')} in the matrix of ${file}`);
+        if (shard && !o.kernel) only = shard.cells;
+        log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
+        if (shard) log(shardBanner(shard, selectControl(s, grid)?.name));
+        if (o.kernel) {
+          // A shard runs only the kernels it owns a cell on, and on each only those cells.
+          const ownedOn = (k: string) =>
+            shard!.cells.filter((u) => u.startsWith(`${k}:`)).map((u) => u.slice(k.length + 1));
+          const kernels = shard ? o.kernel.filter((k) => ownedOn(k).length > 0) : o.kernel;
+          if (shard)
+            for (const k of kernels) log(`shard ${shard.index}/${shard.count}: kernel ${k}: ${ownedOn(k).join(', ')}`);
+          if (kernels.length === 0) {
+            await writeEmptyKernelShard(out, s, runId, shard!);
+            process.stdout.write(
+              `Shard ${shard!.index}/${shard!.count} owns no cell (more shards than cells); wrote ${join(out, 'matrix.json')}\n`,
+            );
+            return;
+          }
+          const k = await runMatrixOnKernels({
+            outDir: out,
+            kernels,
+            runId,
+            progress: log,
+            shard,
+            runner: matrixKernelRunner({
+              file,
+              scenario: s,
+              runtime: o.runtime,
+              verbose: o.verbose,
+              seed: o.seed,
+              parallel: Math.max(1, o.parallel),
+              runId,
+              log,
+              ...(shard ? { only: ownedOn } : {}),
+            }),
+          });
+          if (o.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
+          else {
+            for (const run of k.kernels) {
+              const m = run.matrix ? await readMatrixResult(join(out, run.dir)).catch(() => undefined) : undefined;
+              const how = run.vm
+                ? `VM under ${run.vm.accel === 'kvm' ? 'KVM' : 'software emulation (TCG)'}, boot ${(run.vm.bootMs / 1000).toFixed(1)} s`
+                : `natively, ${run.runtime} runtime`;
+              process.stdout.write(
+                `\n== kernel ${run.spec}: ${run.release} (${how}, ${(run.totalMs / 1000).toFixed(1)} s)\n`,
+              );
+              process.stdout.write(m ? `${gridTable(m)}\n` : `FAILED: ${run.error}\n`);
+            }
+            for (const d of k.differences)
+              process.stdout.write(
+                `  differs: ${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}\n`,
+              );
+            if (k.kernels.some((x) => x.vm?.accel === 'tcg'))
+              process.stdout.write('  (timings and throughput under emulation compare only with each other)\n');
+            process.stdout.write(
+              `\nVerdict: ${k.verdict}\nResult: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (each kernel's matrix in ${out}/kernel-*/)\n`,
+            );
+            process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+          }
+          process.exitCode = k.kernels.some((x) => x.error) ? EXIT.LAB : k.passed ? EXIT.OK : EXIT.EXPECTATION;
           return;
         }
-        const k = await runMatrixOnKernels({ outDir: out, kernels, runId, progress: log, shard, runner: matrixKernelRunner({ file, scenario: s, runtime: o.runtime, verbose: o.verbose, seed: o.seed, parallel: Math.max(1, o.parallel), runId, log, ...(shard ? { only: ownedOn } : {}) }) });
-        if (o.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
-        else {
-          for (const run of k.kernels) {
-            const m = run.matrix ? await readMatrixResult(join(out, run.dir)).catch(() => undefined) : undefined;
-            const how = run.vm ? `VM under ${run.vm.accel === 'kvm' ? 'KVM' : 'software emulation (TCG)'}, boot ${(run.vm.bootMs / 1000).toFixed(1)} s` : `natively, ${run.runtime} runtime`;
-            process.stdout.write(`\n== kernel ${run.spec}: ${run.release} (${how}, ${(run.totalMs / 1000).toFixed(1)} s)\n`);
-            process.stdout.write(m ? `${gridTable(m)}\n` : `FAILED: ${run.error}\n`);
-          }
-          for (const d of k.differences) process.stdout.write(`  differs: ${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}\n`);
-          if (k.kernels.some((x) => x.vm?.accel === 'tcg')) process.stdout.write('  (timings and throughput under emulation compare only with each other)\n');
-          process.stdout.write(`\nVerdict: ${k.verdict}\nResult: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (each kernel's matrix in ${out}/kernel-*/)\n`);
+        const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
+        const m = await runMatrix(s, {
+          outDir: out,
+          seed: o.seed,
+          parallel: Math.max(1, o.parallel),
+          runId,
+          createRuntime,
+          progress: log,
+          only,
+          shard,
+        });
+        if (o.json) {
+          process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+        } else {
+          process.stdout.write(`\n${gridTable(m)}\n\n${cellList(m)}\n\n`);
+          for (const l of failureLines(m)) process.stdout.write(`  ${l}\n`);
+          process.stdout.write(`\nVerdict: ${m.verdict}\n`);
+          process.stdout.write(
+            `Result: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (also summary.md; each cell's run folder and report in ${out}/<cell>/)\n`,
+          );
           process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
         }
-        process.exitCode = k.kernels.some((x) => x.error) ? EXIT.LAB : k.passed ? EXIT.OK : EXIT.EXPECTATION;
-        return;
-      }
-      const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
-      const m = await runMatrix(s, { outDir: out, seed: o.seed, parallel: Math.max(1, o.parallel), runId, createRuntime, progress: log, only, shard });
-      if (o.json) {
-        process.stdout.write(JSON.stringify(m, null, 2) + '\n');
-      } else {
-        process.stdout.write(`\n${gridTable(m)}\n\n${cellList(m)}\n\n`);
-        for (const l of failureLines(m)) process.stdout.write(`  ${l}\n`);
-        process.stdout.write(`\nVerdict: ${m.verdict}\n`);
-        process.stdout.write(`Result: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (also summary.md; each cell's run folder and report in ${out}/<cell>/)\n`);
-        process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      }
-      const ranAll = m.cells.every((c) => c.outcome !== 'error');
-      process.exitCode = !ranAll ? EXIT.LAB : m.passed ? EXIT.OK : EXIT.EXPECTATION;
-    });
+        const ranAll = m.cells.every((c) => c.outcome !== 'error');
+        process.exitCode = !ranAll ? EXIT.LAB : m.passed ? EXIT.OK : EXIT.EXPECTATION;
+      },
+    );
 
   p.command('merge')
-    .description('merge the folders of `ctlab matrix --shard i/n` (every shard once) into one matrix folder: matrix.json, matrix.html, summary.md and every cell\'s run folder')
+    .description(
+      "merge the folders of `ctlab matrix --shard i/n` (every shard once) into one matrix folder: matrix.json, matrix.html, summary.md and every cell's run folder",
+    )
     .argument('<dir...>', 'shard folders (the --out of each `ctlab matrix --shard i/n`)')
     .option('--out <dir>', 'merged matrix folder (default: runs/<scenario>-merged-<run id>)')
     .option('--json', 'print the merged matrix.json to stdout instead of the grid')
@@ -258,74 +480,154 @@ export function program(): Command {
       else if (r.kind === 'matrix') {
         process.stdout.write(`\n${gridTable(r.result)}\n\n${cellList(r.result)}\n\n`);
         for (const l of failureLines(r.result)) process.stdout.write(`  ${l}\n`);
-        for (const n of r.result.merged!.shards) process.stdout.write(`  shard ${n.index}/${n.count}: ${n.cells.join(', ') || 'no cell'}; ratios against its control run (${n.control.map((c) => (c.throughputBytesPerSec === null ? `${c.cell}: did not complete` : `${c.cell}: ${(c.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`)).join('; ') || 'none'})\n`);
+        for (const n of r.result.merged!.shards)
+          process.stdout.write(
+            `  shard ${n.index}/${n.count}: ${n.cells.join(', ') || 'no cell'}; ratios against its control run (${n.control.map((c) => (c.throughputBytesPerSec === null ? `${c.cell}: did not complete` : `${c.cell}: ${(c.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`)).join('; ') || 'none'})\n`,
+          );
       } else {
         for (const k of r.result.kernels) {
           const m = k.matrix ? await readMatrixResult(join(out, k.dir)).catch(() => undefined) : undefined;
-          process.stdout.write(`\n== kernel ${k.spec}: ${k.release}\n${m ? `${gridTable(m)}\n` : `FAILED: ${k.error}\n`}`);
+          process.stdout.write(
+            `\n== kernel ${k.spec}: ${k.release}\n${m ? `${gridTable(m)}\n` : `FAILED: ${k.error}\n`}`,
+          );
         }
-        for (const d of r.result.differences) process.stdout.write(`  differs: ${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}\n`);
+        for (const d of r.result.differences)
+          process.stdout.write(
+            `  differs: ${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}\n`,
+          );
       }
       if (!o.json) {
-        process.stdout.write(`\nVerdict: ${r.result.verdict}\nResult: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (also summary.md)\n`);
+        process.stdout.write(
+          `\nVerdict: ${r.result.verdict}\nResult: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (also summary.md)\n`,
+        );
         process.stdout.write(`Merged in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       }
-      const ranAll = r.kind === 'matrix' ? r.result.cells.every((c) => c.outcome !== 'error') : r.result.kernels.every((k) => !k.error) && r.result.kernels.every((k) => k.cells.every((c) => c.outcome !== 'error'));
+      const ranAll =
+        r.kind === 'matrix'
+          ? r.result.cells.every((c) => c.outcome !== 'error')
+          : r.result.kernels.every((k) => !k.error) &&
+            r.result.kernels.every((k) => k.cells.every((c) => c.outcome !== 'error'));
       process.exitCode = !ranAll ? EXIT.LAB : r.result.passed ? EXIT.OK : EXIT.EXPECTATION;
     });
 
   p.command('replay')
-    .description('play the TCP packets of a capture through a real kernel\'s conntrack (be_liberal 0 and 1): which packets would INVALID drop, and why; or --anonymize IN OUT')
+    .description(
+      "play the TCP packets of a capture through a real kernel's conntrack (be_liberal 0 and 1): which packets would INVALID drop, and why; or --anonymize IN OUT",
+    )
     .argument('<capture>', 'pcap or pcapng file (Ethernet, raw IP, Linux cooked SLL/SLL2)')
     .argument('[out]', 'with --anonymize: the anonymized capture to write')
     .option('--out <dir>', 'replay folder (default: runs/replay-<capture>-<run id>)')
-    .option('--kernel <list>', 'replay on each of these kernels: host (here) and Debian series (5.10, 6.1, 6.12) or path:<bzImage> in a VM', kernelArg, ['host'])
-    .option('--sysctl <name=value...>', 'conntrack setting applied on top of each setting (a be_liberal value replaces the default be_liberal 0 and 1 pair)')
-    .option('--flow <filter>', 'replay only flows with an end matching ip, ip:port, :port or "port N" (captured addresses)')
-    .option('--expect <line...>', 'expectation over every run, e.g. "invalid == 0" or "invalid[be_liberal=1] == 0"; exit 1 if one fails')
-    .option('--pace', 'keep the capture\'s timing (default: as fast as possible)')
-    .option('--anonymize', 'write an anonymized copy of <capture> to <out> (addresses and ports mapped, payloads dropped) and stop')
+    .option(
+      '--kernel <list>',
+      'replay on each of these kernels: host (here) and Debian series (5.10, 6.1, 6.12) or path:<bzImage> in a VM',
+      kernelArg,
+      ['host'],
+    )
+    .option(
+      '--sysctl <name=value...>',
+      'conntrack setting applied on top of each setting (a be_liberal value replaces the default be_liberal 0 and 1 pair)',
+    )
+    .option(
+      '--flow <filter>',
+      'replay only flows with an end matching ip, ip:port, :port or "port N" (captured addresses)',
+    )
+    .option(
+      '--expect <line...>',
+      'expectation over every run, e.g. "invalid == 0" or "invalid[be_liberal=1] == 0"; exit 1 if one fails',
+    )
+    .option('--pace', "keep the capture's timing (default: as fast as possible)")
+    .option(
+      '--anonymize',
+      'write an anonymized copy of <capture> to <out> (addresses and ports mapped, payloads dropped) and stop',
+    )
     .option('--json', 'print replay.json to stdout instead of the table')
-    .action(async (capture: string, outFile: string | undefined, o: { out?: string; kernel: string[]; sysctl?: string[]; flow?: string; expect?: string[]; pace?: boolean; anonymize?: boolean; json?: boolean }) => {
-      const t0 = Date.now();
-      if (o.anonymize) {
-        if (!outFile) throw new CtlabError('SCENARIO', '--anonymize needs an output file: ctlab replay --anonymize IN.pcap OUT.pcap');
-        const { anonymizeFile } = await import('../replay/anonymize.js');
-        const a = await anonymizeFile(capture, outFile);
-        process.stdout.write(`${a.summary}\nWrote ${outFile}\n`);
-        return;
-      }
-      if (outFile) throw new CtlabError('SCENARIO', `unexpected argument ${JSON.stringify(outFile)}`, { hint: 'give one capture; an output file only with --anonymize' });
-      const sysctls: Record<string, string> = {};
-      for (const s of o.sysctl ?? []) {
-        const m = /^(net\.[\w.]+)=(\S+)$/.exec(s);
-        if (!m) throw new CtlabError('SCENARIO', `--sysctl ${JSON.stringify(s)}: expected name=value, e.g. net.netfilter.nf_conntrack_tcp_loose=0`);
-        sysctls[m[1]!] = m[2]!;
-      }
-      const { runReplay } = await import('../replay/run.js');
-      const { runTable } = await import('../replay/output.js');
-      const runId = newRunId();
-      const base = capture.split('/').pop()!.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_');
-      const out = resolve(o.out ?? join('runs', `replay-${base}-${runId}`));
-      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
-      const r = await runReplay({
-        capture, outDir: out, kernels: o.kernel, sysctls, flow: o.flow, expect: o.expect ?? [], pace: !!o.pace, runId, log,
-        version: JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
-        vmRunner: async (spec, dir) => {
-          const { replayInVm } = await import('../replay/vm.js');
-          return replayInVm({ spec, capture, dir, sysctls, flow: o.flow, pace: !!o.pace, log });
+    .action(
+      async (
+        capture: string,
+        outFile: string | undefined,
+        o: {
+          out?: string;
+          kernel: string[];
+          sysctl?: string[];
+          flow?: string;
+          expect?: string[];
+          pace?: boolean;
+          anonymize?: boolean;
+          json?: boolean;
         },
-      });
-      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      else {
-        process.stdout.write(`\n${runTable(r)}\n\n`);
-        for (const e of r.expectations) process.stdout.write(`  ${e.passed ? 'ok  ' : 'FAIL'} ${e.text} (measured ${Object.entries(e.actual).map(([k, v]) => `${k}: ${v}`).join(', ') || 'no run it applies to'})\n`);
-        for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
-        process.stdout.write(`\nVerdict: ${r.verdict}\nResult: ${join(out, 'replay.json')}\nReport: ${join(out, 'report.html')} (also summary.md, junit.xml)\n`);
-        process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      }
-      process.exitCode = r.runs.some((x) => x.error) ? EXIT.LAB : r.passed ? EXIT.OK : EXIT.EXPECTATION;
-    });
+      ) => {
+        const t0 = Date.now();
+        if (o.anonymize) {
+          if (!outFile)
+            throw new CtlabError(
+              'SCENARIO',
+              '--anonymize needs an output file: ctlab replay --anonymize IN.pcap OUT.pcap',
+            );
+          const { anonymizeFile } = await import('../replay/anonymize.js');
+          const a = await anonymizeFile(capture, outFile);
+          process.stdout.write(`${a.summary}\nWrote ${outFile}\n`);
+          return;
+        }
+        if (outFile)
+          throw new CtlabError('SCENARIO', `unexpected argument ${JSON.stringify(outFile)}`, {
+            hint: 'give one capture; an output file only with --anonymize',
+          });
+        const sysctls: Record<string, string> = {};
+        for (const s of o.sysctl ?? []) {
+          const m = /^(net\.[\w.]+)=(\S+)$/.exec(s);
+          if (!m)
+            throw new CtlabError(
+              'SCENARIO',
+              `--sysctl ${JSON.stringify(s)}: expected name=value, e.g. net.netfilter.nf_conntrack_tcp_loose=0`,
+            );
+          sysctls[m[1]!] = m[2]!;
+        }
+        const { runReplay } = await import('../replay/run.js');
+        const { runTable } = await import('../replay/output.js');
+        const runId = newRunId();
+        const base = capture
+          .split('/')
+          .pop()!
+          .replace(/\.[^.]*$/, '')
+          .replace(/[^\w.-]+/g, '_');
+        const out = resolve(o.out ?? join('runs', `replay-${base}-${runId}`));
+        const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+        const r = await runReplay({
+          capture,
+          outDir: out,
+          kernels: o.kernel,
+          sysctls,
+          flow: o.flow,
+          expect: o.expect ?? [],
+          pace: !!o.pace,
+          runId,
+          log,
+          version: JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+          vmRunner: async (spec, dir) => {
+            const { replayInVm } = await import('../replay/vm.js');
+            return replayInVm({ spec, capture, dir, sysctls, flow: o.flow, pace: !!o.pace, log });
+          },
+        });
+        if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        else {
+          process.stdout.write(`\n${runTable(r)}\n\n`);
+          for (const e of r.expectations)
+            process.stdout.write(
+              `  ${e.passed ? 'ok  ' : 'FAIL'} ${e.text} (measured ${
+                Object.entries(e.actual)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join(', ') || 'no run it applies to'
+              })\n`,
+            );
+          for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);
+          process.stdout.write(
+            `\nVerdict: ${r.verdict}\nResult: ${join(out, 'replay.json')}\nReport: ${join(out, 'report.html')} (also summary.md, junit.xml)\n`,
+          );
+          process.stdout.write(`Time from command to verdict: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+        }
+        process.exitCode = r.runs.some((x) => x.error) ? EXIT.LAB : r.passed ? EXIT.OK : EXIT.EXPECTATION;
+      },
+    );
 
   p.command('validate')
     .description('check scenario files; print the model of each')
@@ -334,8 +636,14 @@ export function program(): Command {
     .action((files: string[], o: { json?: boolean }) => {
       for (const f of files) {
         const s = loadScenario(f);
-        const matrix = s.matrix ? `; matrix ${s.matrix.firewalls.length} firewalls x ${s.matrix.servers.length} server configurations` : '';
-        process.stdout.write(o.json ? JSON.stringify(s, null, 2) + '\n' : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix})\n`);
+        const matrix = s.matrix
+          ? `; matrix ${s.matrix.firewalls.length} firewalls x ${s.matrix.servers.length} server configurations`
+          : '';
+        process.stdout.write(
+          o.json
+            ? JSON.stringify(s, null, 2) + '\n'
+            : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix})\n`,
+        );
       }
     });
 
@@ -353,7 +661,10 @@ export function program(): Command {
     .description('remove every container and network labelled ctlab.run (all runs, or one)')
     .option('--run <id>', 'only this run')
     .option('--images', 'also remove the lab images')
-    .option('--vm-cache', 'also remove the VM cache (downloaded kernels, the VM guest; rebuilt on the next --kernel run)')
+    .option(
+      '--vm-cache',
+      'also remove the VM cache (downloaded kernels, the VM guest; rebuilt on the next --kernel run)',
+    )
     .action(async (o: { run?: string; images?: boolean; vmCache?: boolean }) => {
       if (o.vmCache) {
         const { cacheRoot } = await import('../vm/cache.js');
@@ -361,7 +672,11 @@ export function program(): Command {
         const du = await execa('du', ['-sb', dir], { reject: false });
         await rm(dir, { recursive: true, force: true });
         const bytes = Number(du.stdout.split(/\s/)[0] ?? 0);
-        process.stdout.write(du.exitCode === 0 ? `removed the VM cache ${dir} (${(bytes / 1e6).toFixed(0)} MB)\n` : `no VM cache at ${dir}\n`);
+        process.stdout.write(
+          du.exitCode === 0
+            ? `removed the VM cache ${dir} (${(bytes / 1e6).toFixed(0)} MB)\n`
+            : `no VM cache at ${dir}\n`,
+        );
       }
       const removed = await clean({ runId: o.run, images: o.images });
       process.stdout.write(`${removed}\n`);
@@ -397,4 +712,3 @@ export async function main(argv = process.argv): Promise<void> {
     process.exitCode = EXIT.LAB;
   }
 }
-

@@ -10,8 +10,18 @@ import { chainTargetPackets, parseConntrackStats, parseIptablesCounters } from '
 import { countRetransmissions, readTcpPackets, type TcpPacket } from './packets.js';
 import { FileReader, jsonLines, parseEvents, parseFlows, parseNginxLog, parseNstat } from './read.js';
 import type {
-  Attempt, AttemptSpan, DropAccounting, DroppedPacket, FlowDiagnosis, MiddleboxFlow, NginxMismatch, NginxRequest,
-  NstatCounter, ReasonCount, SeriesPoint, VariantEvidence,
+  Attempt,
+  AttemptSpan,
+  DropAccounting,
+  DroppedPacket,
+  FlowDiagnosis,
+  MiddleboxFlow,
+  NginxMismatch,
+  NginxRequest,
+  NstatCounter,
+  ReasonCount,
+  SeriesPoint,
+  VariantEvidence,
 } from './types.js';
 
 /**
@@ -33,7 +43,10 @@ export function normaliseReason(prefix: string): string {
  * conntrack's reasons of an NFLOG group-0 capture, counted per normalised reason (dropped = 0),
  * and the packets by exact bytes, for matching a firewall's drops to them.
  */
-function tallyReasons(pkts: readonly TcpPacket[]): { counts: Map<string, ReasonCount>; byKey: Map<string, TcpPacket[]> } {
+function tallyReasons(pkts: readonly TcpPacket[]): {
+  counts: Map<string, ReasonCount>;
+  byKey: Map<string, TcpPacket[]>;
+} {
   const counts = new Map<string, ReasonCount>();
   const byKey = new Map<string, TcpPacket[]>();
   for (const p of pkts) {
@@ -98,7 +111,8 @@ class Joiner {
   /** Connections (distinct harvester connection serials) that used this port, in order. */
   private connections(port: number): (number | null)[] {
     const out: (number | null)[] = [];
-    for (const a of this.attemptsByPort.get(port) ?? []) if (a.connection === null || !out.includes(a.connection)) out.push(a.connection);
+    for (const a of this.attemptsByPort.get(port) ?? [])
+      if (a.connection === null || !out.includes(a.connection)) out.push(a.connection);
     return out;
   }
 
@@ -149,7 +163,14 @@ function bucketSize(durationMs: number): number {
   return steps.find((s) => s >= raw) ?? 60_000;
 }
 
-function bucketize(times: number[], weights: number[] | null, t0: number, bucketMs: number, durationMs: number, perSecond: boolean): SeriesPoint[] {
+function bucketize(
+  times: number[],
+  weights: number[] | null,
+  t0: number,
+  bucketMs: number,
+  durationMs: number,
+  perSecond: boolean,
+): SeriesPoint[] {
   const n = Math.max(1, Math.ceil(durationMs / bucketMs));
   const v = new Array<number>(n).fill(0);
   for (let i = 0; i < times.length; i++) {
@@ -164,12 +185,16 @@ function bucketize(times: number[], weights: number[] | null, t0: number, bucket
  * The client's conntrack (its NAT): reasons from client-invalid-reasons.pcap (null: not captured),
  * its INVALID counter and its INVALID rule's drops.
  */
-function clientSide(pkts: TcpPacket[] | null, iptText: string | null, ctsText: string | null):
-  { reasons: ReasonCount[]; counters: NonNullable<VariantEvidence['clientCounters']> } | null {
+function clientSide(
+  pkts: TcpPacket[] | null,
+  iptText: string | null,
+  ctsText: string | null,
+): { reasons: ReasonCount[]; counters: NonNullable<VariantEvidence['clientCounters']> } | null {
   if (pkts === null) return null;
   const reasons = [...tallyReasons(pkts).counts.values()];
-  const invalid = ctsText !== null ? parseConntrackStats(ctsText).invalid ?? null : null;
-  const drops = iptText !== null ? chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null : null;
+  const invalid = ctsText !== null ? (parseConntrackStats(ctsText).invalid ?? null) : null;
+  const drops =
+    iptText !== null ? (chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null) : null;
   const logged = pkts.length;
   // The client's rule logs nothing: its drops are the logged packets only if every INVALID packet
   // was logged (logged == invalid) and every one was dropped (drops == invalid).
@@ -181,18 +206,31 @@ function clientSide(pkts: TcpPacket[] | null, iptText: string | null, ctsText: s
 /** Read and join the evidence of one variant folder. */
 export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory()) throw new CtlabError('SCENARIO', `no variant folder at ${dir}`, { hint: 'pass a variant folder of a run (e.g. runs/<scenario>-<id>/flag-off)' });
+  if (!st?.isDirectory())
+    throw new CtlabError('SCENARIO', `no variant folder at ${dir}`, {
+      hint: 'pass a variant folder of a run (e.g. runs/<scenario>-<id>/flag-off)',
+    });
   const r = new FileReader(dir);
   const problems = r.problems;
 
-  const [eventsText, flowsText, nginxText, iptText, sNstat, cNstat, reasonsPcap, dropsPcap, serverPcap, clientPcap] = await Promise.all([
-    r.text('events.jsonl'), r.text('middlebox-flows.jsonl'), r.text('nginx-access.log'), r.text('server-iptables.txt'),
-    r.text('server-nstat.txt'), r.text('client-nstat.txt'),
-    r.bytes('invalid-reasons.pcap'), r.bytes('invalid-drops.pcap'), r.bytes('server.pcap'), r.bytes('client.pcap'),
-  ]);
+  const [eventsText, flowsText, nginxText, iptText, sNstat, cNstat, reasonsPcap, dropsPcap, serverPcap, clientPcap] =
+    await Promise.all([
+      r.text('events.jsonl'),
+      r.text('middlebox-flows.jsonl'),
+      r.text('nginx-access.log'),
+      r.text('server-iptables.txt'),
+      r.text('server-nstat.txt'),
+      r.text('client-nstat.txt'),
+      r.bytes('invalid-reasons.pcap'),
+      r.bytes('invalid-drops.pcap'),
+      r.bytes('server.pcap'),
+      r.bytes('client.pcap'),
+    ]);
   // Only scenarios with a NAT on the client capture its conntrack's reasons.
   const [clientReasonsPcap, clientIpt, clientCts] = await Promise.all([
-    r.optionalBytes('client-invalid-reasons.pcap'), r.optionalText('client-iptables.txt'), r.optionalText('client-conntrack-stats.txt'),
+    r.optionalBytes('client-invalid-reasons.pcap'),
+    r.optionalText('client-iptables.txt'),
+    r.optionalText('client-conntrack-stats.txt'),
   ]);
   const ev = parseEvents(eventsText ? jsonLines(eventsText, 'events.jsonl', problems) : []);
   const attempts = ev.attempts;
@@ -237,8 +275,14 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     const j = join.flowFor(p);
     const shifted = j.flow ? sackInShiftedSpace(p, j.flow.serverOffset) : false;
     droppedPackets.push({
-      tMs: p.timeMs - t0, src: `${p.src}:${p.sport}`, dst: `${p.dst}:${p.dport}`, reason,
-      flow: j.flow?.ordinal ?? null, page: j.attempt?.page ?? null, attempt: j.attempt?.attempt ?? null, shiftedSack: shifted,
+      tMs: p.timeMs - t0,
+      src: `${p.src}:${p.sport}`,
+      dst: `${p.dst}:${p.dport}`,
+      reason,
+      flow: j.flow?.ordinal ?? null,
+      page: j.attempt?.page ?? null,
+      attempt: j.attempt?.attempt ?? null,
+      shiftedSack: shifted,
     });
     if (j.flow) {
       const pf = perFlow.get(j.flow.ordinal) ?? { drops: 0, shifted: 0, reasons: {} };
@@ -273,14 +317,35 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     if (a.outcome === 'ok' || a.localPort === null) return;
     const n = nginxOf.get(a);
     if (n && n.completion === 'OK' && n.status >= 200 && n.status < 300) {
-      mismatches.push({ kind: 'server-complete-client-failed', remotePort: a.localPort, page: a.page, attempt: a.attempt, attemptIndex: i, nginx: logged(n) });
+      mismatches.push({
+        kind: 'server-complete-client-failed',
+        remotePort: a.localPort,
+        page: a.page,
+        attempt: a.attempt,
+        attemptIndex: i,
+        nginx: logged(n),
+      });
     } else if (!n && a.outcome !== 'connect-timeout') {
-      mismatches.push({ kind: 'server-never-logged', remotePort: a.localPort, page: a.page, attempt: a.attempt, attemptIndex: i, nginx: null });
+      mismatches.push({
+        kind: 'server-never-logged',
+        remotePort: a.localPort,
+        page: a.page,
+        attempt: a.attempt,
+        attemptIndex: i,
+        nginx: null,
+      });
     }
   });
   for (const n of nginx) {
     if (claimed.has(n)) continue;
-    mismatches.push({ kind: 'client-never-tried', remotePort: n.remotePort, page: null, attempt: null, attemptIndex: null, nginx: logged(n) });
+    mismatches.push({
+      kind: 'client-never-tried',
+      remotePort: n.remotePort,
+      page: null,
+      attempt: null,
+      attemptIndex: null,
+      nginx: logged(n),
+    });
   }
 
   // Per flow.
@@ -291,11 +356,22 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     const pf = perFlow.get(f.ordinal);
     const n = a ? nginxOf.get(a) : undefined;
     return {
-      ordinal: f.ordinal, client: f.client, page: a?.page ?? null, attempt: a?.attempt ?? null, attemptIndex: a ? attemptIndexOf.get(a)! : null, outcome: a?.outcome ?? null,
-      serverOffset: f.serverOffset, serverOffsetHalf: f.serverOffsetHalf, sackBlocksUntranslated: f.sackBlocksUntranslated,
-      impairmentDrops: f.dropsToClient + f.dropsToServer, invalidDrops: pf?.drops ?? 0, reasons: pf?.reasons ?? {},
+      ordinal: f.ordinal,
+      client: f.client,
+      page: a?.page ?? null,
+      attempt: a?.attempt ?? null,
+      attemptIndex: a ? attemptIndexOf.get(a)! : null,
+      outcome: a?.outcome ?? null,
+      serverOffset: f.serverOffset,
+      serverOffsetHalf: f.serverOffsetHalf,
+      sackBlocksUntranslated: f.sackBlocksUntranslated,
+      impairmentDrops: f.dropsToClient + f.dropsToServer,
+      invalidDrops: pf?.drops ?? 0,
+      reasons: pf?.reasons ?? {},
       shiftedSackDrops: pf?.shifted ?? 0,
-      nginx: n ? { status: n.status, bytesSent: n.bytesSent, completion: n.completion, requestTimeMs: n.requestTimeMs } : null,
+      nginx: n
+        ? { status: n.status, bytesSent: n.bytesSent, completion: n.completion, requestTimeMs: n.requestTimeMs }
+        : null,
       bytesReceived: a?.bytes ?? null,
     };
   });
@@ -307,12 +383,28 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
 
   // Series.
   const bucketMs = bucketSize(seriesMs);
-  const spans: AttemptSpan[] = attempts.map((a) => ({ page: a.page, attempt: a.attempt, startMs: a.startMs, endMs: a.startMs + a.totalMs, outcome: a.outcome, localPort: a.localPort }));
+  const spans: AttemptSpan[] = attempts.map((a) => ({
+    page: a.page,
+    attempt: a.attempt,
+    startMs: a.startMs,
+    endMs: a.startMs + a.totalMs,
+    outcome: a.outcome,
+    localPort: a.localPort,
+  }));
   let throughput: SeriesPoint[];
   let throughputSource: VariantEvidence['series']['throughputSource'];
   if (clientPkts && clientPkts.length > 0) {
-    const toClient = clientPkts.filter((p) => join.clients.has(`${p.dst}:${p.dport}`) || (join.clients.size === 0 && p.dport > p.sport));
-    throughput = bucketize(toClient.map((p) => p.timeMs), toClient.map((p) => p.payloadLength), t0, bucketMs, seriesMs, true);
+    const toClient = clientPkts.filter(
+      (p) => join.clients.has(`${p.dst}:${p.dport}`) || (join.clients.size === 0 && p.dport > p.sport),
+    );
+    throughput = bucketize(
+      toClient.map((p) => p.timeMs),
+      toClient.map((p) => p.payloadLength),
+      t0,
+      bucketMs,
+      seriesMs,
+      true,
+    );
     throughputSource = 'client.pcap';
   } else if (attempts.length > 0) {
     // Without a capture: spread each attempt's bytes evenly from its first byte to its end.
@@ -333,9 +425,20 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     throughput = [];
     throughputSource = 'none';
   }
-  const invalidSeries = bucketize(dropPkts.map((p) => p.timeMs), null, t0, bucketMs, seriesMs, false);
+  const invalidSeries = bucketize(
+    dropPkts.map((p) => p.timeMs),
+    null,
+    t0,
+    bucketMs,
+    seriesMs,
+    false,
+  );
 
-  const client = clientSide(clientReasonsPcap ? pcap(clientReasonsPcap, 'client-invalid-reasons.pcap') ?? [] : null, clientIpt, clientCts);
+  const client = clientSide(
+    clientReasonsPcap ? (pcap(clientReasonsPcap, 'client-invalid-reasons.pcap') ?? []) : null,
+    clientIpt,
+    clientCts,
+  );
 
   return {
     dir: basename(dir),

@@ -5,7 +5,17 @@ import { ipToString, readU16, readU32 } from '../packet/bytes.js';
 import { IPPROTO_TCP, ipHeaderLength, ipId, ipIsFragment, ipProtocol, ipTotalLength } from '../packet/ipv4.js';
 import { TCPOPT_SACK } from '../packet/options.js';
 import { networkLayer, readPcap } from '../packet/pcap.js';
-import { TCP_FIN, TCP_RST, TCP_SYN, tcpAck, tcpDstPort, tcpFlags, tcpHeaderLength, tcpSeq, tcpSrcPort } from '../packet/tcp.js';
+import {
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+  tcpAck,
+  tcpDstPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpSeq,
+  tcpSrcPort,
+} from '../packet/tcp.js';
 
 export interface TcpPacket {
   /** Epoch milliseconds (fractional). */
@@ -36,10 +46,14 @@ function sackBlocks(b: Uint8Array, start: number, end: number): Array<[number, n
   while (o < end) {
     const kind = b[o]!;
     if (kind === 0) break;
-    if (kind === 1) { o++; continue; }
+    if (kind === 1) {
+      o++;
+      continue;
+    }
     const len = o + 1 < end ? b[o + 1]! : 0;
     if (len < 2 || o + len > end) break;
-    if (kind === TCPOPT_SACK) for (let x = o + 2; x + 8 <= o + len; x += 8) out.push([readU32(b, x), readU32(b, x + 4)]);
+    if (kind === TCPOPT_SACK)
+      for (let x = o + 2; x + 8 <= o + len; x += 8) out.push([readU32(b, x), readU32(b, x + 4)]);
     o += len;
   }
   return out;
@@ -63,8 +77,17 @@ export function readTcpPackets(bytes: Uint8Array): TcpPacket[] {
     const src = ipToString(readU32(d, o + 12));
     const dst = ipToString(readU32(d, o + 16));
     const rec: TcpPacket = {
-      timeMs: p.timeMs, src, dst, sport: tcpSrcPort(d, t), dport: tcpDstPort(d, t), seq: tcpSeq(d, t), ack: tcpAck(d, t),
-      flags: tcpFlags(d, t), payloadLength: Math.max(0, ipLength - ihl - thl), ipLength, ipId: ipId(d, o),
+      timeMs: p.timeMs,
+      src,
+      dst,
+      sport: tcpSrcPort(d, t),
+      dport: tcpDstPort(d, t),
+      seq: tcpSeq(d, t),
+      ack: tcpAck(d, t),
+      flags: tcpFlags(d, t),
+      payloadLength: Math.max(0, ipLength - ihl - thl),
+      ipLength,
+      ipId: ipId(d, o),
       sack: sackBlocks(d, t + 20, Math.min(t + thl, d.length)),
       key: '',
     };
@@ -115,7 +138,7 @@ export function countRetransmissions(packets: readonly TcpPacket[]): Retransmiss
     if (p.flags & TCP_RST) continue;
     const end = (p.seq + len) >>> 0;
     const before = ((p.seq - st.nextSeq) | 0) < 0;
-    const keepAlive = p.payloadLength <= 1 && !(p.flags & (TCP_SYN | TCP_FIN)) && ((st.nextSeq - p.seq) >>> 0) === 1;
+    const keepAlive = p.payloadLength <= 1 && !(p.flags & (TCP_SYN | TCP_FIN)) && (st.nextSeq - p.seq) >>> 0 === 1;
     if (len > 0 && before && !keepAlive) {
       const outOfOrder = ((end - st.nextSeq) | 0) < 0 && p.timeMs - st.lastTime < 3;
       if (!outOfOrder) {

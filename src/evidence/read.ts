@@ -25,7 +25,10 @@ export class FileReader {
 
   /** A file only some runs have (e.g. the client's captures): its absence is not a problem. */
   async optionalBytes(name: string): Promise<Uint8Array | null> {
-    return readFile(join(this.dir, name)).then((b) => new Uint8Array(b), () => null);
+    return readFile(join(this.dir, name)).then(
+      (b) => new Uint8Array(b),
+      () => null,
+    );
   }
 
   async optionalText(name: string): Promise<string | null> {
@@ -52,7 +55,12 @@ export function jsonLines(text: string, name: string, problems: string[]): Recor
   return out;
 }
 
-const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x)) ? Number(x) : null);
+const num = (x: unknown): number | null =>
+  typeof x === 'number' && Number.isFinite(x)
+    ? x
+    : typeof x === 'string' && x.trim() !== '' && Number.isFinite(Number(x))
+      ? Number(x)
+      : null;
 const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
 
 export interface HarvesterEvents {

@@ -8,7 +8,10 @@ import type { VariantEvidence } from './types.js';
  * The folder of a variant in its run folder: its recorded `dir` (a multi-kernel run nests each
  * kernel's variants in the kernel's folder), else the rule of src/run/run.ts.
  */
-export function variantDir(result: Pick<RunResult, 'repetitions'>, v: Pick<VariantResult, 'name' | 'repetition'> & { dir?: string }): string {
+export function variantDir(
+  result: Pick<RunResult, 'repetitions'>,
+  v: Pick<VariantResult, 'name' | 'repetition'> & { dir?: string },
+): string {
   if (v.dir) return v.dir;
   return result.repetitions > 1 ? `${v.name}-${v.repetition}` : v.name;
 }

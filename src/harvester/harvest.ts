@@ -89,14 +89,14 @@ export interface AttemptEvent {
 }
 
 export type StopReason =
-  | 'complete'          // every page fetched, record count equals completeListSize
-  | 'count-mismatch'    // every page fetched, but the records counted differ from completeListSize
+  | 'complete' // every page fetched, record count equals completeListSize
+  | 'count-mismatch' // every page fetched, but the records counted differ from completeListSize
   | 'retries-exhausted' // a page failed all its attempts
-  | 'http-status'       // a page got a non-retryable HTTP status (4xx other than 408/429)
-  | 'oai-error'         // the repository answered with an OAI-PMH error
-  | 'token-loop'        // the repository sent a resumptionToken already followed
-  | 'deadline'          // maxDurationMs reached
-  | 'aborted';          // the signal fired
+  | 'http-status' // a page got a non-retryable HTTP status (4xx other than 408/429)
+  | 'oai-error' // the repository answered with an OAI-PMH error
+  | 'token-loop' // the repository sent a resumptionToken already followed
+  | 'deadline' // maxDurationMs reached
+  | 'aborted'; // the signal fired
 
 export interface HarvestSummary {
   type: 'summary';
@@ -175,18 +175,24 @@ export function validateHarvestOptions(o: HarvestOptions) {
   } catch {
     throw bad(`baseUrl is not a URL: ${JSON.stringify(o.baseUrl)}`, 'use e.g. http://198.18.2.2/oai');
   }
-  if (url.protocol !== 'http:') throw bad(`baseUrl must be http://, got ${url.protocol}`, 'this harvester speaks plain HTTP/1.1 only');
-  if (url.search || url.hash) throw bad('baseUrl must not carry a query or fragment', 'OAI-PMH appends ?verb=...; give the bare base URL');
+  if (url.protocol !== 'http:')
+    throw bad(`baseUrl must be http://, got ${url.protocol}`, 'this harvester speaks plain HTTP/1.1 only');
+  if (url.search || url.hash)
+    throw bad('baseUrl must not carry a query or fragment', 'OAI-PMH appends ?verb=...; give the bare base URL');
   if (url.username || url.password) throw bad('baseUrl must not carry credentials', 'remove user:password@');
   const num = (name: string, v: number | undefined, dflt: number, min: number) => {
     const x = v ?? dflt;
     if (typeof x !== 'number' || !Number.isInteger(x) || x < min) {
-      throw bad(`${name} must be an integer >= ${min}, got ${String(v)}`, `set ${name} to a whole number of at least ${min}`);
+      throw bad(
+        `${name} must be an integer >= ${min}, got ${String(v)}`,
+        `set ${name} to a whole number of at least ${min}`,
+      );
     }
     return x;
   };
   const prefix = o.metadataPrefix ?? HARVEST_DEFAULTS.metadataPrefix;
-  if (!/^[A-Za-z0-9_.!~*'()-]+$/.test(prefix)) throw bad(`metadataPrefix has characters OAI-PMH does not allow: ${JSON.stringify(prefix)}`, 'use e.g. oai_dc');
+  if (!/^[A-Za-z0-9_.!~*'()-]+$/.test(prefix))
+    throw bad(`metadataPrefix has characters OAI-PMH does not allow: ${JSON.stringify(prefix)}`, 'use e.g. oai_dc');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const target: Target = {
     host,
@@ -251,7 +257,17 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
         }, cfg.maxDurationMs)
       : null;
 
-  const counts = { total: 0, ok: 0, connectTimeouts: 0, readTimeouts: 0, resets: 0, httpErrors: 0, parseErrors: 0, other: 0, retries: 0 };
+  const counts = {
+    total: 0,
+    ok: 0,
+    connectTimeouts: 0,
+    readTimeouts: 0,
+    resets: 0,
+    httpErrors: 0,
+    parseErrors: 0,
+    other: 0,
+    retries: 0,
+  };
   const connectTimes: number[] = [];
   const okTimes: number[] = [];
   let bytes = 0;
@@ -369,13 +385,27 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
         bytes += r.bytes;
         if (r.connectMs !== null) connectTimes.push(r.connectMs);
         switch (outcome) {
-          case 'ok': counts.ok++; okTimes.push(r.totalMs); break;
-          case 'connect-timeout': counts.connectTimeouts++; break;
-          case 'read-timeout': counts.readTimeouts++; break;
-          case 'reset': counts.resets++; break;
-          case 'http-error': counts.httpErrors++; break;
-          case 'parse-error': counts.parseErrors++; break;
-          default: counts.other++;
+          case 'ok':
+            counts.ok++;
+            okTimes.push(r.totalMs);
+            break;
+          case 'connect-timeout':
+            counts.connectTimeouts++;
+            break;
+          case 'read-timeout':
+            counts.readTimeouts++;
+            break;
+          case 'reset':
+            counts.resets++;
+            break;
+          case 'http-error':
+            counts.httpErrors++;
+            break;
+          case 'parse-error':
+            counts.parseErrors++;
+            break;
+          default:
+            counts.other++;
         }
         const ev: AttemptEvent = {
           type: 'attempt',
@@ -442,7 +472,8 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
       if (stoppedBecause !== null || next === undefined) break;
       if (next === null) {
         stoppedBecause = expected === null || records === expected ? 'complete' : 'count-mismatch';
-        if (stoppedBecause === 'count-mismatch') lastError = `counted ${records} records, completeListSize says ${expected}`;
+        if (stoppedBecause === 'count-mismatch')
+          lastError = `counted ${records} records, completeListSize says ${expected}`;
         break;
       }
       if (seenTokens.has(next)) {

@@ -154,7 +154,10 @@ function round(ms: number): number {
 }
 
 /** Map a socket error to an outcome, given whether the connection was established. */
-function classify(err: NodeJS.ErrnoException, connected: boolean): Exclude<AttemptOutcome, 'ok' | 'parse-error' | 'http-error'> {
+function classify(
+  err: NodeJS.ErrnoException,
+  connected: boolean,
+): Exclude<AttemptOutcome, 'ok' | 'parse-error' | 'http-error'> {
   switch (err.code) {
     case 'ECONNRESET':
     case 'EPIPE':
@@ -182,9 +185,19 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       resolve({
-        outcome: 'error', status: null, headers: {}, body: null, bytes: 0, connectMs: null, ttfbMs: null,
-        totalMs: round(performance.now() - t0), localPort: null, reused: false,
-        error: e.message, errorCode: e.code ?? null, socket: null,
+        outcome: 'error',
+        status: null,
+        headers: {},
+        body: null,
+        bytes: 0,
+        connectMs: null,
+        ttfbMs: null,
+        totalMs: round(performance.now() - t0),
+        localPort: null,
+        reused: false,
+        error: e.message,
+        errorCode: e.code ?? null,
+        socket: null,
       });
       return;
     }
@@ -198,7 +211,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
     let body: BodyReader | null = null;
     let serverWantsClose = false;
     let finished = false;
-    let localPort: number | null = reused ? socket.localPort ?? null : null;
+    let localPort: number | null = reused ? (socket.localPort ?? null) : null;
     let connectTimer: NodeJS.Timeout | null = null;
     let readTimer: NodeJS.Timeout | null = null;
 
@@ -221,7 +234,13 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
       opts.signal?.removeEventListener('abort', onAbort);
       const ok = outcome === 'ok' || outcome === 'http-error';
       const keep =
-        ok && opts.keepAlive && !serverWantsClose && body !== null && body.mode !== 'close' && !socket.destroyed && !socket.readableEnded;
+        ok &&
+        opts.keepAlive &&
+        !serverWantsClose &&
+        body !== null &&
+        body.mode !== 'close' &&
+        !socket.destroyed &&
+        !socket.readableEnded;
       let out: net.Socket | null = null;
       if (keep) {
         out = socket;
@@ -230,11 +249,19 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
         socket.destroy();
       }
       resolve({
-        outcome, status, headers,
+        outcome,
+        status,
+        headers,
         body: body && body.done ? body.body() : null,
-        bytes, connectMs, ttfbMs,
+        bytes,
+        connectMs,
+        ttfbMs,
         totalMs: round(performance.now() - t0),
-        localPort, reused, error, errorCode, socket: out,
+        localPort,
+        reused,
+        error,
+        errorCode,
+        socket: out,
       });
     };
 
@@ -242,7 +269,12 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
       if (readTimer) readTimer.refresh();
       else
         readTimer = setTimeout(
-          () => finish('read-timeout', `no data received for ${opts.readTimeoutMs} ms (${bytes} bytes so far)`, 'READ_TIMEOUT'),
+          () =>
+            finish(
+              'read-timeout',
+              `no data received for ${opts.readTimeoutMs} ms (${bytes} bytes so far)`,
+              'READ_TIMEOUT',
+            ),
           opts.readTimeoutMs,
         );
     };
@@ -346,7 +378,13 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
           'EOF',
         );
       } else {
-        finish('error', bytes ? 'connection closed by the server inside the response headers' : 'connection closed by the server before any response', 'EOF');
+        finish(
+          'error',
+          bytes
+            ? 'connection closed by the server inside the response headers'
+            : 'connection closed by the server before any response',
+          'EOF',
+        );
       }
     }
     function onError(err: NodeJS.ErrnoException) {

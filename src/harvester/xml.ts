@@ -5,7 +5,10 @@
 
 export class XmlError extends Error {
   override readonly name = 'XmlError';
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at offset ${offset}`);
   }
 }
@@ -87,7 +90,11 @@ export function walkXml(xml: string, v: XmlVisitor = {}): void {
     } else if (c1 === 0x3f /* ? */) {
       const e = xml.indexOf('?>', pos + 2);
       if (e < 0) throw new XmlError('unterminated processing instruction', pos);
-      if (xml.startsWith('<?xml', pos) && /\s/.test(xml[pos + 5] ?? '') && pos !== (xml.charCodeAt(0) === 0xfeff ? 1 : 0)) {
+      if (
+        xml.startsWith('<?xml', pos) &&
+        /\s/.test(xml[pos + 5] ?? '') &&
+        pos !== (xml.charCodeAt(0) === 0xfeff ? 1 : 0)
+      ) {
         throw new XmlError('XML declaration not at the start of the document', pos);
       }
       pos = e + 2;
@@ -99,7 +106,8 @@ export function walkXml(xml: string, v: XmlVisitor = {}): void {
       if (open === undefined) throw new XmlError(`end tag </${m[0]}> without a start tag`, pos);
       if (open !== m[0]) throw new XmlError(`end tag </${m[0]}> does not match <${open}>`, pos);
       CLOSE.lastIndex = NAME.lastIndex;
-      if (!CLOSE.exec(xml)) throw new XmlError(CLOSE.lastIndex >= n ? 'unexpected end of document' : 'bad end tag', pos);
+      if (!CLOSE.exec(xml))
+        throw new XmlError(CLOSE.lastIndex >= n ? 'unexpected end of document' : 'bad end tag', pos);
       pos = CLOSE.lastIndex;
       v.end?.(open, stack.length);
     } else {

@@ -24,7 +24,10 @@ export interface MatrixCell {
 }
 
 function matrixOf(s: Scenario): MatrixModel {
-  if (!s.matrix) throw new CtlabError('SCENARIO', `${s.file} has no matrix section`, { hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }`, or use `ctlab run` for its variants' });
+  if (!s.matrix)
+    throw new CtlabError('SCENARIO', `${s.file} has no matrix section`, {
+      hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }`, or use `ctlab run` for its variants',
+    });
   return s.matrix;
 }
 
@@ -60,7 +63,13 @@ export function expandMatrix(s: Scenario): MatrixCell[] {
         server: { sysctls: { ...s.server.sysctls }, firewall: { ...s.server.firewall, ...srv.firewall } },
         // The cell's own run checks what it can measure alone; the matrix checks the rest
         // (throughput.relative) once the control cell has run too (src/matrix/result.ts).
-        variants: [{ name, sysctls: { ...srv.sysctls }, expect: expect.filter((e) => !MATRIX_ONLY_METRICS.includes(e.metric)).map(({ why: _why, ...e }) => e) }],
+        variants: [
+          {
+            name,
+            sysctls: { ...srv.sysctls },
+            expect: expect.filter((e) => !MATRIX_ONLY_METRICS.includes(e.metric)).map(({ why: _why, ...e }) => e),
+          },
+        ],
       };
       delete scenario.matrix;
       cells.push({ name, firewall: fw.name, server: srv.name, scenario, expect });
@@ -73,8 +82,13 @@ export function expandMatrix(s: Scenario): MatrixCell[] {
 export function rewritesNothing(p: MiddleboxProfile): boolean {
   const o = p.options;
   return (
-    !p.isn.client && !p.isn.server && o.sackPermitted.strip === 'none' && o.windowScale.strip === 'none' &&
-    o.windowScale.setSyn === undefined && o.windowScale.setSynAck === undefined && o.timestamps.strip === 'none'
+    !p.isn.client &&
+    !p.isn.server &&
+    o.sackPermitted.strip === 'none' &&
+    o.windowScale.strip === 'none' &&
+    o.windowScale.setSyn === undefined &&
+    o.windowScale.setSynAck === undefined &&
+    o.timestamps.strip === 'none'
   );
 }
 
@@ -87,6 +101,7 @@ export function selectControl(s: Scenario, cells: MatrixCell[]): MatrixCell | un
   const m = matrixOf(s);
   if (m.control) return cells.find((c) => c.firewall === m.control!.firewall && c.server === m.control!.server);
   const plain = cells.filter((c) => rewritesNothing(c.scenario.middlebox));
-  const flagOff = (c: MatrixCell) => (c.scenario.variants[0]!.sysctls[BE_LIBERAL] ?? c.scenario.server.sysctls[BE_LIBERAL] ?? '0') === '0';
+  const flagOff = (c: MatrixCell) =>
+    (c.scenario.variants[0]!.sysctls[BE_LIBERAL] ?? c.scenario.server.sysctls[BE_LIBERAL] ?? '0') === '0';
   return plain.find(flagOff) ?? plain[0];
 }

@@ -33,7 +33,16 @@ export interface KernelMatrixResult {
   /** Oldest kernel first; each with its whole matrix. */
   kernels: (KernelMatrixRun & { cells: MatrixResult['cells'] })[];
   /** Cells whose outcome (clean, degraded, broken) or expectations differ between kernels. */
-  differences: { cell: string; perKernel: { release: string; outcome: CellOutcome; invalidDrops: number; throughputVsControl: number | null; passed: boolean }[] }[];
+  differences: {
+    cell: string;
+    perKernel: {
+      release: string;
+      outcome: CellOutcome;
+      invalidDrops: number;
+      throughputVsControl: number | null;
+      passed: boolean;
+    }[];
+  }[];
   verdict: string;
   /** Every kernel ran and every cell of every kernel was as predicted. */
   passed: boolean;
@@ -56,11 +65,21 @@ export async function readMatrixResult(dir: string): Promise<MatrixResult> {
   try {
     return JSON.parse(await readFile(join(dir, 'matrix.json'), 'utf8')) as MatrixResult;
   } catch (e) {
-    throw new CtlabError('LAB', `no matrix.json in ${dir}`, { cause: e, hint: 'the matrix on that kernel did not finish; see vm/console.log in the same folder' });
+    throw new CtlabError('LAB', `no matrix.json in ${dir}`, {
+      cause: e,
+      hint: 'the matrix on that kernel did not finish; see vm/console.log in the same folder',
+    });
   }
 }
 
-export async function runMatrixOnKernels(o: { outDir: string; kernels: string[]; runId: string; runner: MatrixKernelRunner; progress?: Progress; shard?: ShardInfo }): Promise<KernelMatrixResult> {
+export async function runMatrixOnKernels(o: {
+  outDir: string;
+  kernels: string[];
+  runId: string;
+  runner: MatrixKernelRunner;
+  progress?: Progress;
+  shard?: ShardInfo;
+}): Promise<KernelMatrixResult> {
   const progress = o.progress ?? (() => {});
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
@@ -72,11 +91,37 @@ export async function runMatrixOnKernels(o: { outDir: string; kernels: string[];
     progress(`kernel ${spec}: starting the matrix`);
     try {
       const k = await o.runner(spec, join(outDir, dirName));
-      list.push({ run: { spec, release: k.release, runtime: k.runtime, vm: k.vm, totalMs: Date.now() - t, dir: dirName, passed: k.matrix.passed, verdict: k.matrix.verdict, matrix: `${dirName}/matrix.json` }, matrix: k.matrix });
+      list.push({
+        run: {
+          spec,
+          release: k.release,
+          runtime: k.runtime,
+          vm: k.vm,
+          totalMs: Date.now() - t,
+          dir: dirName,
+          passed: k.matrix.passed,
+          verdict: k.matrix.verdict,
+          matrix: `${dirName}/matrix.json`,
+        },
+        matrix: k.matrix,
+      });
       progress(`kernel ${spec} (${k.release}): ${k.matrix.verdict} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     } catch (e) {
       const msg = (e as Error)?.message ?? String(e);
-      list.push({ run: { spec, release: spec, runtime: spec === 'host' ? 'docker' : 'netns', vm: null, totalMs: Date.now() - t, dir: dirName, passed: false, verdict: '', error: msg }, matrix: null });
+      list.push({
+        run: {
+          spec,
+          release: spec,
+          runtime: spec === 'host' ? 'docker' : 'netns',
+          vm: null,
+          totalMs: Date.now() - t,
+          dir: dirName,
+          passed: false,
+          verdict: '',
+          error: msg,
+        },
+        matrix: null,
+      });
       progress(`kernel ${spec}: FAILED: ${msg}`);
     }
   }
@@ -90,9 +135,16 @@ export async function runMatrixOnKernels(o: { outDir: string; kernels: string[];
   return result;
 }
 
-export function mergeKernelMatrices(list: { run: KernelMatrixRun; matrix: MatrixResult | null }[], o: { runId: string; startedAt: Date }): KernelMatrixResult {
+export function mergeKernelMatrices(
+  list: { run: KernelMatrixRun; matrix: MatrixResult | null }[],
+  o: { runId: string; startedAt: Date },
+): KernelMatrixResult {
   const ok = list.filter((x): x is { run: KernelMatrixRun; matrix: MatrixResult } => x.matrix !== null);
-  if (ok.length === 0) throw new CtlabError('LAB', `the matrix did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`);
+  if (ok.length === 0)
+    throw new CtlabError(
+      'LAB',
+      `the matrix did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`,
+    );
   const sorted = [...list].sort((a, b) => byKernelVersion(a.run.release, b.run.release));
   const names = [...new Set(ok.flatMap((x) => x.matrix.cells.map((c) => c.name)))];
   const differences: KernelMatrixResult['differences'] = [];
@@ -101,9 +153,23 @@ export function mergeKernelMatrices(list: { run: KernelMatrixRun; matrix: Matrix
       .filter((x) => x.matrix)
       .flatMap((x) => {
         const c = x.matrix!.cells.find((y) => y.name === cell);
-        return c ? [{ release: x.run.release, outcome: c.outcome, invalidDrops: c.server.invalidDrops, throughputVsControl: c.throughputVsControl, passed: c.passed }] : [];
+        return c
+          ? [
+              {
+                release: x.run.release,
+                outcome: c.outcome,
+                invalidDrops: c.server.invalidDrops,
+                throughputVsControl: c.throughputVsControl,
+                passed: c.passed,
+              },
+            ]
+          : [];
       });
-    if (perKernel.length > 1 && (new Set(perKernel.map((p) => p.outcome)).size > 1 || new Set(perKernel.map((p) => p.passed)).size > 1)) differences.push({ cell, perKernel });
+    if (
+      perKernel.length > 1 &&
+      (new Set(perKernel.map((p) => p.outcome)).size > 1 || new Set(perKernel.map((p) => p.passed)).size > 1)
+    )
+      differences.push({ cell, perKernel });
   }
   const failed = list.filter((x) => x.run.error);
   const first = ok[0]!.matrix;
@@ -131,20 +197,36 @@ function nested(m: MatrixResult, dir: string): MatrixResult {
   return { ...m, cells: m.cells.map((c) => ({ ...c, report: c.report ? `${dir}/${c.report}` : c.report })) };
 }
 
-export function renderKernelMatrixHtml(r: KernelMatrixResult, list: { run: KernelMatrixRun; matrix: MatrixResult | null }[]): string {
+export function renderKernelMatrixHtml(
+  r: KernelMatrixResult,
+  list: { run: KernelMatrixRun; matrix: MatrixResult | null }[],
+): string {
   const sorted = [...list].sort((a, b) => byKernelVersion(a.run.release, b.run.release));
   const caveat = emulationCaveat(r.kernels);
   const diffs = r.differences.length
-    ? `<table class="list"><thead><tr><th>cell</th>${r.kernels.filter((k) => !k.error).map((k) => `<th>${esc(k.release)}</th>`).join('')}</tr></thead><tbody>${r.differences
-        .map((d) => `<tr><th scope="row">${esc(d.cell)}</th>${r.kernels.filter((k) => !k.error).map((k) => {
-          const p = d.perKernel.find((x) => x.release === k.release);
-          return p ? `<td>${esc(p.outcome)} · ${p.invalidDrops.toLocaleString('en-US')} INVALID drops · ${esc(relText(p.throughputVsControl))}${p.passed ? '' : ' · <span class="badline">not as predicted</span>'}</td>` : '<td>–</td>';
-        }).join('')}</tr>`)
+    ? `<table class="list"><thead><tr><th>cell</th>${r.kernels
+        .filter((k) => !k.error)
+        .map((k) => `<th>${esc(k.release)}</th>`)
+        .join('')}</tr></thead><tbody>${r.differences
+        .map(
+          (d) =>
+            `<tr><th scope="row">${esc(d.cell)}</th>${r.kernels
+              .filter((k) => !k.error)
+              .map((k) => {
+                const p = d.perKernel.find((x) => x.release === k.release);
+                return p
+                  ? `<td>${esc(p.outcome)} · ${p.invalidDrops.toLocaleString('en-US')} INVALID drops · ${esc(relText(p.throughputVsControl))}${p.passed ? '' : ' · <span class="badline">not as predicted</span>'}</td>`
+                  : '<td>–</td>';
+              })
+              .join('')}</tr>`,
+        )
         .join('')}</tbody></table>`
     : '<p class="okline">Every cell had the same outcome on every kernel.</p>';
   const sections = sorted
     .map(({ run, matrix }) => {
-      const how = run.vm ? `in a VM (${run.vm.accel === 'kvm' ? 'KVM' : 'software emulation, TCG'}), boot ${(run.vm.bootMs / 1000).toFixed(1)} s` : `natively, ${run.runtime} runtime`;
+      const how = run.vm
+        ? `in a VM (${run.vm.accel === 'kvm' ? 'KVM' : 'software emulation, TCG'}), boot ${(run.vm.bootMs / 1000).toFixed(1)} s`
+        : `natively, ${run.runtime} runtime`;
       const head = `<h2 id="${esc(run.dir)}">${esc(run.release)} <span class="sub">asked for <code>${esc(run.spec)}</code>, ${esc(how)}, ${(run.totalMs / 1000).toFixed(1)} s</span></h2>`;
       if (!matrix) return `${head}<p class="badline">${esc(run.error ?? 'did not run')}</p>`;
       return `${head}<p>${esc(matrix.verdict)} <a href="${esc(hrefPath(`${run.dir}/matrix.html`))}">This kernel's matrix report</a>.</p>${grid(nested(matrix, run.dir))}`;
@@ -170,11 +252,42 @@ ${sections}
 }
 
 export function renderKernelMatrixMarkdown(r: KernelMatrixResult): string {
-  const out = [`## ctlab matrix on ${r.kernels.length} kernels: ${mdEscape(r.scenario)} — ${r.passed ? '✅ every cell as predicted' : '❌ not as predicted'}`, '', `> ${mdEscape(r.verdict)}`, ''];
-  for (const k of r.kernels) out.push(`- \`${mdEscape(k.spec)}\` → ${mdEscape(k.release)} (${k.vm ? `VM, ${k.vm.accel}` : 'native'}, ${(k.totalMs / 1000).toFixed(1)} s): ${mdEscape(k.error ?? k.verdict)}`);
+  const out = [
+    `## ctlab matrix on ${r.kernels.length} kernels: ${mdEscape(r.scenario)} — ${r.passed ? '✅ every cell as predicted' : '❌ not as predicted'}`,
+    '',
+    `> ${mdEscape(r.verdict)}`,
+    '',
+  ];
+  for (const k of r.kernels)
+    out.push(
+      `- \`${mdEscape(k.spec)}\` → ${mdEscape(k.release)} (${k.vm ? `VM, ${k.vm.accel}` : 'native'}, ${(k.totalMs / 1000).toFixed(1)} s): ${mdEscape(k.error ?? k.verdict)}`,
+    );
   if (r.differences.length) {
-    out.push('', '| cell | ' + r.kernels.filter((k) => !k.error).map((k) => mdEscape(k.release)).join(' | ') + ' |', '|---|' + r.kernels.filter((k) => !k.error).map(() => '---').join('|') + '|');
-    for (const d of r.differences) out.push(`| ${mdEscape(d.cell)} | ${r.kernels.filter((k) => !k.error).map((k) => { const p = d.perKernel.find((x) => x.release === k.release); return p ? `${p.outcome}, ${p.invalidDrops} drops` : '–'; }).join(' | ')} |`);
+    out.push(
+      '',
+      '| cell | ' +
+        r.kernels
+          .filter((k) => !k.error)
+          .map((k) => mdEscape(k.release))
+          .join(' | ') +
+        ' |',
+      '|---|' +
+        r.kernels
+          .filter((k) => !k.error)
+          .map(() => '---')
+          .join('|') +
+        '|',
+    );
+    for (const d of r.differences)
+      out.push(
+        `| ${mdEscape(d.cell)} | ${r.kernels
+          .filter((k) => !k.error)
+          .map((k) => {
+            const p = d.perKernel.find((x) => x.release === k.release);
+            return p ? `${p.outcome}, ${p.invalidDrops} drops` : '–';
+          })
+          .join(' | ')} |`,
+      );
   }
   const caveat = emulationCaveat(r.kernels);
   if (caveat) out.push('', mdEscape(caveat));

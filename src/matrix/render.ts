@@ -28,23 +28,43 @@ export function cellText(c: MatrixCellResult, isControl = false): string {
 function align(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
   const pad = (s: string, w: number) => s + ' '.repeat(Math.max(0, w - [...s].length));
-  return rows.map((r) => r.map((x, i) => pad(x, widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((x, i) => pad(x, widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Rows = firewalls, columns = server configurations; "·" marks an excluded cell. */
 export function gridTable(m: MatrixResult): string {
   const find = (f: string, s: string) => m.cells.find((c) => c.axes.firewall === f && c.axes.server === s);
   const header = ['firewall \\ server', ...m.axes.server];
-  const rows = m.axes.firewall.map((f) => [f, ...m.axes.server.map((s) => {
-    const c = find(f, s);
-    return c ? cellText(c, m.control?.cell === c.name) : '·';
-  })]);
+  const rows = m.axes.firewall.map((f) => [
+    f,
+    ...m.axes.server.map((s) => {
+      const c = find(f, s);
+      return c ? cellText(c, m.control?.cell === c.name) : '·';
+    }),
+  ]);
   return align([header, header.map((h) => '-'.repeat([...h].length)), ...rows]);
 }
 
 /** One line per cell with the numbers behind the grid. */
 export function cellList(m: MatrixResult): string {
-  const header = ['cell', 'outcome', 'records', 'timed out', 'INVALID drops', 'ct invalid', 'throughput', 'vs control', 'expectations'];
+  const header = [
+    'cell',
+    'outcome',
+    'records',
+    'timed out',
+    'INVALID drops',
+    'ct invalid',
+    'throughput',
+    'vs control',
+    'expectations',
+  ];
   const rows = m.cells.map((c) => [
     c.name,
     c.outcome,
@@ -64,7 +84,8 @@ export function failureLines(m: MatrixResult): string[] {
   const out: string[] = [];
   for (const c of m.cells) {
     if (c.error) out.push(`ERROR ${c.name}: ${c.error}`);
-    for (const e of c.expectations) if (!e.passed && !c.error) out.push(`FAIL  ${c.name}: ${e.text} (measured ${String(e.actual)})`);
+    for (const e of c.expectations)
+      if (!e.passed && !c.error) out.push(`FAIL  ${c.name}: ${e.text} (measured ${String(e.actual)})`);
     for (const p of c.problems) out.push(`PROBLEM ${c.name}: ${p}`);
   }
   return out;

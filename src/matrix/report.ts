@@ -28,9 +28,15 @@ function gridCell(m: MatrixResult, c: MatrixCellResult | undefined): string {
     c.outcome === 'error'
       ? esc(c.error ?? '')
       : `${n(c.harvest.records)} / ${n(c.harvest.expectedRecords)} records · ${n(c.attempts.timedOut)} timed out`,
-    c.outcome === 'error' ? '' : `${n(c.server.invalidDrops)} INVALID drops · conntrack invalid ${n(c.server.conntrackInvalid)}`,
-    c.outcome === 'error' ? '' : `throughput ${esc(relText(c.throughputVsControl))} of control${c.comparedWith?.shard ? ` <span class="sub">(shard ${esc(c.comparedWith.shard)}'s run)</span>` : ''}`,
-    c.expectations.length ? `<span class="${c.passed ? 'okline' : 'badline'}">${c.passed ? '✔' : '✘'} ${c.expectations.filter((e) => e.passed).length} of ${c.expectations.length} expectations</span>` : '<span class="sub">no expectation</span>',
+    c.outcome === 'error'
+      ? ''
+      : `${n(c.server.invalidDrops)} INVALID drops · conntrack invalid ${n(c.server.conntrackInvalid)}`,
+    c.outcome === 'error'
+      ? ''
+      : `throughput ${esc(relText(c.throughputVsControl))} of control${c.comparedWith?.shard ? ` <span class="sub">(shard ${esc(c.comparedWith.shard)}'s run)</span>` : ''}`,
+    c.expectations.length
+      ? `<span class="${c.passed ? 'okline' : 'badline'}">${c.passed ? '✔' : '✘'} ${c.expectations.filter((e) => e.passed).length} of ${c.expectations.length} expectations</span>`
+      : '<span class="sub">no expectation</span>',
   ].filter(Boolean);
   const link = c.report ? `<div><a href="${esc(hrefPath(c.report))}">report</a></div>` : '';
   return `<td class="cell ${c.outcome}${c.passed ? '' : ' failed'}" data-cell="${esc(c.name)}">${lines.map((l) => `<div>${l}</div>`).join('')}${link}</td>`;
@@ -38,7 +44,11 @@ function gridCell(m: MatrixResult, c: MatrixCellResult | undefined): string {
 
 export function grid(m: MatrixResult): string {
   const head = `<tr><th>firewall \\ server</th>${m.axes.server.map((s) => `<th>${esc(s)}</th>`).join('')}</tr>`;
-  const body = m.axes.firewall.map((f) => `<tr><th scope="row">${esc(f)}</th>${m.axes.server.map((s) => gridCell(m, find(m, f, s))).join('')}</tr>`).join('');
+  const body = m.axes.firewall
+    .map(
+      (f) => `<tr><th scope="row">${esc(f)}</th>${m.axes.server.map((s) => gridCell(m, find(m, f, s))).join('')}</tr>`,
+    )
+    .join('');
   return `<table class="grid"><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
@@ -47,10 +57,15 @@ function details(m: MatrixResult): string {
     .map((c) => {
       const exp = c.expectations.length
         ? `<ul class="exp">${c.expectations
-            .map((e) => `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔' : '✘'}</b> <code>${esc(e.text)}</code> — measured ${esc(String(e.actual))}${e.why ? `<div class="sub">${esc(e.why)}</div>` : ''}</li>`)
+            .map(
+              (e) =>
+                `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔' : '✘'}</b> <code>${esc(e.text)}</code> — measured ${esc(String(e.actual))}${e.why ? `<div class="sub">${esc(e.why)}</div>` : ''}</li>`,
+            )
             .join('')}</ul>`
         : '–';
-      const settings = Object.entries(c.settings).map(([k, v]) => `${k.replace(/^net\.(ipv4|netfilter)\./, '')}=${v}`).join(' ');
+      const settings = Object.entries(c.settings)
+        .map(([k, v]) => `${k.replace(/^net\.(ipv4|netfilter)\./, '')}=${v}`)
+        .join(' ');
       return `<tr><th scope="row">${c.report ? `<a href="${esc(hrefPath(c.report))}">${esc(c.name)}</a>` : esc(c.name)}<div class="sub">${esc(settings)}</div></th><td>${esc(OUTCOME_WORDS[c.outcome])}</td><td class="num">${n(c.harvest.records)}</td><td class="num">${n(c.attempts.timedOut)}</td><td class="num">${n(c.server.invalidDrops)}</td><td class="num">${n(c.server.conntrackInvalid)}</td><td class="num">${esc(mbps(c.throughputBytesPerSec))}</td><td class="num">${esc(relText(c.throughputVsControl))}</td><td>${exp}${c.problems.map((p) => `<div class="badline">${esc(p)}</div>`).join('')}</td></tr>`;
     })
     .join('');
@@ -88,7 +103,10 @@ ${details(m)}
 
 export function renderMatrixMarkdown(m: MatrixResult): string {
   const out: string[] = [];
-  out.push(`## ctlab matrix: ${mdEscape(m.scenario)} — ${m.passed ? '✅ every cell as predicted' : '❌ not as predicted'}`, '');
+  out.push(
+    `## ctlab matrix: ${mdEscape(m.scenario)} — ${m.passed ? '✅ every cell as predicted' : '❌ not as predicted'}`,
+    '',
+  );
   out.push(`> ${mdEscape(m.verdict)}`, '');
   out.push(`| firewall \\\\ server | ${m.axes.server.map(mdEscape).join(' | ')} |`);
   out.push(`|---|${m.axes.server.map(() => '---').join('|')}|`);
@@ -97,16 +115,28 @@ export function renderMatrixMarkdown(m: MatrixResult): string {
       const c = find(m, f, s);
       if (!c) return '·';
       const mark = c.expectations.length ? (c.passed ? '✅' : '❌') : '';
-      const detail = c.outcome === 'error' ? '' : c.outcome === 'broken' ? ` ${n(c.server.invalidDrops)} drops` : ` ${relText(c.throughputVsControl)}`;
+      const detail =
+        c.outcome === 'error'
+          ? ''
+          : c.outcome === 'broken'
+            ? ` ${n(c.server.invalidDrops)} drops`
+            : ` ${relText(c.throughputVsControl)}`;
       return `${mark} ${c.outcome === 'broken' ? '**BROKEN**' : OUTCOME_WORDS[c.outcome]}${detail}${m.control?.cell === c.name ? ' (control)' : ''}`.trim();
     });
     out.push(`| ${mdEscape(f)} | ${cells.join(' | ')} |`);
   }
   out.push('');
-  const failed = m.cells.flatMap((c) => c.expectations.filter((e) => !e.passed).map((e) => `- ❌ ${mdEscape(c.name)}: \`${mdEscape(e.text)}\` — measured ${mdEscape(String(e.actual))}`));
+  const failed = m.cells.flatMap((c) =>
+    c.expectations
+      .filter((e) => !e.passed)
+      .map((e) => `- ❌ ${mdEscape(c.name)}: \`${mdEscape(e.text)}\` — measured ${mdEscape(String(e.actual))}`),
+  );
   if (failed.length) out.push('Failed expectations:', '', ...failed, '');
   for (const p of m.problems) out.push(`- ⚠️ ${mdEscape(p)}`);
   out.push(...shardLinesMarkdown(m));
-  out.push(`Kernel ${mdEscape(m.kernel)}, seed ${m.seed}, ${m.cells.length} cells in ${(m.durationMs / 1000).toFixed(1)} s. Details: matrix.html, matrix.json.`, '');
+  out.push(
+    `Kernel ${mdEscape(m.kernel)}, seed ${m.seed}, ${m.cells.length} cells in ${(m.durationMs / 1000).toFixed(1)} s. Details: matrix.html, matrix.json.`,
+    '',
+  );
   return out.join('\n');
 }

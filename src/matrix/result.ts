@@ -73,7 +73,14 @@ export interface MergedShardNote {
   startedAt: string;
   durationMs: number;
   /** That shard's own run of the control cell (per kernel with --kernel: "<spec>" keys). */
-  control: { cell: string; throughputBytesPerSec: number | null; owned: boolean; dir?: string; report?: string; kernel?: string }[];
+  control: {
+    cell: string;
+    throughputBytesPerSec: number | null;
+    owned: boolean;
+    dir?: string;
+    report?: string;
+    kernel?: string;
+  }[];
 }
 
 export interface MatrixResult {
@@ -115,7 +122,12 @@ export function outcomeOf(v: VariantResult): CellOutcome {
 
 export function cellResult(run: CellRun, control: VariantResult | undefined): MatrixCellResult {
   const { cell } = run;
-  const base = { name: cell.name, axes: { firewall: cell.firewall, server: cell.server }, dir: run.dir, runId: run.runId };
+  const base = {
+    name: cell.name,
+    axes: { firewall: cell.firewall, server: cell.server },
+    dir: run.dir,
+    runId: run.runId,
+  };
   const v = run.result?.variants[0];
   if (!run.result || !v) {
     return {
@@ -139,7 +151,9 @@ export function cellResult(run: CellRun, control: VariantResult | undefined): Ma
   // The cell's run checked its own expectations; those comparing with the control are checked
   // here, now that the control has run. Order follows the matrix's rules.
   const expectations = cell.expect.map(({ why, ...e }) => {
-    const r = MATRIX_ONLY_METRICS.includes(e.metric) ? checkExpectations(v, [e], { control })[0] : v.expectations.find((x) => x.text === e.text);
+    const r = MATRIX_ONLY_METRICS.includes(e.metric)
+      ? checkExpectations(v, [e], { control })[0]
+      : v.expectations.find((x) => x.text === e.text);
     return { ...(r ?? { text: e.text, passed: false, actual: null }), why };
   });
   return {
@@ -175,7 +189,8 @@ function expectationFailures(c: MatrixCellResult): string {
 export function matrixVerdict(cells: MatrixCellResult[]): string {
   if (cells.length === 0) return 'Inconclusive: no cell ran.';
   const errors = cells.filter((c) => c.outcome === 'error');
-  if (errors.length > 0) return `Inconclusive: ${errors.length} of ${cells.length} cell${cells.length === 1 ? '' : 's'} could not run (${errors[0]!.name}: ${errors[0]!.error}).`;
+  if (errors.length > 0)
+    return `Inconclusive: ${errors.length} of ${cells.length} cell${cells.length === 1 ? '' : 's'} could not run (${errors[0]!.name}: ${errors[0]!.error}).`;
   const untrusted = cells.filter((c) => c.problems.length > 0);
   if (untrusted.length > 0) return `Inconclusive: ${untrusted[0]!.name}: ${untrusted[0]!.problems[0]}.`;
   const broken = cells.filter((c) => c.outcome === 'broken');
@@ -183,7 +198,9 @@ export function matrixVerdict(cells: MatrixCellResult[]): string {
   const wrong = cells.filter((c) => !c.passed);
   const withRules = cells.filter((c) => c.expectations.length > 0).length;
   const states = [
-    broken.length ? `broken in ${broken.map((c) => `${c.name} (${n(c.server.invalidDrops)} INVALID drops, ${c.attempts.timedOut} timeouts)`).join(', ')}` : 'no cell broken',
+    broken.length
+      ? `broken in ${broken.map((c) => `${c.name} (${n(c.server.invalidDrops)} INVALID drops, ${c.attempts.timedOut} timeouts)`).join(', ')}`
+      : 'no cell broken',
     ...(degraded.length ? [`degraded in ${degraded.map((c) => c.name).join(', ')}`] : []),
     `${cells.length - broken.length - degraded.length} of ${cells.length} clean`,
   ].join('; ');

@@ -49,7 +49,10 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
   const only = o.only ? new Set(o.only) : undefined;
   if (only) {
     const unknown = [...only].filter((n) => !grid.some((c) => c.name === n));
-    if (unknown.length) throw new CtlabError('SCENARIO', `no cell ${unknown.join(', ')} in the matrix of ${s.file}`, { hint: `cells: ${grid.map((c) => c.name).join(', ')}` });
+    if (unknown.length)
+      throw new CtlabError('SCENARIO', `no cell ${unknown.join(', ')} in the matrix of ${s.file}`, {
+        hint: `cells: ${grid.map((c) => c.name).join(', ')}`,
+      });
   }
   // A shard owning no cell runs nothing, not even the control.
   const cells = only ? grid.filter((c) => only.has(c.name) || (only.size > 0 && c === control)) : grid;
@@ -92,15 +95,32 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
   const controlRun = control ? runs.find((r) => r.cell.name === control.name) : undefined;
   const controlVariant = controlRun?.result?.variants[0];
   const shardName = o.shard ? `${o.shard.index}/${o.shard.count}` : '';
-  const results = runs.filter((r) => counted(r.cell)).map((r) => {
-    const c = cellResult(r, controlVariant);
-    if (only && controlRun) c.comparedWith = { cell: controlRun.cell.name, shard: shardName, runId: controlRun.runId, throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null };
-    return c;
-  });
+  const results = runs
+    .filter((r) => counted(r.cell))
+    .map((r) => {
+      const c = cellResult(r, controlVariant);
+      if (only && controlRun)
+        c.comparedWith = {
+          cell: controlRun.cell.name,
+          shard: shardName,
+          runId: controlRun.runId,
+          throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null,
+        };
+      return c;
+    });
   const controlOnly = controlRun && !counted(controlRun.cell) ? cellResult(controlRun, controlVariant) : undefined;
-  const problems = results.flatMap((c) => [...(c.error ? [`${c.name}: ${c.error}`] : []), ...c.problems.map((p) => `${c.name}: ${p}`)]);
+  const problems = results.flatMap((c) => [
+    ...(c.error ? [`${c.name}: ${c.error}`] : []),
+    ...c.problems.map((p) => `${c.name}: ${p}`),
+  ]);
   // The control run only as this shard's baseline: its trouble is every ratio's trouble.
-  if (controlOnly) problems.push(...(controlOnly.error ? [`${controlOnly.name} (control, this shard's throughput baseline): ${controlOnly.error}`] : []), ...controlOnly.problems.map((p) => `${controlOnly.name} (control, this shard's throughput baseline): ${p}`));
+  if (controlOnly)
+    problems.push(
+      ...(controlOnly.error
+        ? [`${controlOnly.name} (control, this shard's throughput baseline): ${controlOnly.error}`]
+        : []),
+      ...controlOnly.problems.map((p) => `${controlOnly.name} (control, this shard's throughput baseline): ${p}`),
+    );
   const result: MatrixResult = {
     schemaVersion: 1,
     kind: 'ctlab-matrix',
@@ -113,15 +133,36 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     parallel,
     kernel: results.find((c) => c.kernel)?.kernel ?? '',
     axes: { firewall: m.firewalls.map((f) => f.name), server: m.servers.map((x) => x.name) },
-    excluded: m.firewalls.flatMap((f) => m.servers.map((x) => cellName(f.name, x.name))).filter((c) => !grid.some((x) => x.name === c)),
-    control: control ? { cell: control.name, throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null } : null,
+    excluded: m.firewalls
+      .flatMap((f) => m.servers.map((x) => cellName(f.name, x.name)))
+      .filter((c) => !grid.some((x) => x.name === c)),
+    control: control
+      ? {
+          cell: control.name,
+          throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null,
+        }
+      : null,
     cells: results,
     verdict: matrixVerdict(results),
     passed: results.every((c) => c.passed),
     problems,
     ...(o.shard ? { shard: o.shard } : {}),
     ...(controlOnly
-      ? { controlOnly: { cell: controlOnly.name, dir: controlOnly.dir, runId: controlOnly.runId, throughputBytesPerSec: controlOnly.outcome === 'error' || !controlOnly.harvest.complete ? null : controlOnly.throughputBytesPerSec, outcome: controlOnly.outcome, ...(controlOnly.result ? { result: controlOnly.result } : {}), ...(controlOnly.report ? { report: controlOnly.report } : {}), ...(controlOnly.error ? { error: controlOnly.error } : {}) } }
+      ? {
+          controlOnly: {
+            cell: controlOnly.name,
+            dir: controlOnly.dir,
+            runId: controlOnly.runId,
+            throughputBytesPerSec:
+              controlOnly.outcome === 'error' || !controlOnly.harvest.complete
+                ? null
+                : controlOnly.throughputBytesPerSec,
+            outcome: controlOnly.outcome,
+            ...(controlOnly.result ? { result: controlOnly.result } : {}),
+            ...(controlOnly.report ? { report: controlOnly.report } : {}),
+            ...(controlOnly.error ? { error: controlOnly.error } : {}),
+          },
+        }
       : {}),
   };
   result.reports = { html: 'matrix.html', markdown: 'summary.md' };

@@ -26,19 +26,25 @@ export interface ShardInfo extends ShardSpec {
   /** The --kernel list as given ([] without --kernel). */
   kernels: string[];
   /** How throughput is made comparable across machines. */
-  throughput: 'each shard runs the control cell; every ratio is against its own shard\'s control';
+  throughput: "each shard runs the control cell; every ratio is against its own shard's control";
 }
 
-export const SHARD_THROUGHPUT_METHOD: ShardInfo['throughput'] = 'each shard runs the control cell; every ratio is against its own shard\'s control';
+export const SHARD_THROUGHPUT_METHOD: ShardInfo['throughput'] =
+  "each shard runs the control cell; every ratio is against its own shard's control";
 
 /** "2/3" → {index: 2, count: 3}; anything else is bad input (exit 2, one line). */
 export function parseShard(v: string): ShardSpec {
   const m = /^\s*(\d{1,6})\s*\/\s*(\d{1,6})\s*$/.exec(v);
-  if (!m) throw new CtlabError('SCENARIO', `--shard ${JSON.stringify(v)}: expected i/n, e.g. 2/3 (shard i of n, 1 <= i <= n)`);
+  if (!m)
+    throw new CtlabError(
+      'SCENARIO',
+      `--shard ${JSON.stringify(v)}: expected i/n, e.g. 2/3 (shard i of n, 1 <= i <= n)`,
+    );
   const index = Number(m[1]);
   const count = Number(m[2]);
   if (count < 1) throw new CtlabError('SCENARIO', `--shard ${v}: the number of shards must be at least 1`);
-  if (index < 1 || index > count) throw new CtlabError('SCENARIO', `--shard ${v}: the shard index must be from 1 to ${count}`);
+  if (index < 1 || index > count)
+    throw new CtlabError('SCENARIO', `--shard ${v}: the shard index must be from 1 to ${count}`);
   return { index, count };
 }
 
@@ -77,16 +83,25 @@ export function scenarioHash(s: Scenario): string {
 export function ctlabVersion(): string {
   for (const rel of ['../../../package.json', '../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'ctlab' && pkg.version) return pkg.version;
     } catch {
       // not at this depth
     }
   }
-  throw new CtlabError('HOST', 'cannot find ctlab\'s package.json (for its version)');
+  throw new CtlabError('HOST', "cannot find ctlab's package.json (for its version)");
 }
 
-export function shardInfo(o: { spec: ShardSpec; scenario: Scenario; cells: MatrixCell[]; kernels?: string[]; seed: number }): ShardInfo {
+export function shardInfo(o: {
+  spec: ShardSpec;
+  scenario: Scenario;
+  cells: MatrixCell[];
+  kernels?: string[];
+  seed: number;
+}): ShardInfo {
   const units = gridUnits(o.cells, o.kernels);
   return {
     index: o.spec.index,
@@ -104,6 +119,12 @@ export function shardInfo(o: { spec: ShardSpec; scenario: Scenario; cells: Matri
 /** One progress line: which shard, which cells it owns, and the extra control run if any. */
 export function shardBanner(info: ShardInfo, control: string | undefined): string {
   const owned = info.cells.length ? info.cells.join(', ') : 'none (more shards than cells)';
-  const ctl = control ? (info.kernels.length ? `; on each of its kernels it also runs the control ${control} unless it owns it (its throughput baseline)` : info.cells.includes(control) ? `; it owns the control ${control}` : `; it also runs the control ${control} for its throughput baseline (not counted as its cell)`) : '';
+  const ctl = control
+    ? info.kernels.length
+      ? `; on each of its kernels it also runs the control ${control} unless it owns it (its throughput baseline)`
+      : info.cells.includes(control)
+        ? `; it owns the control ${control}`
+        : `; it also runs the control ${control} for its throughput baseline (not counted as its cell)`
+    : '';
   return `shard ${info.index}/${info.count}: owns ${info.cells.length} of ${info.total} cells: ${owned}${ctl}`;
 }

@@ -7,14 +7,28 @@ import type { LabNode } from '../runtime/types.js';
 import { ADDR, CLIENT_INVALID_CHAIN, NFQUEUE_NUM, PATHS, type Topology } from '../topology/build.js';
 import { keepNstat } from './nstat.js';
 import {
-  chainTargetPackets, countLines, natFlowCount, parseConntrackList, parseConntrackStats, parseIptablesCounters, parseKernelQueueStats,
-  parseMiddleboxCounters, parseNstat, parseSysctlOutput, type KernelQueueStats,
+  chainTargetPackets,
+  countLines,
+  natFlowCount,
+  parseConntrackList,
+  parseConntrackStats,
+  parseIptablesCounters,
+  parseKernelQueueStats,
+  parseMiddleboxCounters,
+  parseNstat,
+  parseSysctlOutput,
+  type KernelQueueStats,
 } from './parse.js';
 
 /** Read back in the server node: what the kernel actually ran with, not what was asked for. */
 export const SERVER_SETTINGS = [
-  'net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_sack', 'net.ipv4.tcp_timestamps', 'net.ipv4.tcp_window_scaling',
-  'net.netfilter.nf_conntrack_tcp_be_liberal', 'net.netfilter.nf_conntrack_tcp_loose', 'net.netfilter.nf_conntrack_tcp_ignore_invalid_rst',
+  'net.ipv4.tcp_congestion_control',
+  'net.ipv4.tcp_sack',
+  'net.ipv4.tcp_timestamps',
+  'net.ipv4.tcp_window_scaling',
+  'net.netfilter.nf_conntrack_tcp_be_liberal',
+  'net.netfilter.nf_conntrack_tcp_loose',
+  'net.netfilter.nf_conntrack_tcp_ignore_invalid_rst',
 ];
 
 /** The server firewall's INVALID chain (lab/server/firewall.sh): its DROP rule's counter is server.invalidDrops. */
@@ -47,7 +61,10 @@ export async function readServerSettings(node: LabNode): Promise<ServerSettings>
 }
 
 /** The server's counters: its firewall's INVALID drops, `conntrack -S`, nstat. */
-export async function collectServer(node: LabNode, topo: Pick<Topology, 'server'>): Promise<{ counters: VariantResult['server']; raw: RawFiles }> {
+export async function collectServer(
+  node: LabNode,
+  topo: Pick<Topology, 'server'>,
+): Promise<{ counters: VariantResult['server']; raw: RawFiles }> {
   const [ipt, cts, nstat] = await Promise.all([
     node.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     node.exec(['conntrack', '-S'], { reject: false }),
@@ -61,30 +78,48 @@ export async function collectServer(node: LabNode, topo: Pick<Topology, 'server'
       conntrackStats: ctStats,
       nstat: keepNstat(parseNstat(nstat.stdout)),
     },
-    raw: { 'server-iptables.txt': ipt.stdout, 'server-conntrack-stats.txt': cts.stdout, 'server-nstat.txt': nstat.stdout },
+    raw: {
+      'server-iptables.txt': ipt.stdout,
+      'server-conntrack-stats.txt': cts.stdout,
+      'server-nstat.txt': nstat.stdout,
+    },
   };
 }
 
 /** The client NAT's counters from its iptables listing (filter and nat tables), `conntrack -S` and `conntrack -L`. */
-export function clientCounters(tc: NonNullable<Topology['client']>, iptables: string, stats: string, list: string): Omit<VariantResult['client'], 'nstat'> {
+export function clientCounters(
+  tc: NonNullable<Topology['client']>,
+  iptables: string,
+  stats: string,
+  list: string,
+): Omit<VariantResult['client'], 'nstat'> {
   const ctStats = parseConntrackStats(stats);
   return {
-    ...(tc.serviceVip ? { serviceVip: tc.serviceVip, natFlows: natFlowCount(parseConntrackList(list), tc.serviceVip, ADDR.server) } : {}),
+    ...(tc.serviceVip
+      ? { serviceVip: tc.serviceVip, natFlows: natFlowCount(parseConntrackList(list), tc.serviceVip, ADDR.server) }
+      : {}),
     sysctls: tc.sysctls,
     conntrackInvalid: ctStats.invalid ?? 0,
     conntrackStats: ctStats,
-    invalidDrops: tc.dropInvalid ? (chainTargetPackets(parseIptablesCounters(iptables), CLIENT_INVALID_CHAIN, 'DROP') ?? null) : null,
+    invalidDrops: tc.dropInvalid
+      ? (chainTargetPackets(parseIptablesCounters(iptables), CLIENT_INVALID_CHAIN, 'DROP') ?? null)
+      : null,
   };
 }
 
 /** The client's counters: nstat, and its conntrack, NAT table and INVALID rule when it has any (the nat-reset class). */
-export async function collectClient(node: LabNode, topo: Pick<Topology, 'client'>): Promise<{ counters: VariantResult['client']; raw: RawFiles }> {
+export async function collectClient(
+  node: LabNode,
+  topo: Pick<Topology, 'client'>,
+): Promise<{ counters: VariantResult['client']; raw: RawFiles }> {
   const tc = topo.client;
   const [nstat, nat] = await Promise.all([
     node.exec(['nstat', '-az'], { reject: false }),
     tc
       ? Promise.all([
-          node.exec(['sh', '-c', `${tc.iptables} -w -L -v -x -n; ${tc.iptables} -w -t nat -L -v -x -n`], { reject: false }),
+          node.exec(['sh', '-c', `${tc.iptables} -w -L -v -x -n; ${tc.iptables} -w -t nat -L -v -x -n`], {
+            reject: false,
+          }),
           node.exec(['conntrack', '-S'], { reject: false }),
           node.exec(['conntrack', '-L'], { reject: false }),
         ])
@@ -95,7 +130,11 @@ export async function collectClient(node: LabNode, topo: Pick<Topology, 'client'
   if (tc && nat) {
     const [ipt, cts, ctl] = nat;
     Object.assign(counters, clientCounters(tc, ipt.stdout, cts.stdout, ctl.stdout));
-    Object.assign(raw, { 'client-iptables.txt': ipt.stdout, 'client-conntrack-stats.txt': cts.stdout, 'client-conntrack.txt': ctl.stdout });
+    Object.assign(raw, {
+      'client-iptables.txt': ipt.stdout,
+      'client-conntrack-stats.txt': cts.stdout,
+      'client-conntrack.txt': ctl.stdout,
+    });
   }
   return { counters, raw };
 }
@@ -110,7 +149,9 @@ export interface MiddleboxLive {
 /** Read while the middlebox still runs (its queue's /proc line goes when it exits). */
 export async function readMiddleboxLive(mb: LabNode): Promise<MiddleboxLive> {
   const alive = (await mb.exec(['sh', '-c', `kill -0 $(cat ${PATHS.middleboxPid})`], { reject: false })).exitCode === 0;
-  const queue = parseKernelQueueStats(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find((q) => q.queue === NFQUEUE_NUM);
+  const queue = parseKernelQueueStats(await readText(mb, '/proc/net/netfilter/nfnetlink_queue')).find(
+    (q) => q.queue === NFQUEUE_NUM,
+  );
   return { alive, queue };
 }
 
@@ -124,7 +165,10 @@ export function queueDrops(q: KernelQueueStats | undefined): number {
  * stopped), its flow records and its log. `countersWritten` is false when its counters file
  * was missing or did not parse (the counters are then empty).
  */
-export async function collectMiddlebox(mb: LabNode, live: MiddleboxLive): Promise<{ counters: VariantResult['middlebox']; countersWritten: boolean; raw: RawFiles }> {
+export async function collectMiddlebox(
+  mb: LabNode,
+  live: MiddleboxLive,
+): Promise<{ counters: VariantResult['middlebox']; countersWritten: boolean; raw: RawFiles }> {
   const countersText = await readText(mb, PATHS.middleboxCounters);
   const file = parseMiddleboxCounters(countersText);
   const flows = await readText(mb, PATHS.middleboxFlows);

@@ -3,11 +3,30 @@
 // evidence hands them to the report, and the report's TCP table words the ones it shows.
 
 export const NSTAT_KEPT = [
-  'TcpActiveOpens', 'TcpPassiveOpens', 'TcpAttemptFails', 'TcpEstabResets', 'TcpInSegs', 'TcpOutSegs', 'TcpRetransSegs', 'TcpOutRsts',
-  'TcpExtTCPTimeouts', 'TcpExtTCPSACKDiscard', 'TcpExtTCPSackRecovery', 'TcpExtTCPSACKReneging', 'TcpExtTCPLossProbes',
-  'TcpExtTCPFastRetrans', 'TcpExtTCPSlowStartRetrans', 'TcpExtTCPLostRetransmit', 'TcpExtTCPDSACKIgnoredOld',
-  'TcpExtTCPDSACKIgnoredNoUndo', 'TcpExtTCPSpuriousRTOs', 'TcpExtTCPAbortOnTimeout', 'TcpExtTCPSynRetrans',
-  'TcpExtTCPACKSkippedSeq', 'TcpExtTCPZeroWindowDrop', 'TcpExtTCPRcvQDrop',
+  'TcpActiveOpens',
+  'TcpPassiveOpens',
+  'TcpAttemptFails',
+  'TcpEstabResets',
+  'TcpInSegs',
+  'TcpOutSegs',
+  'TcpRetransSegs',
+  'TcpOutRsts',
+  'TcpExtTCPTimeouts',
+  'TcpExtTCPSACKDiscard',
+  'TcpExtTCPSackRecovery',
+  'TcpExtTCPSACKReneging',
+  'TcpExtTCPLossProbes',
+  'TcpExtTCPFastRetrans',
+  'TcpExtTCPSlowStartRetrans',
+  'TcpExtTCPLostRetransmit',
+  'TcpExtTCPDSACKIgnoredOld',
+  'TcpExtTCPDSACKIgnoredNoUndo',
+  'TcpExtTCPSpuriousRTOs',
+  'TcpExtTCPAbortOnTimeout',
+  'TcpExtTCPSynRetrans',
+  'TcpExtTCPACKSkippedSeq',
+  'TcpExtTCPZeroWindowDrop',
+  'TcpExtTCPRcvQDrop',
 ] as const;
 
 export type NstatName = (typeof NSTAT_KEPT)[number];

@@ -31,7 +31,8 @@ export function parseIptablesCounters(text: string): ChainCounters[] {
       continue;
     }
     const row = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line);
-    if (row && cur) cur.rules.push({ packets: Number(row[1]), bytes: Number(row[2]), target: row[3]!, rest: row[4]!.trim() });
+    if (row && cur)
+      cur.rules.push({ packets: Number(row[1]), bytes: Number(row[2]), target: row[3]!, rest: row[4]!.trim() });
   }
   return chains;
 }
@@ -109,7 +110,12 @@ export function parseConntrackList(text: string): ConntrackEntry[] {
       else e[m[1] as 'sport' | 'dport'] = Number(m[2]);
     }
     if (!ends[0]!.src || !ends[0]!.dst || !ends[1]!.src || !ends[1]!.dst) continue;
-    out.push({ proto: head[1]!, ...(head[2] ? { state: head[2] } : {}), orig: ends[0] as ConntrackEndpoints, reply: ends[1] as ConntrackEndpoints });
+    out.push({
+      proto: head[1]!,
+      ...(head[2] ? { state: head[2] } : {}),
+      orig: ends[0] as ConntrackEndpoints,
+      reply: ends[1] as ConntrackEndpoints,
+    });
   }
   return out;
 }
@@ -153,8 +159,14 @@ export function parseKernelQueueStats(text: string): KernelQueueStats[] {
     const f = line.trim().split(/\s+/).map(Number);
     if (f.length < 8 || f.some((x) => !Number.isFinite(x))) continue;
     out.push({
-      queue: f[0]!, portid: f[1]!, queueTotal: f[2]!, copyMode: f[3]!, copyRange: f[4]!,
-      queueDropped: f[5]!, userDropped: f[6]!, idSequence: f[7]!,
+      queue: f[0]!,
+      portid: f[1]!,
+      queueTotal: f[2]!,
+      copyMode: f[3]!,
+      copyRange: f[4]!,
+      queueDropped: f[5]!,
+      userDropped: f[6]!,
+      idSequence: f[7]!,
     });
   }
   return out;

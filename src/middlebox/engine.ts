@@ -9,7 +9,13 @@ import { scanTcpOptions } from '../packet/options.js';
 import { IPPROTO_TCP } from '../packet/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../packet/tcp.js';
 import {
-  F_FIN_CLIENT, F_FIN_SERVER, F_MAXEND_C2S, F_RST_CLIENT, F_RST_SERVER, F_SERVER_ISN, FlowTable,
+  F_FIN_CLIENT,
+  F_FIN_SERVER,
+  F_MAXEND_C2S,
+  F_RST_CLIENT,
+  F_RST_SERVER,
+  F_SERVER_ISN,
+  FlowTable,
 } from './flows.js';
 import { PacketContext } from './mutations/context.js';
 import { PathImpairment } from './mutations/impair.js';
@@ -139,9 +145,28 @@ export class MiddleboxEngine {
   /** Anything to rewrite at all? (false: the transparent profile, only the path applies). */
   private readonly rewrites: boolean;
   private readonly c: MiddleboxCounters = {
-    packetsSeen: 0, packetsRewritten: 0, nonTcp: 0, fragments: 0, malformed: 0, untracked: 0, flows: 0, flowTableFull: 0,
-    synRetransmissions: 0, sackBlocksSeen: 0, sackBlocksTranslated: 0, sackBlocksUntranslated: 0, optionsStripped: 0,
-    windowScaleSet: 0, droppedByLoss: 0, held: 0, reordered: 0, lateClientAcks: 0, lateServerData: 0, serverOffsetPos: 0, serverOffsetNeg: 0, serverOffsetZero: 0,
+    packetsSeen: 0,
+    packetsRewritten: 0,
+    nonTcp: 0,
+    fragments: 0,
+    malformed: 0,
+    untracked: 0,
+    flows: 0,
+    flowTableFull: 0,
+    synRetransmissions: 0,
+    sackBlocksSeen: 0,
+    sackBlocksTranslated: 0,
+    sackBlocksUntranslated: 0,
+    optionsStripped: 0,
+    windowScaleSet: 0,
+    droppedByLoss: 0,
+    held: 0,
+    reordered: 0,
+    lateClientAcks: 0,
+    lateServerData: 0,
+    serverOffsetPos: 0,
+    serverOffsetNeg: 0,
+    serverOffsetZero: 0,
   };
 
   constructor(cfg: EngineConfig) {
@@ -164,20 +189,41 @@ export class MiddleboxEngine {
     c.packetsSeen++;
     const delay = this.path.delayMs;
     // IPv4 sanity: anything we cannot parse goes through untouched (the receiver will judge it).
-    if (len < 20 || buf[off]! >>> 4 !== 4) { c.malformed++; return this.hold(delay); }
+    if (len < 20 || buf[off]! >>> 4 !== 4) {
+      c.malformed++;
+      return this.hold(delay);
+    }
     const ihl = (buf[off]! & 0x0f) << 2;
     const total = readU16(buf, off + 2);
-    if (ihl < 20 || total < ihl || total > len) { c.malformed++; return this.hold(delay); }
-    if (buf[off + 9] !== IPPROTO_TCP) { c.nonTcp++; return this.hold(delay); }
-    if ((readU16(buf, off + 6) & 0x3fff) !== 0) { c.fragments++; return this.hold(delay); }
+    if (ihl < 20 || total < ihl || total > len) {
+      c.malformed++;
+      return this.hold(delay);
+    }
+    if (buf[off + 9] !== IPPROTO_TCP) {
+      c.nonTcp++;
+      return this.hold(delay);
+    }
+    if ((readU16(buf, off + 6) & 0x3fff) !== 0) {
+      c.fragments++;
+      return this.hold(delay);
+    }
     const t = off + ihl;
     const tcpLen = total - ihl;
-    if (tcpLen < 20) { c.malformed++; return this.hold(delay); }
+    if (tcpLen < 20) {
+      c.malformed++;
+      return this.hold(delay);
+    }
     const thl = (buf[t + 12]! >>> 4) << 2;
-    if (thl < 20 || thl > tcpLen) { c.malformed++; return this.hold(delay); }
+    if (thl < 20 || thl > tcpLen) {
+      c.malformed++;
+      return this.hold(delay);
+    }
     const ctx = this.ctx;
     ctx.nopts = thl > 20 ? scanTcpOptions(buf, t + 20, t + thl, ctx.opts) : 0;
-    if (ctx.nopts < 0) { c.malformed++; return this.hold(delay); }
+    if (ctx.nopts < 0) {
+      c.malformed++;
+      return this.hold(delay);
+    }
 
     const src = readU32(buf, off + 12);
     const dst = readU32(buf, off + 16);
@@ -196,16 +242,24 @@ export class MiddleboxEngine {
       } else {
         // A new connection (possibly reusing the 4-tuple with a new ISN): a new flow.
         const f = table.create(src, dst, sport, dport, nowMs);
-        if (f < 0) { c.flowTableFull++; return this.hold(delay); }
+        if (f < 0) {
+          c.flowTableFull++;
+          return this.hold(delay);
+        }
         table.isn[2 * f] = seq;
         this.isn.assign(table, f);
         c.flows++;
         const half = offsetHalf(table.offset[2 * f + 1]!);
-        if (half === 'pos') c.serverOffsetPos++; else if (half === 'neg') c.serverOffsetNeg++; else c.serverOffsetZero++;
+        if (half === 'pos') c.serverOffsetPos++;
+        else if (half === 'neg') c.serverOffsetNeg++;
+        else c.serverOffsetZero++;
         r = f << 1;
       }
     }
-    if (r < 0) { c.untracked++; return this.hold(delay); }
+    if (r < 0) {
+      c.untracked++;
+      return this.hold(delay);
+    }
     const f = r >>> 1;
     const dir = r & 1;
     const fd = r; // 2 * f + dir
@@ -240,25 +294,42 @@ export class MiddleboxEngine {
           // Late server data: the original arrives after its successors (and, once the client
           // has SACKed them, usually after its own fast retransmission).
           const late = this.path.lateDataHold(n);
-          if (late > 0) { hold += late; table.late[fd]!++; c.lateServerData++; }
+          if (late > 0) {
+            hold += late;
+            table.late[fd]!++;
+            c.lateServerData++;
+          }
         }
       } else if (((end - table.maxEnd[fd]!) | 0) > 0) {
         table.maxEnd[fd] = end;
       }
       const extra = this.path.reorderHold(f, dir, relSeq);
-      if (extra > 0) { hold += extra; c.reordered++; table.reordered[f]!++; }
+      if (extra > 0) {
+        hold += extra;
+        c.reordered++;
+        table.reordered[f]!++;
+      }
     } else if (dir === 0 && (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK) {
       // A pure client ACK: late ones reach the server after ACKs of later data.
       const late = this.path.lateAckHold(++table.pureAcks[fd]!);
-      if (late > 0) { hold += late; table.late[fd]!++; c.lateClientAcks++; }
+      if (late > 0) {
+        hold += late;
+        table.late[fd]!++;
+        c.lateClientAcks++;
+      }
     }
 
     // The rewrites.
     if (this.rewrites) {
-      ctx.buf = buf; ctx.t = t; ctx.thl = thl; ctx.flags = flags; ctx.payloadLen = payloadLen;
+      ctx.buf = buf;
+      ctx.t = t;
+      ctx.thl = thl;
+      ctx.flags = flags;
+      ctx.payloadLen = payloadLen;
       ctx.check = readU16(buf, t + 16);
       ctx.modified = false;
-      ctx.flow = f; ctx.dir = dir;
+      ctx.flow = f;
+      ctx.dir = dir;
       this.opts.apply(ctx);
       if (ctx.nopts > 0) this.isn.rewriteSack(ctx);
       this.isn.rewriteSeqAck(ctx);
@@ -297,18 +368,31 @@ export class MiddleboxEngine {
         ordinal: f,
         client: `${ipToString(t.caddr[f]!)}:${p >>> 16}`,
         server: `${ipToString(t.saddr[f]!)}:${p & 0xffff}`,
-        firstSeenMs: t.firstSeen[f]!, lastSeenMs: t.lastSeen[f]!,
-        clientIsn: t.isn[2 * f]!, serverIsn: fl & F_SERVER_ISN ? t.isn[2 * f + 1]! : null,
-        clientOffset: t.offset[2 * f]!, serverOffset: t.offset[2 * f + 1]!, serverOffsetHalf: offsetHalf(t.offset[2 * f + 1]!),
-        packetsToServer: t.packets[2 * f]!, packetsToClient: t.packets[2 * f + 1]!,
-        bytesToServer: t.bytes[2 * f]!, bytesToClient: t.bytes[2 * f + 1]!,
-        dataSegmentsToServer: t.dataSegs[2 * f]!, dataSegmentsToClient: t.dataSegs[2 * f + 1]!,
-        dropsToServer: t.drops[2 * f]!, dropsToClient: t.drops[2 * f + 1]!,
-        sackBlocksTranslated: t.sackTranslated[f]!, sackBlocksUntranslated: t.sackUntranslated[f]!,
-        synRetransmissions: t.synRetrans[f]!, reordered: t.reordered[f]!,
-        lateToServer: t.late[2 * f]!, lateToClient: t.late[2 * f + 1]!,
-        finFromClient: (fl & F_FIN_CLIENT) !== 0, finFromServer: (fl & F_FIN_SERVER) !== 0,
-        rstFromClient: (fl & F_RST_CLIENT) !== 0, rstFromServer: (fl & F_RST_SERVER) !== 0,
+        firstSeenMs: t.firstSeen[f]!,
+        lastSeenMs: t.lastSeen[f]!,
+        clientIsn: t.isn[2 * f]!,
+        serverIsn: fl & F_SERVER_ISN ? t.isn[2 * f + 1]! : null,
+        clientOffset: t.offset[2 * f]!,
+        serverOffset: t.offset[2 * f + 1]!,
+        serverOffsetHalf: offsetHalf(t.offset[2 * f + 1]!),
+        packetsToServer: t.packets[2 * f]!,
+        packetsToClient: t.packets[2 * f + 1]!,
+        bytesToServer: t.bytes[2 * f]!,
+        bytesToClient: t.bytes[2 * f + 1]!,
+        dataSegmentsToServer: t.dataSegs[2 * f]!,
+        dataSegmentsToClient: t.dataSegs[2 * f + 1]!,
+        dropsToServer: t.drops[2 * f]!,
+        dropsToClient: t.drops[2 * f + 1]!,
+        sackBlocksTranslated: t.sackTranslated[f]!,
+        sackBlocksUntranslated: t.sackUntranslated[f]!,
+        synRetransmissions: t.synRetrans[f]!,
+        reordered: t.reordered[f]!,
+        lateToServer: t.late[2 * f]!,
+        lateToClient: t.late[2 * f + 1]!,
+        finFromClient: (fl & F_FIN_CLIENT) !== 0,
+        finFromServer: (fl & F_FIN_SERVER) !== 0,
+        rstFromClient: (fl & F_RST_CLIENT) !== 0,
+        rstFromServer: (fl & F_RST_SERVER) !== 0,
       });
     }
     return out;

@@ -17,9 +17,11 @@ export const F_MAXEND_S2C = 64;
 function symmetricHash(a1: number, p1: number, a2: number, p2: number): number {
   // Order-independent combination of the two endpoints, then a murmur finalizer.
   let h = (Math.imul(a1 ^ (p1 << 16) ^ p1, 0x9e3779b1) + Math.imul(a2 ^ (p2 << 16) ^ p2, 0x9e3779b1)) | 0;
-  h ^= (a1 ^ a2) + ((p1 ^ p2) * 0x10001);
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= (a1 ^ a2) + (p1 ^ p2) * 0x10001;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -66,14 +68,25 @@ export class FlowTable {
     this.maxFlows = maxFlows;
     this.capacity = Math.max(16, initialCapacity);
     const c = this.capacity;
-    this.caddr = new Uint32Array(c); this.saddr = new Uint32Array(c); this.ports = new Uint32Array(c);
-    this.flags = new Uint8Array(c); this.firstSeen = new Float64Array(c); this.lastSeen = new Float64Array(c);
-    this.sackTranslated = new Float64Array(c); this.sackUntranslated = new Float64Array(c);
-    this.synRetrans = new Uint32Array(c); this.reordered = new Float64Array(c);
-    this.isn = new Uint32Array(2 * c); this.offset = new Uint32Array(2 * c); this.maxEnd = new Uint32Array(2 * c);
-    this.packets = new Float64Array(2 * c); this.bytes = new Float64Array(2 * c); this.dataSegs = new Float64Array(2 * c);
+    this.caddr = new Uint32Array(c);
+    this.saddr = new Uint32Array(c);
+    this.ports = new Uint32Array(c);
+    this.flags = new Uint8Array(c);
+    this.firstSeen = new Float64Array(c);
+    this.lastSeen = new Float64Array(c);
+    this.sackTranslated = new Float64Array(c);
+    this.sackUntranslated = new Float64Array(c);
+    this.synRetrans = new Uint32Array(c);
+    this.reordered = new Float64Array(c);
+    this.isn = new Uint32Array(2 * c);
+    this.offset = new Uint32Array(2 * c);
+    this.maxEnd = new Uint32Array(2 * c);
+    this.packets = new Float64Array(2 * c);
+    this.bytes = new Float64Array(2 * c);
+    this.dataSegs = new Float64Array(2 * c);
     this.drops = new Float64Array(2 * c);
-    this.pureAcks = new Float64Array(2 * c); this.late = new Float64Array(2 * c);
+    this.pureAcks = new Float64Array(2 * c);
+    this.late = new Float64Array(2 * c);
     let s = 16;
     while (s < 2 * c) s <<= 1;
     this.slots = new Int32Array(s).fill(-1);
@@ -106,17 +119,26 @@ export class FlowTable {
     if (this.count >= this.maxFlows) return -1;
     if (this.count === this.capacity) this.grow();
     const f = this.count++;
-    this.caddr[f] = caddr; this.saddr[f] = saddr; this.ports[f] = ((cport << 16) | sport) >>> 0;
-    this.firstSeen[f] = nowMs; this.lastSeen[f] = nowMs;
+    this.caddr[f] = caddr;
+    this.saddr[f] = saddr;
+    this.ports[f] = ((cport << 16) | sport) >>> 0;
+    this.firstSeen[f] = nowMs;
+    this.lastSeen[f] = nowMs;
     // Point the index at the new flow: reuse the slot of an older flow on this 4-tuple, if any.
     let i = symmetricHash(caddr, cport, saddr, sport) & this.mask;
     const fwd = this.ports[f]!;
     const rev = ((sport << 16) | cport) >>> 0;
     for (;;) {
       const g = this.slots[i]!;
-      if (g < 0) { this.slots[i] = f; break; }
+      if (g < 0) {
+        this.slots[i] = f;
+        break;
+      }
       const p = this.ports[g]!;
-      if ((p === fwd && this.caddr[g] === caddr && this.saddr[g] === saddr) || (p === rev && this.caddr[g] === saddr && this.saddr[g] === caddr)) {
+      if (
+        (p === fwd && this.caddr[g] === caddr && this.saddr[g] === saddr) ||
+        (p === rev && this.caddr[g] === saddr && this.saddr[g] === caddr)
+      ) {
         this.slots[i] = f;
         return f;
       }
@@ -131,17 +153,37 @@ export class FlowTable {
 
   private grow(): void {
     const c = this.capacity * 2;
-    const g32 = (a: Uint32Array, n: number) => { const b = new Uint32Array(n); b.set(a); return b; };
-    const g64 = (a: Float64Array, n: number) => { const b = new Float64Array(n); b.set(a); return b; };
-    this.caddr = g32(this.caddr, c); this.saddr = g32(this.saddr, c); this.ports = g32(this.ports, c);
-    const fl = new Uint8Array(c); fl.set(this.flags); this.flags = fl;
-    this.firstSeen = g64(this.firstSeen, c); this.lastSeen = g64(this.lastSeen, c);
-    this.sackTranslated = g64(this.sackTranslated, c); this.sackUntranslated = g64(this.sackUntranslated, c);
-    this.synRetrans = g32(this.synRetrans, c); this.reordered = g64(this.reordered, c);
-    this.isn = g32(this.isn, 2 * c); this.offset = g32(this.offset, 2 * c); this.maxEnd = g32(this.maxEnd, 2 * c);
-    this.packets = g64(this.packets, 2 * c); this.bytes = g64(this.bytes, 2 * c); this.dataSegs = g64(this.dataSegs, 2 * c);
+    const g32 = (a: Uint32Array, n: number) => {
+      const b = new Uint32Array(n);
+      b.set(a);
+      return b;
+    };
+    const g64 = (a: Float64Array, n: number) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.caddr = g32(this.caddr, c);
+    this.saddr = g32(this.saddr, c);
+    this.ports = g32(this.ports, c);
+    const fl = new Uint8Array(c);
+    fl.set(this.flags);
+    this.flags = fl;
+    this.firstSeen = g64(this.firstSeen, c);
+    this.lastSeen = g64(this.lastSeen, c);
+    this.sackTranslated = g64(this.sackTranslated, c);
+    this.sackUntranslated = g64(this.sackUntranslated, c);
+    this.synRetrans = g32(this.synRetrans, c);
+    this.reordered = g64(this.reordered, c);
+    this.isn = g32(this.isn, 2 * c);
+    this.offset = g32(this.offset, 2 * c);
+    this.maxEnd = g32(this.maxEnd, 2 * c);
+    this.packets = g64(this.packets, 2 * c);
+    this.bytes = g64(this.bytes, 2 * c);
+    this.dataSegs = g64(this.dataSegs, 2 * c);
     this.drops = g64(this.drops, 2 * c);
-    this.pureAcks = g64(this.pureAcks, 2 * c); this.late = g64(this.late, 2 * c);
+    this.pureAcks = g64(this.pureAcks, 2 * c);
+    this.late = g64(this.late, 2 * c);
     this.capacity = c;
   }
 

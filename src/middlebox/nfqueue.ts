@@ -21,7 +21,17 @@ import { parseKernelQueueStats, type KernelQueueStats } from '../measure/parse.j
 export { parseKernelQueueStats, type KernelQueueStats };
 
 /** Descriptor layout (Int32 fields per packet). */
-export const DESC = { STRIDE: 8, ID: 0, OFF: 1, LEN: 2, VERDICT: 3, MODIFIED: 4, INDEV: 5, OUTDEV: 6, HWPROTO: 7 } as const;
+export const DESC = {
+  STRIDE: 8,
+  ID: 0,
+  OFF: 1,
+  LEN: 2,
+  VERDICT: 3,
+  MODIFIED: 4,
+  INDEV: 5,
+  OUTDEV: 6,
+  HWPROTO: 7,
+} as const;
 /** Release descriptor layout: id, verdict, offset in data, length (-1 = no payload). */
 export const RDESC = { STRIDE: 4, ID: 0, VERDICT: 1, OFF: 2, LEN: 3 } as const;
 export const VERDICT = { DROP: 0, ACCEPT: 1, HOLD: -1 } as const;
@@ -107,7 +117,9 @@ export function loadAddon(explicit?: string): Addon {
   const tried = addonCandidates(explicit);
   const path = tried.find((p) => existsSync(p));
   if (!path) {
-    throw new Error(`nfqueue addon not found (tried ${tried.join(', ')}); build it with lab/middlebox/native/build.sh DIR and set CTLAB_NFQUEUE_ADDON=DIR/nfqueue.node`);
+    throw new Error(
+      `nfqueue addon not found (tried ${tried.join(', ')}); build it with lab/middlebox/native/build.sh DIR and set CTLAB_NFQUEUE_ADDON=DIR/nfqueue.node`,
+    );
   }
   const req = createRequire(import.meta.url);
   const addon = req(path) as Addon;
@@ -164,7 +176,10 @@ export class NfQueue {
 }
 
 /** The kernel's view of one queue in this process's network namespace, or null if unbound. */
-export function readKernelQueueStats(queue: number, path = '/proc/net/netfilter/nfnetlink_queue'): KernelQueueStats | null {
+export function readKernelQueueStats(
+  queue: number,
+  path = '/proc/net/netfilter/nfnetlink_queue',
+): KernelQueueStats | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

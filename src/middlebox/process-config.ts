@@ -26,7 +26,11 @@ export interface MiddleboxProcessConfig {
 
 // The schema's output and the interface are the same shape (checked when compiling).
 type Parsed = z.infer<typeof middleboxProcessSchema>;
-const sameShape: [Parsed] extends [MiddleboxProcessConfig] ? ([MiddleboxProcessConfig] extends [Parsed] ? true : false) : false = true;
+const sameShape: [Parsed] extends [MiddleboxProcessConfig]
+  ? [MiddleboxProcessConfig] extends [Parsed]
+    ? true
+    : false
+  : false = true;
 void sameShape;
 
 /** Validate parsed JSON. Throws CtlabError('SCENARIO') with a one-line message. */

@@ -22,10 +22,17 @@ function mixIn(h: number, k: number): number {
 /** MurmurHash3 (x86, 32-bit) over six 32-bit words, seed 0. Returns an unsigned 32-bit number. */
 export function hash6(a: number, b: number, c: number, d: number, e: number, f: number): number {
   let h = 0;
-  h = mixIn(h, a); h = mixIn(h, b); h = mixIn(h, c); h = mixIn(h, d); h = mixIn(h, e); h = mixIn(h, f);
+  h = mixIn(h, a);
+  h = mixIn(h, b);
+  h = mixIn(h, c);
+  h = mixIn(h, d);
+  h = mixIn(h, e);
+  h = mixIn(h, f);
   h ^= 24;
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -50,6 +57,13 @@ export function flowOffset(seedLo: number, seedHi: number, ordinal: number, dir:
  * A uniform draw in [0, 1) for (flow, direction, purpose, key), e.g. key = the segment's
  * sequence number relative to the ISN, so a retransmission draws the same number.
  */
-export function keyedUniform(seedLo: number, seedHi: number, purpose: number, ordinal: number, dir: number, key: number): number {
+export function keyedUniform(
+  seedLo: number,
+  seedHi: number,
+  purpose: number,
+  ordinal: number,
+  dir: number,
+  key: number,
+): number {
   return hash6(seedLo, seedHi, purpose, ordinal, dir, key) / 4294967296;
 }

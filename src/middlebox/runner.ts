@@ -19,7 +19,11 @@ export interface PacketEngine {
   counters(): object;
   flowRecords(): object[];
 }
-export interface PacketEngineConfig { profile: MiddleboxProfile; path: PathModel; seed: number }
+export interface PacketEngineConfig {
+  profile: MiddleboxProfile;
+  path: PathModel;
+  seed: number;
+}
 export type EngineFactory = (cfg: PacketEngineConfig) => PacketEngine;
 
 export interface RunningMiddlebox {
@@ -60,7 +64,11 @@ export interface StartOptions extends NfQueueOptions {
   countersEveryMs?: number;
 }
 
-export function startMiddlebox(cfg: MiddleboxProcessConfig, createEngine: EngineFactory, opts: StartOptions = {}): RunningMiddlebox {
+export function startMiddlebox(
+  cfg: MiddleboxProcessConfig,
+  createEngine: EngineFactory,
+  opts: StartOptions = {},
+): RunningMiddlebox {
   const engine = createEngine({ profile: cfg.profile, path: cfg.path, seed: cfg.seed });
   const hold = new HoldQueue({ poolBytes: cfg.holdPoolBytes });
   const startedAt = new Date();
@@ -69,7 +77,9 @@ export function startMiddlebox(cfg: MiddleboxProcessConfig, createEngine: Engine
   let timerAt = Infinity;
 
   const { STRIDE, ID, OFF, LEN, VERDICT: V, MODIFIED } = DESC;
-  const ACCEPT = VERDICT.ACCEPT, DROPV = VERDICT.DROP, HOLD = VERDICT.HOLD;
+  const ACCEPT = VERDICT.ACCEPT,
+    DROPV = VERDICT.DROP,
+    HOLD = VERDICT.HOLD;
 
   // The hot path: one call per batch, no allocation per packet.
   const onBatch = (q: NfQueue, count: number): void => {
@@ -99,14 +109,19 @@ export function startMiddlebox(cfg: MiddleboxProcessConfig, createEngine: Engine
   };
 
   const queue = new NfQueue(cfg.queue, onBatch, { batch: cfg.batch, ...opts });
-  const release = (count: number, rdesc: Int32Array, data: Uint8Array | null): void => queue.release(count, rdesc, data);
+  const release = (count: number, rdesc: Int32Array, data: Uint8Array | null): void =>
+    queue.release(count, rdesc, data);
 
   // ONE active timer, for the earliest release.
   function armTimer(): void {
     if (stopped) return;
     const next = hold.nextAt();
     if (next === Infinity) {
-      if (timer) { clearTimeout(timer); timer = null; timerAt = Infinity; }
+      if (timer) {
+        clearTimeout(timer);
+        timer = null;
+        timerAt = Infinity;
+      }
       return;
     }
     if (timer && timerAt <= next) return;
@@ -126,14 +141,22 @@ export function startMiddlebox(cfg: MiddleboxProcessConfig, createEngine: Engine
     const cpu = process.cpuUsage();
     const now = new Date();
     const s: CountersSnapshot = {
-      queue: cfg.queue, pid: process.pid, startedAt: startedAt.toISOString(), updatedAt: now.toISOString(),
-      uptimeMs: now.getTime() - startedAt.getTime(), engine: engine.counters(), binding: queue.stats(),
-      hold: hold.stats(), kernel: readKernelQueueStats(cfg.queue), cpu: { userUs: cpu.user, systemUs: cpu.system },
+      queue: cfg.queue,
+      pid: process.pid,
+      startedAt: startedAt.toISOString(),
+      updatedAt: now.toISOString(),
+      uptimeMs: now.getTime() - startedAt.getTime(),
+      engine: engine.counters(),
+      binding: queue.stats(),
+      hold: hold.stats(),
+      kernel: readKernelQueueStats(cfg.queue),
+      cpu: { userUs: cpu.user, systemUs: cpu.system },
     };
     if (error) s.error = error;
     return s;
   }
-  const writeCounters = (error?: string) => writeFileAtomic(cfg.countersFile, JSON.stringify(snapshot(error), null, 1) + '\n');
+  const writeCounters = (error?: string) =>
+    writeFileAtomic(cfg.countersFile, JSON.stringify(snapshot(error), null, 1) + '\n');
 
   writeCounters();
   const interval = setInterval(() => writeCounters(), opts.countersEveryMs ?? 1000);
@@ -155,7 +178,10 @@ export function startMiddlebox(cfg: MiddleboxProcessConfig, createEngine: Engine
       hold.clear();
       queue.close();
       writeFileAtomic(cfg.countersFile, JSON.stringify(s, null, 1) + '\n');
-      const lines = engine.flowRecords().map((f) => JSON.stringify(f)).join('\n');
+      const lines = engine
+        .flowRecords()
+        .map((f) => JSON.stringify(f))
+        .join('\n');
       writeFileAtomic(cfg.flowsFile, lines.length ? lines + '\n' : '');
     },
   };

@@ -102,7 +102,8 @@ export class HoldQueue {
    * bytes[off, off+len) now: the caller's buffer is reused right after.
    */
   push(releaseAt: number, id: number, verdict: number, bytes: Uint8Array | null, off = 0, len = 0): void {
-    if (verdict !== VERDICT.ACCEPT && verdict !== VERDICT.DROP) throw new RangeError(`HoldQueue: verdict must be ACCEPT or DROP, got ${verdict}`);
+    if (verdict !== VERDICT.ACCEPT && verdict !== VERDICT.DROP)
+      throw new RangeError(`HoldQueue: verdict must be ACCEPT or DROP, got ${verdict}`);
     if (this.freeTop === 0) this.grow();
     const e = this.freeList[--this.freeTop]!;
     this.at[e] = releaseAt;
@@ -155,7 +156,10 @@ export class HoldQueue {
       const own = this.overflow[e];
       if (own) {
         // Keep order: flush what is pending, then this one alone with its own bytes.
-        if (count > 0) { sink(count, r, this.pool); count = 0; }
+        if (count > 0) {
+          sink(count, r, this.pool);
+          count = 0;
+        }
         const o = this.one;
         o[RDESC.ID] = this.id[e]!;
         o[RDESC.VERDICT] = this.verdict[e]!;
@@ -172,7 +176,10 @@ export class HoldQueue {
         r[b + RDESC.LEN] = this.len[e]!;
         // The pool bytes stay intact until the next push(): sink runs before that.
         this.freeEntry(e);
-        if (++count === this.maxBatch) { sink(count, r, this.pool); count = 0; }
+        if (++count === this.maxBatch) {
+          sink(count, r, this.pool);
+          count = 0;
+        }
       }
       total++;
     }
@@ -185,7 +192,10 @@ export class HoldQueue {
   clear(): void {
     this.n = 0;
     this.freeTop = this.cap;
-    for (let i = 0; i < this.cap; i++) { this.freeList[i] = this.cap - 1 - i; this.overflow[i] = null; }
+    for (let i = 0; i < this.cap; i++) {
+      this.freeList[i] = this.cap - 1 - i;
+      this.overflow[i] = null;
+    }
     this.orderHead = 0;
     this.orderLen = 0;
     this.head = 0;
@@ -194,8 +204,13 @@ export class HoldQueue {
 
   stats(): HoldQueueStats {
     return {
-      depth: this.n, maxDepth: this.st.maxDepth, pushed: this.st.pushed, released: this.st.released,
-      poolOverflows: this.st.poolOverflows, poolBytes: this.pool.length, poolUsed: this.poolUsed(),
+      depth: this.n,
+      maxDepth: this.st.maxDepth,
+      pushed: this.st.pushed,
+      released: this.st.released,
+      poolOverflows: this.st.poolOverflows,
+      poolBytes: this.pool.length,
+      poolUsed: this.poolUsed(),
     };
   }
 
@@ -206,7 +221,8 @@ export class HoldQueue {
   }
 
   private less(a: number, b: number): boolean {
-    const ta = this.at[a]!, tb = this.at[b]!;
+    const ta = this.at[a]!,
+      tb = this.at[b]!;
     return ta < tb || (ta === tb && this.seq[a]! < this.seq[b]!);
   }
 
@@ -260,29 +276,54 @@ export class HoldQueue {
   /** Ring allocation; -1 when there is no room. */
   private alloc(len: number): number {
     const size = this.pool.length;
-    if (this.orderLen === 0) { this.head = 0; this.wrapped = false; }
+    if (this.orderLen === 0) {
+      this.head = 0;
+      this.wrapped = false;
+    }
     const tail = this.orderLen === 0 ? 0 : this.off[this.order[this.orderHead]!]!;
     if (!this.wrapped) {
-      if (this.head + len <= size) { const p = this.head; this.head += len; return p; }
-      if (len < tail) { this.wrapped = true; this.head = len; return 0; }
+      if (this.head + len <= size) {
+        const p = this.head;
+        this.head += len;
+        return p;
+      }
+      if (len < tail) {
+        this.wrapped = true;
+        this.head = len;
+        return 0;
+      }
       return -1;
     }
-    if (this.head + len < tail) { const p = this.head; this.head += len; return p; }
+    if (this.head + len < tail) {
+      const p = this.head;
+      this.head += len;
+      return p;
+    }
     return -1;
   }
 
   private grow(): void {
     const old = this.cap;
     const cap = old * 2;
-    const f64 = (a: Float64Array) => { const b = new Float64Array(cap); b.set(a); return b; };
-    const i32 = (a: Int32Array) => { const b = new Int32Array(cap); b.set(a); return b; };
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array) => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
     this.at = f64(this.at);
     this.seq = f64(this.seq);
     this.id = i32(this.id);
     this.verdict = i32(this.verdict);
     this.off = i32(this.off);
     this.len = i32(this.len);
-    const fr = new Uint8Array(cap); fr.set(this.freed); this.freed = fr;
+    const fr = new Uint8Array(cap);
+    fr.set(this.freed);
+    this.freed = fr;
     this.overflow.length = cap;
     this.overflow.fill(null, old);
     this.heap = i32(this.heap);

@@ -62,6 +62,8 @@ export function csumUpdate16(check: number, oldWord: number, newWord: number): n
 
 /** Checksum after a word-aligned 32-bit field changed from oldVal to newVal. */
 export function csumUpdate32(check: number, oldVal: number, newVal: number): number {
-  const s = fold((~check & 0xffff) + (~(oldVal >>> 16) & 0xffff) + (~oldVal & 0xffff) + (newVal >>> 16) + (newVal & 0xffff));
+  const s = fold(
+    (~check & 0xffff) + (~(oldVal >>> 16) & 0xffff) + (~oldVal & 0xffff) + (newVal >>> 16) + (newVal & 0xffff),
+  );
   return ~s & 0xffff;
 }

@@ -29,7 +29,9 @@ export const ipSrc = (b: Uint8Array, o: number): number => readU32(b, o + 12);
 export const ipDst = (b: Uint8Array, o: number): number => readU32(b, o + 16);
 
 export const setIpChecksum = (b: Uint8Array, o: number, v: number): void => writeU16(b, o + 10, v);
-export const setIpTtl = (b: Uint8Array, o: number, v: number): void => { b[o + 8] = v & 0xff; };
+export const setIpTtl = (b: Uint8Array, o: number, v: number): void => {
+  b[o + 8] = v & 0xff;
+};
 
 /** Recompute and store the header checksum. */
 export function fixIpChecksum(b: Uint8Array, o: number): void {

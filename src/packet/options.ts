@@ -13,12 +13,18 @@ export const TCPOPT_TIMESTAMP = 8;
 /** The one length a known option may have (SACK: 2 + 8n, n >= 1, checked apart). */
 function knownLengthOk(kind: number, len: number): boolean {
   switch (kind) {
-    case TCPOPT_MSS: return len === 4;
-    case TCPOPT_WSCALE: return len === 3;
-    case TCPOPT_SACK_PERM: return len === 2;
-    case TCPOPT_TIMESTAMP: return len === 10;
-    case TCPOPT_SACK: return len >= 10 && (len - 2) % 8 === 0;
-    default: return true;
+    case TCPOPT_MSS:
+      return len === 4;
+    case TCPOPT_WSCALE:
+      return len === 3;
+    case TCPOPT_SACK_PERM:
+      return len === 2;
+    case TCPOPT_TIMESTAMP:
+      return len === 10;
+    case TCPOPT_SACK:
+      return len >= 10 && (len - 2) % 8 === 0;
+    default:
+      return true;
   }
 }
 
@@ -34,7 +40,10 @@ export function scanTcpOptions(buf: Uint8Array, start: number, end: number, out:
   while (o < end) {
     const kind = buf[o]!;
     if (kind === TCPOPT_EOL) break;
-    if (kind === TCPOPT_NOP) { o++; continue; }
+    if (kind === TCPOPT_NOP) {
+      o++;
+      continue;
+    }
     if (o + 1 >= end) return -1;
     const len = buf[o + 1]!;
     if (len < 2 || o + len > end || !knownLengthOk(kind, len)) return -1;
@@ -45,7 +54,12 @@ export function scanTcpOptions(buf: Uint8Array, start: number, end: number, out:
 }
 
 export type TcpOption =
-  | { kind: 0; name: 'eol'; offset: number; /** Bytes after EOL up to the end of the header (normally zeros). */ padding: Uint8Array }
+  | {
+      kind: 0;
+      name: 'eol';
+      offset: number /** Bytes after EOL up to the end of the header (normally zeros). */;
+      padding: Uint8Array;
+    }
   | { kind: 1; name: 'nop'; offset: number }
   | { kind: 2; name: 'mss'; offset: number; mss: number }
   | { kind: 3; name: 'wscale'; offset: number; shift: number }
@@ -68,16 +82,26 @@ export function decodeTcpOptions(buf: Uint8Array, start: number, end: number): T
       opts.push({ kind: 0, name: 'eol', offset: rel, padding: buf.slice(o + 1, end) });
       break;
     }
-    if (kind === TCPOPT_NOP) { opts.push({ kind: 1, name: 'nop', offset: rel }); o++; continue; }
+    if (kind === TCPOPT_NOP) {
+      opts.push({ kind: 1, name: 'nop', offset: rel });
+      o++;
+      continue;
+    }
     const len = o + 1 < end ? buf[o + 1]! : 0;
     if (len < 2 || o + len > end || !knownLengthOk(kind, len)) {
       opts.push({ kind, name: 'malformed', offset: rel, raw: buf.slice(o, end) });
       break;
     }
     switch (kind) {
-      case TCPOPT_MSS: opts.push({ kind: 2, name: 'mss', offset: rel, mss: readU16(buf, o + 2) }); break;
-      case TCPOPT_WSCALE: opts.push({ kind: 3, name: 'wscale', offset: rel, shift: buf[o + 2]! }); break;
-      case TCPOPT_SACK_PERM: opts.push({ kind: 4, name: 'sack-permitted', offset: rel }); break;
+      case TCPOPT_MSS:
+        opts.push({ kind: 2, name: 'mss', offset: rel, mss: readU16(buf, o + 2) });
+        break;
+      case TCPOPT_WSCALE:
+        opts.push({ kind: 3, name: 'wscale', offset: rel, shift: buf[o + 2]! });
+        break;
+      case TCPOPT_SACK_PERM:
+        opts.push({ kind: 4, name: 'sack-permitted', offset: rel });
+        break;
       case TCPOPT_TIMESTAMP:
         opts.push({ kind: 8, name: 'timestamps', offset: rel, tsval: readU32(buf, o + 2), tsecr: readU32(buf, o + 6) });
         break;
@@ -87,7 +111,8 @@ export function decodeTcpOptions(buf: Uint8Array, start: number, end: number): T
         opts.push({ kind: 5, name: 'sack', offset: rel, blocks });
         break;
       }
-      default: opts.push({ kind, name: 'unknown', offset: rel, data: buf.slice(o + 2, o + len) });
+      default:
+        opts.push({ kind, name: 'unknown', offset: rel, data: buf.slice(o + 2, o + len) });
     }
     o += len;
   }
@@ -97,15 +122,24 @@ export function decodeTcpOptions(buf: Uint8Array, start: number, end: number): T
 /** Encoded size of one option. */
 export function tcpOptionLength(opt: TcpOption): number {
   switch (opt.name) {
-    case 'eol': return 1 + opt.padding.length;
-    case 'nop': return 1;
-    case 'mss': return 4;
-    case 'wscale': return 3;
-    case 'sack-permitted': return 2;
-    case 'timestamps': return 10;
-    case 'sack': return 2 + 8 * opt.blocks.length;
-    case 'unknown': return 2 + opt.data.length;
-    case 'malformed': return opt.raw.length;
+    case 'eol':
+      return 1 + opt.padding.length;
+    case 'nop':
+      return 1;
+    case 'mss':
+      return 4;
+    case 'wscale':
+      return 3;
+    case 'sack-permitted':
+      return 2;
+    case 'timestamps':
+      return 10;
+    case 'sack':
+      return 2 + 8 * opt.blocks.length;
+    case 'unknown':
+      return 2 + opt.data.length;
+    case 'malformed':
+      return opt.raw.length;
   }
 }
 
@@ -114,18 +148,49 @@ export function encodeTcpOptions(opts: readonly TcpOption[], buf: Uint8Array, st
   let o = start;
   for (const opt of opts) {
     switch (opt.name) {
-      case 'eol': buf[o] = 0; buf.set(opt.padding, o + 1); break;
-      case 'nop': buf[o] = 1; break;
-      case 'mss': buf[o] = 2; buf[o + 1] = 4; writeU16(buf, o + 2, opt.mss); break;
-      case 'wscale': buf[o] = 3; buf[o + 1] = 3; buf[o + 2] = opt.shift; break;
-      case 'sack-permitted': buf[o] = 4; buf[o + 1] = 2; break;
-      case 'timestamps': buf[o] = 8; buf[o + 1] = 10; writeU32(buf, o + 2, opt.tsval); writeU32(buf, o + 6, opt.tsecr); break;
-      case 'sack':
-        buf[o] = 5; buf[o + 1] = 2 + 8 * opt.blocks.length;
-        opt.blocks.forEach(([l, r], i) => { writeU32(buf, o + 2 + 8 * i, l); writeU32(buf, o + 6 + 8 * i, r); });
+      case 'eol':
+        buf[o] = 0;
+        buf.set(opt.padding, o + 1);
         break;
-      case 'unknown': buf[o] = opt.kind; buf[o + 1] = 2 + opt.data.length; buf.set(opt.data, o + 2); break;
-      case 'malformed': buf.set(opt.raw, o); break;
+      case 'nop':
+        buf[o] = 1;
+        break;
+      case 'mss':
+        buf[o] = 2;
+        buf[o + 1] = 4;
+        writeU16(buf, o + 2, opt.mss);
+        break;
+      case 'wscale':
+        buf[o] = 3;
+        buf[o + 1] = 3;
+        buf[o + 2] = opt.shift;
+        break;
+      case 'sack-permitted':
+        buf[o] = 4;
+        buf[o + 1] = 2;
+        break;
+      case 'timestamps':
+        buf[o] = 8;
+        buf[o + 1] = 10;
+        writeU32(buf, o + 2, opt.tsval);
+        writeU32(buf, o + 6, opt.tsecr);
+        break;
+      case 'sack':
+        buf[o] = 5;
+        buf[o + 1] = 2 + 8 * opt.blocks.length;
+        opt.blocks.forEach(([l, r], i) => {
+          writeU32(buf, o + 2 + 8 * i, l);
+          writeU32(buf, o + 6 + 8 * i, r);
+        });
+        break;
+      case 'unknown':
+        buf[o] = opt.kind;
+        buf[o + 1] = 2 + opt.data.length;
+        buf.set(opt.data, o + 2);
+        break;
+      case 'malformed':
+        buf.set(opt.raw, o);
+        break;
     }
     o += tcpOptionLength(opt);
   }

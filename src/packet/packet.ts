@@ -70,10 +70,18 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
   if (totalLength < ihl) throw new PacketError(`IPv4 total length ${totalLength} below header length ${ihl}`);
   const end = off + Math.min(len, totalLength);
   const ip: IPv4Header = {
-    version, headerLength: ihl, tos: buf[off + 1]!, totalLength, id: readU16(buf, off + 4),
-    flags: buf[off + 6]! >>> 5, fragmentOffset: readU16(buf, off + 6) & 0x1fff, ttl: buf[off + 8]!,
-    protocol: buf[off + 9]!, checksum: readU16(buf, off + 10),
-    src: ipToString(readU32(buf, off + 12)), dst: ipToString(readU32(buf, off + 16)),
+    version,
+    headerLength: ihl,
+    tos: buf[off + 1]!,
+    totalLength,
+    id: readU16(buf, off + 4),
+    flags: buf[off + 6]! >>> 5,
+    fragmentOffset: readU16(buf, off + 6) & 0x1fff,
+    ttl: buf[off + 8]!,
+    protocol: buf[off + 9]!,
+    checksum: readU16(buf, off + 10),
+    src: ipToString(readU32(buf, off + 12)),
+    dst: ipToString(readU32(buf, off + 16)),
     options: buf.slice(off + 20, off + ihl),
   };
   const truncated = len < totalLength;
@@ -86,9 +94,16 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
   const thl = (buf[t + 12]! >>> 4) << 2;
   if (thl < 20 || t + thl > end) throw new PacketError(`bad TCP header length ${thl} (${end - t} bytes available)`);
   const tcp: TcpHeader = {
-    srcPort: readU16(buf, t), dstPort: readU16(buf, t + 2), seq: readU32(buf, t + 4), ack: readU32(buf, t + 8),
-    headerLength: thl, reserved: buf[t + 12]! & 0x0f, flags: buf[t + 13]!, window: readU16(buf, t + 14),
-    checksum: readU16(buf, t + 16), urgentPointer: readU16(buf, t + 18),
+    srcPort: readU16(buf, t),
+    dstPort: readU16(buf, t + 2),
+    seq: readU32(buf, t + 4),
+    ack: readU32(buf, t + 8),
+    headerLength: thl,
+    reserved: buf[t + 12]! & 0x0f,
+    flags: buf[t + 13]!,
+    window: readU16(buf, t + 14),
+    checksum: readU16(buf, t + 16),
+    urgentPointer: readU16(buf, t + 18),
     options: decodeTcpOptions(buf, t + 20, t + thl),
     optionsMalformed: scanTcpOptions(buf, t + 20, t + thl, new Int32Array(40)) < 0,
   };
@@ -175,9 +190,10 @@ export function buildTcpPacket(s: TcpPacketSpec): Uint8Array {
   }
   const optLen = (optBytes.length + 3) & ~3;
   if (optLen > 40) throw new PacketError(`TCP options too long: ${optBytes.length} bytes`);
-  const payload = typeof s.payload === 'number'
-    ? Uint8Array.from({ length: s.payload }, (_, i) => (i * 7 + 1) & 0xff)
-    : s.payload ?? new Uint8Array(0);
+  const payload =
+    typeof s.payload === 'number'
+      ? Uint8Array.from({ length: s.payload }, (_, i) => (i * 7 + 1) & 0xff)
+      : (s.payload ?? new Uint8Array(0));
   const thl = 20 + optLen;
   const total = 20 + thl + payload.length;
   const b = new Uint8Array(total);

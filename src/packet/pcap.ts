@@ -46,14 +46,23 @@ export function readPcap(bytes: Uint8Array): PcapFile {
   const magicLE = dv.getUint32(0, true);
   let le: boolean;
   let nanosecond: boolean;
-  if (magicLE === MAGIC_US || magicLE === MAGIC_NS) { le = true; nanosecond = magicLE === MAGIC_NS; }
-  else if (magicBE === MAGIC_US || magicBE === MAGIC_NS) { le = false; nanosecond = magicBE === MAGIC_NS; }
-  else if (magicBE === 0x0a0d0d0a) throw new PacketError('pcapng files are not supported: convert with `editcap -F pcap IN OUT`');
+  if (magicLE === MAGIC_US || magicLE === MAGIC_NS) {
+    le = true;
+    nanosecond = magicLE === MAGIC_NS;
+  } else if (magicBE === MAGIC_US || magicBE === MAGIC_NS) {
+    le = false;
+    nanosecond = magicBE === MAGIC_NS;
+  } else if (magicBE === 0x0a0d0d0a)
+    throw new PacketError('pcapng files are not supported: convert with `editcap -F pcap IN OUT`');
   else throw new PacketError(`not a pcap file: magic 0x${magicBE.toString(16).padStart(8, '0')}`);
   const file: PcapFile = {
-    versionMajor: dv.getUint16(4, le), versionMinor: dv.getUint16(6, le),
-    snaplen: dv.getUint32(16, le), linktype: dv.getUint32(20, le) & 0x0fffffff,
-    nanosecond, bigEndian: !le, packets: [],
+    versionMajor: dv.getUint16(4, le),
+    versionMinor: dv.getUint16(6, le),
+    snaplen: dv.getUint32(16, le),
+    linktype: dv.getUint32(20, le) & 0x0fffffff,
+    nanosecond,
+    bigEndian: !le,
+    packets: [],
   };
   let o = 24;
   while (o < bytes.length) {
@@ -62,11 +71,15 @@ export function readPcap(bytes: Uint8Array): PcapFile {
     const tsFrac = dv.getUint32(o + 4, le);
     const capLen = dv.getUint32(o + 8, le);
     const origLen = dv.getUint32(o + 12, le);
-    if (o + 16 + capLen > bytes.length) throw new PacketError(`pcap record ${file.packets.length} data cut at byte ${o + 16}`);
+    if (o + 16 + capLen > bytes.length)
+      throw new PacketError(`pcap record ${file.packets.length} data cut at byte ${o + 16}`);
     file.packets.push({
-      index: file.packets.length, tsSec, tsFrac,
+      index: file.packets.length,
+      tsSec,
+      tsFrac,
       timeMs: tsSec * 1000 + (nanosecond ? tsFrac / 1e6 : tsFrac / 1e3),
-      capturedLength: capLen, originalLength: origLen,
+      capturedLength: capLen,
+      originalLength: origLen,
       data: bytes.subarray(o + 16, o + 16 + capLen),
     });
     o += 16 + capLen;
@@ -101,11 +114,17 @@ export function networkLayer(linktype: number, data: Uint8Array, bigEndian = fal
       let o = 12;
       if (data.length < 14) return null;
       let type = (data[o]! << 8) | data[o + 1]!;
-      while ((type === 0x8100 || type === 0x88a8) && data.length >= o + 6) { o += 4; type = (data[o]! << 8) | data[o + 1]!; }
+      while ((type === 0x8100 || type === 0x88a8) && data.length >= o + 6) {
+        o += 4;
+        type = (data[o]! << 8) | data[o + 1]!;
+      }
       const v = etherVersion(type);
       return v ? { offset: o + 2, ipVersion: v } : null;
     }
-    case LINKTYPE_RAW: case LINKTYPE_IPV4: case LINKTYPE_RAW_ALT[0]: case LINKTYPE_RAW_ALT[1]: {
+    case LINKTYPE_RAW:
+    case LINKTYPE_IPV4:
+    case LINKTYPE_RAW_ALT[0]:
+    case LINKTYPE_RAW_ALT[1]: {
       if (data.length < 1) return null;
       const v = data[0]! >>> 4;
       return { offset: 0, ipVersion: v === 4 || v === 6 ? v : 0 };
@@ -120,8 +139,10 @@ export function networkLayer(linktype: number, data: Uint8Array, bigEndian = fal
       const v = etherVersion((data[0]! << 8) | data[1]!);
       return v ? { offset: 20, ipVersion: v } : null;
     }
-    case LINKTYPE_NFLOG: return nflogLayer(data, bigEndian);
-    default: return null;
+    case LINKTYPE_NFLOG:
+      return nflogLayer(data, bigEndian);
+    default:
+      return null;
   }
 }
 
@@ -153,8 +174,11 @@ function nflogLayer(data: Uint8Array, bigEndian: boolean): NetworkLayer | null {
 }
 
 /** Write a little-endian, microsecond classic pcap file. */
-export function writePcap(packets: ReadonlyArray<{ timeMs: number; data: Uint8Array; originalLength?: number }>,
-  linktype: number, snaplen = 262144): Uint8Array {
+export function writePcap(
+  packets: ReadonlyArray<{ timeMs: number; data: Uint8Array; originalLength?: number }>,
+  linktype: number,
+  snaplen = 262144,
+): Uint8Array {
   const size = 24 + packets.reduce((n, p) => n + 16 + p.data.length, 0);
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);

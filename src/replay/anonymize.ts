@@ -60,7 +60,8 @@ export function anonymize(bytes: Uint8Array): Anonymized {
     fixChecksums(ip, 0);
     return { timeMs: p.timeMs, data: ip.subarray(0, hdr), originalLength: ip.length };
   });
-  const summary = `anonymized ${out.length} TCP packets: ${addr.size} addresses → 10.0.0.1.., ${port.size} ports >= 1024 → 20000..; payloads dropped (IP total length kept)` +
+  const summary =
+    `anonymized ${out.length} TCP packets: ${addr.size} addresses → 10.0.0.1.., ${port.size} ports >= 1024 → 20000..; payloads dropped (IP total length kept)` +
     `${counts.ipv6Skipped + counts.nonTcpSkipped + counts.nonIpSkipped + counts.fragmentsSkipped + counts.malformedSkipped ? `; left out ${counts.ipv6Skipped} IPv6, ${counts.nonTcpSkipped} non-TCP, ${counts.nonIpSkipped} non-IP, ${counts.fragmentsSkipped} fragments, ${counts.malformedSkipped} malformed` : ''}`;
   return { pcap: writePcap(out, LINKTYPE_RAW, 65535), counts, addresses: addr.size, ports: port.size, summary };
 }
@@ -70,7 +71,10 @@ export async function anonymizeFile(input: string, output: string): Promise<Anon
   try {
     bytes = new Uint8Array(await readFile(input));
   } catch (e) {
-    throw new CtlabError('SCENARIO', `${input}: cannot read the capture (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new CtlabError(
+      'SCENARIO',
+      `${input}: cannot read the capture (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let a: Anonymized;
   try {

@@ -32,7 +32,11 @@ function recordKey(r: TcpPacket): string {
 }
 
 /** Match the reasons (NFLOG group 0) and INVALID packets (group 1) to the replayed packets. */
-export function attribute(packets: readonly ReplayPacket[], reasonRecords: readonly TcpPacket[], invalidRecords: readonly TcpPacket[]): Attribution {
+export function attribute(
+  packets: readonly ReplayPacket[],
+  reasonRecords: readonly TcpPacket[],
+  invalidRecords: readonly TcpPacket[],
+): Attribution {
   const reasons = new Map<number, string>();
   const invalid = new Set<number>();
   let unmatchedReasons = 0;

@@ -6,13 +6,26 @@
 import { PacketError, readU16 } from '../packet/bytes.js';
 import { IPPROTO_TCP, ipHeaderLength, ipIsFragment, ipProtocol, ipTotalLength } from '../packet/ipv4.js';
 import { fixChecksums } from '../packet/packet.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW, networkLayer, readPcap } from '../packet/pcap.js';
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_RAW,
+  networkLayer,
+  readPcap,
+} from '../packet/pcap.js';
 import { tcpHeaderLength } from '../packet/tcp.js';
 
 /** Link types a replay accepts (DLT_RAW's old numbers 12 and 14 too). */
 export const REPLAY_LINKTYPES: ReadonlyMap<number, string> = new Map([
-  [LINKTYPE_ETHERNET, 'Ethernet'], [LINKTYPE_RAW, 'raw IP'], [12, 'raw IP'], [14, 'raw IP'], [LINKTYPE_IPV4, 'raw IPv4'],
-  [LINKTYPE_LINUX_SLL, 'Linux cooked (SLL)'], [LINKTYPE_LINUX_SLL2, 'Linux cooked v2 (SLL2)'],
+  [LINKTYPE_ETHERNET, 'Ethernet'],
+  [LINKTYPE_RAW, 'raw IP'],
+  [12, 'raw IP'],
+  [14, 'raw IP'],
+  [LINKTYPE_IPV4, 'raw IPv4'],
+  [LINKTYPE_LINUX_SLL, 'Linux cooked (SLL)'],
+  [LINKTYPE_LINUX_SLL2, 'Linux cooked v2 (SLL2)'],
 ]);
 
 /** One frame of the capture, whatever the file format. */
@@ -65,9 +78,14 @@ const MAGIC_NG = 0x0a0d0d0a;
 
 /** Read a pcap or pcapng file. Throws PacketError for anything that is not a whole capture. */
 export function readCapture(bytes: Uint8Array): RawCapture {
-  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false) === MAGIC_NG) return readPcapng(bytes);
+  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, false) === MAGIC_NG)
+    return readPcapng(bytes);
   const f = readPcap(bytes);
-  return { format: 'pcap', linktypes: [f.linktype], frames: f.packets.map((p) => ({ index: p.index, timeMs: p.timeMs, linktype: f.linktype, data: p.data })) };
+  return {
+    format: 'pcap',
+    linktypes: [f.linktype],
+    frames: f.packets.map((p) => ({ index: p.index, timeMs: p.timeMs, linktype: f.linktype, data: p.data })),
+  };
 }
 
 /**
@@ -93,7 +111,8 @@ export function readPcapng(bytes: Uint8Array): RawCapture {
     }
     const len = dv.getUint32(o + 4, le);
     if (len < 12 || len % 4 !== 0) throw new PacketError(`pcapng block at byte ${o} has a bad length ${len}`);
-    if (o + len > bytes.length) throw new PacketError(`pcapng block at byte ${o} cut (needs ${len} bytes, ${bytes.length - o} left)`);
+    if (o + len > bytes.length)
+      throw new PacketError(`pcapng block at byte ${o} cut (needs ${len} bytes, ${bytes.length - o} left)`);
     if (type === 1) {
       // Interface description: link type, snap length, options (if_tsresol = 9).
       const linktype = dv.getUint16(o + 8, le);
@@ -116,16 +135,27 @@ export function readPcapng(bytes: Uint8Array): RawCapture {
       if (!iface) throw new PacketError(`pcapng packet at byte ${o} names interface ${ifId}, which no block described`);
       const ts = dv.getUint32(o + 12, le) * 2 ** 32 + dv.getUint32(o + 16, le);
       const capLen = dv.getUint32(o + 20, le);
-      if (28 + capLen > len - 4) throw new PacketError(`pcapng packet at byte ${o} claims ${capLen} bytes, more than its block`);
+      if (28 + capLen > len - 4)
+        throw new PacketError(`pcapng packet at byte ${o} claims ${capLen} bytes, more than its block`);
       linktypes.add(iface.linktype);
-      frames.push({ index: frames.length, timeMs: (ts / iface.tsUnitsPerSec) * 1000, linktype: iface.linktype, data: bytes.subarray(o + 28, o + 28 + capLen) });
+      frames.push({
+        index: frames.length,
+        timeMs: (ts / iface.tsUnitsPerSec) * 1000,
+        linktype: iface.linktype,
+        data: bytes.subarray(o + 28, o + 28 + capLen),
+      });
     } else if (type === 3) {
       const iface = ifaces[0];
       if (!iface) throw new PacketError(`pcapng simple packet at byte ${o} before any interface description`);
       const origLen = dv.getUint32(o + 8, le);
       const capLen = Math.min(origLen, len - 16, iface.snaplen || Infinity);
       linktypes.add(iface.linktype);
-      frames.push({ index: frames.length, timeMs: frames.length ? frames[frames.length - 1]!.timeMs : 0, linktype: iface.linktype, data: bytes.subarray(o + 12, o + 12 + capLen) });
+      frames.push({
+        index: frames.length,
+        timeMs: frames.length ? frames[frames.length - 1]!.timeMs : 0,
+        linktype: iface.linktype,
+        data: bytes.subarray(o + 12, o + 12 + capLen),
+      });
     }
     o += len;
   }
@@ -134,7 +164,19 @@ export function readPcapng(bytes: Uint8Array): RawCapture {
 }
 
 export function emptyCounts(frames: number): PrepareCounts {
-  return { frames, tcp: 0, ipv6Skipped: 0, nonTcpSkipped: 0, nonIpSkipped: 0, fragmentsSkipped: 0, malformedSkipped: 0, padded: 0, paddedBytes: 0, checksumsFixed: 0, ttlRaised: 0 };
+  return {
+    frames,
+    tcp: 0,
+    ipv6Skipped: 0,
+    nonTcpSkipped: 0,
+    nonIpSkipped: 0,
+    fragmentsSkipped: 0,
+    malformedSkipped: 0,
+    padded: 0,
+    paddedBytes: 0,
+    checksumsFixed: 0,
+    ttlRaised: 0,
+  };
 }
 
 /**
@@ -143,35 +185,66 @@ export function emptyCounts(frames: number): PrepareCounts {
  */
 export function tcpPackets(cap: RawCapture): { packets: CapturedTcp[]; counts: PrepareCounts } {
   for (const lt of cap.linktypes) {
-    if (!REPLAY_LINKTYPES.has(lt)) throw new PacketError(`link type ${lt} is not one replay reads (Ethernet, raw IP, Linux cooked SLL/SLL2)`);
+    if (!REPLAY_LINKTYPES.has(lt))
+      throw new PacketError(`link type ${lt} is not one replay reads (Ethernet, raw IP, Linux cooked SLL/SLL2)`);
   }
   const counts = emptyCounts(cap.frames.length);
   const packets: CapturedTcp[] = [];
   for (const f of cap.frames) {
     const nl = networkLayer(f.linktype, f.data);
-    if (!nl || nl.ipVersion === 0) { counts.nonIpSkipped++; continue; }
-    if (nl.ipVersion === 6) { counts.ipv6Skipped++; continue; }
+    if (!nl || nl.ipVersion === 0) {
+      counts.nonIpSkipped++;
+      continue;
+    }
+    if (nl.ipVersion === 6) {
+      counts.ipv6Skipped++;
+      continue;
+    }
     const d = f.data;
     const o = nl.offset;
-    if (d.length < o + 20 || (d[o]! >>> 4) !== 4) { counts.malformedSkipped++; continue; }
+    if (d.length < o + 20 || d[o]! >>> 4 !== 4) {
+      counts.malformedSkipped++;
+      continue;
+    }
     const ihl = ipHeaderLength(d, o);
     const total = ipTotalLength(d, o);
-    if (ihl < 20 || total < ihl + 20 || d.length < o + ihl) { counts.malformedSkipped++; continue; }
-    if (ipProtocol(d, o) !== IPPROTO_TCP) { counts.nonTcpSkipped++; continue; }
-    if (ipIsFragment(d, o)) { counts.fragmentsSkipped++; continue; }
+    if (ihl < 20 || total < ihl + 20 || d.length < o + ihl) {
+      counts.malformedSkipped++;
+      continue;
+    }
+    if (ipProtocol(d, o) !== IPPROTO_TCP) {
+      counts.nonTcpSkipped++;
+      continue;
+    }
+    if (ipIsFragment(d, o)) {
+      counts.fragmentsSkipped++;
+      continue;
+    }
     // The TCP header (with its options) must be there; only payload may be missing.
-    if (d.length < o + ihl + 20) { counts.malformedSkipped++; continue; }
+    if (d.length < o + ihl + 20) {
+      counts.malformedSkipped++;
+      continue;
+    }
     const thl = tcpHeaderLength(d, o + ihl);
-    if (thl < 20 || ihl + thl > total || d.length < o + ihl + thl) { counts.malformedSkipped++; continue; }
+    if (thl < 20 || ihl + thl > total || d.length < o + ihl + thl) {
+      counts.malformedSkipped++;
+      continue;
+    }
     const ip = new Uint8Array(total);
     const have = Math.min(total, d.length - o);
     ip.set(d.subarray(o, o + have));
-    if (have < total) { counts.padded++; counts.paddedBytes += total - have; }
-    if (ip[8]! < 2) { ip[8] = 64; counts.ttlRaised++; }
+    if (have < total) {
+      counts.padded++;
+      counts.paddedBytes += total - have;
+    }
+    if (ip[8]! < 2) {
+      ip[8] = 64;
+      counts.ttlRaised++;
+    }
     const ipSum = readU16(ip, 10);
     const tcpSum = readU16(ip, ihl + 16);
     fixChecksums(ip, 0);
-    if ((readU16(ip, 10) !== ipSum || readU16(ip, ihl + 16) !== tcpSum)) counts.checksumsFixed++;
+    if (readU16(ip, 10) !== ipSum || readU16(ip, ihl + 16) !== tcpSum) counts.checksumsFixed++;
     counts.tcp++;
     packets.push({ frame: f.index, timeMs: f.timeMs, ip });
   }

@@ -15,10 +15,12 @@ function timeline(r: ReplayResult, x: ReplayRun, t0: number, t1: number): string
   const W = 1000;
   const H = 34;
   const span = Math.max(1e-6, t1 - t0);
-  const ticks = x.packetVerdicts.filter((v) => v.invalid).map((v) => {
-    const px = (((v.timeMs - t0) / span) * (W - 2) + 1).toFixed(1);
-    return `<line class="${v.dir}" x1="${px}" x2="${px}" y1="${v.dir === 'c2s' ? 3 : 17}" y2="${v.dir === 'c2s' ? 17 : 31}"><title>${esc(`frame ${v.frame + 1}, flow ${v.flow} (${r.flows[v.flow - 1]?.client} → ${r.flows[v.flow - 1]?.server}), ${v.flags} seq ${v.seq} ack ${v.ack} len ${v.len}: ${v.reason ?? 'no reason logged'}`)}</title></line>`;
-  });
+  const ticks = x.packetVerdicts
+    .filter((v) => v.invalid)
+    .map((v) => {
+      const px = (((v.timeMs - t0) / span) * (W - 2) + 1).toFixed(1);
+      return `<line class="${v.dir}" x1="${px}" x2="${px}" y1="${v.dir === 'c2s' ? 3 : 17}" y2="${v.dir === 'c2s' ? 17 : 31}"><title>${esc(`frame ${v.frame + 1}, flow ${v.flow} (${r.flows[v.flow - 1]?.client} → ${r.flows[v.flow - 1]?.server}), ${v.flags} seq ${v.seq} ack ${v.ack} len ${v.len}: ${v.reason ?? 'no reason logged'}`)}</title></line>`;
+    });
   return `<svg class="tl" width="100%" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="${esc(`INVALID packets over time, ${runLabel(x, true)}`)}"><rect class="bg" x="0" y="0" width="${W}" height="${H}"/>${ticks.join('')}</svg>`;
 }
 
@@ -37,18 +39,45 @@ export function renderReplayHtml(r: ReplayResult): string {
     return `<td class="${x.invalid ? 'bad' : 'ok'}">${x.invalid.toLocaleString('en-US')} INVALID in ${x.invalidFlows} flows<br><span class="sub">${esc(x.reasons.map((q) => `${q.reason} (${q.packets})`).join('; ') || (x.packetVerdicts.length ? `none INVALID; ${x.packetVerdicts.length} logged and let through: ${[...new Set(x.packetVerdicts.map((v) => v.reasonKind))].join('; ')}` : 'nothing logged'))}</span></td>`;
   };
   const grid = `<table class="grid"><tr><th>setting</th>${kernels.map((k) => `<th>${esc(k)}<br><span class="sub">${esc(r.runs.find((x) => x.kernel === k)?.release ?? '')}</span></th>`).join('')}</tr>${settings.map((s) => `<tr><th>${esc(s.name)}</th>${kernels.map((k) => cell(k, s.name)).join('')}</tr>`).join('')}</table>`;
-  const tls = r.runs.filter((x) => !x.error).map((x) => `<h3>${esc(runLabel(x, multi))}: ${x.invalid.toLocaleString('en-US')} INVALID</h3>${timeline(r, x, t0, t1)}`).join('');
-  const flowRows = r.flows.map((f) => {
-    const per = r.runs.filter((x) => !x.error).map((x) => {
-      const fv = x.flows.find((y) => y.flow === f.id);
-      const p = fv?.firstInvalid;
-      return `<td class="num">${fv?.invalid ?? 0}${p ? `<br><span class="sub">first: frame ${p.frame + 1}, ${esc(p.reason ?? 'no reason logged')}</span>` : ''}</td>`;
-    }).join('');
-    return `<tr><td class="num">${f.id}</td><td>${esc(f.client)}</td><td>${esc(f.server)}</td><td>${f.packets}</td><td>${f.pickedUp ? 'yes' : 'no'}</td>${per}</tr>`;
-  }).join('');
-  const runHeads = r.runs.filter((x) => !x.error).map((x) => `<th>${esc(runLabel(x, multi))}</th>`).join('');
-  const exp = r.expectations.length ? `<h2>Expectations</h2><ul class="exp">${r.expectations.map((e) => `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? 'ok' : 'FAIL'}</b> <code>${esc(e.text)}</code>: ${esc(Object.entries(e.actual).map(([k, v]) => `${k} ${v}`).join(', ') || 'no run it applies to')}</li>`).join('')}</ul>` : '';
-  const problems = r.problems.length ? `<div class="problems"><b>Problems</b><ul>${r.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : '';
+  const tls = r.runs
+    .filter((x) => !x.error)
+    .map(
+      (x) =>
+        `<h3>${esc(runLabel(x, multi))}: ${x.invalid.toLocaleString('en-US')} INVALID</h3>${timeline(r, x, t0, t1)}`,
+    )
+    .join('');
+  const flowRows = r.flows
+    .map((f) => {
+      const per = r.runs
+        .filter((x) => !x.error)
+        .map((x) => {
+          const fv = x.flows.find((y) => y.flow === f.id);
+          const p = fv?.firstInvalid;
+          return `<td class="num">${fv?.invalid ?? 0}${p ? `<br><span class="sub">first: frame ${p.frame + 1}, ${esc(p.reason ?? 'no reason logged')}</span>` : ''}</td>`;
+        })
+        .join('');
+      return `<tr><td class="num">${f.id}</td><td>${esc(f.client)}</td><td>${esc(f.server)}</td><td>${f.packets}</td><td>${f.pickedUp ? 'yes' : 'no'}</td>${per}</tr>`;
+    })
+    .join('');
+  const runHeads = r.runs
+    .filter((x) => !x.error)
+    .map((x) => `<th>${esc(runLabel(x, multi))}</th>`)
+    .join('');
+  const exp = r.expectations.length
+    ? `<h2>Expectations</h2><ul class="exp">${r.expectations
+        .map(
+          (e) =>
+            `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? 'ok' : 'FAIL'}</b> <code>${esc(e.text)}</code>: ${esc(
+              Object.entries(e.actual)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ') || 'no run it applies to',
+            )}</li>`,
+        )
+        .join('')}</ul>`
+    : '';
+  const problems = r.problems.length
+    ? `<div class="problems"><b>Problems</b><ul>${r.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ctlab replay: ${esc(name)}</title><style>${CSS}</style></head>
 <body><main>

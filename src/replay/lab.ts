@@ -59,24 +59,39 @@ export interface LabRunResult {
 }
 
 const NEEDED = [
-  { program: 'tcpreplay', pkg: 'tcpreplay' }, { program: 'tcpprep', pkg: 'tcpreplay' }, { program: 'tcpdump', pkg: 'tcpdump' },
-  { program: 'ip', pkg: 'iproute2' }, { program: 'iptables', pkg: 'iptables' }, { program: 'taskset', pkg: 'util-linux' },
+  { program: 'tcpreplay', pkg: 'tcpreplay' },
+  { program: 'tcpprep', pkg: 'tcpreplay' },
+  { program: 'tcpdump', pkg: 'tcpdump' },
+  { program: 'ip', pkg: 'iproute2' },
+  { program: 'iptables', pkg: 'iptables' },
+  { program: 'taskset', pkg: 'util-linux' },
 ];
 
 /** Refuse early (exit 3, nothing started) when a tool or root is missing. */
 export async function checkHost(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new CtlabError('HOST', 'ctlab replay needs root (it creates network namespaces)', { hint: 'run it as root (sudo)' });
+  if (process.getuid?.() !== 0)
+    throw new CtlabError('HOST', 'ctlab replay needs root (it creates network namespaces)', {
+      hint: 'run it as root (sudo)',
+    });
   const missing: string[] = [];
   for (const n of NEEDED) {
     const r = await execa('sh', ['-c', `command -v ${n.program}`], { reject: false });
     if (r.exitCode !== 0) missing.push(n.pkg);
   }
-  if (missing.length) throw new CtlabError('HOST', `missing ${[...new Set(missing)].join(', ')} (needed by ctlab replay)`, { hint: `apt-get install ${[...new Set(missing)].join(' ')} (or bash scripts/setup.sh)` });
+  if (missing.length)
+    throw new CtlabError('HOST', `missing ${[...new Set(missing)].join(', ')} (needed by ctlab replay)`, {
+      hint: `apt-get install ${[...new Set(missing)].join(' ')} (or bash scripts/setup.sh)`,
+    });
 }
 
 async function sh(script: string, what: string): Promise<string> {
   const r = await execa('sh', ['-ec', script], { reject: false, all: true });
-  if (r.exitCode !== 0) throw new CtlabError('LAB', `replay lab: ${what} failed`, { stderr: r.all ?? '', exitCode: r.exitCode, command: ['sh', '-ec', script.split('\n')[0] + ' ...'] });
+  if (r.exitCode !== 0)
+    throw new CtlabError('LAB', `replay lab: ${what} failed`, {
+      stderr: r.all ?? '',
+      exitCode: r.exitCode,
+      command: ['sh', '-ec', script.split('\n')[0] + ' ...'],
+    });
   return r.stdout;
 }
 
@@ -119,10 +134,20 @@ async function setSysctls(R: string, s: Record<string, string>): Promise<Record<
   return back;
 }
 
-async function startNflog(R: string, group: number, file: string): Promise<{ proc: ResultPromise; stderr: () => string }> {
-  const proc = execa('ip', ['netns', 'exec', R, 'tcpdump', '-i', `nflog:${group}`, '-n', '-U', '--immediate-mode', '-s', '0', '-w', file], { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe', cleanup: false });
+async function startNflog(
+  R: string,
+  group: number,
+  file: string,
+): Promise<{ proc: ResultPromise; stderr: () => string }> {
+  const proc = execa(
+    'ip',
+    ['netns', 'exec', R, 'tcpdump', '-i', `nflog:${group}`, '-n', '-U', '--immediate-mode', '-s', '0', '-w', file],
+    { reject: false, buffer: false, stdout: 'ignore', stderr: 'pipe', cleanup: false },
+  );
   let err = '';
-  proc.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const deadline = Date.now() + 10_000;
   while (!/listening on/.test(err)) {
     if (proc.exitCode !== null || Date.now() > deadline) {
@@ -144,7 +169,10 @@ async function stopNflog(c: { proc: ResultPromise; stderr: () => string }): Prom
 }
 
 async function linkRx(R: string, dev: string): Promise<number> {
-  const out = await sh(`cat /dev/null; ip netns exec ${R} cat /sys/class/net/${dev}/statistics/rx_packets`, `reading ${dev}'s counters`);
+  const out = await sh(
+    `cat /dev/null; ip netns exec ${R} cat /sys/class/net/${dev}/statistics/rx_packets`,
+    `reading ${dev}'s counters`,
+  );
   return Number(out.trim());
 }
 
@@ -192,7 +220,11 @@ function trapSignals(): void {
   if (trapped) return;
   trapped = true;
   let exiting = false;
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
     process.on(sig, () => {
       if (exiting) return;
       exiting = true;
@@ -220,7 +252,8 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
   try {
     await sh(SETUP(R, W), 'setting up the router and wire namespaces');
     const sysctls = await setSysctls(R, o.sysctls);
-    for (const [k, v] of Object.entries(o.sysctls)) if (sysctls[k] !== v) problems.push(`sysctl ${k}: set ${v}, reads back ${sysctls[k] ?? 'nothing'}`);
+    for (const [k, v] of Object.entries(o.sysctls))
+      if (sysctls[k] !== v) problems.push(`sysctl ${k}: set ${v}, reads back ${sysctls[k] ?? 'nothing'}`);
     const reasonsPcap = join(o.dir, 'invalid-reasons.pcap');
     const invalidPcap = join(o.dir, 'invalid-packets.pcap');
     caps.push(await startNflog(R, 0, reasonsPcap));
@@ -230,24 +263,60 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
     // tcpreplay sends on its primary interface (-i) unless --reverse (measured with tcpreplay
     // 4.4.3; the a1/b1 counters below check it on every run).
     const cache = join(o.dir, 'replay.cache');
-    const prep = await execa('tcpprep', [`--mac=${WIRE_MAC.b}`, '--reverse', '-i', o.pcap, '-o', cache], { reject: false, all: true });
-    if (prep.exitCode !== 0) throw new CtlabError('LAB', 'tcpprep failed', { stderr: prep.all ?? '', exitCode: prep.exitCode, command: ['tcpprep', `--mac=${WIRE_MAC.b}`, '--reverse', '-i', o.pcap, '-o', cache] });
+    const prep = await execa('tcpprep', [`--mac=${WIRE_MAC.b}`, '--reverse', '-i', o.pcap, '-o', cache], {
+      reject: false,
+      all: true,
+    });
+    if (prep.exitCode !== 0)
+      throw new CtlabError('LAB', 'tcpprep failed', {
+        stderr: prep.all ?? '',
+        exitCode: prep.exitCode,
+        command: ['tcpprep', `--mac=${WIRE_MAC.b}`, '--reverse', '-i', o.pcap, '-o', cache],
+      });
     const t0 = Date.now();
-    const replaying = execa('ip', ['netns', 'exec', W, 'taskset', '-c', '0', 'tcpreplay', '-q', '-i', 'a0', '-I', 'b0', `--cachefile=${cache}`, ...(o.pace ? [] : ['--topspeed']), o.pcap], { reject: false, all: true, cleanup: false });
+    const replaying = execa(
+      'ip',
+      [
+        'netns',
+        'exec',
+        W,
+        'taskset',
+        '-c',
+        '0',
+        'tcpreplay',
+        '-q',
+        '-i',
+        'a0',
+        '-I',
+        'b0',
+        `--cachefile=${cache}`,
+        ...(o.pace ? [] : ['--topspeed']),
+        o.pcap,
+      ],
+      { reject: false, all: true, cleanup: false },
+    );
     procs.add(replaying);
     const rp = await replaying;
     const replayMs = Date.now() - t0;
     await writeFile(join(o.dir, 'tcpreplay.log'), rp.all ?? '');
-    if (rp.exitCode !== 0) throw new CtlabError('LAB', `tcpreplay failed (exit ${rp.exitCode})`, { stderr: rp.all ?? '', hint: `see ${join(o.dir, 'tcpreplay.log')}` });
+    if (rp.exitCode !== 0)
+      throw new CtlabError('LAB', `tcpreplay failed (exit ${rp.exitCode})`, {
+        stderr: rp.all ?? '',
+        hint: `see ${join(o.dir, 'tcpreplay.log')}`,
+      });
     const sum = (re: RegExp) => [...(rp.all ?? '').matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
     const sent = sum(/Successful packets:\s+(\d+)/g);
     const failed = sum(/Failed packets:\s+(\d+)/g);
     if (failed > 0) problems.push(`tcpreplay could not send ${failed} packets`);
     // The router handles each packet in the sender's softirq; wait until its counters stand still.
-    let counters = ruleCounters(await sh(`ip netns exec ${R} iptables -w -t mangle -L PREROUTING -vnx`, 'reading counters'));
+    let counters = ruleCounters(
+      await sh(`ip netns exec ${R} iptables -w -t mangle -L PREROUTING -vnx`, 'reading counters'),
+    );
     for (let i = 0; i < 50; i++) {
       await sleep(100);
-      const c = ruleCounters(await sh(`ip netns exec ${R} iptables -w -t mangle -L PREROUTING -vnx`, 'reading counters'));
+      const c = ruleCounters(
+        await sh(`ip netns exec ${R} iptables -w -t mangle -L PREROUTING -vnx`, 'reading counters'),
+      );
       if (c.all === counters.all && c.invalid === counters.invalid) break;
       counters = c;
     }
@@ -272,12 +341,24 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
     const dropsInvalid = await stopNflog(caps[1]!);
     caps.length = 0;
     if (receivedA !== o.expectA || receivedB !== o.expectB) {
-      problems.push(`the router received ${receivedA} client and ${receivedB} server packets, ${o.expectA} and ${o.expectB} were sent`);
+      problems.push(
+        `the router received ${receivedA} client and ${receivedB} server packets, ${o.expectA} and ${o.expectB} were sent`,
+      );
     }
-    if (dropsReasons || dropsInvalid) problems.push(`tcpdump lost NFLOG records (${dropsReasons} reasons, ${dropsInvalid} INVALID packets)`);
+    if (dropsReasons || dropsInvalid)
+      problems.push(`tcpdump lost NFLOG records (${dropsReasons} reasons, ${dropsInvalid} INVALID packets)`);
     return {
-      sent, received: counters.all, receivedA, receivedB, invalidCounter: counters.invalid, reasonsPcap, invalidPcap,
-      captureDrops: { reasons: dropsReasons, invalid: dropsInvalid }, replayMs, sysctls, problems,
+      sent,
+      received: counters.all,
+      receivedA,
+      receivedB,
+      invalidCounter: counters.invalid,
+      reasonsPcap,
+      invalidPcap,
+      captureDrops: { reasons: dropsReasons, invalid: dropsInvalid },
+      replayMs,
+      sysctls,
+      problems,
     };
   } finally {
     active.delete(o.id);

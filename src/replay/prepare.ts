@@ -75,18 +75,24 @@ export function parseFlowFilter(text: string): FlowFilter {
   let m = /^(?:port\s+|:)(\d{1,5})$/.exec(t);
   if (m) return checkPort({ text: t, port: Number(m[1]) });
   m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(t);
-  if (m && m[1]!.split('.').every((x) => Number(x) <= 255)) return checkPort({ text: t, ip: m[1], ...(m[2] ? { port: Number(m[2]) } : {}) });
-  throw new Error(`--flow ${JSON.stringify(text)}: expected ip, ip:port, :port or "port N" (either end of a flow, as captured)`);
+  if (m && m[1]!.split('.').every((x) => Number(x) <= 255))
+    return checkPort({ text: t, ip: m[1], ...(m[2] ? { port: Number(m[2]) } : {}) });
+  throw new Error(
+    `--flow ${JSON.stringify(text)}: expected ip, ip:port, :port or "port N" (either end of a flow, as captured)`,
+  );
 }
 
 function checkPort(f: FlowFilter): FlowFilter {
-  if (f.port !== undefined && f.port > 65535) throw new Error(`--flow ${JSON.stringify(f.text)}: port ${f.port} is above 65535`);
+  if (f.port !== undefined && f.port > 65535)
+    throw new Error(`--flow ${JSON.stringify(f.text)}: port ${f.port} is above 65535`);
   return f;
 }
 
 function matchesEnd(f: FlowFilter, end: string): boolean {
   const i = end.lastIndexOf(':');
-  return (f.ip === undefined || end.slice(0, i) === f.ip) && (f.port === undefined || Number(end.slice(i + 1)) === f.port);
+  return (
+    (f.ip === undefined || end.slice(0, i) === f.ip) && (f.port === undefined || Number(end.slice(i + 1)) === f.port)
+  );
 }
 
 export function flowMatches(f: FlowFilter, flow: Pick<ReplayFlow, 'client' | 'server'>): boolean {
@@ -111,7 +117,9 @@ function flowKey(src: string, dst: string): string {
  */
 export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Prepared {
   // 1. Flows and their client side, from the first packets.
-  interface F { flow: ReplayFlow }
+  interface F {
+    flow: ReplayFlow;
+  }
   const flows = new Map<string, F>();
   const ends = input.map((p) => {
     const ihl = ipHeaderLength(p.ip, 0);
@@ -132,8 +140,14 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
       const srcIsClient = syn ? true : synAck ? false : portOf(src) >= portOf(dst);
       f = {
         flow: {
-          id: flows.size + 1, client: srcIsClient ? src : dst, server: srcIsClient ? dst : src, mappedClient: '', mappedServer: '',
-          sawSyn: syn, clientBy: syn ? 'syn' : synAck ? 'syn-ack' : 'port', packets: 0,
+          id: flows.size + 1,
+          client: srcIsClient ? src : dst,
+          server: srcIsClient ? dst : src,
+          mappedClient: '',
+          mappedServer: '',
+          sawSyn: syn,
+          clientBy: syn ? 'syn' : synAck ? 'syn-ack' : 'port',
+          packets: 0,
         },
       };
       flows.set(k, f);
@@ -155,14 +169,20 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
   const mapAddr = (a: string): string => {
     let m = addressMap[a];
     if (m === undefined) {
-      if (next >= MAP_LIMIT) throw new Error(`the capture has more than ${MAP_LIMIT} IPv4 addresses; 198.18.0.0/15 cannot hold them one to one`);
+      if (next >= MAP_LIMIT)
+        throw new Error(
+          `the capture has more than ${MAP_LIMIT} IPv4 addresses; 198.18.0.0/15 cannot hold them one to one`,
+        );
       m = ipToString((MAP_BASE + 1 + next++) >>> 0);
       addressMap[a] = m;
     }
     return m;
   };
   const mapEnd = (e: string) => `${mapAddr(e.slice(0, e.lastIndexOf(':')))}${e.slice(e.lastIndexOf(':'))}`;
-  for (const f of out) { f.mappedClient = mapEnd(f.client); f.mappedServer = mapEnd(f.server); }
+  for (const f of out) {
+    f.mappedClient = mapEnd(f.client);
+    f.mappedServer = mapEnd(f.server);
+  }
   // 4. Rewrite and frame.
   const packets: ReplayPacket[] = [];
   const frames: Uint8Array[] = [];
@@ -170,7 +190,10 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
   input.forEach((p, i) => {
     const { src, dst, ihl } = ends[i]!;
     const k = flowKey(src, dst);
-    if (!keptKeys.has(k)) { filteredOutPackets++; return; }
+    if (!keptKeys.has(k)) {
+      filteredOutPackets++;
+      return;
+    }
     const flow = flows.get(k)!.flow;
     const dir: Direction = src === flow.client ? 'c2s' : 's2c';
     const index = packets.length;
@@ -189,8 +212,16 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
     const ack = tcpAck(ipv, ihl);
     const thl = (ipv[ihl + 12]! >>> 4) << 2;
     packets.push({
-      index, frame: p.frame, timeMs: p.timeMs, flow: flow.id, dir, flags: tcpFlags(ipv, ihl), seq, ack,
-      len: ipv.length - ihl - thl, key: packetKey(ms, md, seq, ack, index & 0xffff),
+      index,
+      frame: p.frame,
+      timeMs: p.timeMs,
+      flow: flow.id,
+      dir,
+      flags: tcpFlags(ipv, ihl),
+      seq,
+      ack,
+      len: ipv.length - ihl - thl,
+      key: packetKey(ms, md, seq, ack, index & 0xffff),
     });
     frames.push(frame);
   });

@@ -87,7 +87,13 @@ export interface ReplayResult {
   startedAt: string;
   durationMs: number;
   options: { flow: string | null; pace: boolean; kernels: string[]; settings: Setting[] };
-  preprocessing: PrepareCounts & { filteredOutFlows: number; filteredOutPackets: number; replayed: number; firstTimeMs: number; lastTimeMs: number };
+  preprocessing: PrepareCounts & {
+    filteredOutFlows: number;
+    filteredOutPackets: number;
+    replayed: number;
+    firstTimeMs: number;
+    lastTimeMs: number;
+  };
   /** Original IPv4 address → the address replayed in 198.18.0.0/15. */
   addressMap: Record<string, string>;
   flows: Array<ReplayFlow & { pickedUp: boolean }>;
@@ -103,18 +109,34 @@ export function runLabel(r: Pick<ReplayRun, 'kernel' | 'setting'>, multiKernel: 
 }
 
 /** A run's verdicts from its attribution. */
-export function summarise(packets: readonly ReplayPacket[], flows: readonly ReplayFlow[], a: Attribution): Pick<ReplayRun, 'invalid' | 'invalidFlows' | 'reasons' | 'flows' | 'packetVerdicts'> & { problems: string[] } {
+export function summarise(
+  packets: readonly ReplayPacket[],
+  flows: readonly ReplayFlow[],
+  a: Attribution,
+): Pick<ReplayRun, 'invalid' | 'invalidFlows' | 'reasons' | 'flows' | 'packetVerdicts'> & { problems: string[] } {
   const verdicts: PacketVerdict[] = [];
   const idx = new Set<number>([...a.invalid, ...a.reasons.keys()]);
   for (const i of [...idx].sort((x, y) => x - y)) {
     const p = packets[i]!;
     const reason = a.reasons.get(i) ?? null;
     verdicts.push({
-      index: p.index, frame: p.frame, timeMs: p.timeMs, flow: p.flow, dir: p.dir, flags: flagText(p.flags), seq: p.seq, ack: p.ack, len: p.len,
-      invalid: a.invalid.has(i), reason, reasonKind: reason === null ? null : normaliseReason(reason),
+      index: p.index,
+      frame: p.frame,
+      timeMs: p.timeMs,
+      flow: p.flow,
+      dir: p.dir,
+      flags: flagText(p.flags),
+      seq: p.seq,
+      ack: p.ack,
+      len: p.len,
+      invalid: a.invalid.has(i),
+      reason,
+      reasonKind: reason === null ? null : normaliseReason(reason),
     });
   }
-  const perFlow = new Map<number, FlowVerdict>(flows.map((f) => [f.id, { flow: f.id, invalid: 0, firstInvalid: null }]));
+  const perFlow = new Map<number, FlowVerdict>(
+    flows.map((f) => [f.id, { flow: f.id, invalid: 0, firstInvalid: null }]),
+  );
   const tally = new Map<string, { packets: number; flows: Set<number> }>();
   for (const v of verdicts) {
     if (!v.invalid) continue;
@@ -128,12 +150,15 @@ export function summarise(packets: readonly ReplayPacket[], flows: readonly Repl
     tally.set(k, t);
   }
   const problems: string[] = [];
-  if (a.unmatchedReasons) problems.push(`${a.unmatchedReasons} of conntrack's NFLOG reasons matched no replayed packet`);
+  if (a.unmatchedReasons)
+    problems.push(`${a.unmatchedReasons} of conntrack's NFLOG reasons matched no replayed packet`);
   if (a.unmatchedInvalid) problems.push(`${a.unmatchedInvalid} INVALID NFLOG records matched no replayed packet`);
   return {
     invalid: a.invalid.size,
     invalidFlows: [...perFlow.values()].filter((f) => f.invalid > 0).length,
-    reasons: [...tally.entries()].map(([reason, t]) => ({ reason, packets: t.packets, flows: t.flows.size })).sort((x, y) => y.packets - x.packets),
+    reasons: [...tally.entries()]
+      .map(([reason, t]) => ({ reason, packets: t.packets, flows: t.flows.size }))
+      .sort((x, y) => y.packets - x.packets),
     flows: [...perFlow.values()],
     packetVerdicts: verdicts,
     problems,
@@ -145,9 +170,15 @@ export function summarise(packets: readonly ReplayPacket[], flows: readonly Repl
 export const REPLAY_METRICS: Record<string, { about: string; of: (r: ReplayRun) => number }> = {
   invalid: { about: 'packets conntrack marked INVALID', of: (r) => r.invalid },
   invalid_flows: { about: 'flows with at least one INVALID packet', of: (r) => r.invalidFlows },
-  logged: { about: 'packets conntrack logged a reason for', of: (r) => r.packetVerdicts.filter((v) => v.reason !== null).length },
+  logged: {
+    about: 'packets conntrack logged a reason for',
+    of: (r) => r.packetVerdicts.filter((v) => v.reason !== null).length,
+  },
   packets: { about: 'packets replayed', of: (r) => r.packets.replayed },
-  lost: { about: 'packets replayed that the router did not receive', of: (r) => r.packets.replayed - r.packets.received },
+  lost: {
+    about: 'packets replayed that the router did not receive',
+    of: (r) => r.packets.replayed - r.packets.received,
+  },
 };
 
 export interface Expectation {
@@ -162,25 +193,44 @@ export interface Expectation {
 /** `invalid == 0`, `invalid[be_liberal=1] == 0`, `invalid_flows <= 2`. Throws Error with the reason. */
 export function parseExpectation(text: string): Expectation {
   const m = /^\s*([a-z_]+)\s*(?:\[\s*([a-z_.]+)\s*=\s*([^\]\s]+)\s*\])?\s*(==|!=|<=|>=|<|>)\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new Error(`--expect ${JSON.stringify(text)}: expected "<metric> <op> <number>", e.g. "invalid == 0" or "invalid[be_liberal=1] == 0"`);
+  if (!m)
+    throw new Error(
+      `--expect ${JSON.stringify(text)}: expected "<metric> <op> <number>", e.g. "invalid == 0" or "invalid[be_liberal=1] == 0"`,
+    );
   const metric = m[1]!;
-  if (!REPLAY_METRICS[metric]) throw new Error(`--expect ${JSON.stringify(text)}: unknown metric "${metric}" (one of ${Object.keys(REPLAY_METRICS).join(', ')})`);
-  return { text: text.trim(), metric, op: m[4] as Expectation['op'], value: Number(m[5]), ...(m[2] ? { where: { key: m[2], value: m[3]! } } : {}) };
+  if (!REPLAY_METRICS[metric])
+    throw new Error(
+      `--expect ${JSON.stringify(text)}: unknown metric "${metric}" (one of ${Object.keys(REPLAY_METRICS).join(', ')})`,
+    );
+  return {
+    text: text.trim(),
+    metric,
+    op: m[4] as Expectation['op'],
+    value: Number(m[5]),
+    ...(m[2] ? { where: { key: m[2], value: m[3]! } } : {}),
+  };
 }
 
 function settingValue(s: Setting, key: string): string | undefined {
-  for (const [k, v] of Object.entries(s.sysctls)) if (k === key || k.endsWith(`.${key}`) || k.endsWith(`_${key}`)) return v;
+  for (const [k, v] of Object.entries(s.sysctls))
+    if (k === key || k.endsWith(`.${key}`) || k.endsWith(`_${key}`)) return v;
   return undefined;
 }
 
 function compare(a: number, op: Expectation['op'], b: number): boolean {
   switch (op) {
-    case '==': return a === b;
-    case '!=': return a !== b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    case '>=': return a >= b;
+    case '==':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
   }
 }
 
@@ -226,10 +276,15 @@ export function kernelSentence(runs: readonly ReplayRun[]): string {
   const [first, ...rest] = ok;
   const inv = first!.packetVerdicts.filter((v) => v.invalid);
   let s: string;
-  if (first!.invalid === 0) s = `conntrack would have dropped none of the ${plural(first!.packets.replayed, 'packet')}${first!.setting.name !== 'be_liberal=0' ? ` (${first!.setting.name})` : ''}`;
+  if (first!.invalid === 0)
+    s = `conntrack would have dropped none of the ${plural(first!.packets.replayed, 'packet')}${first!.setting.name !== 'be_liberal=0' ? ` (${first!.setting.name})` : ''}`;
   else {
     const k = kindOf(inv);
-    const reasons = first!.reasons.slice(0, 3).map((r) => r.reason).join('; ') + (first!.reasons.length > 3 ? `; and ${first!.reasons.length - 3} more reasons` : '');
+    const reasons =
+      first!.reasons
+        .slice(0, 3)
+        .map((r) => r.reason)
+        .join('; ') + (first!.reasons.length > 3 ? `; and ${first!.reasons.length - 3} more reasons` : '');
     const fins = k === 'ACK' ? inv.filter((p) => p.flags.includes('F')).length : 0;
     const who = whose(inv);
     s = `conntrack would have dropped ${first!.invalid.toLocaleString('en-US')} ${who ? `of ${who}` : ''}${first!.invalid === 1 ? k : `${k}s`}${fins ? ` (${fins} of them FINs)` : ''} in ${plural(first!.invalidFlows, 'connection')}: ${reasons}`;
@@ -240,7 +295,8 @@ export function kernelSentence(runs: readonly ReplayRun[]): string {
     const kinds = [...new Set(accepted.map((v) => v.reasonKind))].slice(0, 2).join('; ');
     s += ` (it logged ${plural(accepted.length, 'more packet')} but let ${accepted.length === 1 ? 'it' : 'them'} through: ${kinds})`;
   }
-  for (const r of rest) s += `; with ${r.setting.name} it drops ${r.invalid === 0 ? 'none' : r.invalid === first!.invalid ? `the same ${r.invalid.toLocaleString('en-US')}` : r.invalid.toLocaleString('en-US')}`;
+  for (const r of rest)
+    s += `; with ${r.setting.name} it drops ${r.invalid === 0 ? 'none' : r.invalid === first!.invalid ? `the same ${r.invalid.toLocaleString('en-US')}` : r.invalid.toLocaleString('en-US')}`;
   return s;
 }
 
@@ -251,7 +307,11 @@ export function verdictText(runs: readonly ReplayRun[], kernels: readonly string
     const rs = runs.filter((r) => r.kernel === k);
     const failed = rs.find((r) => r.error);
     const sentence = rs.length && !failed ? kernelSentence(rs) : `the replay failed (${failed?.error ?? 'no result'})`;
-    parts.push(multi ? `On ${k}${rs[0]?.release ? ` (${rs[0].release})` : ''}, ${sentence}` : sentence.charAt(0).toUpperCase() + sentence.slice(1));
+    parts.push(
+      multi
+        ? `On ${k}${rs[0]?.release ? ` (${rs[0].release})` : ''}, ${sentence}`
+        : sentence.charAt(0).toUpperCase() + sentence.slice(1),
+    );
   }
   return parts.join('. ') + '.';
 }

@@ -16,8 +16,16 @@ import { renderReplayJunit, renderReplayMarkdown } from './output.js';
 import { parseFlowFilter, prepare, type Prepared } from './prepare.js';
 import { checkHost, runLab } from './lab.js';
 import {
-  BE_LIBERAL, evaluate, parseExpectation, REPLAY_SCHEMA, summarise, verdictText,
-  type Expectation, type ReplayResult, type ReplayRun, type Setting,
+  BE_LIBERAL,
+  evaluate,
+  parseExpectation,
+  REPLAY_SCHEMA,
+  summarise,
+  verdictText,
+  type Expectation,
+  type ReplayResult,
+  type ReplayRun,
+  type Setting,
 } from './result.js';
 
 export interface ReplayOptions {
@@ -42,12 +50,26 @@ const LOG_INVALID = 'net.netfilter.nf_conntrack_log_invalid';
 export function settingsFor(extra: Record<string, string>): Setting[] {
   const base = { [LOG_INVALID]: '6', ...extra };
   if (extra[BE_LIBERAL] !== undefined) return [{ name: `be_liberal=${extra[BE_LIBERAL]}`, sysctls: base }];
-  const extraText = Object.entries(extra).map(([k, v]) => `${k.split('.').pop()}=${v}`).join(', ');
-  return ['0', '1'].map((v) => ({ name: `be_liberal=${v}${extraText ? `, ${extraText}` : ''}`, sysctls: { ...base, [BE_LIBERAL]: v } }));
+  const extraText = Object.entries(extra)
+    .map(([k, v]) => `${k.split('.').pop()}=${v}`)
+    .join(', ');
+  return ['0', '1'].map((v) => ({
+    name: `be_liberal=${v}${extraText ? `, ${extraText}` : ''}`,
+    sysctls: { ...base, [BE_LIBERAL]: v },
+  }));
 }
 
 /** Parse everything the user gave before anything starts (bad input: exit 2, nothing started). */
-export async function loadInput(o: Pick<ReplayOptions, 'capture' | 'flow' | 'expect'>): Promise<{ prepared: Prepared; counts: ReturnType<typeof tcpPackets>['counts']; format: 'pcap' | 'pcapng'; linktypes: number[]; sha256: string; expectations: Expectation[] }> {
+export async function loadInput(
+  o: Pick<ReplayOptions, 'capture' | 'flow' | 'expect'>,
+): Promise<{
+  prepared: Prepared;
+  counts: ReturnType<typeof tcpPackets>['counts'];
+  format: 'pcap' | 'pcapng';
+  linktypes: number[];
+  sha256: string;
+  expectations: Expectation[];
+}> {
   const bad = (m: string, hint?: string) => new CtlabError('SCENARIO', m, hint ? { hint } : {});
   let expectations: Expectation[];
   let filter;
@@ -69,12 +91,15 @@ export async function loadInput(o: Pick<ReplayOptions, 'capture' | 'flow' | 'exp
     cap = readCapture(bytes);
     tcp = tcpPackets(cap);
   } catch (e) {
-    if (e instanceof PacketError) throw bad(`${o.capture}: ${e.message}`, 'give a pcap or pcapng file (tcpdump -w, Wireshark, tshark)');
+    if (e instanceof PacketError)
+      throw bad(`${o.capture}: ${e.message}`, 'give a pcap or pcapng file (tcpdump -w, Wireshark, tshark)');
     throw e;
   }
   if (tcp.packets.length === 0) {
     const c = tcp.counts;
-    throw bad(`${o.capture}: no IPv4 TCP packet to replay (${c.frames} frames: ${c.ipv6Skipped} IPv6, ${c.nonTcpSkipped} other IPv4, ${c.nonIpSkipped} not IP, ${c.malformedSkipped} malformed)`);
+    throw bad(
+      `${o.capture}: no IPv4 TCP packet to replay (${c.frames} frames: ${c.ipv6Skipped} IPv6, ${c.nonTcpSkipped} other IPv4, ${c.nonIpSkipped} not IP, ${c.malformedSkipped} malformed)`,
+    );
   }
   let prepared: Prepared;
   try {
@@ -82,15 +107,37 @@ export async function loadInput(o: Pick<ReplayOptions, 'capture' | 'flow' | 'exp
   } catch (e) {
     throw bad(`${o.capture}: ${(e as Error).message}`);
   }
-  if (prepared.packets.length === 0) throw bad(`--flow ${o.flow}: no flow of ${o.capture} matches (${prepared.filteredOutFlows} flows)`);
-  return { prepared, counts: tcp.counts, format: cap.format, linktypes: cap.linktypes, sha256: createHash('sha256').update(bytes).digest('hex'), expectations };
+  if (prepared.packets.length === 0)
+    throw bad(`--flow ${o.flow}: no flow of ${o.capture} matches (${prepared.filteredOutFlows} flows)`);
+  return {
+    prepared,
+    counts: tcp.counts,
+    format: cap.format,
+    linktypes: cap.linktypes,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    expectations,
+  };
 }
 
 /** One setting on this machine's kernel. */
-async function replayHere(p: Prepared, s: Setting, dir: string, o: { pace: boolean; id: string; kernel: string; log: (m: string) => void; pcap: string }): Promise<ReplayRun> {
+async function replayHere(
+  p: Prepared,
+  s: Setting,
+  dir: string,
+  o: { pace: boolean; id: string; kernel: string; log: (m: string) => void; pcap: string },
+): Promise<ReplayRun> {
   await mkdir(dir, { recursive: true });
   const expectA = p.packets.filter((x) => x.dir === 'c2s').length;
-  const lab = await runLab({ id: o.id, dir, pcap: o.pcap, expectA, expectB: p.packets.length - expectA, sysctls: s.sysctls, pace: o.pace, log: o.log });
+  const lab = await runLab({
+    id: o.id,
+    dir,
+    pcap: o.pcap,
+    expectA,
+    expectB: p.packets.length - expectA,
+    sysctls: s.sysctls,
+    pace: o.pace,
+    log: o.log,
+  });
   const read = async (f: string) => {
     try {
       return readTcpPackets(new Uint8Array(await readFile(f)));
@@ -101,12 +148,24 @@ async function replayHere(p: Prepared, s: Setting, dir: string, o: { pace: boole
   const a = attribute(p.packets, await read(lab.reasonsPcap), await read(lab.invalidPcap));
   const sum = summarise(p.packets, p.flows, a);
   const problems = [...lab.problems, ...sum.problems];
-  if (lab.invalidCounter !== a.invalid.size + a.unmatchedInvalid) problems.push(`the INVALID rule counted ${lab.invalidCounter} packets, its NFLOG capture holds ${a.invalid.size + a.unmatchedInvalid}`);
+  if (lab.invalidCounter !== a.invalid.size + a.unmatchedInvalid)
+    problems.push(
+      `the INVALID rule counted ${lab.invalidCounter} packets, its NFLOG capture holds ${a.invalid.size + a.unmatchedInvalid}`,
+    );
   return {
-    kernel: o.kernel, release: osRelease(), setting: s, sysctls: lab.sysctls,
+    kernel: o.kernel,
+    release: osRelease(),
+    setting: s,
+    sysctls: lab.sysctls,
     packets: { replayed: p.packets.length, sent: lab.sent, received: lab.received },
-    invalid: sum.invalid, invalidFlows: sum.invalidFlows, reasons: sum.reasons, flows: sum.flows, packetVerdicts: sum.packetVerdicts,
-    replayMs: lab.replayMs, packetsPerSecond: Math.round(p.packets.length / Math.max(0.001, lab.replayMs / 1000)), problems,
+    invalid: sum.invalid,
+    invalidFlows: sum.invalidFlows,
+    reasons: sum.reasons,
+    flows: sum.flows,
+    packetVerdicts: sum.packetVerdicts,
+    replayMs: lab.replayMs,
+    packetsPerSecond: Math.round(p.packets.length / Math.max(0.001, lab.replayMs / 1000)),
+    problems,
   };
 }
 
@@ -125,8 +184,16 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   await mkdir(outDir, { recursive: true });
   const p = input.prepared;
   const pcap = join(outDir, 'replayed.pcap');
-  await writeFile(pcap, writePcap(p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })), LINKTYPE_ETHERNET));
-  o.log(`replay ${basename(o.capture)} (run ${o.runId}): ${p.packets.length} TCP packets in ${p.flows.length} flows (${input.counts.padded} padded to their IP length), ${settings.length} settings on ${o.kernels.join(', ')}`);
+  await writeFile(
+    pcap,
+    writePcap(
+      p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })),
+      LINKTYPE_ETHERNET,
+    ),
+  );
+  o.log(
+    `replay ${basename(o.capture)} (run ${o.runId}): ${p.packets.length} TCP packets in ${p.flows.length} flows (${input.counts.padded} padded to their IP length), ${settings.length} settings on ${o.kernels.join(', ')}`,
+  );
   const runs: ReplayRun[] = [];
   const multi = o.kernels.length > 1;
   for (const k of o.kernels) {
@@ -135,8 +202,16 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       for (const [i, s] of settings.entries()) {
         o.log(`${multi ? `[host] ` : ''}${s.name}: replaying`);
         try {
-          const r = await replayHere(p, s, join(kdir, settingDir(s)), { pace: o.pace, id: `${o.runId}-${i}`, kernel: 'host', log: o.log, pcap });
-          o.log(`${multi ? `[host] ` : ''}${s.name}: ${r.invalid} INVALID in ${r.invalidFlows} flows (${r.packetsPerSecond} packets/s)`);
+          const r = await replayHere(p, s, join(kdir, settingDir(s)), {
+            pace: o.pace,
+            id: `${o.runId}-${i}`,
+            kernel: 'host',
+            log: o.log,
+            pcap,
+          });
+          o.log(
+            `${multi ? `[host] ` : ''}${s.name}: ${r.invalid} INVALID in ${r.invalidFlows} flows (${r.packetsPerSecond} packets/s)`,
+          );
           runs.push(r);
         } catch (e) {
           if (!multi) throw e;
@@ -163,7 +238,14 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
     startedAt,
     durationMs: Date.now() - t0,
     options: { flow: o.flow ?? null, pace: o.pace, kernels: o.kernels, settings },
-    preprocessing: { ...input.counts, filteredOutFlows: p.filteredOutFlows, filteredOutPackets: p.filteredOutPackets, replayed: p.packets.length, firstTimeMs: p.packets[0]!.timeMs, lastTimeMs: p.packets[p.packets.length - 1]!.timeMs },
+    preprocessing: {
+      ...input.counts,
+      filteredOutFlows: p.filteredOutFlows,
+      filteredOutPackets: p.filteredOutPackets,
+      replayed: p.packets.length,
+      firstTimeMs: p.packets[0]!.timeMs,
+      lastTimeMs: p.packets[p.packets.length - 1]!.timeMs,
+    },
     addressMap: p.addressMap,
     flows: p.flows.map((f) => ({ ...f, pickedUp: !f.sawSyn })),
     runs,
@@ -179,8 +261,20 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
 
 function failedRun(kernel: string, release: string, s: Setting, n: number, e: unknown): ReplayRun {
   return {
-    kernel, release, setting: s, sysctls: {}, packets: { replayed: n, sent: 0, received: 0 }, invalid: 0, invalidFlows: 0, reasons: [], flows: [], packetVerdicts: [],
-    replayMs: 0, packetsPerSecond: 0, problems: [], error: e instanceof CtlabError ? e.message : (e as Error).message ?? String(e),
+    kernel,
+    release,
+    setting: s,
+    sysctls: {},
+    packets: { replayed: n, sent: 0, received: 0 },
+    invalid: 0,
+    invalidFlows: 0,
+    reasons: [],
+    flows: [],
+    packetVerdicts: [],
+    replayMs: 0,
+    packetsPerSecond: 0,
+    problems: [],
+    error: e instanceof CtlabError ? e.message : ((e as Error).message ?? String(e)),
   };
 }
 
@@ -197,6 +291,9 @@ export async function readReplayResult(dir: string): Promise<ReplayResult> {
   try {
     return JSON.parse(await readFile(f, 'utf8')) as ReplayResult;
   } catch (e) {
-    throw new CtlabError('LAB', `no readable replay.json in ${dir}`, { cause: e, hint: 'the replay on that kernel did not finish; see vm/console.log in the same folder' });
+    throw new CtlabError('LAB', `no readable replay.json in ${dir}`, {
+      cause: e,
+      hint: 'the replay on that kernel did not finish; see vm/console.log in the same folder',
+    });
   }
 }

@@ -4,7 +4,15 @@
 import { readReplayResult } from './run.js';
 import type { ReplayResult } from './result.js';
 
-export async function replayInVm(o: { spec: string; capture: string; dir: string; sysctls: Record<string, string>; flow?: string; pace: boolean; log: (m: string) => void }): Promise<ReplayResult> {
+export async function replayInVm(o: {
+  spec: string;
+  capture: string;
+  dir: string;
+  sysctls: Record<string, string>;
+  flow?: string;
+  pace: boolean;
+  log: (m: string) => void;
+}): Promise<ReplayResult> {
   const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
   const kernel = await resolveKernel(o.spec, o.log);
   const args = [
@@ -12,7 +20,15 @@ export async function replayInVm(o: { spec: string; capture: string; dir: string
     ...(o.flow !== undefined ? ['--flow', o.flow] : []),
     ...(o.pace ? ['--pace'] : []),
   ];
-  await runScenarioInVm({ kernel, scenarioFile: o.capture, job: 'replay', files: { 'capture.pcap': o.capture }, args, outDir: o.dir, progress: (m) => o.log(`[${o.spec}] ${m}`) });
+  await runScenarioInVm({
+    kernel,
+    scenarioFile: o.capture,
+    job: 'replay',
+    files: { 'capture.pcap': o.capture },
+    args,
+    outDir: o.dir,
+    progress: (m) => o.log(`[${o.spec}] ${m}`),
+  });
   const r = await readReplayResult(o.dir);
   return r;
 }

@@ -62,7 +62,9 @@ function axes(f: ChartFrame, yMax: number, yFmt: (v: number) => string, kind: st
   const ph = f.height - M.top - M.bottom;
   const xMax = Math.max(1, f.xMaxMs);
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="${esc(f.title)}" viewBox="0 0 ${f.width} ${f.height}" width="${f.width}" height="${f.height}" data-chart="${esc(kind)}" data-points="${points}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="${esc(f.title)}" viewBox="0 0 ${f.width} ${f.height}" width="${f.width}" height="${f.height}" data-chart="${esc(kind)}" data-points="${points}">`,
+  );
   parts.push(`<title>${esc(f.title)}</title>`);
   parts.push(`<text x="${M.left}" y="16" class="ct">${esc(f.title)}</text>`);
   for (const t of ticks(yMax, 4)) {
@@ -73,7 +75,9 @@ function axes(f: ChartFrame, yMax: number, yFmt: (v: number) => string, kind: st
   const xStep = niceMax(xMax / 6);
   for (let t = 0; t <= xMax + 1; t += xStep) {
     const x = M.left + (t / xMax) * pw;
-    parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${M.top + ph}" y2="${M.top + ph + 4}" class="axis"/>`);
+    parts.push(
+      `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${M.top + ph}" y2="${M.top + ph + 4}" class="axis"/>`,
+    );
     parts.push(`<text x="${x.toFixed(1)}" y="${M.top + ph + 17}" class="xl">${esc(fmtSec(t))}</text>`);
   }
   parts.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${M.top + ph}" y2="${M.top + ph}" class="axis"/>`);
@@ -94,7 +98,10 @@ export function attemptsChart(spans: readonly AttemptSpan[], f: ChartFrame): str
   // Label a few pages on the y axis (all when few).
   const every = Math.ceil(rows / 8);
   pages.forEach((p, i) => {
-    if (i % every === 0) parts.push(`<text x="${M.left - 6}" y="${(M.top + i * rowH + rowH / 2 + 4).toFixed(1)}" class="yl">page ${p}</text>`);
+    if (i % every === 0)
+      parts.push(
+        `<text x="${M.left - 6}" y="${(M.top + i * rowH + rowH / 2 + 4).toFixed(1)}" class="yl">page ${p}</text>`,
+      );
   });
   for (const s of spans) {
     const row = pages.indexOf(s.page);
@@ -107,13 +114,19 @@ export function attemptsChart(spans: readonly AttemptSpan[], f: ChartFrame): str
         `<title>page ${s.page}, attempt ${s.attempt}${s.localPort !== null ? `, port ${s.localPort}` : ''}: ${esc(OUTCOME_LABELS[s.outcome] ?? s.outcome)}, ${fmtSec(s.startMs)} → ${fmtSec(s.endMs)}</title></rect>`,
     );
   }
-  if (spans.length === 0) parts.push(`<text x="${M.left + pw / 2}" y="${M.top + ph / 2}" class="empty">no attempt recorded</text>`);
+  if (spans.length === 0)
+    parts.push(`<text x="${M.left + pw / 2}" y="${M.top + ph / 2}" class="empty">no attempt recorded</text>`);
   parts.push('</svg>');
   return parts.join('');
 }
 
 /** A value over time as bars (one per bucket). */
-export function barsChart(points: readonly SeriesPoint[], bucketMs: number, f: ChartFrame, o: { kind: string; colour: string; yFmt: (v: number) => string; unit: string; emptyText: string }): string {
+export function barsChart(
+  points: readonly SeriesPoint[],
+  bucketMs: number,
+  f: ChartFrame,
+  o: { kind: string; colour: string; yFmt: (v: number) => string; unit: string; emptyText: string },
+): string {
   const max = Math.max(0, ...points.map((p) => p.value));
   const yMax = niceMax(f.yMax && f.yMax > 0 ? f.yMax : max);
   const nonZero = points.filter((p) => p.value > 0);
@@ -125,9 +138,12 @@ export function barsChart(points: readonly SeriesPoint[], bucketMs: number, f: C
   for (const p of nonZero) {
     const h = (p.value / yMax) * ph;
     const x = M.left + (p.tMs / xMax) * pw;
-    parts.push(`<rect class="pt" x="${x.toFixed(1)}" y="${(M.top + ph - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0.5, h).toFixed(1)}" fill="${o.colour}"><title>${fmtSec(p.tMs)}: ${esc(o.yFmt(p.value))}${esc(o.unit)}</title></rect>`);
+    parts.push(
+      `<rect class="pt" x="${x.toFixed(1)}" y="${(M.top + ph - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0.5, h).toFixed(1)}" fill="${o.colour}"><title>${fmtSec(p.tMs)}: ${esc(o.yFmt(p.value))}${esc(o.unit)}</title></rect>`,
+    );
   }
-  if (nonZero.length === 0) parts.push(`<text x="${M.left + pw / 2}" y="${M.top + ph / 2}" class="empty">${esc(o.emptyText)}</text>`);
+  if (nonZero.length === 0)
+    parts.push(`<text x="${M.left + pw / 2}" y="${M.top + ph / 2}" class="empty">${esc(o.emptyText)}</text>`);
   parts.push('</svg>');
   return parts.join('');
 }
@@ -140,7 +156,12 @@ export function legend(outcomes: readonly Outcome[]): string {
  * Points re-bucketed to a coarser bucket (variants' charts must share one): counts add up,
  * rates average over the new bucket.
  */
-export function rebucket(points: readonly SeriesPoint[], fromMs: number, toMs: number, kind: 'count' | 'rate'): SeriesPoint[] {
+export function rebucket(
+  points: readonly SeriesPoint[],
+  fromMs: number,
+  toMs: number,
+  kind: 'count' | 'rate',
+): SeriesPoint[] {
   if (toMs <= fromMs) return [...points];
   const out = new Map<number, number>();
   for (const p of points) {

@@ -15,13 +15,19 @@ const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).
 
 /** What each kept file holds, for the links section. */
 export const FILE_DESCRIPTIONS: Record<string, string> = {
-  'client.pcap': 'packets on the client side of the middlebox (the sequence numbers the client sees); opens in Wireshark',
-  'server.pcap': 'packets on the server side of the middlebox (what the server and its conntrack judged); opens in Wireshark',
-  'invalid-reasons.pcap': "every packet conntrack judged INVALID, with the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
-  'client-invalid-reasons.pcap': "every packet the client's conntrack (its NAT) logged with a reason, the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
-  'invalid-drops.pcap': "the packets the server firewall's INVALID rule dropped (NFLOG prefix ctlab-invalid); opens in Wireshark",
+  'client.pcap':
+    'packets on the client side of the middlebox (the sequence numbers the client sees); opens in Wireshark',
+  'server.pcap':
+    'packets on the server side of the middlebox (what the server and its conntrack judged); opens in Wireshark',
+  'invalid-reasons.pcap':
+    "every packet conntrack judged INVALID, with the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
+  'client-invalid-reasons.pcap':
+    "every packet the client's conntrack (its NAT) logged with a reason, the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
+  'invalid-drops.pcap':
+    "the packets the server firewall's INVALID rule dropped (NFLOG prefix ctlab-invalid); opens in Wireshark",
   'events.jsonl': "the harvester's attempts, one JSON line each, and its summary",
-  'middlebox-flows.jsonl': "the middlebox's record of each TCP flow: sequence offsets, SACK blocks left untranslated, drops",
+  'middlebox-flows.jsonl':
+    "the middlebox's record of each TCP flow: sequence offsets, SACK blocks left untranslated, drops",
   'middlebox-counters.json': "the middlebox's counters",
   'nginx-access.log': "nginx's access log (JSON lines): what the server believes it sent",
   'server-iptables.txt': "the server firewall's rule counters (iptables -L -v -x -n)",
@@ -41,7 +47,7 @@ function label(r: RunResult, v: VariantResult): string {
 function whatWasTested(r: RunResult): string {
   const sack = r.variants.some((v) => Number(v.middlebox.counters.sackBlocksUntranslated ?? 0) > 0);
   const story = sack
-    ? ' A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server\'s Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server\'s firewall silently drops them, so downloads stall and clients time out while the web server\'s own log looks clean.'
+    ? " A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server's Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server's firewall silently drops them, so downloads stall and clients time out while the web server's own log looks clean."
     : '';
   const what = r.description ? esc(r.description.trim()) : `the scenario ${esc(r.scenario)}`;
   return `<p class="what"><b>What was tested.</b> ${what}${esc(story)} Each column below is the same harvest with the settings of one variant (its name, and the server's and client's <code>be_liberal</code> under it).</p>`;
@@ -50,16 +56,27 @@ function whatWasTested(r: RunResult): string {
 function flagText(v: VariantResult): string {
   const f = v.sysctls[BE_LIBERAL];
   const c = v.client.serviceVip ? v.client.sysctls?.[BE_LIBERAL] : undefined;
-  return [f === undefined ? '' : `be_liberal = ${f}`, c === undefined ? '' : `client be_liberal = ${c}`].filter(Boolean).join(' · ');
+  return [f === undefined ? '' : `be_liberal = ${f}`, c === undefined ? '' : `client be_liberal = ${c}`]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 function table(r: RunResult): string {
   const rows: [string, (v: VariantResult) => string, ((v: VariantResult) => boolean)?][] = [
     ['nf_conntrack_tcp_be_liberal', (v) => esc(v.sysctls[BE_LIBERAL] ?? '–')],
-    ['Records harvested', (v) => `${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)}`, (v) => !v.harvest.complete],
+    [
+      'Records harvested',
+      (v) => `${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)}`,
+      (v) => !v.harvest.complete,
+    ],
     ['Harvest complete', (v) => (v.harvest.complete ? 'yes' : 'NO'), (v) => !v.harvest.complete],
     ['Attempts', (v) => n(v.attempts.total)],
-    ['Timed-out attempts', (v) => `${n(v.attempts.timedOut)} <span class="sub">(connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})</span>`, (v) => v.attempts.timedOut > 0],
+    [
+      'Timed-out attempts',
+      (v) =>
+        `${n(v.attempts.timedOut)} <span class="sub">(connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})</span>`,
+      (v) => v.attempts.timedOut > 0,
+    ],
     ['Retries', (v) => n(v.attempts.retries)],
     ['Connect time p50 / p99', (v) => `${ms(v.connectMs.p50)} / ${ms(v.connectMs.p99)}`],
     ['Request time p50 / p99', (v) => `${ms(v.requestMs.p50)} / ${ms(v.requestMs.p99)}`],
@@ -67,21 +84,45 @@ function table(r: RunResult): string {
     ['Harvest time', (v) => ms(v.durationMs)],
     ['Packets dropped as INVALID (firewall)', (v) => n(v.server.invalidDrops), (v) => v.server.invalidDrops > 0],
     ['conntrack INVALID (conntrack -S)', (v) => n(v.server.conntrackInvalid), (v) => v.server.conntrackInvalid > 0],
-    ['conntrack INVALID at the client (its NAT)', (v) => (v.client.serviceVip ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` <span class="sub">(${n(v.client.invalidDrops)} dropped)</span>` : ''}` : '–'), (v) => !!v.client.serviceVip && v.client.invalidDrops == null && (v.client.conntrackInvalid ?? 0) > 0],
-    ['Server connections reset', (v) => n(v.server.nstat.TcpEstabResets ?? 0), (v) => (v.server.nstat.TcpEstabResets ?? 0) > 0],
+    [
+      'conntrack INVALID at the client (its NAT)',
+      (v) =>
+        v.client.serviceVip
+          ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` <span class="sub">(${n(v.client.invalidDrops)} dropped)</span>` : ''}`
+          : '–',
+      (v) => !!v.client.serviceVip && v.client.invalidDrops == null && (v.client.conntrackInvalid ?? 0) > 0,
+    ],
+    [
+      'Server connections reset',
+      (v) => n(v.server.nstat.TcpEstabResets ?? 0),
+      (v) => (v.server.nstat.TcpEstabResets ?? 0) > 0,
+    ],
     ['Server retransmissions', (v) => n(v.server.nstat.TcpRetransSegs ?? 0)],
     ['Server retransmission timeouts', (v) => n(v.server.nstat.TcpExtTCPTimeouts ?? 0)],
     ['SACK blocks the server discarded', (v) => n(v.server.nstat.TcpExtTCPSACKDiscard ?? 0)],
     ['Packets through the middlebox', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
     ['Dropped on purpose by the path (loss model)', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
     ['SACK blocks left untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
-    ['Packets held back on purpose (late-packet model)', (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0))],
+    [
+      'Packets held back on purpose (late-packet model)',
+      (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0)),
+    ],
     ['NFQUEUE drops (must be 0)', (v) => n(v.middlebox.queueDrops), (v) => v.middlebox.queueDrops > 0],
-    ['Expectations met', (v) => (v.expectations.length === 0 ? '–' : `${v.expectations.filter((e) => e.passed).length} of ${v.expectations.length}`), (v) => v.expectations.some((e) => !e.passed)],
+    [
+      'Expectations met',
+      (v) =>
+        v.expectations.length === 0
+          ? '–'
+          : `${v.expectations.filter((e) => e.passed).length} of ${v.expectations.length}`,
+      (v) => v.expectations.some((e) => !e.passed),
+    ],
   ];
   const head = `<tr><th></th>${r.variants.map((v) => `<th>${esc(label(r, v))}<div class="sub">${esc(flagText(v))}</div></th>`).join('')}</tr>`;
   const body = rows
-    .map(([l, f, bad]) => `<tr><th scope="row">${esc(l)}</th>${r.variants.map((v) => `<td${bad?.(v) ? ' class="bad"' : ''}>${f(v)}</td>`).join('')}</tr>`)
+    .map(
+      ([l, f, bad]) =>
+        `<tr><th scope="row">${esc(l)}</th>${r.variants.map((v) => `<td${bad?.(v) ? ' class="bad"' : ''}>${f(v)}</td>`).join('')}</tr>`,
+    )
     .join('');
   return `<table class="side"><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
@@ -89,7 +130,8 @@ function table(r: RunResult): string {
 function expectations(r: RunResult): string {
   const items = r.variants.flatMap((v) =>
     v.expectations.map(
-      (e) => `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔ met' : '✘ FAILED'}</b> ${esc(label(r, v))}: <code>${esc(e.text)}</code> — measured ${esc(String(e.actual))}</li>`,
+      (e) =>
+        `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔ met' : '✘ FAILED'}</b> ${esc(label(r, v))}: <code>${esc(e.text)}</code> — measured ${esc(String(e.actual))}</li>`,
     ),
   );
   return items.length ? `<ul class="exp">${items.join('')}</ul>` : '<p>No expectation was declared.</p>';
@@ -98,8 +140,14 @@ function expectations(r: RunResult): string {
 function actionsSection(r: RunResult): string {
   const items = r.variants.flatMap((v) =>
     (v.actions ?? []).map((a) => {
-      const when = a.ranAtMs === null ? 'never ran' : `ran ${(a.ranAtMs / 1000).toFixed(2)} s into the harvest (due at ${(a.atMs / 1000).toFixed(2)} s)`;
-      const flushed = a.flushedEntries === undefined ? '' : `, deleting ${n(a.flushedEntries)} conntrack entr${a.flushedEntries === 1 ? 'y' : 'ies'}`;
+      const when =
+        a.ranAtMs === null
+          ? 'never ran'
+          : `ran ${(a.ranAtMs / 1000).toFixed(2)} s into the harvest (due at ${(a.atMs / 1000).toFixed(2)} s)`;
+      const flushed =
+        a.flushedEntries === undefined
+          ? ''
+          : `, deleting ${n(a.flushedEntries)} conntrack entr${a.flushedEntries === 1 ? 'y' : 'ies'}`;
       return `<li class="${a.ok ? 'ok' : 'fail'}"><b>${a.ok ? '✔' : '✘ failed'}</b> ${esc(label(r, v))}: <code>${esc(a.text)}</code> on ${esc(a.node)} ${esc(when)}${esc(flushed)}</li>`;
     }),
   );
@@ -115,25 +163,62 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
   const attemptsHeight = Math.min(320, Math.max(140, 70 + 16 * maxPages));
   // One bucket size and one y scale for all variants, so the charts side by side compare.
   const bucketMs = Math.max(1, ...list.map(({ e }) => e?.series.bucketMs ?? 1));
-  const tp = new Map(list.map(({ e }) => [e, e ? rebucket(e.series.throughput, e.series.bucketMs, bucketMs, 'rate') : []]));
-  const dr = new Map(list.map(({ e }) => [e, e ? rebucket(e.series.invalidDrops, e.series.bucketMs, bucketMs, 'count') : []]));
+  const tp = new Map(
+    list.map(({ e }) => [e, e ? rebucket(e.series.throughput, e.series.bucketMs, bucketMs, 'rate') : []]),
+  );
+  const dr = new Map(
+    list.map(({ e }) => [e, e ? rebucket(e.series.invalidDrops, e.series.bucketMs, bucketMs, 'count') : []]),
+  );
   const tpMax = Math.max(0, ...[...tp.values()].flat().map((p) => p.value));
   const dropMax = Math.max(0, ...[...dr.values()].flat().map((p) => p.value));
   const row = (title: string, explain: string, cell: (v: VariantResult, e: VariantEvidence) => string) =>
     `<h3>${esc(title)}</h3><p class="explain">${esc(explain)}</p><div class="row">${list
-      .map(({ v, e }) => `<figure><figcaption>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></figcaption>${e ? cell(v, e) : '<p class="empty">no evidence</p>'}</figure>`)
+      .map(
+        ({ v, e }) =>
+          `<figure><figcaption>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></figcaption>${e ? cell(v, e) : '<p class="empty">no evidence</p>'}</figure>`,
+      )
       .join('')}</div>`;
   const outcomes = [...new Set(list.flatMap(({ e }) => e?.series.attempts.map((s) => s.outcome) ?? []))] as Outcome[];
   outcomes.sort((a, b) => Object.keys(OUTCOME_COLOURS).indexOf(a) - Object.keys(OUTCOME_COLOURS).indexOf(b));
   return [
-    row('Attempts over time', 'Each bar is one request for one page, from its start to its end, coloured by how it ended. Same time scale on both sides.', (v, e) =>
-      attemptsChart(e.series.attempts, { width, height: attemptsHeight, xMaxMs, title: `Attempts (${e.attempts.length})` }),
+    row(
+      'Attempts over time',
+      'Each bar is one request for one page, from its start to its end, coloured by how it ended. Same time scale on both sides.',
+      (v, e) =>
+        attemptsChart(e.series.attempts, {
+          width,
+          height: attemptsHeight,
+          xMaxMs,
+          title: `Attempts (${e.attempts.length})`,
+        }),
     ) + legend(outcomes),
-    row('Data received over time', 'Bytes per second reaching the client (from the client-side capture). A healthy harvest keeps this up; a stalled one drops to zero while the client waits.', (v, e) =>
-      barsChart(tp.get(e)!, bucketMs, { width, height: 200, xMaxMs, yMax: tpMax, title: `Received (${e.series.throughputSource})` }, { kind: 'throughput', colour: '#1565c0', yFmt: fmtRate, unit: '', emptyText: 'no data received' }),
+    row(
+      'Data received over time',
+      'Bytes per second reaching the client (from the client-side capture). A healthy harvest keeps this up; a stalled one drops to zero while the client waits.',
+      (v, e) =>
+        barsChart(
+          tp.get(e)!,
+          bucketMs,
+          { width, height: 200, xMaxMs, yMax: tpMax, title: `Received (${e.series.throughputSource})` },
+          { kind: 'throughput', colour: '#1565c0', yFmt: fmtRate, unit: '', emptyText: 'no data received' },
+        ),
     ),
-    row('Packets dropped as INVALID over time', `Packets the server's firewall dropped because conntrack judged them INVALID, per ${bucketMs >= 1000 ? `${bucketMs / 1000} s` : `${bucketMs} ms`}.`, (v, e) =>
-      barsChart(dr.get(e)!, bucketMs, { width, height: 200, xMaxMs, yMax: dropMax, title: `INVALID drops (${n(e.drops.captured)})` }, { kind: 'invalid-drops', colour: '#c62828', yFmt: (x) => n(x), unit: ' packets', emptyText: 'no packet dropped' }),
+    row(
+      'Packets dropped as INVALID over time',
+      `Packets the server's firewall dropped because conntrack judged them INVALID, per ${bucketMs >= 1000 ? `${bucketMs / 1000} s` : `${bucketMs} ms`}.`,
+      (v, e) =>
+        barsChart(
+          dr.get(e)!,
+          bucketMs,
+          { width, height: 200, xMaxMs, yMax: dropMax, title: `INVALID drops (${n(e.drops.captured)})` },
+          {
+            kind: 'invalid-drops',
+            colour: '#c62828',
+            yFmt: (x) => n(x),
+            unit: ' packets',
+            emptyText: 'no packet dropped',
+          },
+        ),
     ),
   ].join('');
 }
@@ -145,7 +230,10 @@ function reasonsSection(r: RunResult, ev: Record<string, VariantEvidence | undef
       if (!e) return '';
       const rows = e.reasons.length
         ? `<table class="list"><thead><tr><th>conntrack's reason</th><th>judged INVALID</th><th>dropped by the firewall</th></tr></thead><tbody>${e.reasons
-            .map((x) => `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${n(x.dropped)}</td></tr>`)
+            .map(
+              (x) =>
+                `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${n(x.dropped)}</td></tr>`,
+            )
             .join('')}</tbody></table>`
         : '<p>conntrack judged no packet INVALID.</p>';
       const acc = `<p class="${e.drops.accounted ? 'okline' : 'badline'}">${e.drops.accounted ? '✔' : '✘'} ${esc(dropNote(e.drops))}</p>`;
@@ -160,19 +248,26 @@ function clientReasons(e: VariantEvidence): string {
   const c = e.clientCounters;
   const rows = e.clientReasons.length
     ? `<table class="list"><thead><tr><th>conntrack's reason</th><th>logged</th><th>dropped by the client's INVALID rule</th></tr></thead><tbody>${e.clientReasons
-        .map((x) => `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${c?.invalidDrops == null ? '–' : n(x.dropped)}</td></tr>`)
+        .map(
+          (x) =>
+            `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${c?.invalidDrops == null ? '–' : n(x.dropped)}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : "<p>The client's conntrack logged no packet with a reason.</p>";
   const logged = e.clientReasons.reduce((a, x) => a + x.judged, 0);
   const facts: string[] = [];
   if (c?.conntrackInvalid != null) {
-    facts.push(c.conntrackInvalid === 0 && logged > 0
-      ? `conntrack -S counted none INVALID at the client: the ${n(logged)} logged packets were let through (ignored), not INVALID.`
-      : `conntrack -S counted ${n(c.conntrackInvalid)} INVALID at the client (the log is rate-limited, so it may hold fewer).`);
+    facts.push(
+      c.conntrackInvalid === 0 && logged > 0
+        ? `conntrack -S counted none INVALID at the client: the ${n(logged)} logged packets were let through (ignored), not INVALID.`
+        : `conntrack -S counted ${n(c.conntrackInvalid)} INVALID at the client (the log is rate-limited, so it may hold fewer).`,
+    );
   }
-  facts.push(c?.invalidDrops == null
-    ? 'The client has no INVALID drop rule: INVALID packets went on to its TCP without reverse NAT.'
-    : `The client's INVALID rule dropped ${n(c.invalidDrops)} packets (it logs none, so per reason only when every INVALID packet was logged and dropped).`);
+  facts.push(
+    c?.invalidDrops == null
+      ? 'The client has no INVALID drop rule: INVALID packets went on to its TCP without reverse NAT.'
+      : `The client's INVALID rule dropped ${n(c.invalidDrops)} packets (it logs none, so per reason only when every INVALID packet was logged and dropped).`,
+  );
   return `<h4>at the client's conntrack (its NAT)</h4>${rows}<p>${facts.map(esc).join(' ')}</p>`;
 }
 
@@ -187,13 +282,23 @@ function flowsSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
     const orphanDrops = e.flows.filter((f) => f.outcome === null && f.invalidDrops > 0);
     const shown = [...failed, ...orphanDrops];
     out.push(`<h3>${esc(label(r, v))} <span class="sub">${esc(flagText(v))}</span></h3>`);
-    out.push(`<ul class="summary">${headline(e).map((s) => `<li>${esc(s)}</li>`).join('')}</ul>`);
+    out.push(
+      `<ul class="summary">${headline(e)
+        .map((s) => `<li>${esc(s)}</li>`)
+        .join('')}</ul>`,
+    );
     if (shown.length === 0) {
       out.push('<p>No attempt failed.</p>');
       continue;
     }
-    out.push(`<ol class="flows">${shown.slice(0, MAX_FLOWS).map((f) => `<li data-flow="${f.ordinal}">${esc(flowSentence(f, e.attempts))}</li>`).join('')}</ol>`);
-    if (shown.length > MAX_FLOWS) out.push(`<p>…and ${n(shown.length - MAX_FLOWS)} more (see the evidence in result.json).</p>`);
+    out.push(
+      `<ol class="flows">${shown
+        .slice(0, MAX_FLOWS)
+        .map((f) => `<li data-flow="${f.ordinal}">${esc(flowSentence(f, e.attempts))}</li>`)
+        .join('')}</ol>`,
+    );
+    if (shown.length > MAX_FLOWS)
+      out.push(`<p>…and ${n(shown.length - MAX_FLOWS)} more (see the evidence in result.json).</p>`);
   }
   return out.join('');
 }
@@ -205,7 +310,15 @@ function nginxSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
       if (!e) return '';
       const head = `<p><b>${esc(label(r, v))}</b>: nginx logged ${n(e.nginx.requests)} request${e.nginx.requests === 1 ? '' : 's'} (${n(e.nginx.complete)} complete); the client made ${n(e.attempts.length)} attempt${e.attempts.length === 1 ? '' : 's'}.</p>`;
       const ms = e.nginx.mismatches;
-      return head + (ms.length ? `<ul>${ms.slice(0, MAX_FLOWS).map((m) => `<li>${esc(mismatchSentence(m, e.attempts))}</li>`).join('')}</ul>` : '<p class="okline">Every attempt the client made matches what nginx logged.</p>');
+      return (
+        head +
+        (ms.length
+          ? `<ul>${ms
+              .slice(0, MAX_FLOWS)
+              .map((m) => `<li>${esc(mismatchSentence(m, e.attempts))}</li>`)
+              .join('')}</ul>`
+          : '<p class="okline">Every attempt the client made matches what nginx logged.</p>')
+      );
     })
     .join('');
 }
@@ -213,7 +326,9 @@ function nginxSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
 function nstatSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
   const list = r.variants.map((v) => ({ v, e: ev[variantDir(r, v)] }));
   const names = list[0]?.e ? NSTAT_MEANINGS.map(([name]) => name) : [];
-  const rows = names.filter((name) => list.some(({ e }) => e?.nstat.some((c) => c.name === name && (c.server > 0 || c.client > 0))));
+  const rows = names.filter((name) =>
+    list.some(({ e }) => e?.nstat.some((c) => c.name === name && (c.server > 0 || c.client > 0))),
+  );
   if (rows.length === 0) return '<p>No TCP counter moved.</p>';
   const head = `<tr><th>counter</th>${list.map(({ v }) => `<th colspan="2">${esc(label(r, v))}</th>`).join('')}</tr><tr><th></th>${list.map(() => '<th>server</th><th>client</th>').join('')}</tr>`;
   const body = rows
@@ -228,7 +343,11 @@ function nstatSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
     })
     .join('');
   const re = list
-    .map(({ v, e }) => (e ? `<li>${esc(label(r, v))}: ${e.retransmissions.serverPcap === null ? 'no server capture' : `${n(e.retransmissions.serverPcap)} retransmitted segments in server.pcap`} (the server's kernel counted ${n(v.server.nstat.TcpRetransSegs ?? 0)}; a capture counts a segment the kernel split or merged differently)</li>` : ''))
+    .map(({ v, e }) =>
+      e
+        ? `<li>${esc(label(r, v))}: ${e.retransmissions.serverPcap === null ? 'no server capture' : `${n(e.retransmissions.serverPcap)} retransmitted segments in server.pcap`} (the server's kernel counted ${n(v.server.nstat.TcpRetransSegs ?? 0)}; a capture counts a segment the kernel split or merged differently)</li>`
+        : '',
+    )
     .join('');
   return `<table class="list">${head}${body}</table><ul>${re}</ul>`;
 }
@@ -237,9 +356,14 @@ function filesSection(r: RunResult): string {
   return r.variants
     .map((v) => {
       const d = variantDir(r, v);
-      const files = Object.values(v.files).sort((a, b) => Number(b.endsWith('.pcap')) - Number(a.endsWith('.pcap')) || a.localeCompare(b));
+      const files = Object.values(v.files).sort(
+        (a, b) => Number(b.endsWith('.pcap')) - Number(a.endsWith('.pcap')) || a.localeCompare(b),
+      );
       return `<h3>${esc(label(r, v))}</h3><ul class="files">${files
-        .map((f) => `<li><a href="${esc(hrefPath(`${d}/${f}`))}">${esc(`${d}/${f}`)}</a> — ${esc(FILE_DESCRIPTIONS[f] ?? 'kept for reference')}</li>`)
+        .map(
+          (f) =>
+            `<li><a href="${esc(hrefPath(`${d}/${f}`))}">${esc(`${d}/${f}`)}</a> — ${esc(FILE_DESCRIPTIONS[f] ?? 'kept for reference')}</li>`,
+        )
         .join('')}</ul>`;
     })
     .join('');
@@ -247,7 +371,10 @@ function filesSection(r: RunResult): string {
 
 function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefined>): string {
   const ks = kernelsOf(r);
-  const notes = (k: string) => `<ul class="summary">${notesFor(k).map((x) => `<li>${esc(x.text)}</li>`).join('')}</ul>`;
+  const notes = (k: string) =>
+    `<ul class="summary">${notesFor(k)
+      .map((x) => `<li>${esc(x.text)}</li>`)
+      .join('')}</ul>`;
   if (ks.length <= 1) {
     const k = ks[0] ?? r.kernel;
     return `<p>This run used kernel <code>${esc(k)}</code>. What that kernel's conntrack is known to do here:</p>${notes(k)}`;
@@ -264,7 +391,9 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
             const bad = !v.harvest.complete || v.server.invalidDrops > 0;
             const reasons = [
               ...[...cell.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `${n(k)} × ${esc(re)}`),
-              ...[...cell.clientReasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `client: ${n(k)} × ${esc(re)}`),
+              ...[...cell.clientReasons.entries()]
+                .sort((a, b) => b[1] - a[1])
+                .map(([re, k]) => `client: ${n(k)} × ${esc(re)}`),
             ];
             return `<td${bad ? ' class="bad"' : ''}>${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records · ${n(v.attempts.timedOut)} timed out · ${n(v.server.invalidDrops)} INVALID drops<div class="sub">${reasons.length ? reasons.join('<br>') : 'no INVALID reason logged'}</div></td>`;
           })
@@ -282,8 +411,12 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
   return (
     `<p class="explain">The same scenario, variants and seed on each kernel. Each cell: the harvest, and the reasons conntrack logged (INVALID, or \"ignored\" where a newer kernel lets the packet through) with how many packets each one covered.</p>` +
     `<table class="list"><thead>${head}</thead><tbody>${body}</tbody></table>` +
-    `<h3>What differed</h3><ul class="summary">${differenceSentences(c).map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` +
-    (runRows ? `<h3>Where each kernel ran</h3><table class="list"><thead><tr><th>asked for</th><th>release</th><th>how</th><th>time</th><th>verdict on that kernel</th></tr></thead><tbody>${runRows}</tbody></table>` : '') +
+    `<h3>What differed</h3><ul class="summary">${differenceSentences(c)
+      .map((x) => `<li>${esc(x)}</li>`)
+      .join('')}</ul>` +
+    (runRows
+      ? `<h3>Where each kernel ran</h3><table class="list"><thead><tr><th>asked for</th><th>release</th><th>how</th><th>time</th><th>verdict on that kernel</th></tr></thead><tbody>${runRows}</tbody></table>`
+      : '') +
     (caveat ? `<p class="problems">${esc(caveat)}</p>` : '') +
     `<h3>Known kernel behaviour</h3>${c.kernels.map((k) => `<p><b>${esc(k)}</b></p>${notes(k)}`).join('')}`
   );

@@ -22,7 +22,9 @@ export function renderJunit(r: RunResult): string {
     const f = v.expectations.filter((e) => !e.passed).length;
     suites.push(
       `  <testsuite name="${escXml(`${r.scenario} / ${label(v)}`)}" tests="${v.expectations.length}" failures="${f}" errors="0" time="${(v.timings.harvestMs / 1000).toFixed(3)}">\n` +
-        `    <properties>\n${Object.entries(v.sysctls).map(([k, x]) => `      <property name="${escXml(k)}" value="${escXml(x)}"/>`).join('\n')}\n    </properties>\n` +
+        `    <properties>\n${Object.entries(v.sysctls)
+          .map(([k, x]) => `      <property name="${escXml(k)}" value="${escXml(x)}"/>`)
+          .join('\n')}\n    </properties>\n` +
         (cases.length ? `${cases.join('\n')}\n` : '') +
         '  </testsuite>',
     );

@@ -30,23 +30,22 @@ export interface KernelNote {
 
 export const KERNEL_NOTES: KernelNote[] = [
   {
-    text:
-      'SACK blocks beyond what conntrack saw sent ("ACK is over upper bound (ACKed data not seen yet)") are INVALID on every kernel measured (5.10, 6.1, 6.12, 6.18): the untranslated-SACK failure and its cure by nf_conntrack_tcp_be_liberal=1 do not depend on the release.',
+    text: 'SACK blocks beyond what conntrack saw sent ("ACK is over upper bound (ACKed data not seen yet)") are INVALID on every kernel measured (5.10, 6.1, 6.12, 6.18): the untranslated-SACK failure and its cure by nf_conntrack_tcp_be_liberal=1 do not depend on the release.',
   },
   {
     until: '6.1',
-    text:
-      'Before 6.1, late packets are INVALID: an ACK or a data segment that arrives after later ones ("ACK is under the lower bound", "SEQ is under the lower bound") is dropped by an INVALID rule, so a path that reorders or delays packets breaks connections on its own.',
+    text: 'Before 6.1, late packets are INVALID: an ACK or a data segment that arrives after later ones ("ACK is under the lower bound", "SEQ is under the lower bound") is dropped by an INVALID rule, so a path that reorders or delays packets breaks connections on its own.',
   },
   {
     from: '6.1',
-    text:
-      'From 6.1 on ("netfilter: conntrack: ignore overly delayed tcp packets"), late ACKs and late data segments below the window are only "ignored": conntrack lets them through without updating its state from them (its log says "ignored ..."), so an INVALID rule no longer drops them. Several former INVALID cases are gone; the untranslated-SACK one is not.',
+    text: 'From 6.1 on ("netfilter: conntrack: ignore overly delayed tcp packets"), late ACKs and late data segments below the window are only "ignored": conntrack lets them through without updating its state from them (its log says "ignored ..."), so an INVALID rule no longer drops them. Several former INVALID cases are gone; the untranslated-SACK one is not.',
   },
 ];
 
 export function notesFor(release: string): KernelNote[] {
-  return KERNEL_NOTES.filter((n) => (!n.from || byKernelVersion(release, n.from) >= 0) && (!n.until || byKernelVersion(release, n.until) < 0));
+  return KERNEL_NOTES.filter(
+    (n) => (!n.from || byKernelVersion(release, n.from) >= 0) && (!n.until || byKernelVersion(release, n.until) < 0),
+  );
 }
 
 export interface KernelCell {
@@ -71,7 +70,11 @@ export interface KernelComparison {
 }
 
 /** Compare a run's variants across its kernels. `ev` is keyed by the variant's folder. */
-export function compareKernels(r: RunResult, ev: Record<string, VariantEvidence | undefined>, dirOf: (v: VariantResult) => string): KernelComparison {
+export function compareKernels(
+  r: RunResult,
+  ev: Record<string, VariantEvidence | undefined>,
+  dirOf: (v: VariantResult) => string,
+): KernelComparison {
   const kernels = kernelsOf(r);
   const key = (v: VariantResult) => (r.repetitions > 1 ? `${v.name} #${v.repetition}` : v.name);
   const names = [...new Set(r.variants.map(key))];
@@ -86,7 +89,13 @@ export function compareKernels(r: RunResult, ev: Record<string, VariantEvidence 
         for (const rc of rcs ?? []) m.set(rc.reason, (m.get(rc.reason) ?? 0) + rc.judged);
         return m;
       };
-      return { kernel: k, variant: v, reasons: tally(e?.reasons), clientReasons: tally(e?.clientReasons), clientInvalid: e?.clientCounters?.conntrackInvalid ?? v.client.conntrackInvalid ?? null };
+      return {
+        kernel: k,
+        variant: v,
+        reasons: tally(e?.reasons),
+        clientReasons: tally(e?.clientReasons),
+        clientInvalid: e?.clientCounters?.conntrackInvalid ?? v.client.conntrackInvalid ?? null,
+      };
     }),
   }));
   const differences: KernelComparison['differences'] = [];
@@ -100,13 +109,26 @@ export function compareKernels(r: RunResult, ev: Record<string, VariantEvidence 
       for (const reason of [...all].sort()) {
         const on = present.filter((c) => (of(c).get(reason) ?? 0) > 0).map((c) => c.kernel);
         if (on.length > 0 && on.length < present.length) {
-          differences.push({ name: row.name, at, reason, onKernels: on, notOnKernels: present.filter((c) => !on.includes(c.kernel)).map((c) => c.kernel) });
+          differences.push({
+            name: row.name,
+            at,
+            reason,
+            onKernels: on,
+            notOnKernels: present.filter((c) => !on.includes(c.kernel)).map((c) => c.kernel),
+          });
         }
       }
     }
     const outcome = (c: KernelCell) => `${c.variant.harvest.complete}/${c.variant.server.invalidDrops > 0}`;
     if (new Set(present.map(outcome)).size > 1) {
-      outcomeDifferences.push({ name: row.name, perKernel: present.map((c) => ({ kernel: c.kernel, complete: c.variant.harvest.complete, invalidDrops: c.variant.server.invalidDrops })) });
+      outcomeDifferences.push({
+        name: row.name,
+        perKernel: present.map((c) => ({
+          kernel: c.kernel,
+          complete: c.variant.harvest.complete,
+          invalidDrops: c.variant.server.invalidDrops,
+        })),
+      });
     }
   }
   return { kernels, rows, differences, outcomeDifferences };
@@ -119,7 +141,10 @@ export function differenceSentences(c: KernelComparison): string[] {
   for (const d of c.outcomeDifferences) {
     out.push(
       `${d.name}: ${d.perKernel
-        .map((p) => `on ${p.kernel} the harvest ${p.complete ? 'completed' : 'did not complete'} with ${p.invalidDrops.toLocaleString('en-US')} INVALID drop${p.invalidDrops === 1 ? '' : 's'}`)
+        .map(
+          (p) =>
+            `on ${p.kernel} the harvest ${p.complete ? 'completed' : 'did not complete'} with ${p.invalidDrops.toLocaleString('en-US')} INVALID drop${p.invalidDrops === 1 ? '' : 's'}`,
+        )
         .join('; ')}.`,
     );
   }
@@ -127,16 +152,22 @@ export function differenceSentences(c: KernelComparison): string[] {
     // "ignored ..." lines are logged by the same path but the packet is let through, not INVALID.
     // Newer kernels also log some let-through packets without saying so: at the client, where
     // conntrack -S is read, a count of 0 INVALID on every kernel that logged the reason tells.
-    const cells = c.rows.find((r) => r.name === d.name)?.cells.filter((x): x is KernelCell => !!x && d.onKernels.includes(x.kernel)) ?? [];
+    const cells =
+      c.rows
+        .find((r) => r.name === d.name)
+        ?.cells.filter((x): x is KernelCell => !!x && d.onKernels.includes(x.kernel)) ?? [];
     const noneInvalid = d.at === 'client' && cells.length > 0 && cells.every((x) => x.clientInvalid === 0);
     const what = /^ignored\b/.test(d.reason)
       ? `conntrack logged "${d.reason}" (let through without updating its state, not INVALID)`
       : noneInvalid
         ? `conntrack logged "${d.reason}" but counted no packet INVALID (let through)`
         : `conntrack judged packets INVALID with "${d.reason}"`;
-    out.push(`${d.name}: ${d.at === 'client' ? 'at the client, ' : ''}${what} on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`);
+    out.push(
+      `${d.name}: ${d.at === 'client' ? 'at the client, ' : ''}${what} on ${d.onKernels.join(', ')}, never on ${d.notOnKernels.join(', ')}.`,
+    );
   }
-  if (out.length === 0) out.push(`Every variant had the same outcome and the same INVALID reasons on ${c.kernels.join(', ')}.`);
+  if (out.length === 0)
+    out.push(`Every variant had the same outcome and the same INVALID reasons on ${c.kernels.join(', ')}.`);
   return out;
 }
 

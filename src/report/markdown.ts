@@ -23,7 +23,9 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   const label = (v: VariantResult) => variantLabel(r, v);
   const good = r.passed && r.problems.length === 0;
   const out: string[] = [];
-  out.push(`## ctlab: ${mdEscape(r.scenario)} — ${good ? '✅ every expectation met' : r.problems.length ? '⚠️ inconclusive' : '❌ an expectation failed'}`);
+  out.push(
+    `## ctlab: ${mdEscape(r.scenario)} — ${good ? '✅ every expectation met' : r.problems.length ? '⚠️ inconclusive' : '❌ an expectation failed'}`,
+  );
   out.push('');
   out.push(`> ${mdEscape(r.verdict)}`);
   out.push('');
@@ -32,31 +34,50 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
     ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],
     ['harvest complete', (v) => (v.harvest.complete ? 'yes' : '**NO**')],
     ['attempts', (v) => n(v.attempts.total)],
-    ['timed out', (v) => `${n(v.attempts.timedOut)} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`],
+    [
+      'timed out',
+      (v) => `${n(v.attempts.timedOut)} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`,
+    ],
     ['retries', (v) => n(v.attempts.retries)],
     ['request p50 / p99', (v) => `${ms(v.requestMs.p50)} / ${ms(v.requestMs.p99)}`],
     ['throughput', (v) => fmtRate(v.throughputBytesPerSec)],
     ['INVALID drops (firewall)', (v) => n(v.server.invalidDrops)],
     ['conntrack invalid', (v) => n(v.server.conntrackInvalid)],
-    ['client conntrack invalid (NAT)', (v) => (v.client.serviceVip ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}` : '–')],
+    [
+      'client conntrack invalid (NAT)',
+      (v) =>
+        v.client.serviceVip
+          ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}`
+          : '–',
+    ],
     ['server connections reset', (v) => n(v.server.nstat.TcpEstabResets ?? 0)],
-    ['server retransmits / RTOs', (v) => `${n(v.server.nstat.TcpRetransSegs ?? 0)} / ${n(v.server.nstat.TcpExtTCPTimeouts ?? 0)}`],
+    [
+      'server retransmits / RTOs',
+      (v) => `${n(v.server.nstat.TcpRetransSegs ?? 0)} / ${n(v.server.nstat.TcpExtTCPTimeouts ?? 0)}`,
+    ],
     ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
     ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],
   ];
   out.push(`| | ${r.variants.map((v) => mdEscape(label(v))).join(' | ')} |`);
   out.push(`|---|${r.variants.map(() => '---:').join('|')}|`);
-  for (const [l, f] of rows) out.push(`| ${l} | ${r.variants.map((v) => (l === 'harvest complete' ? f(v) : mdEscape(f(v)))).join(' | ')} |`);
+  for (const [l, f] of rows)
+    out.push(`| ${l} | ${r.variants.map((v) => (l === 'harvest complete' ? f(v) : mdEscape(f(v)))).join(' | ')} |`);
   out.push('');
   out.push('### Expectations');
   out.push('');
   for (const v of r.variants) {
-    for (const e of v.expectations) out.push(`- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: ${mdEscape(e.text)} — measured ${mdEscape(String(e.actual))}`);
+    for (const e of v.expectations)
+      out.push(
+        `- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: ${mdEscape(e.text)} — measured ${mdEscape(String(e.actual))}`,
+      );
   }
   if (r.variants.every((v) => v.expectations.length === 0)) out.push('- (none declared)');
   const why = r.variants
     .map((v) => ({ v, e: ev[variantDir(r, v)] }))
-    .filter(({ e }) => e && (e.reasons.length > 0 || (e.clientReasons?.length ?? 0) > 0 || e.attempts.some((a) => a.outcome !== 'ok')));
+    .filter(
+      ({ e }) =>
+        e && (e.reasons.length > 0 || (e.clientReasons?.length ?? 0) > 0 || e.attempts.some((a) => a.outcome !== 'ok')),
+    );
   if (why.length > 0) {
     out.push('');
     out.push('### Why packets died');
@@ -72,7 +93,10 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
     out.push('### Kernels');
     out.push('');
     const c = compareKernels(r, ev, (v) => variantDir(r, v));
-    for (const k of r.kernelRuns ?? []) out.push(`- \`${mdEscape(k.spec)}\` → ${mdEscape(k.release)} (${k.vm ? `VM, ${k.vm.accel}` : 'native'}, ${(k.totalMs / 1000).toFixed(1)} s): ${mdEscape(k.error ?? k.verdict)}`);
+    for (const k of r.kernelRuns ?? [])
+      out.push(
+        `- \`${mdEscape(k.spec)}\` → ${mdEscape(k.release)} (${k.vm ? `VM, ${k.vm.accel}` : 'native'}, ${(k.totalMs / 1000).toFixed(1)} s): ${mdEscape(k.error ?? k.verdict)}`,
+      );
     for (const d of differenceSentences(c)) out.push(`- ${mdEscape(d)}`);
     const caveat = emulationCaveat(r.kernelRuns);
     if (caveat) out.push(`- ${mdEscape(caveat)}`);

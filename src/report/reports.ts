@@ -9,7 +9,11 @@ import { renderMarkdown } from './markdown.js';
 import type { RunResult } from '../result/types.js';
 
 /** Paths of the written files. `evidence` is keyed by variant folder (see analyzeRun()). */
-export async function writeReports(result: RunResult, runDir: string, evidence: Record<string, VariantEvidence>): Promise<{ html: string; markdown: string; junit: string }> {
+export async function writeReports(
+  result: RunResult,
+  runDir: string,
+  evidence: Record<string, VariantEvidence>,
+): Promise<{ html: string; markdown: string; junit: string }> {
   const html = join(runDir, 'report.html');
   const markdown = join(runDir, 'summary.md');
   const junit = join(runDir, 'junit.xml');

@@ -15,7 +15,8 @@ function broken(v: VariantResult): boolean {
 
 function stall(v: VariantResult): string {
   const parts = [`${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records`];
-  if (v.attempts.timedOut > 0) parts.push(`${n(v.attempts.timedOut)} timed-out attempt${v.attempts.timedOut === 1 ? '' : 's'}`);
+  if (v.attempts.timedOut > 0)
+    parts.push(`${n(v.attempts.timedOut)} timed-out attempt${v.attempts.timedOut === 1 ? '' : 's'}`);
   return parts.join(', ');
 }
 
@@ -42,7 +43,8 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   }
   // A client-side NAT (kube-proxy style): packets its conntrack judged INVALID skip the reverse
   // NAT, the client answers them with RSTs, and the server resets the connection.
-  const escaped = (v: VariantResult) => (v.client.serviceVip && v.client.invalidDrops == null ? v.client.conntrackInvalid ?? 0 : 0);
+  const escaped = (v: VariantResult) =>
+    v.client.serviceVip && v.client.invalidDrops == null ? (v.client.conntrackInvalid ?? 0) : 0;
   const resets = (v: VariantResult) => v.server.nstat.TcpEstabResets ?? 0;
   const natBroken = variants.filter((v) => broken(v) && escaped(v) > 0);
   if (natBroken.length > 0) {
@@ -53,7 +55,9 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
     return (
       `Reproduced: the client's NAT let ${n(esc)} packet${esc === 1 ? '' : 's'} its conntrack judged INVALID through without the reverse NAT, ` +
       `the server reset ${n(rst)} connection${rst === 1 ? '' : 's'} and the harvest stalled (${natBroken.map((v) => v.name).join(', ')}: ${stall(worst)})` +
-      (cured.length ? `; ${cured.map((v) => v.name).join(', ')} harvested all ${n(cured[0]!.harvest.expectedRecords)} records.` : '.')
+      (cured.length
+        ? `; ${cured.map((v) => v.name).join(', ')} harvested all ${n(cured[0]!.harvest.expectedRecords)} records.`
+        : '.')
     );
   }
   const invalidAnywhere = (v: VariantResult) => v.server.invalidDrops + (v.client.invalidDrops ?? 0) + escaped(v);
@@ -63,7 +67,9 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
     return `Not reproduced: no packet was dropped as INVALID and every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout.`;
   }
   const parts = variants.map((v) => {
-    const client = v.client.serviceVip ? `, client conntrack ${n(v.client.conntrackInvalid ?? 0)} INVALID${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}` : '';
+    const client = v.client.serviceVip
+      ? `, client conntrack ${n(v.client.conntrackInvalid ?? 0)} INVALID${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}`
+      : '';
     return `${v.name}${variants.some((w) => w !== v && w.name === v.name) ? `#${v.repetition}` : ''}: ${stall(v)}, ${n(v.server.invalidDrops)} INVALID drops${client}`;
   });
   if (!anyBroken && anyInvalid) {
@@ -72,7 +78,8 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
       `(${parts.join('; ')}): TCP recovered this time.`
     );
   }
-  if (anyBroken && !anyInvalid) return `Harvest failed without any packet judged INVALID, so conntrack is not the cause here (${parts.join('; ')}).`;
+  if (anyBroken && !anyInvalid)
+    return `Harvest failed without any packet judged INVALID, so conntrack is not the cause here (${parts.join('; ')}).`;
   return `Mixed result (${parts.join('; ')}).`;
 }
 
@@ -88,7 +95,10 @@ export function variantTable(r: RunResult): string {
     ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],
     ['harvest complete', (v) => (v.harvest.complete ? 'yes' : 'NO')],
     ['attempts', (v) => n(v.attempts.total)],
-    ['timed out', (v) => `${v.attempts.timedOut} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`],
+    [
+      'timed out',
+      (v) => `${v.attempts.timedOut} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`,
+    ],
     ['retries', (v) => n(v.attempts.retries)],
     ['connect p50 / p99', (v) => `${fmtMs(v.connectMs.p50)} / ${fmtMs(v.connectMs.p99)}`],
     ['request p50 / p99', (v) => `${fmtMs(v.requestMs.p50)} / ${fmtMs(v.requestMs.p99)}`],
@@ -104,9 +114,18 @@ export function variantTable(r: RunResult): string {
     ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
     ['client conntrack invalid', (v) => (v.client.serviceVip ? n(v.client.conntrackInvalid ?? 0) : '-')],
     ['server conn. resets', (v) => n(v.server.nstat.TcpEstabResets ?? 0)],
-    ['late packets held', (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0))],
+    [
+      'late packets held',
+      (v) => n(Number(v.middlebox.counters.lateClientAcks ?? 0) + Number(v.middlebox.counters.lateServerData ?? 0)),
+    ],
     ['NFQUEUE drops', (v) => n(v.middlebox.queueDrops)],
-    ['expectations', (v) => (v.expectations.length === 0 ? '-' : `${v.expectations.filter((e) => e.passed).length}/${v.expectations.length} met`)],
+    [
+      'expectations',
+      (v) =>
+        v.expectations.length === 0
+          ? '-'
+          : `${v.expectations.filter((e) => e.passed).length}/${v.expectations.length} met`,
+    ],
   ];
   const cells = rows.map(([label, f]) => [label, ...r.variants.map(f)]);
   const header = ['', ...cols];

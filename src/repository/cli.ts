@@ -22,7 +22,8 @@ const OPTIONS = {
 function parse(argv: string[]) {
   const v = parseOptions(argv, OPTIONS);
   if (v.help) return 'help' as const;
-  const int = (name: 'records' | 'page-size' | 'record-bytes' | 'seed', dflt: number) => (v[name] === undefined ? dflt : wholeNumber(name, v[name]));
+  const int = (name: 'records' | 'page-size' | 'record-bytes' | 'seed', dflt: number) =>
+    v[name] === undefined ? dflt : wholeNumber(name, v[name]);
   const o = {
     out: v.out ?? '',
     records: int('records', 3812),

@@ -105,24 +105,43 @@ export function validateRepositoryOptions(opts: RepositoryOptions): Required<Rep
     const v = opts[key];
     const [lo, hi] = LIMITS[key];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      throw new CtlabError('SCENARIO', `repository option ${key} must be an integer in ${lo}..${hi}, got ${String(v)}`, {
-        hint: `set ${key} to a whole number between ${lo} and ${hi}`,
-      });
+      throw new CtlabError(
+        'SCENARIO',
+        `repository option ${key} must be an integer in ${lo}..${hi}, got ${String(v)}`,
+        {
+          hint: `set ${key} to a whole number between ${lo} and ${hi}`,
+        },
+      );
     }
   }
   const baseUrl = opts.baseUrl ?? DEFAULT_BASE_URL;
   if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(baseUrl)) {
-    throw new CtlabError('SCENARIO', `repository baseUrl must be an http(s) URL without query, got ${JSON.stringify(baseUrl)}`, {
-      hint: `use something like ${DEFAULT_BASE_URL}`,
-    });
+    throw new CtlabError(
+      'SCENARIO',
+      `repository baseUrl must be an http(s) URL without query, got ${JSON.stringify(baseUrl)}`,
+      {
+        hint: `use something like ${DEFAULT_BASE_URL}`,
+      },
+    );
   }
   const responseDate = opts.responseDate ?? DEFAULT_RESPONSE_DATE;
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(responseDate)) {
-    throw new CtlabError('SCENARIO', `responseDate must be UTC YYYY-MM-DDThh:mm:ssZ, got ${JSON.stringify(responseDate)}`, {
-      hint: `use e.g. ${DEFAULT_RESPONSE_DATE}`,
-    });
+    throw new CtlabError(
+      'SCENARIO',
+      `responseDate must be UTC YYYY-MM-DDThh:mm:ssZ, got ${JSON.stringify(responseDate)}`,
+      {
+        hint: `use e.g. ${DEFAULT_RESPONSE_DATE}`,
+      },
+    );
   }
-  return { records: opts.records, pageSize: opts.pageSize, recordBytes: opts.recordBytes, seed: opts.seed, baseUrl, responseDate };
+  return {
+    records: opts.records,
+    pageSize: opts.pageSize,
+    recordBytes: opts.recordBytes,
+    seed: opts.seed,
+    baseUrl,
+    responseDate,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,14 +188,89 @@ const WORDS = (
   'map survey coordinates elevation vegetation soil species habitat biodiversity ' +
   'Müller Ångström São-Paulo naïve Œuvres Zürich Kraków façade Dvořák ' +
   'R&D <draft> "preliminary" O\'Brien AT&T 5<7 x>y'
-).split(/\s+/).filter(Boolean);
+)
+  .split(/\s+/)
+  .filter(Boolean);
 
-const GIVEN = ['Anna', 'Björn', 'Chloé', 'David', 'Eva', 'François', 'Greta', 'Hiroshi', 'Ingrid', 'José', 'Katarzyna', 'Lars', 'Maria', 'Niamh', 'Oskar', 'Priya', 'Rui', 'Søren', 'Tomás', 'Ülkü', 'Wei', 'Yusuf', 'Zoë'];
-const FAMILY = ['Andersson', 'Brown', 'Çelik', 'Dubois', 'Eriksen', 'García', 'Hoffmann', 'Ivanova', 'Jansen', 'Kowalski', 'Lindqvist', 'Martín', 'Nakamura', "O'Connor", 'Papadopoulos', 'Rossi', 'Schröder', 'Tanaka', 'van der Berg', 'Wiśniewski', 'Yilmaz', 'Zhang'];
-const SUBJECTS = ['History', 'Linguistics', 'Computer science', 'Networking & distributed systems', 'Ecology', 'Medicine', 'Economics', 'Musicology', 'Geography', 'Law', 'Archaeology', 'Statistics', 'Physics', 'Philosophy', 'Art history', 'Sociology', 'Genetics', 'Oceanography'];
+const GIVEN = [
+  'Anna',
+  'Björn',
+  'Chloé',
+  'David',
+  'Eva',
+  'François',
+  'Greta',
+  'Hiroshi',
+  'Ingrid',
+  'José',
+  'Katarzyna',
+  'Lars',
+  'Maria',
+  'Niamh',
+  'Oskar',
+  'Priya',
+  'Rui',
+  'Søren',
+  'Tomás',
+  'Ülkü',
+  'Wei',
+  'Yusuf',
+  'Zoë',
+];
+const FAMILY = [
+  'Andersson',
+  'Brown',
+  'Çelik',
+  'Dubois',
+  'Eriksen',
+  'García',
+  'Hoffmann',
+  'Ivanova',
+  'Jansen',
+  'Kowalski',
+  'Lindqvist',
+  'Martín',
+  'Nakamura',
+  "O'Connor",
+  'Papadopoulos',
+  'Rossi',
+  'Schröder',
+  'Tanaka',
+  'van der Berg',
+  'Wiśniewski',
+  'Yilmaz',
+  'Zhang',
+];
+const SUBJECTS = [
+  'History',
+  'Linguistics',
+  'Computer science',
+  'Networking & distributed systems',
+  'Ecology',
+  'Medicine',
+  'Economics',
+  'Musicology',
+  'Geography',
+  'Law',
+  'Archaeology',
+  'Statistics',
+  'Physics',
+  'Philosophy',
+  'Art history',
+  'Sociology',
+  'Genetics',
+  'Oceanography',
+];
 const TYPES = ['Text', 'Dataset', 'Image', 'Sound', 'Collection', 'Software', 'InteractiveResource'];
 const LANGS = ['en', 'de', 'fr', 'nl', 'sv', 'pl', 'es', 'it'];
-const PUBLISHERS = ['Regional Archive Consortium', 'University Library Press', 'Institut für Digitale Geschichte', 'Nordic Data Service', 'Société des Archives & Manuscrits', 'Open Science Repository'];
+const PUBLISHERS = [
+  'Regional Archive Consortium',
+  'University Library Press',
+  'Institut für Digitale Geschichte',
+  'Nordic Data Service',
+  'Société des Archives & Manuscrits',
+  'Open Science Repository',
+];
 const FORMATS = ['application/pdf', 'text/xml', 'image/tiff', 'audio/flac', 'text/csv', 'application/zip'];
 
 interface Vocab {

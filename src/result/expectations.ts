@@ -28,7 +28,9 @@ export function parseExpectation(text: string): Expectation | string {
   const raw = m[3]!;
   const isBool = raw === 'true' || raw === 'false';
   if ((row.boolean === true) !== isBool) {
-    return row.boolean ? `"${metric}" compares with true or false, not ${raw}` : `${metric} compares with a number, not ${raw}`;
+    return row.boolean
+      ? `"${metric}" compares with true or false, not ${raw}`
+      : `${metric} compares with a number, not ${raw}`;
   }
   if (isBool && op !== '==' && op !== '!=') return `"${metric}" takes == or !=, not ${op}`;
   return { metric, op, value: isBool ? raw === 'true' : Number(raw), text: text.trim() };
@@ -42,14 +44,20 @@ type PathKey = string | number;
  * matrix-only metric is refused (a run's variant has no control cell). Problems go to `bad` with
  * their path inside the list.
  */
-export function parseVariantExpect(list: (string | { kernel: string; expect: string[] })[], bad: (path: PathKey[], message: string) => void): Expectation[] {
+export function parseVariantExpect(
+  list: (string | { kernel: string; expect: string[] })[],
+  bad: (path: PathKey[], message: string) => void,
+): Expectation[] {
   const out: Expectation[] = [];
   const one = (text: string, path: PathKey[], kernel?: KernelCondition) => {
     const r = parseExpectation(text);
     if (typeof r === 'string') bad(path, r);
     else if (MATRIX_ONLY_METRICS.includes(r.metric)) {
       const instead = metricRow(r.metric)?.instead;
-      bad(path, `${r.metric} compares with the matrix's control cell: use it in matrix.expect${instead ? ` (here, use ${instead})` : ''}`);
+      bad(
+        path,
+        `${r.metric} compares with the matrix's control cell: use it in matrix.expect${instead ? ` (here, use ${instead})` : ''}`,
+      );
     } else out.push(kernel ? { ...r, kernel } : r);
   };
   list.forEach((e, j) => {
@@ -86,14 +94,25 @@ export function evaluate(e: Expectation, actual: number | boolean): boolean {
  * kernel release meets its condition (the others are left out), and its text names the
  * condition and the release; with the release unknown it fails rather than guess.
  */
-export function checkExpectations(v: VariantResult, expect: Expectation[], ctx: MetricContext = {}): ExpectationResult[] {
+export function checkExpectations(
+  v: VariantResult,
+  expect: Expectation[],
+  ctx: MetricContext = {},
+): ExpectationResult[] {
   const out: ExpectationResult[] = [];
   for (const e of expect) {
     const applies = e.kernel ? kernelMatches(e.kernel, v.kernel) : true;
     if (applies === false) continue;
-    const text = e.kernel ? `${e.text} (kernel ${e.kernel.text}: ${applies === null ? 'kernel release unknown' : v.kernel})` : e.text;
+    const text = e.kernel
+      ? `${e.text} (kernel ${e.kernel.text}: ${applies === null ? 'kernel release unknown' : v.kernel})`
+      : e.text;
     const actual = applies === null ? null : metricValue(v, e.metric, ctx);
-    out.push({ text, passed: actual !== null && evaluate(e, actual), actual, ...(e.kernel ? { kernel: e.kernel.text } : {}) });
+    out.push({
+      text,
+      passed: actual !== null && evaluate(e, actual),
+      actual,
+      ...(e.kernel ? { kernel: e.kernel.text } : {}),
+    });
   }
   return out;
 }

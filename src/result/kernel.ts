@@ -17,7 +17,10 @@ type Op = KernelCondition['clauses'][number]['op'];
 export function parseKernelVersion(release: string): number[] | null {
   const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(release.trim());
   if (!m) return null;
-  return m.slice(1).filter((x): x is string => x !== undefined).map(Number);
+  return m
+    .slice(1)
+    .filter((x): x is string => x !== undefined)
+    .map(Number);
 }
 
 /** Compare parts, missing ones as 0, on the first `n` parts (all when undefined). */
@@ -46,12 +49,16 @@ export function byKernelVersion(a: string, b: string): number {
 }
 
 const CLAUSE = /^(<=|>=|==|!=|<|>)?\s*(\d+(?:\.\d+){0,2})$/;
-const FORM = 'a kernel condition is one or more comparisons with a release, e.g. "<6.1", ">=6.1" or ">=5.15 <6.1" (ops <, <=, >, >=, ==, !=)';
+const FORM =
+  'a kernel condition is one or more comparisons with a release, e.g. "<6.1", ">=6.1" or ">=5.15 <6.1" (ops <, <=, >, >=, ==, !=)';
 
 /** Parse "<6.1", ">= 5.15, <6.1", "6.1" (== 6.1). Returns the condition or an error message. */
 export function parseKernelCondition(text: string): KernelCondition | string {
   // Clauses are separated by commas or spaces; an operator may be followed by spaces.
-  const tokens = text.trim().replace(/(<=|>=|==|!=|<|>)\s+/g, '$1').split(/\s*,\s*|\s+/);
+  const tokens = text
+    .trim()
+    .replace(/(<=|>=|==|!=|<|>)\s+/g, '$1')
+    .split(/\s*,\s*|\s+/);
   if (tokens.length === 0 || tokens.some((t) => t === '')) return `kernel condition "${text}": ${FORM}`;
   const clauses: KernelCondition['clauses'] = [];
   for (const t of tokens) {
@@ -73,12 +80,18 @@ export function kernelMatches(c: KernelCondition, release: string): boolean | nu
   return c.clauses.every(({ op, version }) => {
     const d = cmp(v, version, version.length);
     switch (op) {
-      case '<': return d < 0;
-      case '<=': return d <= 0;
-      case '>': return d > 0;
-      case '>=': return d >= 0;
-      case '==': return d === 0;
-      case '!=': return d !== 0;
+      case '<':
+        return d < 0;
+      case '<=':
+        return d <= 0;
+      case '>':
+        return d > 0;
+      case '>=':
+        return d >= 0;
+      case '==':
+        return d === 0;
+      case '!=':
+        return d !== 0;
     }
   });
 }

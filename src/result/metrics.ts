@@ -32,22 +32,103 @@ export interface MetricRow {
 }
 
 export const METRIC_TABLE = [
-  { name: 'records', meaning: 'records the harvest got', unit: 'records', runs: 'every', read: (v) => v.harvest.records },
-  { name: 'complete', meaning: 'the harvest got every record', unit: 'true/false', runs: 'every', boolean: true, read: (v) => v.harvest.complete },
-  { name: 'attempts.timedOut', meaning: 'HTTP attempts that timed out (connect or read)', unit: 'attempts', runs: 'every', read: (v) => v.attempts.timedOut },
-  { name: 'attempts.failed', meaning: 'HTTP attempts that did not end ok', unit: 'attempts', runs: 'every', read: (v) => v.attempts.failed },
-  { name: 'server.invalidDrops', meaning: "packets the server firewall's INVALID rule dropped (its DROP counter)", unit: 'packets', runs: 'every', read: (v) => v.server.invalidDrops },
-  { name: 'server.conntrackInvalid', meaning: "packets the server's conntrack counted INVALID (`conntrack -S`, summed over CPUs)", unit: 'packets', runs: 'every', read: (v) => v.server.conntrackInvalid },
-  { name: 'middlebox.queueDrops', meaning: "packets the kernel dropped at the middlebox's NFQUEUE (queue or socket full); non-zero makes the run untrustworthy", unit: 'packets', runs: 'every', read: (v) => v.middlebox.queueDrops },
-  { name: 'attempts.resets', meaning: 'HTTP attempts that ended in a connection reset (ECONNRESET at the harvester)', unit: 'attempts', runs: 'every', read: (v) => v.attempts.resets },
-  { name: 'client.conntrackInvalid', meaning: "packets the client's conntrack counted INVALID (`conntrack -S` in its namespace, summed over CPUs)", unit: 'packets', runs: 'client', read: (v) => v.client.conntrackInvalid ?? null },
-  { name: 'client.invalidDrops', meaning: "packets the client's INVALID rule dropped; not measurable without the rule", unit: 'packets', runs: 'clientRule', read: (v) => v.client.invalidDrops ?? null },
-  { name: 'client.outRsts', meaning: "RSTs the client's TCP sent (nstat `TcpOutRsts`)", unit: 'segments', runs: 'every', read: (v) => v.client.nstat.TcpOutRsts ?? null },
-  { name: 'server.estabResets', meaning: "established connections the server's TCP saw reset (nstat `TcpEstabResets`)", unit: 'connections', runs: 'every', read: (v) => v.server.nstat.TcpEstabResets ?? null },
-  { name: 'throughputMbit', meaning: "the harvest's throughput (payload bytes over the harvest's duration)", unit: 'Mbit/s', runs: 'every', read: (v) => (v.throughputBytesPerSec * 8) / 1e6 },
+  {
+    name: 'records',
+    meaning: 'records the harvest got',
+    unit: 'records',
+    runs: 'every',
+    read: (v) => v.harvest.records,
+  },
+  {
+    name: 'complete',
+    meaning: 'the harvest got every record',
+    unit: 'true/false',
+    runs: 'every',
+    boolean: true,
+    read: (v) => v.harvest.complete,
+  },
+  {
+    name: 'attempts.timedOut',
+    meaning: 'HTTP attempts that timed out (connect or read)',
+    unit: 'attempts',
+    runs: 'every',
+    read: (v) => v.attempts.timedOut,
+  },
+  {
+    name: 'attempts.failed',
+    meaning: 'HTTP attempts that did not end ok',
+    unit: 'attempts',
+    runs: 'every',
+    read: (v) => v.attempts.failed,
+  },
+  {
+    name: 'server.invalidDrops',
+    meaning: "packets the server firewall's INVALID rule dropped (its DROP counter)",
+    unit: 'packets',
+    runs: 'every',
+    read: (v) => v.server.invalidDrops,
+  },
+  {
+    name: 'server.conntrackInvalid',
+    meaning: "packets the server's conntrack counted INVALID (`conntrack -S`, summed over CPUs)",
+    unit: 'packets',
+    runs: 'every',
+    read: (v) => v.server.conntrackInvalid,
+  },
+  {
+    name: 'middlebox.queueDrops',
+    meaning:
+      "packets the kernel dropped at the middlebox's NFQUEUE (queue or socket full); non-zero makes the run untrustworthy",
+    unit: 'packets',
+    runs: 'every',
+    read: (v) => v.middlebox.queueDrops,
+  },
+  {
+    name: 'attempts.resets',
+    meaning: 'HTTP attempts that ended in a connection reset (ECONNRESET at the harvester)',
+    unit: 'attempts',
+    runs: 'every',
+    read: (v) => v.attempts.resets,
+  },
+  {
+    name: 'client.conntrackInvalid',
+    meaning: "packets the client's conntrack counted INVALID (`conntrack -S` in its namespace, summed over CPUs)",
+    unit: 'packets',
+    runs: 'client',
+    read: (v) => v.client.conntrackInvalid ?? null,
+  },
+  {
+    name: 'client.invalidDrops',
+    meaning: "packets the client's INVALID rule dropped; not measurable without the rule",
+    unit: 'packets',
+    runs: 'clientRule',
+    read: (v) => v.client.invalidDrops ?? null,
+  },
+  {
+    name: 'client.outRsts',
+    meaning: "RSTs the client's TCP sent (nstat `TcpOutRsts`)",
+    unit: 'segments',
+    runs: 'every',
+    read: (v) => v.client.nstat.TcpOutRsts ?? null,
+  },
+  {
+    name: 'server.estabResets',
+    meaning: "established connections the server's TCP saw reset (nstat `TcpEstabResets`)",
+    unit: 'connections',
+    runs: 'every',
+    read: (v) => v.server.nstat.TcpEstabResets ?? null,
+  },
+  {
+    name: 'throughputMbit',
+    meaning: "the harvest's throughput (payload bytes over the harvest's duration)",
+    unit: 'Mbit/s',
+    runs: 'every',
+    read: (v) => (v.throughputBytesPerSec * 8) / 1e6,
+  },
   {
     name: 'throughput.relative',
-    meaning: "throughput over the matrix control cell's, measured in the same run; not measurable when either harvest did not complete",
+    meaning:
+      "throughput over the matrix control cell's, measured in the same run; not measurable when either harvest did not complete",
     unit: 'ratio',
     runs: 'matrix',
     instead: 'throughputMbit',
@@ -62,7 +143,9 @@ export type Metric = (typeof METRIC_TABLE)[number]['name'];
 export const METRICS: readonly Metric[] = METRIC_TABLE.map((m) => m.name);
 
 /** Metrics that need the matrix's control cell (measured in the same run). */
-export const MATRIX_ONLY_METRICS: readonly Metric[] = METRIC_TABLE.filter((m) => m.runs === 'matrix').map((m) => m.name);
+export const MATRIX_ONLY_METRICS: readonly Metric[] = METRIC_TABLE.filter((m) => m.runs === 'matrix').map(
+  (m) => m.name,
+);
 
 const BY_NAME = new Map<string, MetricRow>(METRIC_TABLE.map((m) => [m.name, m]));
 

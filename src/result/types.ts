@@ -27,7 +27,13 @@ export interface VariantResult {
   sysctls: Record<string, string>;
   /** TCP settings that matter, read back with `sysctl` in the server node (SERVER_SETTINGS). */
   serverSettings?: Record<string, string>;
-  harvest: { records: number; expectedRecords: number; complete: boolean; pages: number; stoppedBecause: string | null };
+  harvest: {
+    records: number;
+    expectedRecords: number;
+    complete: boolean;
+    pages: number;
+    stoppedBecause: string | null;
+  };
   attempts: {
     total: number;
     ok: number;

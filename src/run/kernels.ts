@@ -21,12 +21,18 @@ export function parseKernelList(text: string): string[] {
     } else out.push(s);
   }
   for (const s of out) {
-    if (s === '') throw new CtlabError('SCENARIO', `--kernel ${JSON.stringify(text)} has an empty entry`, { hint: 'name kernels like 5.10,6.1,host' });
+    if (s === '')
+      throw new CtlabError('SCENARIO', `--kernel ${JSON.stringify(text)} has an empty entry`, {
+        hint: 'name kernels like 5.10,6.1,host',
+      });
     if (!(s === 'host' || /^\d+\.\d+$/.test(s) || s.startsWith('path:'))) {
-      throw new CtlabError('SCENARIO', `--kernel: "${s}" is not a kernel`, { hint: 'a Debian series (5.10, 6.1, 6.12), host, or path:<kernel image>,<modules dir>' });
+      throw new CtlabError('SCENARIO', `--kernel: "${s}" is not a kernel`, {
+        hint: 'a Debian series (5.10, 6.1, 6.12), host, or path:<kernel image>,<modules dir>',
+      });
     }
   }
-  if (new Set(out).size !== out.length) throw new CtlabError('SCENARIO', `--kernel ${JSON.stringify(text)} names a kernel twice`);
+  if (new Set(out).size !== out.length)
+    throw new CtlabError('SCENARIO', `--kernel ${JSON.stringify(text)} names a kernel twice`);
   return out;
 }
 
@@ -35,7 +41,12 @@ export function kernelDirName(spec: string): string {
   if (spec === 'host') return 'kernel-host';
   if (/^\d+\.\d+$/.test(spec)) return `kernel-${spec}`;
   const img = spec.slice('path:'.length).split(',')[0] ?? 'custom';
-  return `kernel-${img.split('/').pop()!.replace(/[^\w.-]+/g, '_') || 'custom'}`;
+  return `kernel-${
+    img
+      .split('/')
+      .pop()!
+      .replace(/[^\w.-]+/g, '_') || 'custom'
+  }`;
 }
 
 /** What running on one kernel gives back: that kernel's result.json, and how it ran. */
@@ -64,7 +75,10 @@ export async function readRunResult(dir: string): Promise<RunResult> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new CtlabError('LAB', `no result.json in ${dir}`, { cause: e, hint: 'the run on that kernel did not finish; see its console log in the same folder' });
+    throw new CtlabError('LAB', `no result.json in ${dir}`, {
+      cause: e,
+      hint: 'the run on that kernel did not finish; see its console log in the same folder',
+    });
   }
   return JSON.parse(text) as RunResult;
 }
@@ -88,13 +102,34 @@ export async function runOnKernels(o: KernelsRunOptions): Promise<RunResult> {
     progress(`kernel ${spec}: starting`);
     try {
       const k = await o.runner(spec, dir);
-      const run: KernelRun = { spec, release: k.release, runtime: k.runtime, vm: k.vm, totalMs: Date.now() - t, dir: dirName, passed: k.result.passed, verdict: k.result.verdict };
+      const run: KernelRun = {
+        spec,
+        release: k.release,
+        runtime: k.runtime,
+        vm: k.vm,
+        totalMs: Date.now() - t,
+        dir: dirName,
+        passed: k.result.passed,
+        verdict: k.result.verdict,
+      };
       runs.push(run);
       results.push({ run, result: k.result });
-      progress(`kernel ${spec} (${k.release}): ${k.result.verdict} (${((Date.now() - t) / 1000).toFixed(1)} s${k.vm ? `, boot ${(k.vm.bootMs / 1000).toFixed(1)} s under ${k.vm.accel}` : ''})`);
+      progress(
+        `kernel ${spec} (${k.release}): ${k.result.verdict} (${((Date.now() - t) / 1000).toFixed(1)} s${k.vm ? `, boot ${(k.vm.bootMs / 1000).toFixed(1)} s under ${k.vm.accel}` : ''})`,
+      );
     } catch (e) {
-      const msg = e instanceof CtlabError ? e.message : (e as Error)?.message ?? String(e);
-      const run: KernelRun = { spec, release: spec, runtime: spec === 'host' ? 'docker' : 'netns', vm: null, totalMs: Date.now() - t, dir: dirName, passed: false, verdict: '', error: msg };
+      const msg = e instanceof CtlabError ? e.message : ((e as Error)?.message ?? String(e));
+      const run: KernelRun = {
+        spec,
+        release: spec,
+        runtime: spec === 'host' ? 'docker' : 'netns',
+        vm: null,
+        totalMs: Date.now() - t,
+        dir: dirName,
+        passed: false,
+        verdict: '',
+        error: msg,
+      };
       runs.push(run);
       results.push({ run, result: null });
       progress(`kernel ${spec}: FAILED: ${msg}`);
@@ -104,11 +139,17 @@ export async function runOnKernels(o: KernelsRunOptions): Promise<RunResult> {
 }
 
 /** One result from each kernel's: variants nested under the kernel's folder, kernels oldest first. */
-export function mergeKernelResults(list: { run: KernelRun; result: RunResult | null }[], o: { runId: string; startedAt: Date }): RunResult {
+export function mergeKernelResults(
+  list: { run: KernelRun; result: RunResult | null }[],
+  o: { runId: string; startedAt: Date },
+): RunResult {
   const ok = list.filter((x): x is { run: KernelRun; result: RunResult } => x.result !== null);
   const first = ok[0]?.result;
   if (!first) {
-    throw new CtlabError('LAB', `the scenario did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`);
+    throw new CtlabError(
+      'LAB',
+      `the scenario did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`,
+    );
   }
   const sorted = [...ok].sort((a, b) => byKernelVersion(a.run.release, b.run.release));
   const variants = sorted.flatMap(({ run, result }) =>
@@ -118,7 +159,10 @@ export function mergeKernelResults(list: { run: KernelRun; result: RunResult | n
     ...list.filter((x) => x.run.error).map((x) => `kernel ${x.run.spec} did not run: ${x.run.error}`),
     ...sorted.flatMap(({ run, result }) => result.problems.map((p) => `${run.release}: ${p}`)),
   ];
-  const verdict = problems.length && ok.length < list.length ? `Inconclusive: ${problems[0]}` : sorted.map(({ run, result }) => `On ${run.release}: ${result.verdict}`).join(' ');
+  const verdict =
+    problems.length && ok.length < list.length
+      ? `Inconclusive: ${problems[0]}`
+      : sorted.map(({ run, result }) => `On ${run.release}: ${result.verdict}`).join(' ');
   return {
     schemaVersion: 1,
     scenario: first.scenario,

@@ -64,7 +64,15 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
         const dir = join(outDir, s.repetitions > 1 ? `${v.name}-${rep + 1}` : v.name);
         const t = Date.now();
         try {
-          const r = await runVariant({ runtime: rt, topology: topo, variant: v, repetition: rep + 1, expectedRecords: s.workload.records, dir, progress });
+          const r = await runVariant({
+            runtime: rt,
+            topology: topo,
+            variant: v,
+            repetition: rep + 1,
+            expectedRecords: s.workload.records,
+            dir,
+            progress,
+          });
           const td = Date.now();
           for (const n of topo.nodes) await rt.removeNode(n.name);
           r.result.timings.teardownMs = Date.now() - td;
@@ -116,7 +124,11 @@ export async function finishRun(result: RunResult, outDir: string, progress: Pro
   progress('analysing captures and writing the report');
   const evidence = await analyzeRun(result, outDir);
   const paths = await writeReports(result, outDir, evidence);
-  result.reports = { html: relative(outDir, paths.html), markdown: relative(outDir, paths.markdown), junit: relative(outDir, paths.junit) };
+  result.reports = {
+    html: relative(outDir, paths.html),
+    markdown: relative(outDir, paths.markdown),
+    junit: relative(outDir, paths.junit),
+  };
   await writeFile(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }

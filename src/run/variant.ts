@@ -8,7 +8,16 @@ import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
-import { collectClient, collectMiddlebox, collectServer, readMiddleboxLive, readServerSettings, readText, type RawFiles, type ServerSettings } from '../measure/collect.js';
+import {
+  collectClient,
+  collectMiddlebox,
+  collectServer,
+  readMiddleboxLive,
+  readServerSettings,
+  readText,
+  type RawFiles,
+  type ServerSettings,
+} from '../measure/collect.js';
 import { parseFlushOutput, parseHarvestSummary } from '../measure/parse.js';
 import { checkExpectations } from '../result/expectations.js';
 import type { ActionResult, VariantResult } from '../result/types.js';
@@ -22,19 +31,31 @@ async function runAll(node: LabNode, cmds: string[][]): Promise<void> {
   for (const c of cmds) await node.exec(c, { timeoutMs: 60_000 });
 }
 
-
 async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));
   const cmd = `echo $$ > ${PATHS.middleboxPid}; exec ${topo.middlebox.command.join(' ')} > ${PATHS.middleboxLog} 2>&1`;
   await mb.exec(['sh', '-c', cmd], { detach: true });
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const log = (await mb.exec(['sh', '-c', `cat ${PATHS.middleboxLog} 2>/dev/null; echo; kill -0 $(cat ${PATHS.middleboxPid} 2>/dev/null) 2>/dev/null && echo ALIVE`], { reject: false })).stdout;
+    const log = (
+      await mb.exec(
+        [
+          'sh',
+          '-c',
+          `cat ${PATHS.middleboxLog} 2>/dev/null; echo; kill -0 $(cat ${PATHS.middleboxPid} 2>/dev/null) 2>/dev/null && echo ALIVE`,
+        ],
+        { reject: false },
+      )
+    ).stdout;
     if (/^ready\b/m.test(log)) return;
     if (!/ALIVE\s*$/.test(log) && Date.now() > deadline - 19_000) {
-      throw new CtlabError('LAB', 'the middlebox process exited during start-up', { stderr: log.replace(/ALIVE\s*$/, ''), hint: 'see the middlebox log above; `ctlab doctor` checks NFQUEUE support' });
+      throw new CtlabError('LAB', 'the middlebox process exited during start-up', {
+        stderr: log.replace(/ALIVE\s*$/, ''),
+        hint: 'see the middlebox log above; `ctlab doctor` checks NFQUEUE support',
+      });
     }
-    if (Date.now() > deadline) throw new CtlabError('LAB', 'the middlebox did not report ready within 20 s', { stderr: log });
+    if (Date.now() > deadline)
+      throw new CtlabError('LAB', 'the middlebox did not report ready within 20 s', { stderr: log });
     await sleep(100);
   }
 }
@@ -45,15 +66,30 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
     caps.map(async (c) => {
       const n = nodes(c.node);
       const log = `${c.file}.log`;
-      await n.exec(['sh', '-c', `echo $$ > ${c.file}.pid; exec ${captureCommand(c).map((a) => `'${a}'`).join(' ')} 2> ${log}`], { detach: true });
+      await n.exec(
+        [
+          'sh',
+          '-c',
+          `echo $$ > ${c.file}.pid; exec ${captureCommand(c)
+            .map((a) => `'${a}'`)
+            .join(' ')} 2> ${log}`,
+        ],
+        { detach: true },
+      );
       const deadline = Date.now() + 10_000;
       for (;;) {
-        const r = await n.exec(['sh', '-c', `cat ${log}; kill -0 $(cat ${c.file}.pid) 2>/dev/null && echo ALIVE`], { reject: false });
+        const r = await n.exec(['sh', '-c', `cat ${log}; kill -0 $(cat ${c.file}.pid) 2>/dev/null && echo ALIVE`], {
+          reject: false,
+        });
         if (/listening on/.test(r.stdout)) return;
         if (!/ALIVE/.test(r.stdout) || Date.now() > deadline) {
           const log = r.stdout.replace(/ALIVE\s*$/, '').trim();
           // tcpdump's own words (e.g. "eth0: No such device exists") in the message itself.
-          throw new CtlabError('LAB', `capture ${c.name} (${captureCommand(c).join(' ')}) did not start in node ${c.node}${log ? `: ${log.split('\n').slice(-1)[0]}` : ''}`, { stderr: log });
+          throw new CtlabError(
+            'LAB',
+            `capture ${c.name} (${captureCommand(c).join(' ')}) did not start in node ${c.node}${log ? `: ${log.split('\n').slice(-1)[0]}` : ''}`,
+            { stderr: log },
+          );
         }
         await sleep(50);
       }
@@ -65,7 +101,14 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
 async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
   await Promise.all(
     caps.map((c) =>
-      nodes(c.node).exec(['sh', '-c', `p=$(cat ${c.file}.pid); kill -INT $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`], { reject: false }),
+      nodes(c.node).exec(
+        [
+          'sh',
+          '-c',
+          `p=$(cat ${c.file}.pid); kill -INT $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`,
+        ],
+        { reject: false },
+      ),
     ),
   );
 }
@@ -75,12 +118,23 @@ async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]):
  * action still pending when the harvest ends never runs (ranAtMs null): the caller reports it,
  * since a run whose flush never happened measured the control, not the failure.
  */
-export async function runActions(node: (n: string) => LabNode, specs: ActionSpec[], t0: number, harvest: Promise<unknown>): Promise<ActionResult[]> {
+export async function runActions(
+  node: (n: string) => LabNode,
+  specs: ActionSpec[],
+  t0: number,
+  harvest: Promise<unknown>,
+): Promise<ActionResult[]> {
   let finished = false;
   let wake: () => void = () => {};
   const ended = harvest.then(
-    () => { finished = true; wake(); },
-    () => { finished = true; wake(); },
+    () => {
+      finished = true;
+      wake();
+    },
+    () => {
+      finished = true;
+      wake();
+    },
   );
   void ended;
   const out: ActionResult[] = [];
@@ -89,7 +143,10 @@ export async function runActions(node: (n: string) => LabNode, specs: ActionSpec
     if (wait > 0 && !finished) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
-        wake = () => { clearTimeout(timer); resolve(); };
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
     const base = { text: a.text, node: a.node, atMs: a.atMs };
@@ -101,13 +158,26 @@ export async function runActions(node: (n: string) => LabNode, specs: ActionSpec
     const r = await node(a.node).exec(a.command, { reject: false, timeoutMs: 10_000 });
     const output = `${r.stdout}${r.stderr}`.trim();
     const flushed = parseFlushOutput(output);
-    out.push({ ...base, ranAtMs, ok: r.exitCode === 0, output, ...(flushed !== undefined ? { flushedEntries: flushed } : {}) });
+    out.push({
+      ...base,
+      ranAtMs,
+      ok: r.exitCode === 0,
+      output,
+      ...(flushed !== undefined ? { flushedEntries: flushed } : {}),
+    });
   }
   return out;
 }
 
 async function stopMiddlebox(mb: LabNode): Promise<void> {
-  await mb.exec(['sh', '-c', `p=$(cat ${PATHS.middleboxPid}); kill -TERM $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`], { reject: false });
+  await mb.exec(
+    [
+      'sh',
+      '-c',
+      `p=$(cat ${PATHS.middleboxPid}); kill -TERM $p 2>/dev/null; for i in $(seq 50); do kill -0 $p 2>/dev/null || exit 0; sleep 0.1; done; exit 1`,
+    ],
+    { reject: false },
+  );
 }
 
 /**
@@ -118,7 +188,15 @@ export class LabSetupError extends CtlabError {
   static from(e: unknown): LabSetupError {
     if (e instanceof LabSetupError) return e;
     if (e instanceof CtlabError) {
-      return new LabSetupError(e.code, e.message, { hint: e.hint, command: e.command, exitCode: e.exitCode, timedOut: e.timedOut, stdout: e.stdout, stderr: e.stderr, cause: e });
+      return new LabSetupError(e.code, e.message, {
+        hint: e.hint,
+        command: e.command,
+        exitCode: e.exitCode,
+        timedOut: e.timedOut,
+        stdout: e.stdout,
+        stderr: e.stderr,
+        cause: e,
+      });
     }
     return new LabSetupError('LAB', `the lab did not come up: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
@@ -169,19 +247,30 @@ interface Harvest {
 /** Run the harvester, and the mid-run actions beside it; no summary from it is a lab failure. */
 async function harvest(topo: Topology, node: NodeOf, problems: string[]): Promise<Harvest> {
   const t1 = Date.now();
-  const run = node(topo.names.harvester).exec(topo.harvester.command, { timeoutMs: topo.harvester.timeoutMs, reject: false });
+  const run = node(topo.names.harvester).exec(topo.harvester.command, {
+    timeoutMs: topo.harvester.timeoutMs,
+    reject: false,
+  });
   const actionsRun = runActions(node, topo.actions ?? [], t1, run);
   const h = await run;
   const harvestMs = Date.now() - t1;
   const actions = await actionsRun;
   for (const a of actions) {
-    if (a.ranAtMs === null) problems.push(`${topo.variant}: action "${a.text}" never ran: the harvest ended after ${harvestMs} ms (make it earlier, or the workload longer)`);
+    if (a.ranAtMs === null)
+      problems.push(
+        `${topo.variant}: action "${a.text}" never ran: the harvest ended after ${harvestMs} ms (make it earlier, or the workload longer)`,
+      );
     else if (!a.ok) problems.push(`${topo.variant}: action "${a.text}" failed: ${a.output || 'no output'}`);
   }
   if (h.timedOut) problems.push(`the harvester did not finish within ${topo.harvester.timeoutMs} ms`);
   const summary = parseHarvestSummary(h.stdout);
   if (!summary) {
-    throw new CtlabError('LAB', `the harvester gave no summary (exit ${h.exitCode})`, { command: topo.harvester.command, exitCode: h.exitCode, stderr: h.stderr, stdout: h.stdout.slice(-2000) });
+    throw new CtlabError('LAB', `the harvester gave no summary (exit ${h.exitCode})`, {
+      command: topo.harvester.command,
+      exitCode: h.exitCode,
+      stderr: h.stderr,
+      stdout: h.stdout.slice(-2000),
+    });
   }
   return { exec: h, summary, harvestMs, actions };
 }
@@ -198,33 +287,63 @@ interface Counters {
 async function collectCounters(topo: Topology, node: NodeOf, problems: string[]): Promise<Counters> {
   const mb = node(topo.names.middlebox);
   const live = await readMiddleboxLive(mb);
-  if (!live.alive) problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
+  if (!live.alive)
+    problems.push(`${topo.variant}: the middlebox process died during the run (traffic stopped: fail closed)`);
   // Stop the middlebox first: with no bypass, nothing crosses the path any more, so the
   // counters read below are final and agree with each other (a connection left deadlocked
   // would otherwise keep bumping conntrack's counter between two reads).
   await stopMiddlebox(mb);
-  const [server, client] = await Promise.all([collectServer(node(topo.names.server), topo), collectClient(node(topo.names.harvester), topo)]);
+  const [server, client] = await Promise.all([
+    collectServer(node(topo.names.server), topo),
+    collectClient(node(topo.names.harvester), topo),
+  ]);
   await stopCaptures(node, topo.captures);
   const middlebox = await collectMiddlebox(mb, live);
   if (!middlebox.countersWritten) problems.push(`${topo.variant}: no middlebox counters were written`);
   const queueDrops = middlebox.counters.queueDrops;
-  if (queueDrops > 0) problems.push(`${topo.variant}: the kernel dropped ${queueDrops} packets at the NFQUEUE (the middlebox was a bottleneck; lower path.rateMbit)`);
-  return { server: server.counters, client: client.counters, middlebox: middlebox.counters, raw: { ...server.raw, ...client.raw, ...middlebox.raw } };
+  if (queueDrops > 0)
+    problems.push(
+      `${topo.variant}: the kernel dropped ${queueDrops} packets at the NFQUEUE (the middlebox was a bottleneck; lower path.rateMbit)`,
+    );
+  return {
+    server: server.counters,
+    client: client.counters,
+    middlebox: middlebox.counters,
+    raw: { ...server.raw, ...client.raw, ...middlebox.raw },
+  };
 }
 
 /** Keep the raw evidence next to the result: logs, counters, captures. Returns `files` (key → name). */
-async function keepFiles(dir: string, topo: Topology, node: NodeOf, h: Harvest, raw: RawFiles, problems: string[]): Promise<Record<string, string>> {
+async function keepFiles(
+  dir: string,
+  topo: Topology,
+  node: NodeOf,
+  h: Harvest,
+  raw: RawFiles,
+  problems: string[],
+): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true });
   const files: Record<string, string> = {};
   const save = async (name: string, content: string) => {
     await writeFile(join(dir, name), content);
     files[name.replace(/\.[a-z]+$/, '')] = name;
   };
-  const [events, nginx] = await Promise.all([readText(node(topo.names.harvester), PATHS.harvesterEvents), readText(node(topo.names.server), PATHS.nginxAccessLog)]);
-  const texts: RawFiles = { 'events.jsonl': events, 'harvester.log': h.exec.stderr, 'nginx-access.log': nginx, ...raw, 'topology.json': JSON.stringify(topo, null, 2) };
+  const [events, nginx] = await Promise.all([
+    readText(node(topo.names.harvester), PATHS.harvesterEvents),
+    readText(node(topo.names.server), PATHS.nginxAccessLog),
+  ]);
+  const texts: RawFiles = {
+    'events.jsonl': events,
+    'harvester.log': h.exec.stderr,
+    'nginx-access.log': nginx,
+    ...raw,
+    'topology.json': JSON.stringify(topo, null, 2),
+  };
   await Promise.all(Object.entries(texts).map(([name, text]) => save(name, text)));
   for (const c of topo.captures) {
-    const pcap = await node(c.node).readFile(c.file).catch(() => undefined);
+    const pcap = await node(c.node)
+      .readFile(c.file)
+      .catch(() => undefined);
     if (!pcap) {
       problems.push(`${topo.variant}: capture ${c.name} is missing`);
       continue;
@@ -236,7 +355,15 @@ async function keepFiles(dir: string, topo: Topology, node: NodeOf, h: Harvest, 
 }
 
 /** The variant's entry of result.json, its expectations checked. */
-function assembleResult(o: VariantRunOptions, topo: Topology, settings: ServerSettings, h: Harvest, c: Counters, files: Record<string, string>, timings: VariantResult['timings']): VariantResult {
+function assembleResult(
+  o: VariantRunOptions,
+  topo: Topology,
+  settings: ServerSettings,
+  h: Harvest,
+  c: Counters,
+  files: Record<string, string>,
+  timings: VariantResult['timings'],
+): VariantResult {
   const { summary, actions } = h;
   const attempts = summary.attempts;
   const result: VariantResult = {
@@ -291,6 +418,11 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const files = await keepFiles(o.dir, topo, node, h, counters.raw, problems);
   const collectMs = Date.now() - t2;
 
-  const result = assembleResult(o, topo, settings, h, counters, files, { labUpMs, harvestMs: h.harvestMs, collectMs, teardownMs: 0 });
+  const result = assembleResult(o, topo, settings, h, counters, files, {
+    labUpMs,
+    harvestMs: h.harvestMs,
+    collectMs,
+    teardownMs: 0,
+  });
   return { result, problems };
 }

@@ -18,9 +18,15 @@ export function parseDeb822Sources(text: string): AptSource[] {
     let last: string | undefined;
     for (const raw of para.split('\n')) {
       if (/^\s*#/.test(raw)) continue;
-      if (/^\s/.test(raw) && last) { fields[last] += ` ${raw.trim()}`; continue; } // continuation
+      if (/^\s/.test(raw) && last) {
+        fields[last] += ` ${raw.trim()}`;
+        continue;
+      } // continuation
       const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(raw);
-      if (m) { last = m[1]!.toLowerCase(); fields[last] = m[2]!.trim(); }
+      if (m) {
+        last = m[1]!.toLowerCase();
+        fields[last] = m[2]!.trim();
+      }
     }
     if (!fields.uris || !fields.suites) continue;
     if (fields.types && !fields.types.split(/\s+/).includes('deb')) continue;
@@ -61,11 +67,21 @@ export function pickDebianMirror(sources: AptSource[], suite = 'bookworm'): stri
 /** Read the host's apt sources (sources.list and sources.list.d/*.list|*.sources). */
 export async function hostAptSources(root = '/etc/apt'): Promise<AptSource[]> {
   const out: AptSource[] = [];
-  const read = async (p: string) => { try { return await readFile(p, 'utf8'); } catch { return undefined; } };
+  const read = async (p: string) => {
+    try {
+      return await readFile(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
   const main = await read(join(root, 'sources.list'));
   if (main) out.push(...parseOneLineSources(main));
   let names: string[] = [];
-  try { names = (await readdir(join(root, 'sources.list.d'))).sort(); } catch { /* none */ }
+  try {
+    names = (await readdir(join(root, 'sources.list.d'))).sort();
+  } catch {
+    /* none */
+  }
   for (const n of names) {
     const text = await read(join(root, 'sources.list.d', n));
     if (!text) continue;

@@ -17,9 +17,13 @@ async function main(argv: string[]): Promise<void> {
     else if (a === '--no-cache') noCache = true;
     else if (a === '--role') {
       const r = argv[++i] as Role;
-      if (!ROLES.includes(r)) throw new CtlabError('SCENARIO', `unknown role ${r}`, { hint: `one of ${ROLES.join(', ')}` });
+      if (!ROLES.includes(r))
+        throw new CtlabError('SCENARIO', `unknown role ${r}`, { hint: `one of ${ROLES.join(', ')}` });
       roles.push(r);
-    } else throw new CtlabError('SCENARIO', `unknown option ${a}`, { hint: 'options: --verbose, --force, --no-cache, --role server|middlebox|harvester' });
+    } else
+      throw new CtlabError('SCENARIO', `unknown option ${a}`, {
+        hint: 'options: --verbose, --force, --no-cache, --role server|middlebox|harvester',
+      });
   }
   const res = await buildLabImages({ verbose, force, noCache, roles: roles.length ? roles : undefined });
   for (const [role, tag] of Object.entries(res.images)) {

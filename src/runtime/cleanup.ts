@@ -30,26 +30,43 @@ export async function cleanLab(opts: CleanOptions = {}): Promise<CleanResult> {
   const filters = runFilter(opts.runId);
   const result: CleanResult = { containers: [], networks: [], images: [] };
 
-  const containers = await docker.listContainers({ all: true, filters }).catch((e) => { throw dockerError(e, 'listing containers'); });
-  await Promise.all(containers.map(async (c) => {
-    try {
-      await docker.getContainer(c.Id).remove({ force: true });
-    } catch (err) {
-      // 404: already gone; 409: removal already in progress (another cleaner) — both fine.
-      const code = (err as { statusCode?: number }).statusCode;
-      if (!isNotFound(err) && code !== 409) throw dockerError(err, `removing container ${c.Names[0]}`);
-    }
-    result.containers.push({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), runId: c.Labels[LABEL_RUN] ?? '', node: c.Labels[LABEL_NODE] });
-  }));
+  const containers = await docker.listContainers({ all: true, filters }).catch((e) => {
+    throw dockerError(e, 'listing containers');
+  });
+  await Promise.all(
+    containers.map(async (c) => {
+      try {
+        await docker.getContainer(c.Id).remove({ force: true });
+      } catch (err) {
+        // 404: already gone; 409: removal already in progress (another cleaner) — both fine.
+        const code = (err as { statusCode?: number }).statusCode;
+        if (!isNotFound(err) && code !== 409) throw dockerError(err, `removing container ${c.Names[0]}`);
+      }
+      result.containers.push({
+        id: c.Id,
+        name: (c.Names[0] ?? '').replace(/^\//, ''),
+        runId: c.Labels[LABEL_RUN] ?? '',
+        node: c.Labels[LABEL_NODE],
+      });
+    }),
+  );
 
-  const networks = await docker.listNetworks({ filters }).catch((e) => { throw dockerError(e, 'listing networks'); });
+  const networks = await docker.listNetworks({ filters }).catch((e) => {
+    throw dockerError(e, 'listing networks');
+  });
   for (const n of networks) {
-    try { await docker.getNetwork(n.Id).remove(); } catch (err) { if (!isNotFound(err)) throw dockerError(err, `removing network ${n.Name}`); }
+    try {
+      await docker.getNetwork(n.Id).remove();
+    } catch (err) {
+      if (!isNotFound(err)) throw dockerError(err, `removing network ${n.Name}`);
+    }
     result.networks.push({ id: n.Id, name: n.Name });
   }
 
   if (opts.images) {
-    const images = await docker.listImages({ filters: imageFilter() }).catch((e) => { throw dockerError(e, 'listing images'); });
+    const images = await docker.listImages({ filters: imageFilter() }).catch((e) => {
+      throw dockerError(e, 'listing images');
+    });
     const sorted = images
       .map((i) => ({ id: i.Id, tags: i.RepoTags ?? [], role: i.Labels?.[LABEL_ROLE] ?? '' }))
       .filter((i) => opts.runId === undefined || images.find((x) => x.Id === i.id)?.Labels?.[LABEL_RUN] === opts.runId)

@@ -4,7 +4,8 @@ import Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { CtlabError } from '../errors.js';
 
-const SETUP_HINT = 'run `sudo bash scripts/setup.sh` (installs docker.io and starts dockerd), or start dockerd yourself';
+const SETUP_HINT =
+  'run `sudo bash scripts/setup.sh` (installs docker.io and starts dockerd), or start dockerd yourself';
 
 function socketPath(): string | undefined {
   const host = process.env.DOCKER_HOST;
@@ -21,7 +22,11 @@ export function dockerError(err: unknown, what = 'Docker request failed'): Ctlab
   const detail = e.json?.message ?? e.message ?? String(err);
   switch (e.code) {
     case 'ENOENT':
-      return new CtlabError('DOCKER', `Docker is unreachable: socket ${sock} does not exist (dockerd not running or not installed)`, { hint: SETUP_HINT, cause: err });
+      return new CtlabError(
+        'DOCKER',
+        `Docker is unreachable: socket ${sock} does not exist (dockerd not running or not installed)`,
+        { hint: SETUP_HINT, cause: err },
+      );
     case 'EACCES':
     case 'EPERM':
       return new CtlabError('DOCKER', `Docker is unreachable: permission denied on ${sock}`, {
@@ -29,10 +34,17 @@ export function dockerError(err: unknown, what = 'Docker request failed'): Ctlab
         cause: err,
       });
     case 'ECONNREFUSED':
-      return new CtlabError('DOCKER', `Docker is unreachable: connection refused on ${sock ?? process.env.DOCKER_HOST} (daemon down)`, { hint: SETUP_HINT, cause: err });
+      return new CtlabError(
+        'DOCKER',
+        `Docker is unreachable: connection refused on ${sock ?? process.env.DOCKER_HOST} (daemon down)`,
+        { hint: SETUP_HINT, cause: err },
+      );
     case 'ETIMEDOUT':
     case 'ECONNRESET':
-      return new CtlabError('DOCKER', `Docker did not answer (${e.code})`, { hint: 'check that dockerd is healthy (`docker info`); restart it if it hangs', cause: err });
+      return new CtlabError('DOCKER', `Docker did not answer (${e.code})`, {
+        hint: 'check that dockerd is healthy (`docker info`); restart it if it hangs',
+        cause: err,
+      });
   }
   return new CtlabError('DOCKER', `${what}: ${detail}`, { cause: err });
 }
@@ -49,7 +61,9 @@ export async function connectDocker(opts: { docker?: Docker; timeoutMs?: number 
   try {
     await Promise.race([
       docker.ping(),
-      new Promise((_, reject) => { timer = setTimeout(() => reject(Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' })), timeoutMs); }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('ping timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+      }),
     ]);
   } catch (err) {
     throw dockerError(err, 'Docker ping failed');

@@ -44,7 +44,9 @@ export class DockerNode implements LabNode {
     private readonly docker: Docker,
   ) {}
 
-  private get container(): Docker.Container { return this.docker.getContainer(this.id); }
+  private get container(): Docker.Container {
+    return this.docker.getContainer(this.id);
+  }
 
   async exec(cmd: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const t0 = Date.now();
@@ -53,13 +55,14 @@ export class DockerNode implements LabNode {
     const timeoutMs = opts.timeoutMs;
     // coreutils timeout(1) kills the whole process group inside the node (a docker exec cannot
     // be killed through the API); exit 124 then means "timed out".
-    const argv = timeoutMs && !opts.detach
-      ? ['timeout', '-k', '2', `${Math.max(timeoutMs, 1) / 1000}`, ...cmd]
-      : cmd;
+    const argv = timeoutMs && !opts.detach ? ['timeout', '-k', '2', `${Math.max(timeoutMs, 1) / 1000}`, ...cmd] : cmd;
     let exec: Docker.Exec;
     try {
       exec = await this.container.exec({
-        Cmd: argv, AttachStdout: !opts.detach, AttachStderr: !opts.detach, AttachStdin: opts.stdin !== undefined && !opts.detach,
+        Cmd: argv,
+        AttachStdout: !opts.detach,
+        AttachStderr: !opts.detach,
+        AttachStdin: opts.stdin !== undefined && !opts.detach,
         Env: this.spec.env ? Object.entries(this.spec.env).map(([k, v]) => `${k}=${v}`) : undefined,
       });
     } catch (err) {
@@ -68,11 +71,16 @@ export class DockerNode implements LabNode {
     if (opts.detach) {
       // With Detach the engine answers at once, but docker-modem keeps the connection open
       // (and the process alive for minutes): close whatever stream it hands back.
-      const started = (await exec.start({ Detach: true } as Docker.ExecStartOptions)) as unknown as { destroy?: () => void } | undefined;
+      const started = (await exec.start({ Detach: true } as Docker.ExecStartOptions)) as unknown as
+        | { destroy?: () => void }
+        | undefined;
       started?.destroy?.();
       return { ...base, exitCode: null, stdout: '', stderr: '', timedOut: false, durationMs: Date.now() - t0 };
     }
-    const stream = (await exec.start({ hijack: true, stdin: opts.stdin !== undefined } as Docker.ExecStartOptions)) as NodeJS.ReadWriteStream & { destroy(): void };
+    const stream = (await exec.start({
+      hijack: true,
+      stdin: opts.stdin !== undefined,
+    } as Docker.ExecStartOptions)) as NodeJS.ReadWriteStream & { destroy(): void };
     const out = new PassThrough();
     const err = new PassThrough();
     const outP = collect(out);
@@ -93,7 +101,12 @@ export class DockerNode implements LabNode {
         // (works with a local engine) and stop waiting.
         safety = setTimeout(async () => {
           safetyFired = true;
-          try { const pid = (await exec.inspect()).Pid; if (pid > 0) process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+          try {
+            const pid = (await exec.inspect()).Pid;
+            if (pid > 0) process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
           stream.destroy();
           resolve();
         }, timeoutMs + 5000);
@@ -103,24 +116,46 @@ export class DockerNode implements LabNode {
       await ended;
     } finally {
       if (safety) clearTimeout(safety);
-      out.end(); err.end();
+      out.end();
+      err.end();
     }
     const [stdoutB, stderrB] = await Promise.all([outP, errP]);
     let exitCode: number | null = null;
-    for (let i = 0; i < 50; i++) { // the exit code can lag the end of the stream by a moment
+    for (let i = 0; i < 50; i++) {
+      // the exit code can lag the end of the stream by a moment
       const info = await exec.inspect();
-      if (!info.Running) { exitCode = info.ExitCode; break; }
+      if (!info.Running) {
+        exitCode = info.ExitCode;
+        break;
+      }
       await sleep(20);
     }
     const durationMs = Date.now() - t0;
-    const timedOut = safetyFired || (timeoutMs !== undefined && (exitCode === 124 || exitCode === 137) && durationMs >= timeoutMs - 50);
-    const result: ExecResult = { ...base, exitCode, stdout: stdoutB.toString('utf8'), stderr: stderrB.toString('utf8'), timedOut, durationMs };
+    const timedOut =
+      safetyFired ||
+      (timeoutMs !== undefined && (exitCode === 124 || exitCode === 137) && durationMs >= timeoutMs - 50);
+    const result: ExecResult = {
+      ...base,
+      exitCode,
+      stdout: stdoutB.toString('utf8'),
+      stderr: stderrB.toString('utf8'),
+      timedOut,
+      durationMs,
+    };
     if ((timedOut || exitCode !== 0) && opts.reject !== false) {
-      throw new CtlabError('EXEC', timedOut
-        ? `\`${cmd.join(' ')}\` in node ${node} timed out after ${timeoutMs} ms`
-        : `\`${cmd.join(' ')}\` in node ${node} failed with exit code ${exitCode}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop()}` : ''}`, {
-        command: cmd, exitCode, timedOut, stdout: result.stdout, stderr: result.stderr,
-      });
+      throw new CtlabError(
+        'EXEC',
+        timedOut
+          ? `\`${cmd.join(' ')}\` in node ${node} timed out after ${timeoutMs} ms`
+          : `\`${cmd.join(' ')}\` in node ${node} failed with exit code ${exitCode}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop()}` : ''}`,
+        {
+          command: cmd,
+          exitCode,
+          timedOut,
+          stdout: result.stdout,
+          stderr: result.stderr,
+        },
+      );
     }
     return result;
   }
@@ -140,11 +175,18 @@ export class DockerNode implements LabNode {
 
   async writeFile(path: string, content: Buffer | string): Promise<void> {
     if (!path.startsWith('/')) throw new CtlabError('EXEC', `writeFile needs an absolute path, not ${path}`);
-    const tar = packTar([{ name: basename(path), content: Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'), mtime: Math.floor(Date.now() / 1000) }]);
+    const tar = packTar([
+      {
+        name: basename(path),
+        content: Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8'),
+        mtime: Math.floor(Date.now() / 1000),
+      },
+    ]);
     try {
       await this.container.putArchive(tar, { path: dirname(path) });
     } catch (err) {
-      if (isNotFound(err)) throw new CtlabError('EXEC', `node ${this.spec.name} has no directory ${dirname(path)}`, { cause: err });
+      if (isNotFound(err))
+        throw new CtlabError('EXEC', `node ${this.spec.name} has no directory ${dirname(path)}`, { cause: err });
       throw dockerError(err, `writing ${path} into node ${this.spec.name}`);
     }
   }
@@ -156,7 +198,11 @@ export class DockerRuntime implements Runtime {
   private linkSeq = 0;
   private destroyed = false;
 
-  private constructor(readonly runId: string, readonly docker: Docker, readonly images: DockerRuntimeOptions['images']) {}
+  private constructor(
+    readonly runId: string,
+    readonly docker: Docker,
+    readonly images: DockerRuntimeOptions['images'],
+  ) {}
 
   /** Connect to Docker (clear error when unreachable) and make a runtime for one run. */
   static async create(opts: DockerRuntimeOptions): Promise<DockerRuntime> {
@@ -172,14 +218,19 @@ export class DockerRuntime implements Runtime {
     return n;
   }
 
-  listNodes(): DockerNode[] { return [...this.nodes.values()]; }
+  listNodes(): DockerNode[] {
+    return [...this.nodes.values()];
+  }
 
   async createNode(spec: NodeSpec): Promise<DockerNode> {
     assertNodeName(spec.name);
     if (this.destroyed) throw new CtlabError('LAB', `run ${this.runId} was destroyed`);
     if (this.nodes.has(spec.name)) throw new CtlabError('LAB', `node ${spec.name} already exists in run ${this.runId}`);
     const image = this.images[spec.role];
-    if (!image) throw new CtlabError('LAB', `no image for role ${spec.role}`, { hint: 'build the lab images first (`node dist/src/runtime/build-images-cli.js`)' });
+    if (!image)
+      throw new CtlabError('LAB', `no image for role ${spec.role}`, {
+        hint: 'build the lab images first (`node dist/src/runtime/build-images-cli.js`)',
+      });
     const name = containerName(this.runId, spec.name);
     let container: Docker.Container;
     try {
@@ -201,11 +252,15 @@ export class DockerRuntime implements Runtime {
       const e = err as { statusCode?: number; json?: { message?: string } };
       if (e.statusCode === 409) {
         throw new CtlabError('LAB', `a container named ${name} already exists (name clash)`, {
-          hint: `remove the old lab with \`ctlab clean --run ${this.runId}\`, or start a new run id`, cause: err,
+          hint: `remove the old lab with \`ctlab clean --run ${this.runId}\`, or start a new run id`,
+          cause: err,
         });
       }
       if (e.statusCode === 404) {
-        throw new CtlabError('IMAGE', `image ${image} for node ${spec.name} is missing`, { hint: 'build the lab images (`node dist/src/runtime/build-images-cli.js`)', cause: err });
+        throw new CtlabError('IMAGE', `image ${image} for node ${spec.name} is missing`, {
+          hint: 'build the lab images (`node dist/src/runtime/build-images-cli.js`)',
+          cause: err,
+        });
       }
       throw dockerError(err, `creating node ${spec.name}`);
     }
@@ -220,7 +275,8 @@ export class DockerRuntime implements Runtime {
       const msg = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
       if (/sysctl/i.test(msg)) {
         throw new CtlabError('KERNEL', `node ${spec.name} could not start: ${msg}`, {
-          hint: 'a sysctl in the scenario does not exist in this kernel or is not per network namespace', cause: err,
+          hint: 'a sysctl in the scenario does not exist in this kernel or is not per network namespace',
+          cause: err,
         });
       }
       throw new CtlabError('LAB', `node ${spec.name} could not start: ${msg}`, { cause: err });
@@ -255,10 +311,16 @@ export class DockerRuntime implements Runtime {
       await container.start();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       if (StatusCode !== 0) {
-        const logs = (await container.logs({ stdout: true, stderr: true })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+        const logs = (await container.logs({ stdout: true, stderr: true }))
+          .toString('utf8')
+          .replace(/[\x00-\x08]/g, '')
+          .trim();
         throw new CtlabError('LAB', `${what} failed: ${logs || `exit ${StatusCode}`}`, {
-          command: cmd, exitCode: StatusCode,
-          hint: /File exists/.test(logs) ? 'an interface with that name already exists in one of the nodes' : 'the node may have stopped; check `docker ps -a --filter label=ctlab.run`',
+          command: cmd,
+          exitCode: StatusCode,
+          hint: /File exists/.test(logs)
+            ? 'an interface with that name already exists in one of the nodes'
+            : 'the node may have stopped; check `docker ps -a --filter label=ctlab.run`',
         });
       }
     } catch (err) {
@@ -283,10 +345,20 @@ export class DockerRuntime implements Runtime {
   async destroy(): Promise<void> {
     this.destroyed = true;
     this.nodes.clear();
-    const list = await this.docker.listContainers({ all: true, filters: runFilter(this.runId) }).catch((err) => { throw dockerError(err, 'listing lab containers'); });
-    await Promise.all(list.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch((err) => {
-      if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409) throw dockerError(err, `removing ${c.Names[0]}`);
-    })));
+    const list = await this.docker.listContainers({ all: true, filters: runFilter(this.runId) }).catch((err) => {
+      throw dockerError(err, 'listing lab containers');
+    });
+    await Promise.all(
+      list.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch((err) => {
+            if (!isNotFound(err) && (err as { statusCode?: number }).statusCode !== 409)
+              throw dockerError(err, `removing ${c.Names[0]}`);
+          }),
+      ),
+    );
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

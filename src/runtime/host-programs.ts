@@ -6,7 +6,11 @@ import { accessSync, constants as fsc } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** A host program ctlab needs, and the Debian package that provides it. */
-export interface HostProgram { program: string; pkg: string; why: string }
+export interface HostProgram {
+  program: string;
+  pkg: string;
+  why: string;
+}
 
 /** The standard program directories, searched after PATH (and the PATH of every netns node). */
 export const STD_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -19,7 +23,9 @@ export function findProgram(program: string, pathEnv = process.env.PATH ?? ''): 
     try {
       accessSync(p, fsc.X_OK);
       return p;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return undefined;
 }

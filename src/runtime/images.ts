@@ -98,33 +98,51 @@ export async function roleContextFiles(repoRoot: string, dir: string): Promise<C
     for (const entry of parseContextList(await readFile(listPath, 'utf8'))) {
       if (!existsSync(join(repoRoot, entry))) {
         throw new CtlabError('IMAGE', `${dir}/context.list names ${entry}, which does not exist`, {
-          hint: entry.startsWith('dist') ? 'run `npm run build` first (the images carry the compiled code)' : `create ${entry} or remove it from ${dir}/context.list`,
+          hint: entry.startsWith('dist')
+            ? 'run `npm run build` first (the images carry the compiled code)'
+            : `create ${entry} or remove it from ${dir}/context.list`,
         });
       }
       await walk(repoRoot, entry, paths);
     }
   }
   const unique = [...new Set(paths)].sort();
-  return Promise.all(unique.map(async (p) => {
-    const abs = join(repoRoot, p);
-    const st = await stat(abs);
-    return { path: p.split(sep).join('/'), content: await readFile(abs), mode: st.mode & 0o111 ? 0o755 : 0o644 };
-  }));
+  return Promise.all(
+    unique.map(async (p) => {
+      const abs = join(repoRoot, p);
+      const st = await stat(abs);
+      return { path: p.split(sep).join('/'), content: await readFile(abs), mode: st.mode & 0o111 ? 0o755 : 0o644 };
+    }),
+  );
 }
 
 /**
  * Content hash of an image: its Dockerfile, every file sent (path, mode, bytes), the parent
  * image id and the build args. 12 hex digits, like Docker's short ids.
  */
-export function contentHash(input: { dockerfile: string | Buffer; files: ContextFile[]; parentId: string; buildArgs?: Record<string, string> }): string {
+export function contentHash(input: {
+  dockerfile: string | Buffer;
+  files: ContextFile[];
+  parentId: string;
+  buildArgs?: Record<string, string>;
+}): string {
   const h = createHash('sha256');
-  const field = (s: string | Buffer) => { const b = Buffer.isBuffer(s) ? s : Buffer.from(s); h.update(`${b.length}:`); h.update(b); };
+  const field = (s: string | Buffer) => {
+    const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
+    h.update(`${b.length}:`);
+    h.update(b);
+  };
   field('ctlab-image-v1');
   field(input.dockerfile);
   field(input.parentId);
-  for (const [k, v] of Object.entries(input.buildArgs ?? {}).sort(([a], [b]) => a.localeCompare(b))) { field(k); field(v); }
+  for (const [k, v] of Object.entries(input.buildArgs ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    field(k);
+    field(v);
+  }
   for (const f of [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    field(f.path); field(String(f.mode)); field(f.content);
+    field(f.path);
+    field(String(f.mode));
+    field(f.content);
   }
   return h.digest('hex').slice(0, 12);
 }
@@ -142,7 +160,11 @@ export async function imageId(docker: Docker, ref: string): Promise<string | und
 class BuildLog {
   private tail: string[] = [];
   private stream: WriteStream;
-  constructor(readonly file: string, private verbose: boolean, private onLine?: (l: string) => void) {
+  constructor(
+    readonly file: string,
+    private verbose: boolean,
+    private onLine?: (l: string) => void,
+  ) {
     this.stream = createWriteStream(file, { flags: 'a' });
   }
   line(text: string): void {
@@ -155,55 +177,102 @@ class BuildLog {
       this.onLine?.(l);
     }
   }
-  lastLines(n = 15): string { return this.tail.slice(-n).join('\n'); }
-  close(): Promise<void> { return new Promise((r) => this.stream.end(r)); }
+  lastLines(n = 15): string {
+    return this.tail.slice(-n).join('\n');
+  }
+  close(): Promise<void> {
+    return new Promise((r) => this.stream.end(r));
+  }
 }
 
 /** Follow a Docker JSON-lines progress stream; reject with the daemon's error message. */
 function follow(docker: Docker, stream: NodeJS.ReadableStream, log: BuildLog): Promise<{ id?: string }> {
   return new Promise((resolve, reject) => {
     let id: string | undefined;
-    docker.modem.followProgress(stream, (err: Error | null) => {
-      if (err) reject(err); else resolve({ id });
-    }, (ev: { stream?: string; status?: string; progress?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } }) => {
-      if (ev.stream) log.line(ev.stream);
-      else if (ev.status && !ev.progress) log.line(ev.status);
-      if (ev.aux?.ID) id = ev.aux.ID;
-      if (ev.error) { log.line(`ERROR: ${ev.error}`); reject(new Error(ev.errorDetail?.message ?? ev.error)); }
-    });
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        if (err) reject(err);
+        else resolve({ id });
+      },
+      (ev: {
+        stream?: string;
+        status?: string;
+        progress?: string;
+        error?: string;
+        errorDetail?: { message?: string };
+        aux?: { ID?: string };
+      }) => {
+        if (ev.stream) log.line(ev.stream);
+        else if (ev.status && !ev.progress) log.line(ev.status);
+        if (ev.aux?.ID) id = ev.aux.ID;
+        if (ev.error) {
+          log.line(`ERROR: ${ev.error}`);
+          reject(new Error(ev.errorDetail?.message ?? ev.error));
+        }
+      },
+    );
   });
 }
 
-async function buildOne(docker: Docker, log: BuildLog, p: {
-  tag: string; dockerfilePath: string; files: ContextFile[]; buildargs: Record<string, string>; labels: Record<string, string>; role: string; nocache?: boolean;
-}): Promise<void> {
+async function buildOne(
+  docker: Docker,
+  log: BuildLog,
+  p: {
+    tag: string;
+    dockerfilePath: string;
+    files: ContextFile[];
+    buildargs: Record<string, string>;
+    labels: Record<string, string>;
+    role: string;
+    nocache?: boolean;
+  },
+): Promise<void> {
   const t0 = Date.now();
   log.line(`=== building ${p.tag} (${p.files.length} files in context)`);
   const tar = packTar(p.files.map((f) => ({ name: f.path, content: f.content, mode: f.mode })));
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage(tar as unknown as NodeJS.ReadableStream, {
-      t: p.tag, dockerfile: p.dockerfilePath, buildargs: p.buildargs, labels: p.labels, rm: true, forcerm: true, nocache: p.nocache ?? false,
-    } as Docker.ImageBuildOptions);
+    stream = await docker.buildImage(
+      tar as unknown as NodeJS.ReadableStream,
+      {
+        t: p.tag,
+        dockerfile: p.dockerfilePath,
+        buildargs: p.buildargs,
+        labels: p.labels,
+        rm: true,
+        forcerm: true,
+        nocache: p.nocache ?? false,
+      } as Docker.ImageBuildOptions,
+    );
   } catch (err) {
     throw dockerError(err, `starting the build of ${p.tag}`);
   }
   try {
     await follow(docker, stream, log);
   } catch (err) {
-    throw new CtlabError('IMAGE', `building the ${p.role} image (${p.tag}) failed: ${(err as Error).message}\n--- last lines of the build ---\n${log.lastLines()}`, {
-      hint: `see the full log in ${log.file}; check ${p.dockerfilePath}, and that the apt mirror is reachable from containers (\`docker run --rm <base> apt-get update\`)`,
-      cause: err,
-    });
+    throw new CtlabError(
+      'IMAGE',
+      `building the ${p.role} image (${p.tag}) failed: ${(err as Error).message}\n--- last lines of the build ---\n${log.lastLines()}`,
+      {
+        hint: `see the full log in ${log.file}; check ${p.dockerfilePath}, and that the apt mirror is reachable from containers (\`docker run --rm <base> apt-get update\`)`,
+        cause: err,
+      },
+    );
   }
-  if (!(await imageId(docker, p.tag))) throw new CtlabError('IMAGE', `the build of ${p.tag} ended without an image\n${log.lastLines()}`, { hint: `see ${log.file}` });
+  if (!(await imageId(docker, p.tag)))
+    throw new CtlabError('IMAGE', `the build of ${p.tag} ended without an image\n${log.lastLines()}`, {
+      hint: `see ${log.file}`,
+    });
   log.line(`=== built ${p.tag} in ${Date.now() - t0} ms`);
 }
 
 /** Make ctlab-debian:bookworm with debootstrap (minbase) from the host's mirror and import it. */
 async function debootstrapImage(docker: Docker, log: BuildLog, runId: string): Promise<string> {
   const mirror = await hostDebianMirror('bookworm');
-  log.line(`=== no Debian base image: debootstrap --variant=minbase bookworm (mirror: ${mirror ?? "debootstrap's default"})`);
+  log.line(
+    `=== no Debian base image: debootstrap --variant=minbase bookworm (mirror: ${mirror ?? "debootstrap's default"})`,
+  );
   const t0 = Date.now();
   const dir = await mkdtemp('/var/tmp/ctlab-debootstrap-');
   try {
@@ -214,18 +283,31 @@ async function debootstrapImage(docker: Docker, log: BuildLog, runId: string): P
       await sub;
     } catch (err) {
       const e = err as { code?: string };
-      throw new CtlabError(e.code === 'ENOENT' ? 'HOST' : 'IMAGE', `debootstrap failed: ${(err as Error).message.split('\n')[0]}\n${log.lastLines()}`, {
-        hint: e.code === 'ENOENT' ? 'install it: `apt-get install debootstrap` (or run `sudo bash scripts/setup.sh`)' : `debootstrap needs root and the Debian mirror; see ${log.file}`,
-        command: ['debootstrap', ...args], cause: err,
-      });
+      throw new CtlabError(
+        e.code === 'ENOENT' ? 'HOST' : 'IMAGE',
+        `debootstrap failed: ${(err as Error).message.split('\n')[0]}\n${log.lastLines()}`,
+        {
+          hint:
+            e.code === 'ENOENT'
+              ? 'install it: `apt-get install debootstrap` (or run `sudo bash scripts/setup.sh`)'
+              : `debootstrap needs root and the Debian mirror; see ${log.file}`,
+          command: ['debootstrap', ...args],
+          cause: err,
+        },
+      );
     }
     // Keep the image lean: no apt lists or caches from the bootstrap.
     await execa('sh', ['-c', `rm -rf "${dir}"/var/cache/apt/archives/*.deb "${dir}"/var/lib/apt/lists/*`]);
     const tar = execa('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], { buffer: false, encoding: 'buffer' });
     const [repo, tag] = DEBOOTSTRAP_IMAGE.split(':') as [string, string];
-    const stream = await docker.importImage(tar.stdout as unknown as NodeJS.ReadableStream, {
-      repo, tag, changes: [`LABEL ${LABEL_ROLE}=debian-root ${LABEL_RUN}=${runId}`, 'CMD ["bash"]'],
-    } as never);
+    const stream = await docker.importImage(
+      tar.stdout as unknown as NodeJS.ReadableStream,
+      {
+        repo,
+        tag,
+        changes: [`LABEL ${LABEL_ROLE}=debian-root ${LABEL_RUN}=${runId}`, 'CMD ["bash"]'],
+      } as never,
+    );
     await follow(docker, stream as unknown as NodeJS.ReadableStream, log);
     await tar;
     log.line(`=== imported ${DEBOOTSTRAP_IMAGE} (debootstrap + import: ${Date.now() - t0} ms)`);
@@ -236,7 +318,12 @@ async function debootstrapImage(docker: Docker, log: BuildLog, runId: string): P
 }
 
 /** The Debian image the base builds FROM: given, local, pulled, or debootstrapped (in that order). */
-async function ensureDebianImage(docker: Docker, log: BuildLog, runId: string, wanted?: string): Promise<{ ref: string; id: string }> {
+async function ensureDebianImage(
+  docker: Docker,
+  log: BuildLog,
+  runId: string,
+  wanted?: string,
+): Promise<{ ref: string; id: string }> {
   const explicit = wanted ?? process.env.CTLAB_BASE_IMAGE;
   const ref = explicit ?? DEFAULT_DEBIAN_IMAGE;
   let id = await imageId(docker, ref);
@@ -252,7 +339,11 @@ async function ensureDebianImage(docker: Docker, log: BuildLog, runId: string, w
     if (id) return { ref, id };
   } catch (err) {
     log.line(`pull of ${ref} failed (${(err as Error).message.split('\n')[0]})`);
-    if (explicit) throw new CtlabError('IMAGE', `base image ${ref} is not present and cannot be pulled`, { hint: 'unset CTLAB_BASE_IMAGE to let ctlab debootstrap one', cause: err });
+    if (explicit)
+      throw new CtlabError('IMAGE', `base image ${ref} is not present and cannot be pulled`, {
+        hint: 'unset CTLAB_BASE_IMAGE to let ctlab debootstrap one',
+        cause: err,
+      });
   }
   const made = await debootstrapImage(docker, log, runId);
   return { ref: made, id: (await imageId(docker, made))! };
@@ -269,7 +360,12 @@ export async function pruneOldImages(docker: Docker, role: string, keep = 3): Pr
   const removed: string[] = [];
   for (const img of ours.slice(keep)) {
     for (const tag of (img.RepoTags ?? []).filter((t) => re.test(t))) {
-      try { await docker.getImage(tag).remove(); removed.push(tag); } catch { /* in use or already gone */ }
+      try {
+        await docker.getImage(tag).remove();
+        removed.push(tag);
+      } catch {
+        /* in use or already gone */
+      }
     }
   }
   return removed;
@@ -299,9 +395,13 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
     if (!force && (await imageId(docker, baseTag))) cached.push(baseTag);
     else {
       await buildOne(docker, log, {
-        tag: baseTag, role: 'base', dockerfilePath: 'lab/base/Dockerfile',
+        tag: baseTag,
+        role: 'base',
+        dockerfilePath: 'lab/base/Dockerfile',
         files: [{ path: 'lab/base/Dockerfile', content: baseDockerfile, mode: 0o644 }],
-        buildargs: baseArgs, nocache, labels: { [LABEL_ROLE]: 'base', [LABEL_RUN]: runId, [LABEL_HASH]: baseHash },
+        buildargs: baseArgs,
+        nocache,
+        labels: { [LABEL_ROLE]: 'base', [LABEL_RUN]: runId, [LABEL_HASH]: baseHash },
       });
       built.push(baseTag);
     }
@@ -311,7 +411,9 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
     for (const role of opts.roles ?? ROLES) {
       const dockerfilePath = `lab/${role}/Dockerfile`;
       if (!existsSync(join(repoRoot, dockerfilePath))) {
-        throw new CtlabError('IMAGE', `${dockerfilePath} does not exist`, { hint: `every role needs lab/<role>/Dockerfile (see lab/README.md)` });
+        throw new CtlabError('IMAGE', `${dockerfilePath} does not exist`, {
+          hint: `every role needs lab/<role>/Dockerfile (see lab/README.md)`,
+        });
       }
       const files = await roleContextFiles(repoRoot, `lab/${role}`);
       const dockerfile = files.find((f) => f.path === dockerfilePath)!.content;
@@ -321,7 +423,12 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
       if (!force && (await imageId(docker, tag))) cached.push(tag);
       else {
         await buildOne(docker, log, {
-          tag, role, dockerfilePath, files, buildargs: args, nocache,
+          tag,
+          role,
+          dockerfilePath,
+          files,
+          buildargs: args,
+          nocache,
           labels: { [LABEL_ROLE]: role, [LABEL_RUN]: runId, [LABEL_HASH]: hash },
         });
         built.push(tag);
@@ -335,7 +442,13 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
       }
     }
     log.line(`=== done in ${Date.now() - t0} ms: built ${built.length}, cached ${cached.length}`);
-    return { images, built, cached, logFile: relative(process.cwd(), log.file) || log.file, durationMs: Date.now() - t0 };
+    return {
+      images,
+      built,
+      cached,
+      logFile: relative(process.cwd(), log.file) || log.file,
+      durationMs: Date.now() - t0,
+    };
   } finally {
     await log.close();
   }

@@ -24,7 +24,10 @@ const CIDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 /** Throws CtlabError('LAB') for an interface name or address that must not reach a shell. */
 export function validateLinkSpec(spec: LinkSpec): void {
   for (const end of [spec.a, spec.b]) {
-    if (!IFNAME_RE.test(end.ifname)) throw new CtlabError('LAB', `bad interface name ${end.ifname}`, { hint: 'at most 15 characters: letters, digits, ".", "_", "-"' });
+    if (!IFNAME_RE.test(end.ifname))
+      throw new CtlabError('LAB', `bad interface name ${end.ifname}`, {
+        hint: 'at most 15 characters: letters, digits, ".", "_", "-"',
+      });
     const m = CIDR_RE.exec(end.address);
     if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
       throw new CtlabError('LAB', `bad address ${end.address}`, { hint: 'an IPv4 CIDR, e.g. 198.18.1.2/24' });
@@ -37,7 +40,21 @@ export function validateLinkSpec(spec: LinkSpec): void {
 
 /** `ip link add` of a veth pair whose ends are created straight in the two nodes' namespaces (by pid). */
 export function vethAddCommand(spec: LinkSpec, pidA: number, pidB: number): string[] {
-  return ['ip', 'link', 'add', spec.a.ifname, 'netns', String(pidA), 'type', 'veth', 'peer', 'name', spec.b.ifname, 'netns', String(pidB)];
+  return [
+    'ip',
+    'link',
+    'add',
+    spec.a.ifname,
+    'netns',
+    String(pidA),
+    'type',
+    'veth',
+    'peer',
+    'name',
+    spec.b.ifname,
+    'netns',
+    String(pidB),
+  ];
 }
 
 /** The shell script (run inside the end's node) that configures one end and brings it up. */
@@ -59,9 +76,17 @@ export function configureEndScript(end: LinkEnd, mtu = 1500): string {
  * both ends inside their nodes. `addVeth` resolves only once the pair exists: no retry here (the
  * "vanishing veth end" was a helper whose exit was read before it ran; see DockerRuntime.runHelper).
  */
-export async function wireLink(spec: LinkSpec, a: LabNode, b: LabNode, addVeth: (cmd: string[], what: string) => Promise<void>): Promise<void> {
+export async function wireLink(
+  spec: LinkSpec,
+  a: LabNode,
+  b: LabNode,
+  addVeth: (cmd: string[], what: string) => Promise<void>,
+): Promise<void> {
   validateLinkSpec(spec);
-  await addVeth(vethAddCommand(spec, a.pid, b.pid), `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`);
+  await addVeth(
+    vethAddCommand(spec, a.pid, b.pid),
+    `link ${spec.a.node}:${spec.a.ifname} <-> ${spec.b.node}:${spec.b.ifname}`,
+  );
   await Promise.all([
     a.exec(['sh', '-c', configureEndScript(spec.a, spec.mtu)], { timeoutMs: 10_000 }),
     b.exec(['sh', '-c', configureEndScript(spec.b, spec.mtu)], { timeoutMs: 10_000 }),
@@ -79,7 +104,10 @@ export interface KernelReport {
  * Looks from inside a node: /proc/net/nf_conntrack or `conntrack -S`, and
  * /proc/net/netfilter/nfnetlink_queue. Throws CtlabError('KERNEL') naming what is missing.
  */
-export async function checkKernel(node: LabNode, need: { conntrack?: boolean; nfqueue?: boolean } = {}): Promise<KernelReport> {
+export async function checkKernel(
+  node: LabNode,
+  need: { conntrack?: boolean; nfqueue?: boolean } = {},
+): Promise<KernelReport> {
   const script = [
     'if [ -e /proc/net/nf_conntrack ] || conntrack -S >/dev/null 2>&1; then echo conntrack=1; else echo conntrack=0; fi',
     'if [ -e /proc/net/netfilter/nfnetlink_queue ]; then echo nfqueue=1; else echo nfqueue=0; fi',

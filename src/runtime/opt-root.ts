@@ -14,7 +14,15 @@ import { findRepoRoot } from '../util/repo-root.js';
 import { missingMessage, missingPrograms, type HostProgram } from './host-programs.js';
 
 /** Files an optRoot must have (relative paths), like the images' /opt/ctlab. */
-export const OPT_ROOT_FILES = ['package.json', BUNDLES.middlebox.out, BUNDLES.harvester.out, BUNDLES.repository.out, 'native/nfqueue.node', 'lab/server/firewall.sh', 'lab/server/nginx.conf'] as const;
+export const OPT_ROOT_FILES = [
+  'package.json',
+  BUNDLES.middlebox.out,
+  BUNDLES.harvester.out,
+  BUNDLES.repository.out,
+  'native/nfqueue.node',
+  'lab/server/firewall.sh',
+  'lab/server/nginx.conf',
+] as const;
 
 export function assertOptRoot(dir: string): void {
   const missing = OPT_ROOT_FILES.filter((f) => !existsSync(join(dir, f)));
@@ -38,11 +46,17 @@ export async function ensureAddon(o: { repoRoot?: string; log?: (m: string) => v
   // A prebuilt addon (the VM guest carries the host's; it has no compiler).
   const given = process.env.CTLAB_NFQUEUE_ADDON;
   if (given) {
-    if (!existsSync(given)) throw new CtlabError('HOST', `CTLAB_NFQUEUE_ADDON names ${given}, which does not exist`, { hint: 'unset it to build the addon from lab/middlebox/native' });
+    if (!existsSync(given))
+      throw new CtlabError('HOST', `CTLAB_NFQUEUE_ADDON names ${given}, which does not exist`, {
+        hint: 'unset it to build the addon from lab/middlebox/native',
+      });
     return given;
   }
   const root = o.repoRoot ?? findRepoRoot();
-  if (!root) throw new CtlabError('HOST', 'cannot find the ctlab repository to build the NFQUEUE addon from', { hint: 'pass optRoot with native/nfqueue.node' });
+  if (!root)
+    throw new CtlabError('HOST', 'cannot find the ctlab repository to build the NFQUEUE addon from', {
+      hint: 'pass optRoot with native/nfqueue.node',
+    });
   const src = join(root, 'lab', 'middlebox', 'native');
   const h = createHash('sha256');
   for (const f of ['nfqueue.c', 'build.sh']) h.update(await readFile(join(src, f)));
@@ -61,12 +75,16 @@ export async function ensureAddon(o: { repoRoot?: string; log?: (m: string) => v
   if (r.status !== 0) {
     await rm(tmp, { recursive: true, force: true });
     throw new CtlabError('HOST', 'building the NFQUEUE addon on the host failed', {
-      command: ['sh', join(src, 'build.sh'), tmp], exitCode: r.status, stderr: r.stderr,
+      command: ['sh', join(src, 'build.sh'), tmp],
+      exitCode: r.status,
+      stderr: r.stderr,
       hint: 'apt-get install -y gcc libc6-dev libnetfilter-queue-dev libmnl-dev libnode-dev',
     });
   }
   await mkdir(dir, { recursive: true });
-  await rename(join(tmp, 'nfqueue.node'), file).catch(async (e) => { if (!existsSync(file)) throw e; });
+  await rename(join(tmp, 'nfqueue.node'), file).catch(async (e) => {
+    if (!existsSync(file)) throw e;
+  });
   await rm(tmp, { recursive: true, force: true });
   return file;
 }
@@ -76,7 +94,9 @@ function runBuild(argv: string[]): Promise<{ status: number | null; stderr: stri
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
     child.on('error', (e) => resolve({ status: null, stderr: stderr + e.message }));
     child.on('close', (code) => resolve({ status: code, stderr }));
   });
@@ -86,11 +106,19 @@ function runBuild(argv: string[]): Promise<{ status: number | null; stderr: stri
  * Lay out `dest` like the images' /opt/ctlab: package.json (ESM), dist/bundle/ (the in-lab programs' bundles, a copy, so a rebuild
  * during a run changes nothing), native/nfqueue.node, lab/server/{firewall.sh,nginx.conf}.
  */
-export async function stageOptRoot(o: { dest: string; repoRoot?: string; addon?: string; log?: (m: string) => void }): Promise<string> {
+export async function stageOptRoot(o: {
+  dest: string;
+  repoRoot?: string;
+  addon?: string;
+  log?: (m: string) => void;
+}): Promise<string> {
   const root = o.repoRoot ?? findRepoRoot();
-  if (!root) throw new CtlabError('HOST', 'cannot find the ctlab repository to stage /opt/ctlab from', { hint: 'pass optRoot' });
+  if (!root)
+    throw new CtlabError('HOST', 'cannot find the ctlab repository to stage /opt/ctlab from', { hint: 'pass optRoot' });
   if (!Object.values(BUNDLES).every((b) => existsSync(join(root, b.out)))) {
-    throw new CtlabError('HOST', `${join(root, BUNDLE_DIR)} is missing or incomplete`, { hint: 'run `npm run build` first' });
+    throw new CtlabError('HOST', `${join(root, BUNDLE_DIR)} is missing or incomplete`, {
+      hint: 'run `npm run build` first',
+    });
   }
   const addon = o.addon ?? (await ensureAddon({ repoRoot: root, log: o.log }));
   await mkdir(join(o.dest, 'native'), { recursive: true });

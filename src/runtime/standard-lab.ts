@@ -16,20 +16,30 @@ export const LAB = {
 } as const;
 
 /** Build (or find cached) images for the roles whose Dockerfile exists; the rest use the base. */
-export async function standardImages(opts: { verbose?: boolean } = {}): Promise<BuildResult['images'] & Record<Role, string>> {
+export async function standardImages(
+  opts: { verbose?: boolean } = {},
+): Promise<BuildResult['images'] & Record<Role, string>> {
   // Loaded here, not at module load: the namespace runtime uses this file where Docker does not exist.
   const { buildLabImages, ROLES } = await import('./images.js');
   const root = repoRoot();
   const roles = ROLES.filter((r) => existsSync(join(root, 'lab', r, 'Dockerfile')));
   const res = await buildLabImages({ roles, verbose: opts.verbose });
-  return { server: res.images.base, middlebox: res.images.base, harvester: res.images.base, ...res.images } as BuildResult['images'] & Record<Role, string>;
+  return {
+    server: res.images.base,
+    middlebox: res.images.base,
+    harvester: res.images.base,
+    ...res.images,
+  } as BuildResult['images'] & Record<Role, string>;
 }
 
 /** A runtime that can hand back the nodes it created (DockerRuntime and NetnsRuntime both can). */
 export type LookupRuntime = Runtime & { node(name: string): LabNode };
 
 /** Create the three nodes and wire them, with either runtime; returns when client and server have default routes. */
-export async function upStandardLab(rt: LookupRuntime, opts: { serverSysctls?: Record<string, string> } = {}): Promise<void> {
+export async function upStandardLab(
+  rt: LookupRuntime,
+  opts: { serverSysctls?: Record<string, string> } = {},
+): Promise<void> {
   await Promise.all([
     rt.createNode({ name: 'client', role: 'harvester' }),
     rt.createNode({ name: 'middlebox', role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } }),

@@ -114,8 +114,14 @@ export function unpackTar(buf: Buffer): TarReadEntry[] {
       }
       continue;
     }
-    if (type === 'L') { longName = cstr(data, 0, data.length); continue; }
-    if (type === 'K') { longLink = cstr(data, 0, data.length); continue; }
+    if (type === 'L') {
+      longName = cstr(data, 0, data.length);
+      continue;
+    }
+    if (type === 'K') {
+      longLink = cstr(data, 0, data.length);
+      continue;
+    }
     if (type === 'g') continue;
     const prefix = cstr(h, 345, 155);
     const base = cstr(h, 0, 100);
@@ -125,7 +131,14 @@ export function unpackTar(buf: Buffer): TarReadEntry[] {
     longLink = undefined;
     out.push({
       name,
-      type: type === '0' || type === '\0' || type === '7' ? 'file' : type === '5' ? 'directory' : type === '2' ? 'symlink' : 'other',
+      type:
+        type === '0' || type === '\0' || type === '7'
+          ? 'file'
+          : type === '5'
+            ? 'directory'
+            : type === '2'
+              ? 'symlink'
+              : 'other',
       mode: parseOctal(h, 100, 8),
       content: Buffer.from(data),
       linkname,

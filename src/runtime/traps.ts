@@ -14,20 +14,37 @@ export interface TrapOptions {
  * exception or an unhandled rejection (exit 1). A second signal while cleaning exits at once.
  * Returns a function that removes the traps (call it after a normal destroy()).
  */
-export function installCleanupTraps(runtime: { runId: string; destroy(): Promise<void> }, opts: TrapOptions = {}): () => void {
+export function installCleanupTraps(
+  runtime: { runId: string; destroy(): Promise<void> },
+  opts: TrapOptions = {},
+): () => void {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   let cleaning = false;
 
   const cleanThenExit = (code: number, why: string) => {
-    if (cleaning) { log(`ctlab: ${why} again: exiting without waiting for cleanup (run \`ctlab clean --run ${runtime.runId}\`)`); exit(code); return; }
+    if (cleaning) {
+      log(`ctlab: ${why} again: exiting without waiting for cleanup (run \`ctlab clean --run ${runtime.runId}\`)`);
+      exit(code);
+      return;
+    }
     cleaning = true;
     log(`ctlab: ${why}: removing lab ${runtime.runId}...`);
-    const watchdog = setTimeout(() => { log('ctlab: cleanup is taking too long; exiting (run `ctlab clean`)'); exit(code); }, 30_000);
+    const watchdog = setTimeout(() => {
+      log('ctlab: cleanup is taking too long; exiting (run `ctlab clean`)');
+      exit(code);
+    }, 30_000);
     watchdog.unref();
     runtime.destroy().then(
-      () => { clearTimeout(watchdog); exit(code); },
-      (err) => { clearTimeout(watchdog); log(`ctlab: cleanup failed: ${err instanceof CtlabError ? err.format() : String(err)}`); exit(code); },
+      () => {
+        clearTimeout(watchdog);
+        exit(code);
+      },
+      (err) => {
+        clearTimeout(watchdog);
+        log(`ctlab: cleanup failed: ${err instanceof CtlabError ? err.format() : String(err)}`);
+        exit(code);
+      },
     );
   };
 
@@ -35,7 +52,11 @@ export function installCleanupTraps(runtime: { runId: string; destroy(): Promise
   const onSigterm = () => cleanThenExit(143, 'terminated (SIGTERM)');
   const onSighup = () => cleanThenExit(129, 'hung up (SIGHUP)');
   const onError = (err: unknown) => {
-    log(err instanceof CtlabError ? err.format() : `ctlab: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    log(
+      err instanceof CtlabError
+        ? err.format()
+        : `ctlab: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     cleanThenExit(1, 'crashed');
   };
   process.on('SIGINT', onSigint);

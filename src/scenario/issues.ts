@@ -6,16 +6,22 @@ export type PathKey = string | number;
 
 /** ['variants', 1, 'sysctls'] → "variants[1].sysctls". */
 export function fieldName(path: PathKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)), '');
+  return path.reduce<string>(
+    (acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)),
+    '',
+  );
 }
 
 export function issueMessage(issue: ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.received === 'undefined' ? `required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
+      return issue.received === 'undefined'
+        ? `required (${issue.expected})`
+        : `expected ${issue.expected}, got ${issue.received}`;
     case 'too_small':
       if (issue.type === 'array') return issue.message;
-      if (issue.type === 'string') return issue.minimum === 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
+      if (issue.type === 'string')
+        return issue.minimum === 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
       return `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}`;
     case 'too_big':
       return `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
@@ -24,7 +30,11 @@ export function issueMessage(issue: ZodIssue): string {
     case 'invalid_literal':
       return `must be ${JSON.stringify(issue.expected)}`;
     case 'invalid_union':
-      return `not a valid value (${issue.unionErrors.map((e) => e.issues[0]?.message).filter(Boolean).slice(0, 3).join('; ')})`;
+      return `not a valid value (${issue.unionErrors
+        .map((e) => e.issues[0]?.message)
+        .filter(Boolean)
+        .slice(0, 3)
+        .join('; ')})`;
     case 'invalid_union_discriminator':
       return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}`;
     case 'unrecognized_keys':
@@ -51,7 +61,13 @@ function valueAt(input: unknown, path: PathKey[]): unknown {
 export function issueLine(issues: readonly ZodIssue[], input: unknown): string {
   const first = issues[0];
   if (!first) return 'invalid';
-  const got = first.code === 'too_big' || first.code === 'too_small' || first.code === 'not_multiple_of' || first.code === 'invalid_string' ? valueAt(input, first.path) : undefined;
+  const got =
+    first.code === 'too_big' ||
+    first.code === 'too_small' ||
+    first.code === 'not_multiple_of' ||
+    first.code === 'invalid_string'
+      ? valueAt(input, first.path)
+      : undefined;
   const shown = got === undefined ? '' : ` (got ${JSON.stringify(got)?.slice(0, 60) ?? String(got)})`;
   const field = fieldName(first.path);
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';

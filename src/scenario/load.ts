@@ -7,7 +7,18 @@ import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
 import { cellName, matchAxis } from '../matrix/pattern.js';
 import { parseExpectation, parseVariantExpect, type Expectation } from '../result/expectations.js';
-import { BE_LIBERAL, type AxisPattern, type ClientModel, type ClientOverride, type LabAction, type MatrixModel, type MiddleboxProfile, type Scenario, type Sides, type VariantModel } from './model.js';
+import {
+  BE_LIBERAL,
+  type AxisPattern,
+  type ClientModel,
+  type ClientOverride,
+  type LabAction,
+  type MatrixModel,
+  type MiddleboxProfile,
+  type Scenario,
+  type Sides,
+  type VariantModel,
+} from './model.js';
 import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
@@ -31,9 +42,15 @@ export class ScenarioError extends CtlabError {
   readonly problems: ScenarioProblem[];
   constructor(problems: ScenarioProblem[]) {
     const first = formatProblem(problems[0]!);
-    super('SCENARIO', problems.length > 1 ? `${first} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : first, {
-      hint: problems.length > 1 ? problems.slice(1).map(formatProblem).join('\n       ') : undefined,
-    });
+    super(
+      'SCENARIO',
+      problems.length > 1
+        ? `${first} (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})`
+        : first,
+      {
+        hint: problems.length > 1 ? problems.slice(1).map(formatProblem).join('\n       ') : undefined,
+      },
+    );
     this.problems = problems;
   }
 }
@@ -88,7 +105,11 @@ function buildProfile(m: ScenarioFile['middlebox'], name = m.preset): MiddleboxP
     name,
     isn: m.isn ?? base.isn,
     sackTranslation: m.sackTranslation ?? base.sackTranslation,
-    ...(m.fixedOffsets ? { fixedOffsets: m.fixedOffsets } : base.fixedOffsets ? { fixedOffsets: base.fixedOffsets } : {}),
+    ...(m.fixedOffsets
+      ? { fixedOffsets: m.fixedOffsets }
+      : base.fixedOffsets
+        ? { fixedOffsets: base.fixedOffsets }
+        : {}),
     options: {
       sackPermitted: overrideSides(base.options.sackPermitted, m.options?.sackPermitted),
       windowScale: overrideSides(base.options.windowScale, m.options?.windowScale),
@@ -105,13 +126,27 @@ export function parseScenario(text: string, file: string): Scenario {
     throw new ScenarioError(
       doc.errors.map((e) => {
         const pos = lc.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, field: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+        return {
+          file,
+          line: pos.line,
+          col: pos.col,
+          field: '',
+          message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+        };
       }),
     );
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ScenarioError([{ file, line: 1, col: 1, field: '', message: 'a scenario is a YAML mapping (name, path, middlebox, server, workload, variants, ...)' }]);
+    throw new ScenarioError([
+      {
+        file,
+        line: 1,
+        col: 1,
+        field: '',
+        message: 'a scenario is a YAML mapping (name, path, middlebox, server, workload, variants, ...)',
+      },
+    ]);
   }
   const parsed = scenarioSchema.safeParse(raw);
   if (!parsed.success) throw new ScenarioError(toProblems(file, doc, lc, parsed.error.issues));
@@ -120,10 +155,15 @@ export function parseScenario(text: string, file: string): Scenario {
   // Checks the schema cannot express: sysctl names and values, expectations, unique names,
   // loss that can be applied at all.
   const problems: ScenarioProblem[] = [];
-  const at = (path: PathKey[], message: string, key?: string) => problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
+  const at = (path: PathKey[], message: string, key?: string) =>
+    problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
   // An action after the harvest's time limit could never run.
   const checkAction = (a: LabAction, path: PathKey[]) => {
-    if (a.atMs >= s.workload.maxDurationMs) at([...path, 'at'], `${a.atMs} ms is not before workload.maxDurationMs (${s.workload.maxDurationMs} ms): the action would never run`);
+    if (a.atMs >= s.workload.maxDurationMs)
+      at(
+        [...path, 'at'],
+        `${a.atMs} ms is not before workload.maxDurationMs (${s.workload.maxDurationMs} ms): the action would never run`,
+      );
   };
   for (const [k, v] of Object.entries(s.server.sysctls)) {
     const err = checkSysctl(k, v);
@@ -138,7 +178,10 @@ export function parseScenario(text: string, file: string): Scenario {
     if (vipErr) at(['client', 'serviceVip'], vipErr);
   }
   if (!s.variants && !s.matrix) {
-    at(['variants'], 'required (array): a scenario needs at least one variant (usually the flag off and on), or a matrix');
+    at(
+      ['variants'],
+      'required (array): a scenario needs at least one variant (usually the flag off and on), or a matrix',
+    );
   }
   const names = new Set<string>();
   const variantExpect: Expectation[][] = [];
@@ -160,8 +203,10 @@ export function parseScenario(text: string, file: string): Scenario {
     v.actions?.forEach((a, j) => checkAction(toAction(a), ['variants', i, 'actions', j]));
   });
   s.actions.forEach((a, j) => checkAction(toAction(a), ['actions', j]));
-  if (s.path.reorder.rate > 0 && s.path.reorder.extraDelayMs === 0) at(['path', 'reorder', 'extraDelayMs'], 'reordering needs extraDelayMs > 0');
-  if (s.path.late && !s.path.late.clientAcks && !s.path.late.serverData) at(['path', 'late'], 'late needs clientAcks or serverData (or remove it)');
+  if (s.path.reorder.rate > 0 && s.path.reorder.extraDelayMs === 0)
+    at(['path', 'reorder', 'extraDelayMs'], 'reordering needs extraDelayMs > 0');
+  if (s.path.late && !s.path.late.clientAcks && !s.path.late.serverData)
+    at(['path', 'late'], 'late needs clientAcks or serverData (or remove it)');
   const matrix = s.matrix ? checkMatrix(s, at) : undefined;
   if (problems.length > 0) throw new ScenarioError(problems);
 
@@ -178,10 +223,24 @@ export function parseScenario(text: string, file: string): Scenario {
     file,
     seed: s.seed,
     repetitions: s.repetitions,
-    path: { delayMs: s.path.delayMs, rateMbit: s.path.rateMbit, loss, reorder: s.path.reorder, ...(s.path.late ? { late: s.path.late } : {}) },
+    path: {
+      delayMs: s.path.delayMs,
+      rateMbit: s.path.rateMbit,
+      loss,
+      reorder: s.path.reorder,
+      ...(s.path.late ? { late: s.path.late } : {}),
+    },
     middlebox: buildProfile(s.middlebox),
     server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
-    ...(s.client ? { client: { ...(s.client.serviceVip ? { serviceVip: s.client.serviceVip } : {}), dropInvalid: s.client.dropInvalid, sysctls: s.client.sysctls } } : {}),
+    ...(s.client
+      ? {
+          client: {
+            ...(s.client.serviceVip ? { serviceVip: s.client.serviceVip } : {}),
+            dropInvalid: s.client.dropInvalid,
+            sysctls: s.client.sysctls,
+          },
+        }
+      : {}),
     workload: s.workload,
     variants: (s.variants ?? []).map((v, i) => ({
       name: v.name,
@@ -196,7 +255,11 @@ export function parseScenario(text: string, file: string): Scenario {
 }
 
 /** A validated variant `client` → the model's (`serviceVip: none` → null: no NAT). */
-function toClientOverride(c: { serviceVip?: string; dropInvalid?: boolean; sysctls?: Record<string, string> }): ClientOverride {
+function toClientOverride(c: {
+  serviceVip?: string;
+  dropInvalid?: boolean;
+  sysctls?: Record<string, string>;
+}): ClientOverride {
   return {
     ...(c.serviceVip !== undefined ? { serviceVip: c.serviceVip === 'none' ? null : c.serviceVip } : {}),
     ...(c.dropInvalid !== undefined ? { dropInvalid: c.dropInvalid } : {}),
@@ -222,8 +285,13 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
     firewalls.push({ name: s.middlebox.preset, profile: buildProfile(s.middlebox) });
   } else if (Array.isArray(fwAxis)) {
     fwAxis.forEach((name, i) => {
-      if (!PRESETS[name]) at([...base, 'axes', 'firewall', i], `"${name}" is not a middlebox preset (${PRESET_NAMES.join(', ')}); name a profile with overrides as "name: { preset: ..., ... }"`);
-      else if (firewalls.some((f) => f.name === name)) at([...base, 'axes', 'firewall', i], `"${name}" is listed twice`);
+      if (!PRESETS[name])
+        at(
+          [...base, 'axes', 'firewall', i],
+          `"${name}" is not a middlebox preset (${PRESET_NAMES.join(', ')}); name a profile with overrides as "name: { preset: ..., ... }"`,
+        );
+      else if (firewalls.some((f) => f.name === name))
+        at([...base, 'axes', 'firewall', i], `"${name}" is listed twice`);
       else firewalls.push({ name, profile: buildProfile({ preset: name }) });
     });
   } else {
@@ -231,7 +299,8 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
   }
   const servers: MatrixModel['servers'] = [];
   if (m.axes.server === undefined) {
-    if (!s.variants) at([...base, 'axes'], 'needs a server axis (named server configurations) when the scenario has no variants');
+    if (!s.variants)
+      at([...base, 'axes'], 'needs a server axis (named server configurations) when the scenario has no variants');
     for (const v of s.variants ?? []) servers.push({ name: v.name, sysctls: v.sysctls, firewall: {} });
   } else {
     const entries = Object.entries(m.axes.server);
@@ -249,7 +318,8 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
   const checkPattern = (path: PathKey[], p: string | string[], axis: 'firewall' | 'server') => {
     const known = axis === 'firewall' ? fwNames : srvNames;
     asPattern(p).forEach((g, i) => {
-      if (!known.some((n) => matchAxis([g], n))) at(typeof p === 'string' ? path : [...path, i], `"${g}" matches no ${axis} (${axis}s: ${known.join(', ')})`);
+      if (!known.some((n) => matchAxis([g], n)))
+        at(typeof p === 'string' ? path : [...path, i], `"${g}" matches no ${axis} (${axis}s: ${known.join(', ')})`);
     });
   };
   m.exclude.forEach((x, i) => {
@@ -269,8 +339,16 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
   }
   if (cells.size === 0 && fwNames.length > 0 && srvNames.length > 0) at([...base, 'exclude'], 'excludes every cell');
   if (m.control) {
-    if (!fwNames.includes(m.control.firewall)) at([...base, 'control', 'firewall'], `"${m.control.firewall}" is not a firewall of the matrix (${fwNames.join(', ')})`);
-    else if (!srvNames.includes(m.control.server)) at([...base, 'control', 'server'], `"${m.control.server}" is not a server configuration of the matrix (${srvNames.join(', ')})`);
+    if (!fwNames.includes(m.control.firewall))
+      at(
+        [...base, 'control', 'firewall'],
+        `"${m.control.firewall}" is not a firewall of the matrix (${fwNames.join(', ')})`,
+      );
+    else if (!srvNames.includes(m.control.server))
+      at(
+        [...base, 'control', 'server'],
+        `"${m.control.server}" is not a server configuration of the matrix (${srvNames.join(', ')})`,
+      );
     else if (excluded(m.control.firewall, m.control.server)) at([...base, 'control'], 'the control cell is excluded');
   }
   const rules: MatrixModel['expect'] = [];
@@ -297,9 +375,13 @@ export function loadScenario(path: string): Scenario {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CtlabError('SCENARIO', `cannot read scenario ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, {
-      hint: 'give the path of a YAML file, e.g. scenarios/harvester-asa.yaml',
-    });
+    throw new CtlabError(
+      'SCENARIO',
+      `cannot read scenario ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      {
+        hint: 'give the path of a YAML file, e.g. scenarios/harvester-asa.yaml',
+      },
+    );
   }
   return parseScenario(text, path);
 }
@@ -313,7 +395,12 @@ export function variantActions(s: Scenario, v: VariantModel): LabAction[] {
 export function variantSysctls(s: Scenario, variantName: string): Record<string, string> {
   const v = s.variants.find((x) => x.name === variantName);
   if (!v) throw new CtlabError('SCENARIO', `no variant "${variantName}" in ${s.file}`);
-  const merged: Record<string, string> = { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...s.server.sysctls, ...v.sysctls };
+  const merged: Record<string, string> = {
+    [BE_LIBERAL]: '0',
+    'net.netfilter.nf_conntrack_log_invalid': '6',
+    ...s.server.sysctls,
+    ...v.sysctls,
+  };
   return merged;
 }
 
@@ -329,6 +416,7 @@ export function variantClient(s: Scenario, v: VariantModel): ClientModel | undef
   const dropInvalid = o.dropInvalid ?? s.client?.dropInvalid ?? false;
   const given = { ...s.client?.sysctls, ...o.sysctls };
   if (!vip && !dropInvalid && Object.keys(given).length === 0) return undefined;
-  const sysctls = vip || dropInvalid ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given } : given;
+  const sysctls =
+    vip || dropInvalid ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given } : given;
   return { ...(vip ? { serviceVip: vip } : {}), dropInvalid, sysctls };
 }

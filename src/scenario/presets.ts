@@ -4,7 +4,10 @@ import type { MiddleboxProfile } from './model.js';
 
 const none = { strip: 'none' } as const;
 
-function profile(name: string, p: Partial<Omit<MiddleboxProfile, 'name' | 'options'>> & { options?: Partial<MiddleboxProfile['options']> }): MiddleboxProfile {
+function profile(
+  name: string,
+  p: Partial<Omit<MiddleboxProfile, 'name' | 'options'>> & { options?: Partial<MiddleboxProfile['options']> },
+): MiddleboxProfile {
   return {
     name,
     isn: p.isn ?? { client: false, server: false },
@@ -29,11 +32,15 @@ export const PRESETS: Record<string, MiddleboxProfile> = {
   'asa-no-randomization': profile('asa-no-randomization', {}),
   /** The ASA, plus a load balancer in front of the server that strips SACK-permitted from the SYN. */
   'asa+lb-strip-sack': profile('asa+lb-strip-sack', {
-    isn: { client: true, server: true }, sackTranslation: false, options: { sackPermitted: { strip: 'syn' } },
+    isn: { client: true, server: true },
+    sackTranslation: false,
+    options: { sackPermitted: { strip: 'syn' } },
   }),
   /** The ASA, plus a load balancer that strips window scaling from the SYN (the incident's guess). */
   'asa+lb-strip-wscale': profile('asa+lb-strip-wscale', {
-    isn: { client: true, server: true }, sackTranslation: false, options: { windowScale: { strip: 'syn' } },
+    isn: { client: true, server: true },
+    sackTranslation: false,
+    options: { windowScale: { strip: 'syn' } },
   }),
 };
 

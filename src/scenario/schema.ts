@@ -17,7 +17,9 @@ const rateMbit = z.number().finite().nonnegative().max(10000);
 /** Drop every Nth first transmission (N >= 2: 1 would drop every one, and no transfer ends). */
 const everyNth = z.number().int().min(2);
 /** Hold the every-th packet of a kind per flow for holdMs (every >= 2: something must overtake it). */
-const lateRule = z.object({ every: z.number().int().min(2).max(1_000_000), holdMs: z.number().finite().positive().max(5000) }).strict();
+const lateRule = z
+  .object({ every: z.number().int().min(2).max(1_000_000), holdMs: z.number().finite().positive().max(5000) })
+  .strict();
 /** Late packets: `{ clientAcks: { every: 20, holdMs: 200 } }` and/or `serverData: {...}`. */
 const late = z.object({ clientAcks: lateRule.optional(), serverData: lateRule.optional() }).strict();
 const isn = z.object({ client: z.boolean(), server: z.boolean() }).strict();
@@ -29,7 +31,9 @@ const timestampsStrip = z.enum(['none', 'syn', 'synack', 'both', 'all']);
 
 // ---- The scenario file -------------------------------------------------------------------------
 
-const sysctlValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
+const sysctlValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((v) => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v)));
 const sysctlMap = z.record(z.string(), sysctlValue);
 
 const loss = z.union([
@@ -43,7 +47,10 @@ export const pathSchema = z
     delayMs: delayMs.default(0),
     rateMbit: rateMbit.default(0),
     loss: loss.default('none'),
-    reorder: z.object({ rate: probability.default(0), extraDelayMs: delayMs.default(0) }).strict().default({}),
+    reorder: z
+      .object({ rate: probability.default(0), extraDelayMs: delayMs.default(0) })
+      .strict()
+      .default({}),
     late: late.optional(),
   })
   .strict();
@@ -57,7 +64,10 @@ export const middleboxSchema = z
     options: z
       .object({
         sackPermitted: z.object({ strip: sides }).strict().optional(),
-        windowScale: z.object({ strip: sides.default('none'), setSyn: wsShift.optional(), setSynAck: wsShift.optional() }).strict().optional(),
+        windowScale: z
+          .object({ strip: sides.default('none'), setSyn: wsShift.optional(), setSynAck: wsShift.optional() })
+          .strict()
+          .optional(),
         timestamps: z.object({ strip: timestampsStrip }).strict().optional(),
       })
       .strict()
@@ -69,14 +79,23 @@ export const serverSchema = z
   .object({
     sysctls: sysctlMap.default({}),
     firewall: z
-      .object({ dropInvalid: z.boolean().default(true), backend: z.enum(['nft', 'legacy']).default('nft'), policy: z.enum(['drop', 'accept']).default('drop') })
+      .object({
+        dropInvalid: z.boolean().default(true),
+        backend: z.enum(['nft', 'legacy']).default('nft'),
+        policy: z.enum(['drop', 'accept']).default('drop'),
+      })
       .strict()
       .default({}),
   })
   .strict();
 
 /** A dotted-quad IPv4 address (range checks in load.ts, so the error can name the lab's addresses). */
-const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'an IPv4 address, e.g. 198.18.3.80');
+const ipv4 = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/,
+    'an IPv4 address, e.g. 198.18.3.80',
+  );
 
 /** The client node: `{ serviceVip: 198.18.3.80, dropInvalid: false, sysctls: {...} }` (kube-proxy-style NAT). */
 export const clientSchema = z
@@ -122,12 +141,17 @@ export const actionSchema = z
 
 /** Expectations that hold only on some kernel releases (conntrack's verdicts changed over time). */
 export const kernelExpect = z
-  .object({ kernel: z.string().min(1), expect: z.array(z.string()).min(1, 'a kernel condition needs at least one expectation') })
+  .object({
+    kernel: z.string().min(1),
+    expect: z.array(z.string()).min(1, 'a kernel condition needs at least one expectation'),
+  })
   .strict();
 
 export const variantSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a name of letters, digits, ".", "_" or "-" (at most 64)'),
     sysctls: sysctlMap.default({}),
     /** Client node changes over the scenario's `client`. */
     client: clientOverrideSchema.optional(),
@@ -141,7 +165,9 @@ export const variantSchema = z
 // The matrix: axes of middlebox profiles and server configurations, crossed into cells (each
 // cell is the scenario with one firewall and one server configuration), with the expected
 // outcome per cell given by patterns over axis names.
-const axisName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9+._-]{0,39}$/, 'a name of letters, digits, "+", ".", "_" or "-" (at most 40)');
+const axisName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9+._-]{0,39}$/, 'a name of letters, digits, "+", ".", "_" or "-" (at most 40)');
 /** An axis pattern: a name, a glob ("*", "asa*"), or a list of them (any matches). */
 const pattern = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
@@ -149,7 +175,14 @@ export const matrixServerSchema = z
   .object({
     /** Merged over server.sysctls. */
     sysctls: sysctlMap.default({}),
-    firewall: z.object({ dropInvalid: z.boolean().optional(), backend: z.enum(['nft', 'legacy']).optional(), policy: z.enum(['drop', 'accept']).optional() }).strict().optional(),
+    firewall: z
+      .object({
+        dropInvalid: z.boolean().optional(),
+        backend: z.enum(['nft', 'legacy']).optional(),
+        policy: z.enum(['drop', 'accept']).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -158,7 +191,9 @@ export const matrixSchema = z
     axes: z
       .object({
         /** Middlebox presets by name (checked in load.ts, so an error points at the name), or named profiles (a preset plus overrides, as in `middlebox`). */
-        firewall: z.union([z.array(axisName).min(1, 'at least one firewall'), z.record(axisName, middleboxSchema)]).optional(),
+        firewall: z
+          .union([z.array(axisName).min(1, 'at least one firewall'), z.record(axisName, middleboxSchema)])
+          .optional(),
         /** Named server configurations; without it, the scenario's variants are the server axis. */
         server: z.record(axisName, matrixServerSchema).optional(),
       })
@@ -196,7 +231,10 @@ export const scenarioSchema = z
     client: clientSchema.optional(),
     workload: workloadSchema.default({}),
     // Required unless a matrix gives the server configurations (checked in load.ts).
-    variants: z.array(variantSchema).min(1, 'a scenario needs at least one variant (usually the flag off and on)').optional(),
+    variants: z
+      .array(variantSchema)
+      .min(1, 'a scenario needs at least one variant (usually the flag off and on)')
+      .optional(),
     /** Mid-run actions of every variant. */
     actions: z.array(actionSchema).default([]),
     matrix: matrixSchema.optional(),
@@ -255,6 +293,11 @@ export const middleboxProcessSchema = z
     /** Packets per batch (default 128). */
     batch: z.number().int().min(1).max(1024).optional(),
     /** Byte pool for held (delayed) modified packets (default 32 MiB). */
-    holdPoolBytes: z.number().int().min(1 << 16).max(1 << 30).optional(),
+    holdPoolBytes: z
+      .number()
+      .int()
+      .min(1 << 16)
+      .max(1 << 30)
+      .optional(),
   })
   .strict();

@@ -6,7 +6,8 @@
 // visibly comes from the server's own address.
 
 const toInt = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-const inNet = (a: string, net: string, bits: number): boolean => Math.floor(toInt(a) / 2 ** (32 - bits)) === Math.floor(toInt(net) / 2 ** (32 - bits));
+const inNet = (a: string, net: string, bits: number): boolean =>
+  Math.floor(toInt(a) / 2 ** (32 - bits)) === Math.floor(toInt(net) / 2 ** (32 - bits));
 
 export const LAB_NET = { address: '198.18.0.0', bits: 15 } as const;
 /** The link subnets, whose addresses belong to (or neighbour) lab hosts on the wire. */
@@ -14,11 +15,14 @@ export const LINK_NETS = ['198.18.1.0', '198.18.2.0'] as const;
 
 /** An error message, or undefined when `vip` (a dotted quad) can be a service VIP. */
 export function checkServiceVip(vip: string): string | undefined {
-  if (!inNet(vip, LAB_NET.address, LAB_NET.bits)) return `service VIP ${vip} is outside the lab's 198.18.0.0/15: the lab sends nothing anywhere else (e.g. 198.18.3.80)`;
+  if (!inNet(vip, LAB_NET.address, LAB_NET.bits))
+    return `service VIP ${vip} is outside the lab's 198.18.0.0/15: the lab sends nothing anywhere else (e.g. 198.18.3.80)`;
   const n = toInt(vip);
-  if (n === toInt(LAB_NET.address) || n === toInt(LAB_NET.address) + 2 ** (32 - LAB_NET.bits) - 1) return `service VIP ${vip} is the lab network's own network or broadcast address (e.g. 198.18.3.80)`;
+  if (n === toInt(LAB_NET.address) || n === toInt(LAB_NET.address) + 2 ** (32 - LAB_NET.bits) - 1)
+    return `service VIP ${vip} is the lab network's own network or broadcast address (e.g. 198.18.3.80)`;
   for (const net of LINK_NETS) {
-    if (inNet(vip, net, 24)) return `service VIP ${vip} is in the link subnet ${net}/24 of the lab hosts; a VIP is an address no host owns, outside the links (e.g. 198.18.3.80)`;
+    if (inNet(vip, net, 24))
+      return `service VIP ${vip} is in the link subnet ${net}/24 of the lab hosts; a VIP is an address no host owns, outside the links (e.g. 198.18.3.80)`;
   }
   return undefined;
 }

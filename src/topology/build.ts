@@ -56,7 +56,20 @@ export const CAPTURE_SNAPLEN = 128;
 export function captureCommand(c: CaptureSpec): string[] {
   // --immediate-mode: without it tcpdump on this kernel wrote no packet before being stopped.
   // -c bounds a capture's size whatever the scenario does (2 M packets of at most 128 bytes).
-  return ['tcpdump', '-i', c.iface, '-n', '--immediate-mode', '-U', '-s', String(c.snaplen), '-c', '2000000', '-w', c.file];
+  return [
+    'tcpdump',
+    '-i',
+    c.iface,
+    '-n',
+    '--immediate-mode',
+    '-U',
+    '-s',
+    String(c.snaplen),
+    '-c',
+    '2000000',
+    '-w',
+    c.file,
+  ];
 }
 
 export interface Topology {
@@ -113,7 +126,24 @@ export function actionCommand(a: LabAction): string[] {
 export function clientSetup(c: ClientModel, iptables = 'iptables'): string[][] {
   const cmds: string[][] = [];
   if (c.serviceVip) {
-    cmds.push([iptables, '-w', '-t', 'nat', '-A', 'OUTPUT', '-d', `${c.serviceVip}/32`, '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', `${ADDR.server}:80`]);
+    cmds.push([
+      iptables,
+      '-w',
+      '-t',
+      'nat',
+      '-A',
+      'OUTPUT',
+      '-d',
+      `${c.serviceVip}/32`,
+      '-p',
+      'tcp',
+      '--dport',
+      '80',
+      '-j',
+      'DNAT',
+      '--to-destination',
+      `${ADDR.server}:80`,
+    ]);
   }
   if (c.dropInvalid) {
     cmds.push(
@@ -145,7 +175,11 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
   const client = variantClient(s, v);
   const names = { harvester: `${prefix}harvester`, middlebox: `${prefix}middlebox`, server: `${prefix}server` };
   const nodes: NodeSpec[] = [
-    { name: names.harvester, role: 'harvester', ...(client && Object.keys(client.sysctls).length > 0 ? { sysctls: client.sysctls } : {}) },
+    {
+      name: names.harvester,
+      role: 'harvester',
+      ...(client && Object.keys(client.sysctls).length > 0 ? { sysctls: client.sysctls } : {}),
+    },
     { name: names.middlebox, role: 'middlebox', sysctls: { 'net.ipv4.ip_forward': '1' } },
     { name: names.server, role: 'server', sysctls },
   ];
@@ -191,12 +225,20 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     setup: {
       // Only lab routes: the client and the server reach each other through the middlebox and
       // nothing else (no default route anywhere).
-      [names.harvester]: [['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide], ['mkdir', '-p', PATHS.captures], ...(client ? clientSetup(client) : [])],
+      [names.harvester]: [
+        ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide],
+        ['mkdir', '-p', PATHS.captures],
+        ...(client ? clientSetup(client) : []),
+      ],
       [names.server]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         ['mkdir', '-p', PATHS.captures],
         firewall,
-        ['node', `${PATHS.optRoot}/${GENERATOR_MAIN}`, ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl })],
+        [
+          'node',
+          `${PATHS.optRoot}/${GENERATOR_MAIN}`,
+          ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
+        ],
         // Returns once nginx listens, so a bad config fails this step.
         ['nginx', '-g', 'daemon on;'],
       ],
@@ -216,19 +258,60 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     server: { url, sysctls, iptables: s.server.firewall.backend === 'legacy' ? 'iptables-legacy' : 'iptables-nft' },
     ...(client ? { client: { ...client, iptables: 'iptables' } } : {}),
     captures: [
-      { name: 'client.pcap', node: names.harvester, iface: IFACE.client, file: `${PATHS.captures}/client.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the client side of the middlebox (the client sees shifted sequence numbers)' },
-      { name: 'server.pcap', node: names.server, iface: IFACE.server, file: `${PATHS.captures}/server.pcap`, snaplen: CAPTURE_SNAPLEN, what: 'the server side of the middlebox (what conntrack judged)' },
+      {
+        name: 'client.pcap',
+        node: names.harvester,
+        iface: IFACE.client,
+        file: `${PATHS.captures}/client.pcap`,
+        snaplen: CAPTURE_SNAPLEN,
+        what: 'the client side of the middlebox (the client sees shifted sequence numbers)',
+      },
+      {
+        name: 'server.pcap',
+        node: names.server,
+        iface: IFACE.server,
+        file: `${PATHS.captures}/server.pcap`,
+        snaplen: CAPTURE_SNAPLEN,
+        what: 'the server side of the middlebox (what conntrack judged)',
+      },
       // conntrack's own INVALID reasons (nf_conntrack_log_invalid) reach NFLOG group 0 in the
       // server's namespace: no host syslog needed. The firewall's drops are NFLOG group 1.
-      { name: 'invalid-reasons.pcap', node: names.server, iface: 'nflog:0', file: `${PATHS.captures}/invalid-reasons.pcap`, snaplen: 0, what: "conntrack's INVALID reasons (NFLOG group 0)" },
-      { name: 'invalid-drops.pcap', node: names.server, iface: 'nflog:1', file: `${PATHS.captures}/invalid-drops.pcap`, snaplen: 0, what: "packets the firewall's INVALID rule dropped (NFLOG group 1)" },
+      {
+        name: 'invalid-reasons.pcap',
+        node: names.server,
+        iface: 'nflog:0',
+        file: `${PATHS.captures}/invalid-reasons.pcap`,
+        snaplen: 0,
+        what: "conntrack's INVALID reasons (NFLOG group 0)",
+      },
+      {
+        name: 'invalid-drops.pcap',
+        node: names.server,
+        iface: 'nflog:1',
+        file: `${PATHS.captures}/invalid-drops.pcap`,
+        snaplen: 0,
+        what: "packets the firewall's INVALID rule dropped (NFLOG group 1)",
+      },
       // The client's conntrack runs when it NATs or filters INVALID: its reasons, from its own namespace.
       ...(client && (client.serviceVip || client.dropInvalid)
-        ? [{ name: 'client-invalid-reasons.pcap', node: names.harvester, iface: 'nflog:0', file: `${PATHS.captures}/client-invalid-reasons.pcap`, snaplen: 0, what: "the client's conntrack INVALID reasons (NFLOG group 0)" }]
+        ? [
+            {
+              name: 'client-invalid-reasons.pcap',
+              node: names.harvester,
+              iface: 'nflog:0',
+              file: `${PATHS.captures}/client-invalid-reasons.pcap`,
+              snaplen: 0,
+              what: "the client's conntrack INVALID reasons (NFLOG group 0)",
+            },
+          ]
         : []),
     ],
     harvester: {
-      command: ['node', `${PATHS.optRoot}/${HARVESTER_MAIN}`, ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents })],
+      command: [
+        'node',
+        `${PATHS.optRoot}/${HARVESTER_MAIN}`,
+        ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
+      ],
       timeoutMs: w.maxDurationMs + 30_000,
       url: harvestUrl,
     },

@@ -11,13 +11,15 @@ export function parseOptions<O extends Options>(argv: string[], options: O) {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new CtlabError('SCENARIO', (err as Error).message.split('\n')[0]!);
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))
+      throw new CtlabError('SCENARIO', (err as Error).message.split('\n')[0]!);
     throw err;
   }
 }
 
 /** A whole number given as an option's value (digits only). */
 export function wholeNumber(option: string, value: string): number {
-  if (!/^\d+$/.test(value)) throw new CtlabError('SCENARIO', `option --${option} needs a whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new CtlabError('SCENARIO', `option --${option} needs a whole number, got ${JSON.stringify(value)}`);
   return Number(value);
 }

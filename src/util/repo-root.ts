@@ -28,6 +28,7 @@ export function findRepoRoot(from = HERE): string | undefined {
 /** The repository root; a HOST error when this code does not run from inside a ctlab checkout or package. */
 export function repoRoot(from = HERE): string {
   const root = findRepoRoot(from);
-  if (root === undefined) throw new CtlabError('HOST', `cannot find the ctlab repository root (a package.json named ctlab) above ${from}`);
+  if (root === undefined)
+    throw new CtlabError('HOST', `cannot find the ctlab repository root (a package.json named ctlab) above ${from}`);
   return root;
 }

@@ -15,8 +15,13 @@ const exec = promisify(execFile);
 export const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /** The mirror URI serving `archive` ("debian" or "debian-security"), from the host's sources. */
-export function mirrorFor(archive: DebianSeries['archive'], sources: AptSource[], env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (archive === 'debian') return env.CTLAB_DEBIAN_MIRROR?.replace(/\/+$/, '') || pickDebianMirror(sources, 'bookworm');
+export function mirrorFor(
+  archive: DebianSeries['archive'],
+  sources: AptSource[],
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  if (archive === 'debian')
+    return env.CTLAB_DEBIAN_MIRROR?.replace(/\/+$/, '') || pickDebianMirror(sources, 'bookworm');
   if (env.CTLAB_DEBIAN_SECURITY_MIRROR) return env.CTLAB_DEBIAN_SECURITY_MIRROR.replace(/\/+$/, '');
   const sec = sources.find((s) => /^https?:\/\//.test(s.uri) && s.suites.some((x) => x.endsWith('-security')));
   if (sec) return sec.uri.replace(/\/+$/, '');
@@ -64,7 +69,15 @@ export function aptConfigText(dir: string): string {
 /** Create (idempotently) the private apt folder for one suite. */
 export async function preparePrivateApt(root: string, mirror: string, suite: string): Promise<PrivateApt> {
   const dir = join(root, suite);
-  for (const d of ['sources.list.d', 'preferences.d', 'state', 'lists/partial', 'cache/archives/partial', 'log', 'debs']) {
+  for (const d of [
+    'sources.list.d',
+    'preferences.d',
+    'state',
+    'lists/partial',
+    'cache/archives/partial',
+    'log',
+    'debs',
+  ]) {
     await mkdir(join(dir, d), { recursive: true });
   }
   await writeFile(join(dir, 'sources.list'), sourcesListText(mirror, suite));
@@ -76,14 +89,26 @@ export async function preparePrivateApt(root: string, mirror: string, suite: str
 
 async function apt(p: PrivateApt, cmd: string, args: string[], timeoutMs: number, cwd?: string): Promise<string> {
   try {
-    const r = await exec(cmd, args, { env: { ...process.env, APT_CONFIG: p.configFile, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' }, cwd, timeout: timeoutMs, maxBuffer: 64 << 20 });
+    const r = await exec(cmd, args, {
+      env: { ...process.env, APT_CONFIG: p.configFile, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
+      cwd,
+      timeout: timeoutMs,
+      maxBuffer: 64 << 20,
+    });
     return r.stdout;
   } catch (e) {
     const err = e as { stderr?: string; code?: number | string; killed?: boolean };
-    if (err.code === 'ENOENT') throw new CtlabError('HOST', `${cmd} not found`, { hint: 'the VM runner fetches kernels with apt: run it on Debian or Ubuntu' });
+    if (err.code === 'ENOENT')
+      throw new CtlabError('HOST', `${cmd} not found`, {
+        hint: 'the VM runner fetches kernels with apt: run it on Debian or Ubuntu',
+      });
     throw new CtlabError('KERNEL', `${cmd} ${args.join(' ')} failed (private apt in ${p.dir})`, {
-      command: [cmd, ...args], exitCode: typeof err.code === 'number' ? err.code : null, timedOut: !!err.killed, stderr: err.stderr, cause: e,
-      hint: 'check that the Debian mirror in the host\'s apt sources is reachable (or set CTLAB_DEBIAN_MIRROR / CTLAB_DEBIAN_SECURITY_MIRROR)',
+      command: [cmd, ...args],
+      exitCode: typeof err.code === 'number' ? err.code : null,
+      timedOut: !!err.killed,
+      stderr: err.stderr,
+      cause: e,
+      hint: "check that the Debian mirror in the host's apt sources is reachable (or set CTLAB_DEBIAN_MIRROR / CTLAB_DEBIAN_SECURITY_MIRROR)",
     });
   }
 }
@@ -112,10 +137,19 @@ export function parseControl(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   let last: string | undefined;
   for (const line of text.split('\n')) {
-    if (line.trim() === '') { if (Object.keys(out).length) break; continue; }
-    if (/^\s/.test(line) && last) { out[last] += `\n${line.trim()}`; continue; }
+    if (line.trim() === '') {
+      if (Object.keys(out).length) break;
+      continue;
+    }
+    if (/^\s/.test(line) && last) {
+      out[last] += `\n${line.trim()}`;
+      continue;
+    }
     const m = /^([A-Za-z0-9-]+):\s?(.*)$/.exec(line);
-    if (m) { last = m[1]!; out[last] = m[2]!; }
+    if (m) {
+      last = m[1]!;
+      out[last] = m[2]!;
+    }
   }
   return out;
 }

@@ -76,14 +76,30 @@ export interface CmdResult {
 }
 
 /** Run a host command; a failure becomes a CtlabError with the command, its exit code and stderr's tail. */
-export function run(cmd: string, args: string[], o: { code?: ErrorCode; hint?: string; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; onLine?: (l: string) => void } = {}): Promise<CmdResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  o: {
+    code?: ErrorCode;
+    hint?: string;
+    cwd?: string;
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    onLine?: (l: string) => void;
+  } = {},
+): Promise<CmdResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     let pending = '';
-    const timer = o.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, o.timeoutMs) : undefined;
+    const timer = o.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, o.timeoutMs)
+      : undefined;
     child.stdout.on('data', (d: Buffer) => {
       const s = d.toString();
       if (stdout.length < 8 << 20) stdout += s;
@@ -94,15 +110,32 @@ export function run(cmd: string, args: string[], o: { code?: ErrorCode; hint?: s
         for (const l of lines) o.onLine(l);
       }
     });
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-64_000); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-64_000);
+    });
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new CtlabError('HOST', e.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd}: ${e.message}`, { command: [cmd, ...args], cause: e, hint: o.hint ?? `install ${cmd} (see scripts/setup.sh)` }));
+      reject(
+        new CtlabError('HOST', e.code === 'ENOENT' ? `${cmd} is not installed` : `${cmd}: ${e.message}`, {
+          command: [cmd, ...args],
+          cause: e,
+          hint: o.hint ?? `install ${cmd} (see scripts/setup.sh)`,
+        }),
+      );
     });
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code === 0 && !timedOut) resolve({ stdout, stderr });
-      else reject(new CtlabError(o.code ?? 'HOST', `${cmd} failed`, { command: [cmd, ...args], exitCode: code, timedOut, stderr: stderr || stdout.slice(-4000), hint: o.hint }));
+      else
+        reject(
+          new CtlabError(o.code ?? 'HOST', `${cmd} failed`, {
+            command: [cmd, ...args],
+            exitCode: code,
+            timedOut,
+            stderr: stderr || stdout.slice(-4000),
+            hint: o.hint,
+          }),
+        );
     });
   });
 }

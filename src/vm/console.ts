@@ -36,12 +36,16 @@ export function stampLine(ms: number, line: string): string {
 
 /** Without carriage returns and terminal escapes (SeaBIOS and the kernel clear the screen). */
 export function cleanLine(raw: string): string {
-  return raw.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '').replace(/\x1b[@-Z\\-_c]/g, '');
+  return raw
+    .replace(/\r/g, '')
+    .replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '')
+    .replace(/\x1b[@-Z\\-_c]/g, '');
 }
 
 const kv = (s: string, k: string): string | undefined => new RegExp(`(?:^|\\s)${k}=(\\S*)`).exec(s)?.[1];
 
-const PANIC = /(Kernel panic - not syncing.*|BUG: kernel NULL pointer.*|Attempted to kill init.*|No working init found.*|Kernel Offset: .*|double fault.*)/;
+const PANIC =
+  /(Kernel panic - not syncing.*|BUG: kernel NULL pointer.*|Attempted to kill init.*|No working init found.*|Kernel Offset: .*|double fault.*)/;
 
 /**
  * Feed one console line (without line end) seen `ms` after qemu started. Returns the kind of
@@ -98,11 +102,21 @@ export function feedConsole(st: ConsoleState, ms: number, raw: string): 'marker'
 }
 
 /** Why the guest did not deliver, or undefined when it did (DONE seen and results written). */
-export function diagnose(st: ConsoleState, o: { timedOut: boolean; timeoutMs: number; qemuExit: number | null; qemuStderr?: string }): string | undefined {
+export function diagnose(
+  st: ConsoleState,
+  o: { timedOut: boolean; timeoutMs: number; qemuExit: number | null; qemuStderr?: string },
+): string | undefined {
   if (st.doneAt !== undefined && st.tarOk) return undefined;
   if (st.panic) return `the guest kernel ${st.release ?? ''} panicked: ${st.panic}`.replace(/\s+/g, ' ');
   if (st.failures.length) return `the guest init failed: ${st.failures.join('; ')}`;
-  const stage = st.initAt === undefined ? 'before reaching init' : st.jobStartAt === undefined ? 'after init, before the job started' : st.jobEndAt === undefined ? 'while the job ran' : 'after the job, while returning the results';
+  const stage =
+    st.initAt === undefined
+      ? 'before reaching init'
+      : st.jobStartAt === undefined
+        ? 'after init, before the job started'
+        : st.jobEndAt === undefined
+          ? 'while the job ran'
+          : 'after the job, while returning the results';
   if (o.timedOut) return `the VM did not finish within ${Math.round(o.timeoutMs / 1000)} s (stopped ${stage})`;
   if (st.initAt === undefined) {
     const err = o.qemuStderr?.trim().split('\n').slice(-2).join(' | ');

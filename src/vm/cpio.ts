@@ -18,11 +18,31 @@ function hex8(n: number): string {
 }
 
 /** The 110-byte newc header plus name, NUL and padding to a multiple of 4. */
-export function newcHeader(o: { ino: number; mode: number; size: number; name: string; rdevMajor?: number; rdevMinor?: number; mtime?: number }): Buffer {
+export function newcHeader(o: {
+  ino: number;
+  mode: number;
+  size: number;
+  name: string;
+  rdevMajor?: number;
+  rdevMinor?: number;
+  mtime?: number;
+}): Buffer {
   const nameBuf = Buffer.from(o.name + '\0', 'utf8');
   const fields = [
-    '070701', hex8(o.ino), hex8(o.mode), hex8(0), hex8(0), hex8(1), hex8(o.mtime ?? 0), hex8(o.size),
-    hex8(0), hex8(0), hex8(o.rdevMajor ?? 0), hex8(o.rdevMinor ?? 0), hex8(nameBuf.length), hex8(0),
+    '070701',
+    hex8(o.ino),
+    hex8(o.mode),
+    hex8(0),
+    hex8(0),
+    hex8(1),
+    hex8(o.mtime ?? 0),
+    hex8(o.size),
+    hex8(0),
+    hex8(0),
+    hex8(o.rdevMajor ?? 0),
+    hex8(o.rdevMinor ?? 0),
+    hex8(nameBuf.length),
+    hex8(0),
   ].join('');
   const headLen = 110 + nameBuf.length;
   const total = (headLen + 3) & ~3;
@@ -83,7 +103,9 @@ export class CpioWriter {
     try {
       const st = fstatSync(fd);
       const clean = name.replace(/^\/+/, '');
-      this.put(newcHeader({ ino: this.ino++, mode: S_IFREG | ((perm ?? st.mode) & 0o7777), size: st.size, name: clean }));
+      this.put(
+        newcHeader({ ino: this.ino++, mode: S_IFREG | ((perm ?? st.mode) & 0o7777), size: st.size, name: clean }),
+      );
       const buf = Buffer.allocUnsafe(1 << 20);
       let left = st.size;
       while (left > 0) {
@@ -118,7 +140,8 @@ export class CpioWriter {
           walk(r);
         } else if (type === S_IFREG) this.hostFile(name, host, st.mode);
         else if (type === S_IFLNK) this.symlink(name, readlinkSync(host));
-        else if (type === S_IFCHR || type === S_IFBLK) this.node(name, st.mode, Math.floor(st.rdev / 256) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
+        else if (type === S_IFCHR || type === S_IFBLK)
+          this.node(name, st.mode, Math.floor(st.rdev / 256) & 0xfff, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
         else if (type === S_IFIFO) this.node(name, st.mode, 0, 0);
         // sockets are skipped: they mean nothing in an archive
       }
@@ -147,11 +170,18 @@ export function readCpio(buf: Buffer): CpioEntry[] {
   const out: CpioEntry[] = [];
   let off = 0;
   while (off + 110 <= buf.length) {
-    if (buf[off] === 0) { off += 4; continue; } // padding between concatenated archives
+    if (buf[off] === 0) {
+      off += 4;
+      continue;
+    } // padding between concatenated archives
     const magic = buf.toString('ascii', off, off + 6);
     if (magic !== '070701') throw new Error(`cpio: bad magic ${JSON.stringify(magic)} at ${off}`);
     const f = (i: number) => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
-    const mode = f(1), size = f(6), namesize = f(11), rdevMajor = f(9), rdevMinor = f(10);
+    const mode = f(1),
+      size = f(6),
+      namesize = f(11),
+      rdevMajor = f(9),
+      rdevMinor = f(10);
     const name = buf.toString('utf8', off + 110, off + 110 + namesize - 1);
     let p = off + 110 + namesize;
     p += pad4(p);

@@ -21,8 +21,24 @@ import { shq } from '../util/shq.js';
 
 /** Packages on top of minbase (util-linux for unshare/nsenter is essential, so always there). */
 export const GUEST_PACKAGES: readonly string[] = [
-  'iproute2', 'iptables', 'nftables', 'conntrack', 'nginx-light', 'curl', 'kmod', 'libnetfilter-queue1', 'libmnl0',
-  'ethtool', 'procps', 'tcpdump', 'util-linux', 'iputils-ping', 'netcat-openbsd', 'iperf3', 'ca-certificates', 'tar',
+  'iproute2',
+  'iptables',
+  'nftables',
+  'conntrack',
+  'nginx-light',
+  'curl',
+  'kmod',
+  'libnetfilter-queue1',
+  'libmnl0',
+  'ethtool',
+  'procps',
+  'tcpdump',
+  'util-linux',
+  'iputils-ping',
+  'netcat-openbsd',
+  'iperf3',
+  'ca-certificates',
+  'tar',
   // ctlab replay plays captures with tcpreplay.
   'tcpreplay',
 ];
@@ -37,16 +53,25 @@ export async function baseCpio(progress: (m: string) => void = () => {}): Promis
   const key = baseKey(await readFile(script, 'utf8'));
   const out = join(cacheRoot(), 'base', `bookworm-${key}.cpio`);
   if (await exists(out)) return out;
-  if (process.getuid?.() !== 0) throw new CtlabError('HOST', 'building the VM guest root (debootstrap) needs root', { hint: 'run as root once; the result is cached in ~/.cache/ctlab/vm/base' });
+  if (process.getuid?.() !== 0)
+    throw new CtlabError('HOST', 'building the VM guest root (debootstrap) needs root', {
+      hint: 'run as root once; the result is cached in ~/.cache/ctlab/vm/base',
+    });
   const mirror = process.env.CTLAB_DEBIAN_MIRROR || pickDebianMirror(await hostSources(), 'bookworm');
-  if (!mirror) throw new CtlabError('HOST', 'no Debian bookworm mirror in the host\'s apt sources', { hint: 'set CTLAB_DEBIAN_MIRROR=http://<mirror>/debian' });
+  if (!mirror)
+    throw new CtlabError('HOST', "no Debian bookworm mirror in the host's apt sources", {
+      hint: 'set CTLAB_DEBIAN_MIRROR=http://<mirror>/debian',
+    });
   const t0 = Date.now();
-  progress(`guest: building the bookworm root with debootstrap (${GUEST_PACKAGES.length} packages on minbase; once, a few minutes)`);
+  progress(
+    `guest: building the bookworm root with debootstrap (${GUEST_PACKAGES.length} packages on minbase; once, a few minutes)`,
+  );
   return produce(out, async (tmp) => {
     const root = `${tmp}.root`;
     try {
       await run('sh', [script, root, mirror, GUEST_PACKAGES.join(',')], {
-        code: 'HOST', timeoutMs: 30 * 60_000,
+        code: 'HOST',
+        timeoutMs: 30 * 60_000,
         hint: 'install debootstrap (apt-get install debootstrap) and check that the Debian mirror is reachable',
       });
       const w = new CpioWriter(tmp);
@@ -70,19 +95,27 @@ export function prodDependencyDirs(root: string): string[] {
     } catch {
       return;
     }
-    for (const [name, optional] of [...Object.keys(pj.dependencies ?? {}).map((n) => [n, false] as const), ...Object.keys(pj.optionalDependencies ?? {}).map((n) => [n, true] as const)]) {
+    for (const [name, optional] of [
+      ...Object.keys(pj.dependencies ?? {}).map((n) => [n, false] as const),
+      ...Object.keys(pj.optionalDependencies ?? {}).map((n) => [n, true] as const),
+    ]) {
       let dir = pkgDir;
       let found: string | undefined;
       for (;;) {
         const cand = join(dir, 'node_modules', name);
-        if (existsSync(join(cand, 'package.json'))) { found = cand; break; }
+        if (existsSync(join(cand, 'package.json'))) {
+          found = cand;
+          break;
+        }
         const up = dirname(dir);
         if (up === dir || !up.startsWith(root)) break;
         dir = up;
       }
       if (!found) {
         if (optional) continue;
-        throw new CtlabError('HOST', `dependency ${name} of ${relative(root, pkgDir) || 'ctlab'} is not installed`, { hint: 'run npm install (or bash scripts/setup.sh)' });
+        throw new CtlabError('HOST', `dependency ${name} of ${relative(root, pkgDir) || 'ctlab'} is not installed`, {
+          hint: 'run npm install (or bash scripts/setup.sh)',
+        });
       }
       if (seen.has(found)) continue;
       seen.add(found);
@@ -109,12 +142,24 @@ export async function toolsCpio(progress: (m: string) => void = () => {}): Promi
     const pj = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name?: string; version?: string };
     return `${relative(root, d)}@${pj.version}`;
   });
-  const key = sha256('ctlab-vm-tools-v2', await sha256File(node), await sha256File(addon), depIds.join('\n')).slice(0, 24);
+  const key = sha256('ctlab-vm-tools-v2', await sha256File(node), await sha256File(addon), depIds.join('\n')).slice(
+    0,
+    24,
+  );
   const out = join(cacheRoot(), 'tools', `tools-${key}.cpio`);
   if (await exists(out)) return out;
   return produce(out, async (tmp) => {
     const w = new CpioWriter(tmp);
-    for (const d of ['usr', 'usr/local', 'usr/local/bin', 'opt', 'opt/ctlab', 'opt/ctlab/native', 'opt/ctlab/node_modules']) w.dir(d);
+    for (const d of [
+      'usr',
+      'usr/local',
+      'usr/local/bin',
+      'opt',
+      'opt/ctlab',
+      'opt/ctlab/native',
+      'opt/ctlab/node_modules',
+    ])
+      w.dir(d);
     w.hostFile('usr/local/bin/node', node, 0o755);
     w.hostFile('opt/ctlab/native/nfqueue.node', addon, 0o755);
     // The namespace runtime takes it from CTLAB_NFQUEUE_ADDON (set by lab/vm/job-run.sh).
@@ -125,13 +170,20 @@ export async function toolsCpio(progress: (m: string) => void = () => {}): Promi
       const parts = rel.split('/');
       for (let i = 2; i < parts.length; i++) {
         const p = parts.slice(0, i).join('/');
-        if (!made.has(p)) { made.add(p); w.dir(`opt/ctlab/${p}`); }
+        if (!made.has(p)) {
+          made.add(p);
+          w.dir(`opt/ctlab/${p}`);
+        }
       }
       if (made.has(rel)) continue;
       made.add(rel);
       w.dir(`opt/ctlab/${rel}`);
       // Nested node_modules are separate dependencies (walked on their own); skip them here.
-      w.tree(d, `opt/ctlab/${rel}`, (r) => !/^node_modules(\/|$)/.test(r) && !r.endsWith('.d.ts') && !r.endsWith('.map'));
+      w.tree(
+        d,
+        `opt/ctlab/${rel}`,
+        (r) => !/^node_modules(\/|$)/.test(r) && !r.endsWith('.d.ts') && !r.endsWith('.map'),
+      );
     }
     const bytes = w.finish();
     progress(`guest: tools packed (node ${process.version}, ${deps.length} packages, ${(bytes / 1e6).toFixed(0)} MB)`);
@@ -168,7 +220,9 @@ export function writeJobCpio(path: string, j: JobFiles): number {
     if (!existsSync(host)) throw new CtlabError('SCENARIO', `${host} does not exist`);
     w.hostFile(`job/${name}`, host, 0o644);
   }
-  const env = Object.entries(j.env).map(([k, v]) => `${k}=${shq(v)}`).join('\n');
+  const env = Object.entries(j.env)
+    .map(([k, v]) => `${k}=${shq(v)}`)
+    .join('\n');
   w.file('job/env', `${env}\nCTLAB_VM_MODULES=${shq(j.modules.join(' '))}\nset -- ${j.args.map(shq).join(' ')}\n`);
   w.dir('opt');
   w.dir('opt/ctlab');
@@ -176,7 +230,9 @@ export function writeJobCpio(path: string, j: JobFiles): number {
   const skip = (r: string) => !r.endsWith('.map') && !r.endsWith('.d.ts');
   for (const d of ['bin', 'dist', 'lab']) {
     if (!existsSync(join(root, d)) || !statSync(join(root, d)).isDirectory()) {
-      throw new CtlabError('HOST', `${join(root, d)} is missing`, { hint: d === 'dist' ? 'run npm run build first' : 'is this a complete ctlab checkout?' });
+      throw new CtlabError('HOST', `${join(root, d)} is missing`, {
+        hint: d === 'dist' ? 'run npm run build first' : 'is this a complete ctlab checkout?',
+      });
     }
     w.dir(`opt/ctlab/${d}`);
     // dist/test and dist/bench are not needed in the guest.

@@ -6,7 +6,16 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { aptDownload, aptPackageNames, aptShow, aptUpdate, debFileName, hostSources, mirrorFor, preparePrivateApt } from './apt.js';
+import {
+  aptDownload,
+  aptPackageNames,
+  aptShow,
+  aptUpdate,
+  debFileName,
+  hostSources,
+  mirrorFor,
+  preparePrivateApt,
+} from './apt.js';
 import { cacheRoot, exists, produce, run, sha256, sha256File, writeFileAtomic } from './cache.js';
 import { packModules } from './modules.js';
 import { parseKernelSpec, pickKernelPackage, type DebianSeries } from './spec.js';
@@ -65,22 +74,36 @@ async function resolvePath(spec: string, image: string, modulesDir?: string): Pr
   try {
     head = await readHead(image);
   } catch (e) {
-    throw new CtlabError('SCENARIO', `kernel image ${image} cannot be read: ${(e as Error).message}`, { hint: 'give the path of a bzImage / vmlinuz file', cause: e });
+    throw new CtlabError('SCENARIO', `kernel image ${image} cannot be read: ${(e as Error).message}`, {
+      hint: 'give the path of a bzImage / vmlinuz file',
+      cause: e,
+    });
   }
   const release = bzImageRelease(head);
-  if (!release) throw new CtlabError('SCENARIO', `${image} is not an x86 bzImage (no boot header)`, { hint: 'pass the compressed kernel (arch/x86/boot/bzImage or /boot/vmlinuz-*), not vmlinux' });
+  if (!release)
+    throw new CtlabError('SCENARIO', `${image} is not an x86 bzImage (no boot header)`, {
+      hint: 'pass the compressed kernel (arch/x86/boot/bzImage or /boot/vmlinuz-*), not vmlinux',
+    });
   let mods = modulesDir;
   if (!mods && (await exists(join('/lib/modules', release, 'modules.dep')))) mods = join('/lib/modules', release);
   if (mods) {
     if (!(await exists(join(mods, 'modules.dep')))) {
-      throw new CtlabError('SCENARIO', `${mods} has no modules.dep`, { hint: `point at the kernel's lib/modules/<release> folder (run depmod -b <root> ${release} if it was never indexed)` });
+      throw new CtlabError('SCENARIO', `${mods} has no modules.dep`, {
+        hint: `point at the kernel's lib/modules/<release> folder (run depmod -b <root> ${release} if it was never indexed)`,
+      });
     }
     if (basename(mods) !== release) {
-      throw new CtlabError('SCENARIO', `modules folder ${mods} is for ${basename(mods)}, but ${image} is ${release}`, { hint: `use the modules built with that kernel (lib/modules/${release})` });
+      throw new CtlabError('SCENARIO', `modules folder ${mods} is for ${basename(mods)}, but ${image} is ${release}`, {
+        hint: `use the modules built with that kernel (lib/modules/${release})`,
+      });
     }
   }
   const st = await stat(image);
-  const key = sha256(await sha256File(image), mods ? await readFile(join(mods, 'modules.dep'), 'utf8') : '', String(st.size)).slice(0, 24);
+  const key = sha256(
+    await sha256File(image),
+    mods ? await readFile(join(mods, 'modules.dep'), 'utf8') : '',
+    String(st.size),
+  ).slice(0, 24);
   return { spec, release, image, modulesDir: mods, key, source: image };
 }
 
@@ -99,7 +122,9 @@ async function resolveDebian(spec: string, d: DebianSeries, progress: (m: string
   let index: SeriesIndex | undefined;
   try {
     index = JSON.parse(await readFile(indexFile, 'utf8')) as SeriesIndex;
-  } catch { /* first time */ }
+  } catch {
+    /* first time */
+  }
   const fresh = index && Date.now() - Date.parse(index.resolvedAt) < INDEX_TTL_MS && !process.env.CTLAB_VM_REFRESH;
   if (index && fresh) {
     const k = await kernelFromCache(spec, index);
@@ -112,7 +137,9 @@ async function resolveDebian(spec: string, d: DebianSeries, progress: (m: string
     if (index) {
       const k = await kernelFromCache(spec, index);
       if (k) {
-        progress(`kernel ${spec}: cannot check the mirror (${(e as Error).message}); using the cached ${index.pkg} ${index.version}`);
+        progress(
+          `kernel ${spec}: cannot check the mirror (${(e as Error).message}); using the cached ${index.pkg} ${index.version}`,
+        );
         return k;
       }
     }
@@ -120,7 +147,8 @@ async function resolveDebian(spec: string, d: DebianSeries, progress: (m: string
   }
   await writeFileAtomic(indexFile, JSON.stringify(resolved, null, 2) + '\n');
   const k = await kernelFromCache(spec, resolved);
-  if (!k) throw new CtlabError('KERNEL', `kernel ${spec}: ${resolved.pkg} was downloaded but its files are not in the cache`);
+  if (!k)
+    throw new CtlabError('KERNEL', `kernel ${spec}: ${resolved.pkg} was downloaded but its files are not in the cache`);
   return k;
 }
 
@@ -133,31 +161,48 @@ async function kernelFromCache(spec: string, ix: SeriesIndex): Promise<KernelIma
   const image = join(dir, `vmlinuz-${ix.release}`);
   const modulesDir = join(dir, 'modules', ix.release);
   if (!(await exists(image)) || !(await exists(join(modulesDir, 'modules.dep')))) return undefined;
-  return { spec, release: ix.release, image, modulesDir, key: ix.sha256.slice(0, 24), source: `${ix.pkg} ${ix.version} (${ix.suite})` };
+  return {
+    spec,
+    release: ix.release,
+    image,
+    modulesDir,
+    key: ix.sha256.slice(0, 24),
+    source: `${ix.pkg} ${ix.version} (${ix.suite})`,
+  };
 }
 
 async function fetchDebian(d: DebianSeries, progress: (m: string) => void): Promise<SeriesIndex> {
   const mirror = mirrorFor(d.archive, await hostSources());
   if (!mirror) {
-    throw new CtlabError('HOST', `no Debian mirror for ${d.archive} in the host's apt sources`, { hint: `add one to /etc/apt/sources.list.d, or set ${d.archive === 'debian' ? 'CTLAB_DEBIAN_MIRROR' : 'CTLAB_DEBIAN_SECURITY_MIRROR'}=http://<mirror>/${d.archive}` });
+    throw new CtlabError('HOST', `no Debian mirror for ${d.archive} in the host's apt sources`, {
+      hint: `add one to /etc/apt/sources.list.d, or set ${d.archive === 'debian' ? 'CTLAB_DEBIAN_MIRROR' : 'CTLAB_DEBIAN_SECURITY_MIRROR'}=http://<mirror>/${d.archive}`,
+    });
   }
   const apt = await preparePrivateApt(join(cacheRoot(), 'apt'), mirror, d.suite);
   const t0 = Date.now();
   progress(`kernel ${d.series}: apt-get update of ${d.suite} (private apt in ${apt.dir})`);
   await aptUpdate(apt);
   const pick = pickKernelPackage(await aptPackageNames(apt, 'linux-image-'), d.series);
-  if (!pick) throw new CtlabError('KERNEL', `no linux-image-${d.series}.*-cloud-amd64 package in ${d.suite} at ${mirror}`, { hint: 'the mirror does not carry that series; pass a kernel as path:<bzImage>,<modules dir> instead' });
+  if (!pick)
+    throw new CtlabError('KERNEL', `no linux-image-${d.series}.*-cloud-amd64 package in ${d.suite} at ${mirror}`, {
+      hint: 'the mirror does not carry that series; pass a kernel as path:<bzImage>,<modules dir> instead',
+    });
   const info = await aptShow(apt, pick.pkg);
   const version = info.Version;
   const want = info.SHA256;
   if (!version) throw new CtlabError('KERNEL', `apt-cache show ${pick.pkg} gave no Version`);
   const deb = join(apt.debDir, debFileName(pick.pkg, version, info.Architecture || 'amd64'));
   if (!(await exists(deb)) || (want && (await sha256File(deb)) !== want)) {
-    progress(`kernel ${d.series}: downloading ${pick.pkg} ${version}${info.Size ? ` (${(Number(info.Size) / 1e6).toFixed(0)} MB)` : ''}`);
+    progress(
+      `kernel ${d.series}: downloading ${pick.pkg} ${version}${info.Size ? ` (${(Number(info.Size) / 1e6).toFixed(0)} MB)` : ''}`,
+    );
     await aptDownload(apt, pick.pkg, version);
   }
   const sha = await sha256File(deb);
-  if (want && sha !== want) throw new CtlabError('KERNEL', `${deb}: sha256 ${sha} differs from the archive's ${want}`, { hint: 'delete the file and run again' });
+  if (want && sha !== want)
+    throw new CtlabError('KERNEL', `${deb}: sha256 ${sha} differs from the archive's ${want}`, {
+      hint: 'delete the file and run again',
+    });
   await produce(kernelDir(sha), async (tmp) => {
     const x = join(tmp, 'x');
     await mkdir(x, { recursive: true });
@@ -169,7 +214,10 @@ async function fetchDebian(d: DebianSeries, progress: (m: string) => void): Prom
     if (!(await exists(mods))) mods = join(x, 'usr', 'lib', 'modules', pick.release);
     if (!(await exists(join(mods, 'modules.dep')))) {
       // Some packages leave indexing to postinst: do it here.
-      await run('depmod', ['-b', mods.replace(/\/lib\/modules\/[^/]+$/, ''), pick.release], { code: 'KERNEL', hint: 'install kmod' });
+      await run('depmod', ['-b', mods.replace(/\/lib\/modules\/[^/]+$/, ''), pick.release], {
+        code: 'KERNEL',
+        hint: 'install kmod',
+      });
     }
     await rename(join(boot, vmlinuz), join(tmp, vmlinuz));
     await mkdir(join(tmp, 'modules'), { recursive: true });
@@ -177,11 +225,21 @@ async function fetchDebian(d: DebianSeries, progress: (m: string) => void): Prom
     await rm(x, { recursive: true, force: true });
   });
   progress(`kernel ${d.series}: ${pick.pkg} ${version} ready (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  return { pkg: pick.pkg, version, release: pick.release, sha256: sha, suite: d.suite, resolvedAt: new Date().toISOString() };
+  return {
+    pkg: pick.pkg,
+    version,
+    release: pick.release,
+    sha256: sha,
+    suite: d.suite,
+    resolvedAt: new Date().toISOString(),
+  };
 }
 
 /** The per-kernel trimmed modules cpio (cached by the kernel's key). */
-export async function modulesCpio(k: KernelImage, progress: (m: string) => void = () => {}): Promise<string | undefined> {
+export async function modulesCpio(
+  k: KernelImage,
+  progress: (m: string) => void = () => {},
+): Promise<string | undefined> {
   if (!k.modulesDir) return undefined;
   const out = join(cacheRoot(), 'modules', `${k.release}-${k.key}.cpio`);
   if (await exists(out)) return out;
@@ -190,7 +248,9 @@ export async function modulesCpio(k: KernelImage, progress: (m: string) => void 
     const stage = `${tmp}.stage`;
     try {
       const r = await packModules(k.modulesDir!, k.release, stage, tmp);
-      progress(`kernel ${k.release}: ${r.modules} modules packed (${(r.bytes / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      progress(
+        `kernel ${k.release}: ${r.modules} modules packed (${(r.bytes / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     } finally {
       await rm(stage, { recursive: true, force: true });
     }

@@ -9,12 +9,28 @@ import { run } from './cache.js';
 
 /** Module names (without .ko / compression suffix) the guest may need. */
 export const WANTED_MODULES: readonly RegExp[] = [
-  /^virtio(_.*)?$/, /^veth$/, /^tun$/,
-  /^nf_.*$/, /^nft_.*$/, /^nfnetlink(_.*)?$/, /^nf_tables$/,
-  /^x_tables$/, /^xt_.*$/, /^ip_tables$/, /^iptable_.*$/, /^ipt_.*$/,
-  /^ip6_tables$/, /^ip6table_.*$/, /^ip6t_.*$/,
-  /^sch_.*$/, /^cls_.*$/, /^act_.*$/, /^em_.*$/, /^ifb$/,
-  /^tcp_.*$/, /^af_packet$/,
+  /^virtio(_.*)?$/,
+  /^veth$/,
+  /^tun$/,
+  /^nf_.*$/,
+  /^nft_.*$/,
+  /^nfnetlink(_.*)?$/,
+  /^nf_tables$/,
+  /^x_tables$/,
+  /^xt_.*$/,
+  /^ip_tables$/,
+  /^iptable_.*$/,
+  /^ipt_.*$/,
+  /^ip6_tables$/,
+  /^ip6table_.*$/,
+  /^ip6t_.*$/,
+  /^sch_.*$/,
+  /^cls_.*$/,
+  /^act_.*$/,
+  /^em_.*$/,
+  /^ifb$/,
+  /^tcp_.*$/,
+  /^af_packet$/,
 ];
 
 /**
@@ -22,16 +38,49 @@ export const WANTED_MODULES: readonly RegExp[] = [
  * "a|b": the first that loads (nf_log_syslog replaced nf_log_ipv4 in 5.12).
  */
 export const LOAD_MODULES: readonly string[] = [
-  'virtio_pci', 'virtio_rng', 'virtio_blk', 'af_packet', 'veth',
-  'nf_conntrack', 'nf_conntrack_netlink', 'nfnetlink_queue', 'nfnetlink_log', 'nf_tables', 'nft_compat', 'nft_ct',
-  'x_tables', 'ip_tables', 'iptable_filter', 'iptable_nat', 'iptable_mangle', 'iptable_raw',
-  'xt_conntrack', 'xt_NFQUEUE', 'xt_NFLOG', 'xt_tcpudp', 'xt_state', 'xt_multiport', 'xt_comment', 'xt_statistic', 'xt_mark', 'xt_LOG',
-  'nf_nat', 'nf_log_syslog|nf_log_ipv4', 'sch_htb', 'sch_tbf', 'sch_netem', 'sch_fq',
+  'virtio_pci',
+  'virtio_rng',
+  'virtio_blk',
+  'af_packet',
+  'veth',
+  'nf_conntrack',
+  'nf_conntrack_netlink',
+  'nfnetlink_queue',
+  'nfnetlink_log',
+  'nf_tables',
+  'nft_compat',
+  'nft_ct',
+  'x_tables',
+  'ip_tables',
+  'iptable_filter',
+  'iptable_nat',
+  'iptable_mangle',
+  'iptable_raw',
+  'xt_conntrack',
+  'xt_NFQUEUE',
+  'xt_NFLOG',
+  'xt_tcpudp',
+  'xt_state',
+  'xt_multiport',
+  'xt_comment',
+  'xt_statistic',
+  'xt_mark',
+  'xt_LOG',
+  'nf_nat',
+  'nf_log_syslog|nf_log_ipv4',
+  'sch_htb',
+  'sch_tbf',
+  'sch_netem',
+  'sch_fq',
 ];
 
 /** "kernel/net/netfilter/xt_nat.ko.xz" -> "xt_nat" (modprobe treats - and _ alike). */
 export function moduleName(path: string): string {
-  return path.split('/').pop()!.replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_');
+  return path
+    .split('/')
+    .pop()!
+    .replace(/\.ko(\.(xz|gz|zst))?$/, '')
+    .replace(/-/g, '_');
 }
 
 /** Parse modules.dep: module path -> the paths it depends on. */
@@ -40,7 +89,14 @@ export function parseModulesDep(text: string): Map<string, string[]> {
   for (const line of text.split('\n')) {
     const i = line.indexOf(':');
     if (i <= 0) continue;
-    m.set(line.slice(0, i).trim(), line.slice(i + 1).trim().split(/\s+/).filter(Boolean));
+    m.set(
+      line.slice(0, i).trim(),
+      line
+        .slice(i + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+    );
   }
   return m;
 }
@@ -69,7 +125,12 @@ const INDEX_FILES = ['modules.order', 'modules.builtin', 'modules.builtin.modinf
  * usr/lib/modules/<release> (the guest root has merged /usr: /lib is a symlink to usr/lib).
  * `stage` is a scratch folder. Returns the number of modules packed.
  */
-export async function packModules(modulesDir: string, release: string, stage: string, outCpio: string): Promise<{ modules: number; bytes: number }> {
+export async function packModules(
+  modulesDir: string,
+  release: string,
+  stage: string,
+  outCpio: string,
+): Promise<{ modules: number; bytes: number }> {
   const depText = await readFile(join(modulesDir, 'modules.dep'), 'utf8');
   const list = trimModules(depText);
   const dst = join(stage, 'lib', 'modules', release);

@@ -76,14 +76,23 @@ export async function runScenarioInVm(o: VmRunOptions): Promise<VmRunResult> {
     // 1. initramfs: base root + this kernel's modules + tools + job
     const [base, mods, tools] = await Promise.all([baseCpio(progress), modulesCpio(k, progress), toolsCpio(progress)]);
     const job = join(work, 'job.cpio');
-    const jobScript = join(repoRoot(), 'lab', 'vm', o.job === 'smoke' ? 'job-smoke.sh' : o.job === 'replay' ? 'job-replay.sh' : 'job-run.sh');
+    const jobScript = join(
+      repoRoot(),
+      'lab',
+      'vm',
+      o.job === 'smoke' ? 'job-smoke.sh' : o.job === 'replay' ? 'job-replay.sh' : 'job-run.sh',
+    );
     // The guest job gets a deadline inside the host's, so a stuck lab still returns partial results.
     const guestJobS = Math.max(60, Math.floor((timeoutMs - 120_000) / 1000));
     writeJobCpio(job, {
       scenarioFile: o.job === 'smoke' || o.job === 'replay' ? undefined : o.scenarioFile,
       files: o.files,
       jobScript,
-      env: { CTLAB_VM_JOB_TIMEOUT: String(guestJobS), CTLAB_VM_RELEASE: k.release, CTLAB_VM_COMMAND: o.job === 'matrix' ? 'matrix' : 'run' },
+      env: {
+        CTLAB_VM_JOB_TIMEOUT: String(guestJobS),
+        CTLAB_VM_RELEASE: k.release,
+        CTLAB_VM_COMMAND: o.job === 'matrix' ? 'matrix' : 'run',
+      },
       args: o.args,
       modules: LOAD_MODULES,
     });
@@ -97,12 +106,25 @@ export async function runScenarioInVm(o: VmRunOptions): Promise<VmRunResult> {
 
     // 2. boot (KVM first if it may work, TCG otherwise)
     let choice = await chooseAccel(k.key);
-    progress(`booting ${k.source} under ${choice.accel.toUpperCase()} (${choice.why}); prepared in ${(prepareMs / 1000).toFixed(1)} s`);
+    progress(
+      `booting ${k.source} under ${choice.accel.toUpperCase()} (${choice.why}); prepared in ${(prepareMs / 1000).toFixed(1)} s`,
+    );
     const consoleLog = join(o.outDir, 'vm', 'console.log');
-    let attempt = await boot(o, k, choice.accel, choice.probe, initrd, scratch, consoleLog, timeoutMs - (Date.now() - t0), progress);
+    let attempt = await boot(
+      o,
+      k,
+      choice.accel,
+      choice.probe,
+      initrd,
+      scratch,
+      consoleLog,
+      timeoutMs - (Date.now() - t0),
+      progress,
+    );
     if (choice.probe) {
       if (attempt.st.initAt === undefined) {
-        const why = attempt.qemu.stopped ?? attempt.qemu.stderr.trim().split('\n').pop() ?? `qemu exit ${attempt.qemu.exitCode}`;
+        const why =
+          attempt.qemu.stopped ?? attempt.qemu.stderr.trim().split('\n').pop() ?? `qemu exit ${attempt.qemu.exitCode}`;
         await rememberAccel(k.key, 'tcg', `KVM did not boot ${k.release} here (${why})`);
         progress(`KVM did not boot this kernel (${why}); falling back to TCG (remembered)`);
         choice = { accel: 'tcg', probe: false, why: 'fallback' };
@@ -116,35 +138,69 @@ export async function runScenarioInVm(o: VmRunOptions): Promise<VmRunResult> {
       }
     }
     const { st, qemu } = attempt;
-    const failure = diagnose(st, { timedOut: qemu.timedOut, timeoutMs, qemuExit: qemu.exitCode, qemuStderr: qemu.stderr });
+    const failure = diagnose(st, {
+      timedOut: qemu.timedOut,
+      timeoutMs,
+      qemuExit: qemu.exitCode,
+      qemuStderr: qemu.stderr,
+    });
 
     // 3. results: the tar stream on the scratch disk (even after a failure: it may hold partial results)
     if (st.tarOk) await extractResults(scratch, work, o.outDir);
     if (failure) {
       throw new CtlabError('LAB', `kernel ${k.release} (${choice.accel}): ${failure}`, {
-        timedOut: qemu.timedOut, exitCode: qemu.exitCode,
+        timedOut: qemu.timedOut,
+        exitCode: qemu.exitCode,
         stderr: st.tail.slice(-15).join('\n'),
         hint: `see the guest's console log: ${consoleLog}`,
       });
     }
     if (st.release && st.release !== k.release) {
-      throw new CtlabError('LAB', `the guest ran kernel ${st.release}, expected ${k.release}`, { hint: `check the image ${k.image}` });
+      throw new CtlabError('LAB', `the guest ran kernel ${st.release}, expected ${k.release}`, {
+        hint: `check the image ${k.image}`,
+      });
     }
     const rc = st.jobRc ?? 255;
     if (rc === 124 || rc === 137) {
-      throw new CtlabError('LAB', `the job in the ${k.release} guest ran out of time (${guestJobS} s); partial results are in ${o.outDir}`, { timedOut: true, exitCode: rc, hint: 'raise the VM timeout, or run fewer variants per kernel' });
+      throw new CtlabError(
+        'LAB',
+        `the job in the ${k.release} guest ran out of time (${guestJobS} s); partial results are in ${o.outDir}`,
+        { timedOut: true, exitCode: rc, hint: 'raise the VM timeout, or run fewer variants per kernel' },
+      );
     }
     const bootMs = st.initAt ?? 0;
     const jobMs = (st.jobEndAt ?? 0) - (st.jobStartAt ?? 0);
     const totalMs = Date.now() - t0;
-    progress(`done: boot ${(bootMs / 1000).toFixed(1)} s, job ${(jobMs / 1000).toFixed(1)} s (exit ${rc}), total ${(totalMs / 1000).toFixed(1)} s`);
-    return { release: st.release ?? k.release, accel: choice.accel, bootMs, jobMs, totalMs, prepareMs, consoleLog, exitCode: rc, missingModules: st.missingModules };
+    progress(
+      `done: boot ${(bootMs / 1000).toFixed(1)} s, job ${(jobMs / 1000).toFixed(1)} s (exit ${rc}), total ${(totalMs / 1000).toFixed(1)} s`,
+    );
+    return {
+      release: st.release ?? k.release,
+      accel: choice.accel,
+      bootMs,
+      jobMs,
+      totalMs,
+      prepareMs,
+      consoleLog,
+      exitCode: rc,
+      missingModules: st.missingModules,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-async function boot(o: VmRunOptions, k: KernelImage, accel: Accel, probe: boolean, initrd: string, scratch: string, consoleLog: string, timeoutMs: number, progress: (m: string) => void): Promise<{ st: ConsoleState; qemu: Awaited<ReturnType<typeof runQemu>> }> {
+async function boot(
+  o: VmRunOptions,
+  k: KernelImage,
+  accel: Accel,
+  probe: boolean,
+  initrd: string,
+  scratch: string,
+  consoleLog: string,
+  timeoutMs: number,
+  progress: (m: string) => void,
+): Promise<{ st: ConsoleState; qemu: Awaited<ReturnType<typeof runQemu>> }> {
   const st = newConsoleState();
   const log: WriteStream = createWriteStream(consoleLog, { flags: 'a' });
   log.write(`host: ${new Date().toISOString()} kernel=${k.release} (${k.source}) accel=${accel}\n`);
@@ -160,9 +216,13 @@ async function boot(o: VmRunOptions, k: KernelImage, accel: Accel, probe: boolea
       if (kind === 'marker' && marker) progress(`${marker[1]!.trim()} (+${(ms / 1000).toFixed(1)} s)`);
       else if (kind === 'job') progress(`guest: ${clean}`);
     },
-    check: probe ? (ms) => (st.initAt === undefined && ms > KVM_PROBE_MS ? `no init after ${KVM_PROBE_MS / 1000} s` : undefined) : undefined,
+    check: probe
+      ? (ms) => (st.initAt === undefined && ms > KVM_PROBE_MS ? `no init after ${KVM_PROBE_MS / 1000} s` : undefined)
+      : undefined,
   });
-  log.write(`host: ${new Date().toISOString()} qemu exit=${qemu.exitCode}${qemu.timedOut ? ' (timed out)' : ''}${qemu.stopped ? ` (stopped: ${qemu.stopped})` : ''} after ${(qemu.ms / 1000).toFixed(1)} s\n`);
+  log.write(
+    `host: ${new Date().toISOString()} qemu exit=${qemu.exitCode}${qemu.timedOut ? ' (timed out)' : ''}${qemu.stopped ? ` (stopped: ${qemu.stopped})` : ''} after ${(qemu.ms / 1000).toFixed(1)} s\n`,
+  );
   if (qemu.stderr.trim()) log.write(`host: qemu stderr: ${qemu.stderr.trim()}\n`);
   await new Promise<void>((res) => log.end(res));
   return { st, qemu };
@@ -175,7 +235,10 @@ async function boot(o: VmRunOptions, k: KernelImage, accel: Accel, probe: boolea
 export async function extractResults(scratch: string, work: string, outDir: string): Promise<void> {
   const x = join(work, 'x');
   await mkdir(x, { recursive: true });
-  await run('tar', ['-xf', scratch, '-C', x, '--no-same-owner'], { code: 'LAB', hint: 'the guest\'s result archive is damaged; see vm/console.log' });
+  await run('tar', ['-xf', scratch, '-C', x, '--no-same-owner'], {
+    code: 'LAB',
+    hint: "the guest's result archive is damaged; see vm/console.log",
+  });
   await moveInto(join(x, 'run'), outDir);
   await moveInto(join(x, 'vm'), join(outDir, 'vm'));
 }
@@ -199,7 +262,8 @@ async function moveInto(src: string, dst: string): Promise<void> {
 }
 
 /** Read a smoke job's result (outDir/smoke.json). */
-export async function readSmoke(outDir: string): Promise<{ release: string; ok: boolean; checks: Record<string, unknown>; errors: string[] }> {
+export async function readSmoke(
+  outDir: string,
+): Promise<{ release: string; ok: boolean; checks: Record<string, unknown>; errors: string[] }> {
   return JSON.parse(await readFile(join(outDir, 'smoke.json'), 'utf8'));
 }
-

@@ -29,16 +29,26 @@ export function parseKernelSpec(text: string): KernelSpec {
   const spec = text.trim();
   if (/^\d+\.\d+$/.test(spec)) {
     const debian = DEBIAN_SERIES[spec];
-    if (!debian) throw new CtlabError('SCENARIO', `kernel ${spec}: no Debian kernel series ${spec} is known`, { hint: SPEC_HINT });
+    if (!debian)
+      throw new CtlabError('SCENARIO', `kernel ${spec}: no Debian kernel series ${spec} is known`, { hint: SPEC_HINT });
     return { kind: 'debian', spec, debian };
   }
   if (spec.startsWith('path:')) {
-    const parts = spec.slice('path:'.length).split(',').map((s) => s.trim());
-    if (parts.length > 2 || !parts[0]) throw new CtlabError('SCENARIO', `kernel "${spec}": expected path:<kernel image>[,<modules dir>]`, { hint: SPEC_HINT });
+    const parts = spec
+      .slice('path:'.length)
+      .split(',')
+      .map((s) => s.trim());
+    if (parts.length > 2 || !parts[0])
+      throw new CtlabError('SCENARIO', `kernel "${spec}": expected path:<kernel image>[,<modules dir>]`, {
+        hint: SPEC_HINT,
+      });
     for (const p of parts) {
-      if (!p.startsWith('/')) throw new CtlabError('SCENARIO', `kernel "${spec}": "${p}" is not an absolute path`, { hint: SPEC_HINT });
+      if (!p.startsWith('/'))
+        throw new CtlabError('SCENARIO', `kernel "${spec}": "${p}" is not an absolute path`, { hint: SPEC_HINT });
     }
-    return parts[1] ? { kind: 'path', spec, image: parts[0], modulesDir: parts[1] } : { kind: 'path', spec, image: parts[0] };
+    return parts[1]
+      ? { kind: 'path', spec, image: parts[0], modulesDir: parts[1] }
+      : { kind: 'path', spec, image: parts[0] };
   }
   throw new CtlabError('SCENARIO', `"${spec}" is not a kernel the VM runner can boot`, { hint: SPEC_HINT });
 }

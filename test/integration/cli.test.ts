@@ -27,12 +27,17 @@ function gateScenario(dir: string): string {
   const cut = text.indexOf('\nvariants:');
   if (cut < 0) throw new Error(`no variants: in ${CANONICAL}`);
   let head = text.slice(0, cut);
-  for (const [from, to] of [['records: 3812', 'records: 300'], ['name: harvester-asa', 'name: cli-gate']]) {
+  for (const [from, to] of [
+    ['records: 3812', 'records: 300'],
+    ['name: harvester-asa', 'name: cli-gate'],
+  ]) {
     if (!head.includes(from)) throw new Error(`"${from}" not in ${CANONICAL}`);
     head = head.replace(from, to);
   }
   const file = join(dir, 'cli-gate.yaml');
-  writeFileSync(file, `${head}
+  writeFileSync(
+    file,
+    `${head}
 variants:
   - name: flag-on
     sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }
@@ -43,7 +48,8 @@ variants:
     sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }
     expect:
       - records > 300
-`);
+`,
+  );
   return file;
 }
 
@@ -51,7 +57,11 @@ interface Result {
   runId: string;
   passed: boolean;
   verdict: string;
-  variants: { name: string; harvest: { records: number; expectedRecords: number }; expectations: { text: string; passed: boolean; actual: unknown }[] }[];
+  variants: {
+    name: string;
+    harvest: { records: number; expectedRecords: number };
+    expectations: { text: string; passed: boolean; actual: unknown }[];
+  }[];
 }
 
 describeWith(prerequisites, 'ctlab CLI on real Docker', () => {
@@ -96,7 +106,9 @@ describeWith(prerequisites, 'ctlab CLI on real Docker', () => {
     expect(printed).toEqual(res);
     expect(res.passed).toBe(false);
     const impossible = res.variants.find((v) => v.name === 'impossible')!;
-    expect(impossible.expectations).toEqual([{ text: 'records > 300', passed: false, actual: impossible.harvest.records }]);
+    expect(impossible.expectations).toEqual([
+      { text: 'records > 300', passed: false, actual: impossible.harvest.records },
+    ]);
     expect(res.variants.find((v) => v.name === 'flag-on')!.expectations.every((e) => e.passed)).toBe(true);
     expect(await leftover(res.runId)).toEqual([]);
   }, 300_000);

@@ -38,7 +38,12 @@ describeWith(prerequisites, 'conntrack flush mid-transfer (real Docker, real ker
     const file = join(out, 'small-flush.yaml');
     writeFileSync(file, SCENARIO);
     const images = await buildImages({ runId, progress: () => {} });
-    r = await runScenario(loadScenario(file), { outDir: join(out, 'run'), runId, parallel: 2, createRuntime: (id) => runtimeFor(id, images) });
+    r = await runScenario(loadScenario(file), {
+      outDir: join(out, 'run'),
+      runId,
+      parallel: 2,
+      createRuntime: (id) => runtimeFor(id, images),
+    });
     console.log(`[flush.test] ${(r.durationMs / 1000).toFixed(1)} s; folder ${out}`);
   }, 240_000);
 
@@ -64,7 +69,7 @@ describeWith(prerequisites, 'conntrack flush mid-transfer (real Docker, real ker
     expect(v.server.conntrackInvalid).toBe(0);
   });
 
-  it('loose=0: the connection\'s packets are INVALID and dropped; a retransmission timer fires, the client reconnects', () => {
+  it("loose=0: the connection's packets are INVALID and dropped; a retransmission timer fires, the client reconnects", () => {
     const v = variant('loose-off');
     expect(v.serverSettings?.['net.netfilter.nf_conntrack_tcp_loose']).toBe('0');
     expect(v.server.invalidDrops).toBeGreaterThan(0);

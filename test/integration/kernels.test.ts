@@ -12,7 +12,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunResult } from '../../src/result/types.js';
 import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 
-const prerequisites = allOf(requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'), requireRoot());
+const prerequisites = allOf(
+  requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'),
+  requireRoot(),
+);
 
 describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-kernels-'));
@@ -23,7 +26,11 @@ describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
   let passed = false;
 
   beforeAll(() => {
-    const p = spawnSync('node', [resolve('bin/ctlab.js'), 'run', 'scenarios/late-ack.yaml', '--kernel', '5.10,6.1', '--out', out], { encoding: 'utf8', timeout: 25 * 60_000 });
+    const p = spawnSync(
+      'node',
+      [resolve('bin/ctlab.js'), 'run', 'scenarios/late-ack.yaml', '--kernel', '5.10,6.1', '--out', out],
+      { encoding: 'utf8', timeout: 25 * 60_000 },
+    );
     exitCode = p.status;
     stdout = p.stdout;
     stderr = p.stderr;
@@ -43,7 +50,12 @@ describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
   it('runs every variant on each kernel and says where each ran', () => {
     expect(exitCode, stderr.slice(-2000)).toBe(0);
     expect(r.passed).toBe(true);
-    expect(r.variants.map((v) => `${v.name}@${v.kernel.split('.').slice(0, 2).join('.')}`)).toEqual(['flag-off@5.10', 'flag-on@5.10', 'flag-off@6.1', 'flag-on@6.1']);
+    expect(r.variants.map((v) => `${v.name}@${v.kernel.split('.').slice(0, 2).join('.')}`)).toEqual([
+      'flag-off@5.10',
+      'flag-on@5.10',
+      'flag-off@6.1',
+      'flag-on@6.1',
+    ]);
     expect(r.kernelRuns!.map((k) => k.spec)).toEqual(['5.10', '6.1']);
     for (const k of r.kernelRuns!) {
       expect(k.release).toMatch(new RegExp(`^${k.spec.replace('.', '\\.')}\\.\\d+-\\d+-cloud-amd64$`));
@@ -57,47 +69,80 @@ describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
 
   it('shows late ACKs INVALID and dropped on 5.10, and let through on 6.1', () => {
     for (const series of ['5.10', '6.1']) {
-      for (const name of ['flag-off', 'flag-on']) expect(Number(on(series, name).middlebox.counters.lateClientAcks)).toBeGreaterThan(0);
+      for (const name of ['flag-off', 'flag-on'])
+        expect(Number(on(series, name).middlebox.counters.lateClientAcks)).toBeGreaterThan(0);
     }
     expect(on('5.10', 'flag-off').server.invalidDrops).toBeGreaterThan(0);
     expect(on('5.10', 'flag-on').server.invalidDrops).toBe(0);
     expect(on('6.1', 'flag-off').server.invalidDrops).toBe(0);
     expect(on('6.1', 'flag-off').server.conntrackInvalid).toBe(0);
     // the kernel-conditional expectation that applied names its kernel
-    expect(on('5.10', 'flag-off').expectations.some((e) => /server\.invalidDrops > 0 \(kernel < 6\.1/.test(e.text) && e.passed)).toBe(true);
+    expect(
+      on('5.10', 'flag-off').expectations.some(
+        (e) => /server\.invalidDrops > 0 \(kernel < 6\.1/.test(e.text) && e.passed,
+      ),
+    ).toBe(true);
   });
 
   it('names the reasons that differ between the kernels in the report', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Kernels side by side');
-    expect(html).toMatch(/conntrack judged packets INVALID with &quot;ACK is under the lower bound[^&]*&quot; on 5\.10\.\S+, never on 6\.1\./);
-    expect(html).toMatch(/conntrack logged &quot;ignored ACK under lower bound[^&]*&quot; \(let through without updating its state, not INVALID\) on 6\.1\.\S+, never on 5\.10\./);
+    expect(html).toMatch(
+      /conntrack judged packets INVALID with &quot;ACK is under the lower bound[^&]*&quot; on 5\.10\.\S+, never on 6\.1\./,
+    );
+    expect(html).toMatch(
+      /conntrack logged &quot;ignored ACK under lower bound[^&]*&quot; \(let through without updating its state, not INVALID\) on 6\.1\.\S+, never on 5\.10\./,
+    );
     expect(html).toContain('software emulation');
     passed = true;
   });
 });
 
 describeWith(prerequisites, 'ctlab matrix --kernel 6.1 (a kernel axis in the matrix)', () => {
-  it('runs the whole grid inside the VM and reports it per kernel', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ctlab-kmatrix-'));
-    const p = spawnSync('node', [resolve('bin/ctlab.js'), 'matrix', 'test/fixtures/scenarios/mini-matrix.yaml', '--kernel', '6.1', '--out', dir], { encoding: 'utf8', timeout: 20 * 60_000 });
-    expect(p.status, p.stderr.slice(-3000)).toBe(0);
-    const m = JSON.parse(readFileSync(join(dir, 'matrix.json'), 'utf8')) as { kind: string; passed: boolean; kernels: { release: string; vm: { bootMs: number } | null; cells: { name: string; outcome: string; server: { invalidDrops: number } }[] }[] };
-    expect(m.kind).toBe('ctlab-matrix-kernels');
-    expect(m.passed).toBe(true);
-    expect(m.kernels).toHaveLength(1);
-    const k = m.kernels[0]!;
-    expect(k.release).toMatch(/^6\.1\.\d+-\d+-cloud-amd64$/);
-    expect(k.vm!.bootMs).toBeGreaterThan(0);
-    const cells = Object.fromEntries(k.cells.map((c) => [c.name, c]));
-    expect(cells['asa--flag-off']!.outcome).toBe('broken');
-    expect(cells['asa--flag-off']!.server.invalidDrops).toBeGreaterThan(0);
-    expect(cells['transparent--flag-off']!.outcome).toBe('clean');
-    // the kernel's own matrix and each cell's report came back from the guest
-    const page = readFileSync(join(dir, 'matrix.html'), 'utf8');
-    expect(page).toContain('href="kernel-6.1/asa--flag-off/report.html"');
-    expect(readFileSync(join(dir, 'kernel-6.1', 'asa--flag-off', 'report.html'), 'utf8')).toContain('6.1.');
-    expect(p.stdout).toMatch(/== kernel 6\.1: 6\.1\.\S+ \(VM under .*boot \d+\.\d s/);
-    rmSync(dir, { recursive: true, force: true });
-  }, 21 * 60_000);
+  it(
+    'runs the whole grid inside the VM and reports it per kernel',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ctlab-kmatrix-'));
+      const p = spawnSync(
+        'node',
+        [
+          resolve('bin/ctlab.js'),
+          'matrix',
+          'test/fixtures/scenarios/mini-matrix.yaml',
+          '--kernel',
+          '6.1',
+          '--out',
+          dir,
+        ],
+        { encoding: 'utf8', timeout: 20 * 60_000 },
+      );
+      expect(p.status, p.stderr.slice(-3000)).toBe(0);
+      const m = JSON.parse(readFileSync(join(dir, 'matrix.json'), 'utf8')) as {
+        kind: string;
+        passed: boolean;
+        kernels: {
+          release: string;
+          vm: { bootMs: number } | null;
+          cells: { name: string; outcome: string; server: { invalidDrops: number } }[];
+        }[];
+      };
+      expect(m.kind).toBe('ctlab-matrix-kernels');
+      expect(m.passed).toBe(true);
+      expect(m.kernels).toHaveLength(1);
+      const k = m.kernels[0]!;
+      expect(k.release).toMatch(/^6\.1\.\d+-\d+-cloud-amd64$/);
+      expect(k.vm!.bootMs).toBeGreaterThan(0);
+      const cells = Object.fromEntries(k.cells.map((c) => [c.name, c]));
+      expect(cells['asa--flag-off']!.outcome).toBe('broken');
+      expect(cells['asa--flag-off']!.server.invalidDrops).toBeGreaterThan(0);
+      expect(cells['transparent--flag-off']!.outcome).toBe('clean');
+      // the kernel's own matrix and each cell's report came back from the guest
+      const page = readFileSync(join(dir, 'matrix.html'), 'utf8');
+      expect(page).toContain('href="kernel-6.1/asa--flag-off/report.html"');
+      expect(readFileSync(join(dir, 'kernel-6.1', 'asa--flag-off', 'report.html'), 'utf8')).toContain('6.1.');
+      expect(p.stdout).toMatch(/== kernel 6\.1: 6\.1\.\S+ \(VM under .*boot \d+\.\d s/);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    21 * 60_000,
+  );
 });

@@ -41,7 +41,7 @@ function lateAcksAtServer(pcapFile: string): { pureAcks: number; late: number } 
 
 const prerequisites = await dockerGate();
 
-describeWith(prerequisites, 'late ACKs on this host\'s kernel (real Docker)', () => {
+describeWith(prerequisites, "late ACKs on this host's kernel (real Docker)", () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-late-'));
   const runId = newRunId();
   let r: RunResult;
@@ -50,7 +50,11 @@ describeWith(prerequisites, 'late ACKs on this host\'s kernel (real Docker)', ()
 
   beforeAll(async () => {
     const images = await buildImages({ runId: newRunId(), progress: () => {} });
-    r = await runScenario(loadScenario('scenarios/late-ack.yaml'), { outDir: out, runId, createRuntime: (id) => runtimeFor(id, images) });
+    r = await runScenario(loadScenario('scenarios/late-ack.yaml'), {
+      outDir: out,
+      runId,
+      createRuntime: (id) => runtimeFor(id, images),
+    });
     for (const v of r.variants) ev[v.name] = await analyzeVariant(join(out, v.dir));
   }, 300_000);
 
@@ -61,10 +65,16 @@ describeWith(prerequisites, 'late ACKs on this host\'s kernel (real Docker)', ()
   it('the middlebox held every 20th pure client ACK, rewrote nothing, and only those ACKs arrived late', () => {
     for (const v of r.variants) {
       const c = v.middlebox.counters;
-      const flows = readFileSync(join(out, v.dir, 'middlebox-flows.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { lateToServer: number; lateToClient: number });
+      const flows = readFileSync(join(out, v.dir, 'middlebox-flows.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { lateToServer: number; lateToClient: number });
       expect(c.lateClientAcks, v.name).toBeGreaterThan(20);
       expect(c.lateServerData, v.name).toBe(0);
-      expect(flows.reduce((a, f) => a + f.lateToServer, 0), v.name).toBe(c.lateClientAcks);
+      expect(
+        flows.reduce((a, f) => a + f.lateToServer, 0),
+        v.name,
+      ).toBe(c.lateClientAcks);
       expect(c.packetsRewritten, v.name).toBe(0);
       expect(v.middlebox.queueDrops, v.name).toBe(0);
       const wire = lateAcksAtServer(join(out, v.dir, 'server.pcap'));
@@ -80,7 +90,10 @@ describeWith(prerequisites, 'late ACKs on this host\'s kernel (real Docker)', ()
   it('conntrack saw the late ACKs as the kernel dictates: "ignored" from 6.1 on, INVALID and dropped before', () => {
     const off = variant('flag-off');
     const reasons = ev['flag-off']!.reasons;
-    const byReason = (re: RegExp) => reasons.filter((x) => re.test(x.reason)).reduce((a, x) => ({ judged: a.judged + x.judged, dropped: a.dropped + x.dropped }), { judged: 0, dropped: 0 });
+    const byReason = (re: RegExp) =>
+      reasons
+        .filter((x) => re.test(x.reason))
+        .reduce((a, x) => ({ judged: a.judged + x.judged, dropped: a.dropped + x.dropped }), { judged: 0, dropped: 0 });
     if (compareKernelVersions(off.kernel, '6.1') >= 0) {
       const ignored = byReason(/^ignored ACK under lower bound/);
       expect(ignored.judged).toBeGreaterThan(0);

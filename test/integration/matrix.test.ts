@@ -48,7 +48,12 @@ describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
     const file = join(out, 'small-matrix.yaml');
     writeFileSync(file, SCENARIO);
     const images = await buildImages({ runId, progress: () => {} });
-    m = await runMatrix(loadScenario(file), { outDir: join(out, 'run'), runId, parallel: 2, createRuntime: (id) => runtimeFor(id, images) });
+    m = await runMatrix(loadScenario(file), {
+      outDir: join(out, 'run'),
+      runId,
+      parallel: 2,
+      createRuntime: (id) => runtimeFor(id, images),
+    });
     console.log(`[matrix.test] ${m.cells.length} cells in ${(m.durationMs / 1000).toFixed(1)} s; folder ${out}`);
   }, 300_000);
 
@@ -86,7 +91,14 @@ describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
   it('records the kernel and the TCP settings read in the server node, and writes the grid files', () => {
     for (const c of m.cells) {
       expect(c.kernel).toMatch(/^\d+\.\d+/);
-      expect(Object.keys(c.settings)).toEqual(expect.arrayContaining(['net.ipv4.tcp_congestion_control', 'net.ipv4.tcp_sack', 'net.ipv4.tcp_timestamps', 'net.ipv4.tcp_window_scaling']));
+      expect(Object.keys(c.settings)).toEqual(
+        expect.arrayContaining([
+          'net.ipv4.tcp_congestion_control',
+          'net.ipv4.tcp_sack',
+          'net.ipv4.tcp_timestamps',
+          'net.ipv4.tcp_window_scaling',
+        ]),
+      );
       expect(c.settings['net.ipv4.tcp_sack']).toBe('1');
       expect(readFileSync(join(out, 'run', c.report!), 'utf8')).toContain('<!doctype html>');
     }
@@ -110,7 +122,11 @@ describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
     beforeAll(async () => {
       const file = join(out, 'small-matrix.yaml');
       // Side by side, one cell at a time each: two CI runners.
-      shards = await Promise.all([1, 2].map((i) => ctlab(['matrix', file, '--shard', `${i}/2`, '--parallel', '1', '--out', join(out, `shard-${i}`)])));
+      shards = await Promise.all(
+        [1, 2].map((i) =>
+          ctlab(['matrix', file, '--shard', `${i}/2`, '--parallel', '1', '--out', join(out, `shard-${i}`)]),
+        ),
+      );
       merge = await ctlab(['merge', join(out, 'shard-2'), join(out, 'shard-1'), '--out', join(out, 'merged')]);
       merged = JSON.parse(readFileSync(join(out, 'merged', 'matrix.json'), 'utf8')) as MatrixResult;
     }, 300_000);
@@ -126,15 +142,28 @@ describeWith(prerequisites, 'ctlab matrix (real Docker, real kernel)', () => {
       }
     });
 
-    it('the merge has the unsharded run\'s cells, outcomes and predictions met, and exits as matrix does', () => {
+    it("the merge has the unsharded run's cells, outcomes and predictions met, and exits as matrix does", () => {
       expect(merge.exitCode, String(merge.stderr)).toBe(0);
       // With 800 records the ASA cell sometimes completes within its retries (degraded) and
       // sometimes not (broken), run to run (seen here: degraded unsharded, broken in its shard);
       // both are the predicted harm (the test above allows either), so they compare as one.
       const harm = (o: string) => (o === 'broken' || o === 'degraded' ? 'harmed' : o);
-      const view = (x: MatrixResult) => x.cells.map((c) => ({ name: c.name, outcome: harm(c.outcome), passed: c.passed, expectations: c.expectations.map((e) => [e.text, e.passed]) }));
+      const view = (x: MatrixResult) =>
+        x.cells.map((c) => ({
+          name: c.name,
+          outcome: harm(c.outcome),
+          passed: c.passed,
+          expectations: c.expectations.map((e) => [e.text, e.passed]),
+        }));
       expect(view(merged)).toEqual(view(m));
-      expect(merged).toMatchObject({ passed: m.passed, axes: m.axes, excluded: m.excluded, control: m.control, seed: m.seed, scenario: m.scenario });
+      expect(merged).toMatchObject({
+        passed: m.passed,
+        axes: m.axes,
+        excluded: m.excluded,
+        control: m.control,
+        seed: m.seed,
+        scenario: m.scenario,
+      });
       expect(merged.merged!.shards.map((s) => s.index)).toEqual([1, 2]);
       for (const c of merged.cells) {
         expect(existsSync(join(out, 'merged', c.result!)), c.result).toBe(true);

@@ -28,12 +28,18 @@ const prerequisites = gate(
 const PORT = 8080;
 const QUEUE = 7;
 const profile = (p: Partial<MiddleboxProfile> = {}): MiddleboxProfile => ({
-  name: 'test', isn: { client: false, server: false }, sackTranslation: true,
+  name: 'test',
+  isn: { client: false, server: false },
+  sackTranslation: true,
   options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } },
   ...p,
 });
 const path = (p: Partial<PathModel> = {}): PathModel => ({
-  delayMs: 0, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 }, ...p,
+  delayMs: 0,
+  rateMbit: 0,
+  loss: { kind: 'none' },
+  reorder: { rate: 0, extraDelayMs: 0 },
+  ...p,
 });
 
 // One small TCP tool, run with the host's node inside the namespaces.
@@ -119,15 +125,34 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
 
   function waitLine(child: ChildProcess, re: RegExp, what: string, timeoutMs = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      let out = '', err = '';
-      const t = setTimeout(() => reject(new Error(`${what}: no ${re} within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
-      child.stdout!.on('data', (d) => { out += String(d); if (re.test(out)) { clearTimeout(t); resolve(); } });
-      child.stderr!.on('data', (d) => { err += String(d); });
-      child.on('exit', (code) => { clearTimeout(t); reject(new Error(`${what} exited ${code} before ${re}; stderr: ${err}`)); });
+      let out = '',
+        err = '';
+      const t = setTimeout(
+        () => reject(new Error(`${what}: no ${re} within ${timeoutMs} ms; stderr: ${err}`)),
+        timeoutMs,
+      );
+      child.stdout!.on('data', (d) => {
+        out += String(d);
+        if (re.test(out)) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      child.stderr!.on('data', (d) => {
+        err += String(d);
+      });
+      child.on('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`${what} exited ${code} before ${re}; stderr: ${err}`));
+      });
     });
   }
 
-  async function startServer(file: string, pace?: { chunk: number; tickMs: number }, port = PORT): Promise<ChildProcess> {
+  async function startServer(
+    file: string,
+    pace?: { chunk: number; tickMs: number },
+    port = PORT,
+  ): Promise<ChildProcess> {
     const args = ['node', appPath, 'server', SERVER_IP, String(port), file];
     args.push(String(pace?.chunk ?? 0), String(pace?.tickMs ?? 0));
     const s = topo.spawn(topo.server, args);
@@ -136,17 +161,27 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
     return s;
   }
 
-  interface Mb { child: ChildProcess; countersFile: string; flowsFile: string; stderr: () => string; exited: Promise<number | null> }
+  interface Mb {
+    child: ChildProcess;
+    countersFile: string;
+    flowsFile: string;
+    stderr: () => string;
+    exited: Promise<number | null>;
+  }
   async function startMb(p: MiddleboxProfile, pm: PathModel): Promise<Mb> {
     const id = Math.random().toString(36).slice(2, 8);
     const cfgFile = join(work, `mb-${id}.json`);
     const countersFile = join(work, `counters-${id}.json`);
     const flowsFile = join(work, `flows-${id}.jsonl`);
     writeFileSync(cfgFile, JSON.stringify({ queue: QUEUE, seed: 7, profile: p, path: pm, countersFile, flowsFile }));
-    const child = topo.spawn(topo.mb, [process.execPath, MAIN, '--config', cfgFile], { env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
+    const child = topo.spawn(topo.mb, [process.execPath, MAIN, '--config', cfgFile], {
+      env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon },
+    });
     children.push(child);
     let err = '';
-    child.stderr!.on('data', (d) => { err += String(d); });
+    child.stderr!.on('data', (d) => {
+      err += String(d);
+    });
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     await waitLine(child, /^ready$/m, 'middlebox');
     return { child, countersFile, flowsFile, stderr: () => err, exited };
@@ -157,21 +192,40 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
     const code = await mb.exited;
     expect(code, `middlebox exit code; stderr: ${mb.stderr()}`).toBe(0);
     const counters = JSON.parse(readFileSync(mb.countersFile, 'utf8'));
-    const flows = readFileSync(mb.flowsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const flows = readFileSync(mb.flowsFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     return { counters, flows };
   }
 
-  function client(idleMs: number, timeoutMs = 30_000, port = PORT): Promise<{ complete: boolean; error?: string; connectMs: number; bytes: number; sha256: string }> {
+  function client(
+    idleMs: number,
+    timeoutMs = 30_000,
+    port = PORT,
+  ): Promise<{ complete: boolean; error?: string; connectMs: number; bytes: number; sha256: string }> {
     return new Promise((resolve, reject) => {
       const c = topo.spawn(topo.client, ['node', appPath, 'client', SERVER_IP, String(port), String(idleMs)]);
       children.push(c);
-      let out = '', err = '';
-      const t = setTimeout(() => { c.kill('SIGKILL'); reject(new Error(`client did not finish in ${timeoutMs} ms`)); }, timeoutMs);
-      c.stdout!.on('data', (d) => { out += String(d); });
-      c.stderr!.on('data', (d) => { err += String(d); });
+      let out = '',
+        err = '';
+      const t = setTimeout(() => {
+        c.kill('SIGKILL');
+        reject(new Error(`client did not finish in ${timeoutMs} ms`));
+      }, timeoutMs);
+      c.stdout!.on('data', (d) => {
+        out += String(d);
+      });
+      c.stderr!.on('data', (d) => {
+        err += String(d);
+      });
       c.on('exit', () => {
         clearTimeout(t);
-        try { resolve(JSON.parse(out.trim().split('\n').pop()!)); } catch { reject(new Error(`client output ${JSON.stringify(out)} stderr ${err}`)); }
+        try {
+          resolve(JSON.parse(out.trim().split('\n').pop()!));
+        } catch {
+          reject(new Error(`client output ${JSON.stringify(out)} stderr ${err}`));
+        }
       });
     });
   }
@@ -199,28 +253,73 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
   });
 
   it('ISN randomization with fixed offsets shifts seq/ack by exactly those offsets on the wire', async () => {
-    const dc = 0x10000000, ds = 0xf0000001;
+    const dc = 0x10000000,
+      ds = 0xf0000001;
     const { file, sha256 } = payload('isn.bin', 300_000);
     const srv = await startServer(file);
-    const mb = await startMb(profile({ isn: { client: true, server: true }, fixedOffsets: { client: dc, server: ds } }), path());
-    const capC = join(work, 'client.pcap'), capS = join(work, 'server.pcap');
+    const mb = await startMb(
+      profile({ isn: { client: true, server: true }, fixedOffsets: { client: dc, server: ds } }),
+      path(),
+    );
+    const capC = join(work, 'client.pcap'),
+      capS = join(work, 'server.pcap');
     const dumps = [
-      topo.spawn(topo.client, ['tcpdump', '--immediate-mode', '-U', '-n', '-s', '128', '-i', 'eth0', '-w', capC, 'tcp port 8080']),
-      topo.spawn(topo.server, ['tcpdump', '--immediate-mode', '-U', '-n', '-s', '128', '-i', 'eth0', '-w', capS, 'tcp port 8080']),
+      topo.spawn(topo.client, [
+        'tcpdump',
+        '--immediate-mode',
+        '-U',
+        '-n',
+        '-s',
+        '128',
+        '-i',
+        'eth0',
+        '-w',
+        capC,
+        'tcp port 8080',
+      ]),
+      topo.spawn(topo.server, [
+        'tcpdump',
+        '--immediate-mode',
+        '-U',
+        '-n',
+        '-s',
+        '128',
+        '-i',
+        'eth0',
+        '-w',
+        capS,
+        'tcp port 8080',
+      ]),
     ];
     children.push(...dumps);
-    await Promise.all(dumps.map((d) => new Promise<void>((res, rej) => {
-      let e = '';
-      d.stderr!.on('data', (x) => { e += String(x); if (/listening on/.test(e)) res(); });
-      d.on('exit', (code) => rej(new Error(`tcpdump exited ${code}: ${e}`)));
-    })));
+    await Promise.all(
+      dumps.map(
+        (d) =>
+          new Promise<void>((res, rej) => {
+            let e = '';
+            d.stderr!.on('data', (x) => {
+              e += String(x);
+              if (/listening on/.test(e)) res();
+            });
+            d.on('exit', (code) => rej(new Error(`tcpdump exited ${code}: ${e}`)));
+          }),
+      ),
+    );
     try {
       const r = await client(5000);
       expect(r).toMatchObject({ complete: true, bytes: 300_000, sha256 });
     } finally {
       srv.kill();
       await sleep(300);
-      await Promise.all(dumps.map((d) => new Promise((res) => { d.on('exit', res); d.kill('SIGINT'); })));
+      await Promise.all(
+        dumps.map(
+          (d) =>
+            new Promise((res) => {
+              d.on('exit', res);
+              d.kill('SIGINT');
+            }),
+        ),
+      );
     }
     await stopMb(mb);
 
@@ -238,13 +337,15 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       }
       return out;
     };
-    const atClient = segs(capC), atServer = segs(capS);
+    const atClient = segs(capC),
+      atServer = segs(capS);
     // Translate each side's view into the other's and compare as multisets: veth delivery on
     // two CPUs may swap two packets, but every segment must appear shifted by exactly the offsets.
     const key = (s: Seg) => `${s.flags}/${s.seq}/${s.flags & 0x10 ? s.ack : '-'}`;
     const sorted = (xs: string[]) => [...xs].sort();
     for (const c2s of [true, false]) {
-      const a = atClient.filter((s) => s.c2s === c2s), b = atServer.filter((s) => s.c2s === c2s);
+      const a = atClient.filter((s) => s.c2s === c2s),
+        b = atServer.filter((s) => s.c2s === c2s);
       expect(a.length).toBeGreaterThan(c2s ? 10 : 200);
       expect(b.length).toBe(a.length); // no loss on this path
       // client -> server: seq gains dc, ack (of server data) loses ds; server -> client: seq gains ds, ack loses dc
@@ -255,7 +356,9 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       expect(sorted(b.map(key))).toEqual(sorted(expectedAtServer));
       // And the SYN / SYN-ACK, exactly.
       const syn = c2s ? 0x02 : 0x12;
-      expect(b.find((s) => s.flags === syn)!.seq).toBe(c2s ? (a.find((s) => s.flags === syn)!.seq + dc) >>> 0 : (a.find((s) => s.flags === syn)!.seq - ds) >>> 0);
+      expect(b.find((s) => s.flags === syn)!.seq).toBe(
+        c2s ? (a.find((s) => s.flags === syn)!.seq + dc) >>> 0 : (a.find((s) => s.flags === syn)!.seq - ds) >>> 0,
+      );
     }
   });
 
@@ -277,7 +380,9 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       const c = topo.spawn(topo.client, ['node', appPath, 'connect', SERVER_IP, String(PORT), '1', '1500']);
       children.push(c);
       let out = '';
-      c.stdout!.on('data', (d) => { out += String(d); });
+      c.stdout!.on('data', (d) => {
+        out += String(d);
+      });
       await new Promise((res) => c.on('exit', res));
       expect(JSON.parse(out)).toEqual([-1]);
     } finally {
@@ -293,7 +398,9 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       const c = topo.spawn(topo.client, ['node', appPath, 'connect', SERVER_IP, String(PORT), '5', '3000']);
       children.push(c);
       let out = '';
-      c.stdout!.on('data', (d) => { out += String(d); });
+      c.stdout!.on('data', (d) => {
+        out += String(d);
+      });
       await new Promise((res) => c.on('exit', res));
       const times = JSON.parse(out) as number[];
       for (const t of times) {
@@ -316,16 +423,35 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
   it('exits 1 with one clear line on a bad config, and when the queue is already bound', async () => {
     const bad = join(work, 'bad.json');
     writeFileSync(bad, JSON.stringify({ queue: QUEUE, seed: 1 }));
-    const r1 = spawnSync(process.execPath, [MAIN, '--config', bad], { encoding: 'utf8', env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
+    const r1 = spawnSync(process.execPath, [MAIN, '--config', bad], {
+      encoding: 'utf8',
+      env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon },
+    });
     expect(r1.status).toBe(1);
     expect(r1.stdout).not.toMatch(/ready/);
-    expect(r1.stderr.trim()).toBe(`middlebox: fatal: middlebox config ${bad}: profile: required (object) (and 3 more problems)`);
+    expect(r1.stderr.trim()).toBe(
+      `middlebox: fatal: middlebox config ${bad}: profile: required (object) (and 3 more problems)`,
+    );
 
     const mb = await startMb(profile(), path());
     try {
       const cfg = join(work, 'second.json');
-      writeFileSync(cfg, JSON.stringify({ queue: QUEUE, seed: 1, profile: profile(), path: path(), countersFile: join(work, 'c2.json'), flowsFile: join(work, 'f2.jsonl') }));
-      const r2 = spawnSync('ip', ['netns', 'exec', topo.mb, process.execPath, MAIN, '--config', cfg], { encoding: 'utf8', timeout: 10_000, env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon } });
+      writeFileSync(
+        cfg,
+        JSON.stringify({
+          queue: QUEUE,
+          seed: 1,
+          profile: profile(),
+          path: path(),
+          countersFile: join(work, 'c2.json'),
+          flowsFile: join(work, 'f2.jsonl'),
+        }),
+      );
+      const r2 = spawnSync('ip', ['netns', 'exec', topo.mb, process.execPath, MAIN, '--config', cfg], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        env: { ...process.env, CTLAB_NFQUEUE_ADDON: addon },
+      });
       expect(r2.status).toBe(1);
       expect(r2.stdout).not.toMatch(/ready/);
       // The kernel answers EPERM when another socket owns the queue.
@@ -348,10 +474,31 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       return Number(line.trim().split(/\s+/)[0]);
     };
     const run = async (sackTranslation: boolean, port: number) => {
-      topo.exec(topo.server, ['iptables', '-I', 'INPUT', '1', '-p', 'tcp', '--dport', String(port), '-m', 'conntrack', '--ctstate', 'INVALID', '-m', 'comment', '--comment', `ctlab-count-${port}`]);
+      topo.exec(topo.server, [
+        'iptables',
+        '-I',
+        'INPUT',
+        '1',
+        '-p',
+        'tcp',
+        '--dport',
+        String(port),
+        '-m',
+        'conntrack',
+        '--ctstate',
+        'INVALID',
+        '-m',
+        'comment',
+        '--comment',
+        `ctlab-count-${port}`,
+      ]);
       const srv = await startServer(file, undefined, port);
       const mb = await startMb(
-        profile({ isn: { client: true, server: true }, sackTranslation, fixedOffsets: { client: 0x01000000, server: 0x10000000 } }),
+        profile({
+          isn: { client: true, server: true },
+          sackTranslation,
+          fixedOffsets: { client: 0x01000000, server: 0x10000000 },
+        }),
         path({ loss: { kind: 'every-nth', n: 4, direction: 'to-client' } }),
       );
       try {

@@ -48,7 +48,7 @@ function clientWire(pcapFile: string): { addresses: Set<string>; serverData: num
 
 const prerequisites = await dockerGate();
 
-describeWith(prerequisites, 'client-side NAT and late server data on this host\'s kernel (real Docker)', () => {
+describeWith(prerequisites, "client-side NAT and late server data on this host's kernel (real Docker)", () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-nat-reset-'));
   const runId = newRunId();
   let r: RunResult;
@@ -57,7 +57,10 @@ describeWith(prerequisites, 'client-side NAT and late server data on this host\'
   beforeAll(async () => {
     const images = await buildImages({ runId: newRunId(), progress: () => {} });
     r = await runScenario(loadScenario('scenarios/nat-reset.yaml'), {
-      outDir: out, runId, variants: ['nat', 'nat-drop-invalid', 'direct'], createRuntime: (id) => runtimeFor(id, images),
+      outDir: out,
+      runId,
+      variants: ['nat', 'nat-drop-invalid', 'direct'],
+      createRuntime: (id) => runtimeFor(id, images),
     });
   }, 300_000);
 
@@ -70,7 +73,9 @@ describeWith(prerequisites, 'client-side NAT and late server data on this host\'
       const v = variant(name);
       expect(v.client.serviceVip, name).toBe(VIP);
       expect(v.client.natFlows, name).toBeGreaterThanOrEqual(1);
-      expect(readFileSync(join(out, v.dir, 'client-conntrack.txt'), 'utf8')).toMatch(new RegExp(`dst=${VIP.replace(/\./g, '\\.')} sport=\\d+ dport=80 src=${ADDR.server.replace(/\./g, '\\.')} `));
+      expect(readFileSync(join(out, v.dir, 'client-conntrack.txt'), 'utf8')).toMatch(
+        new RegExp(`dst=${VIP.replace(/\./g, '\\.')} sport=\\d+ dport=80 src=${ADDR.server.replace(/\./g, '\\.')} `),
+      );
       const wire = clientWire(join(out, v.dir, 'client.pcap'));
       expect([...wire.addresses].sort(), name).toEqual([ADDR.client, ADDR.server].sort());
       expect(v.harvest.records, name).toBe(v.harvest.expectedRecords);

@@ -21,7 +21,15 @@ const prerequisites = netnsGate();
 const root = repoRoot();
 const sha = (p: string) => (existsSync(p) ? createHash('sha256').update(readFileSync(p)).digest('hex') : 'absent');
 // Paths the server's and middlebox's set-up write inside their nodes: the host's must not change.
-const HOST_FILES = ['/etc/nginx/nginx.conf', '/etc/ctlab/middlebox.json', '/usr/local/sbin/ctlab-firewall', '/srv/oai/manifest.json', '/var/log/nginx/access.log', '/run/nginx.pid', '/run/ctlab/middlebox.pid'];
+const HOST_FILES = [
+  '/etc/nginx/nginx.conf',
+  '/etc/ctlab/middlebox.json',
+  '/usr/local/sbin/ctlab-firewall',
+  '/srv/oai/manifest.json',
+  '/var/log/nginx/access.log',
+  '/run/nginx.pid',
+  '/run/ctlab/middlebox.pid',
+];
 
 describeWith(prerequisites, 'ctlab run --runtime netns (no Docker, real kernel)', () => {
   const out = mkdtempSync(join(tmpdir(), 'ctlab-netns-run-'));
@@ -33,7 +41,11 @@ describeWith(prerequisites, 'ctlab run --runtime netns (no Docker, real kernel)'
   beforeAll(async () => {
     hostBefore = HOST_FILES.map(sha);
     const t0 = Date.now();
-    r = await execa(process.execPath, [join(root, 'bin', 'ctlab.js'), 'run', 'scenarios/harvester-asa.yaml', '--runtime', 'netns', '--out', out], { cwd: root, reject: false, timeout: 300_000 });
+    r = await execa(
+      process.execPath,
+      [join(root, 'bin', 'ctlab.js'), 'run', 'scenarios/harvester-asa.yaml', '--runtime', 'netns', '--out', out],
+      { cwd: root, reject: false, timeout: 300_000 },
+    );
     ms = Date.now() - t0;
     if (r.exitCode !== 0) console.log(String(r.stderr).slice(-3000));
     console.log(`[netns-run.test] ctlab run --runtime netns took ${(ms / 1000).toFixed(1)} s; run folder ${out}`);
@@ -42,7 +54,9 @@ describeWith(prerequisites, 'ctlab run --runtime netns (no Docker, real kernel)'
 
   it('exits 0 with the verdict "Reproduced", without building any image', () => {
     expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(String(r.stdout)).toMatch(/^Verdict: Reproduced: with nf_conntrack_tcp_be_liberal=0 .* with =1 it harvested all 3,812 records/m);
+    expect(String(r.stdout)).toMatch(
+      /^Verdict: Reproduced: with nf_conntrack_tcp_be_liberal=0 .* with =1 it harvested all 3,812 records/m,
+    );
     expect(String(r.stderr)).toMatch(/netns runtime ready/);
     expect(String(r.stderr)).not.toMatch(/images ready/);
     expect(result.passed).toBe(true);
@@ -60,7 +74,9 @@ describeWith(prerequisites, 'ctlab run --runtime netns (no Docker, real kernel)'
     expect(off.middlebox.counters.sackBlocksUntranslated).toBeGreaterThan(0);
     expect(off.middlebox.queueDrops).toBe(0);
     // conntrack's own reason, captured from NFLOG inside the server's namespace
-    expect(readFileSync(join(out, 'flag-off', 'invalid-reasons.pcap')).includes(Buffer.from('ACK is over upper bound'))).toBe(true);
+    expect(
+      readFileSync(join(out, 'flag-off', 'invalid-reasons.pcap')).includes(Buffer.from('ACK is over upper bound')),
+    ).toBe(true);
   });
 
   it('flag on: 3,812 of 3,812 records, no timeout, no INVALID drop', () => {

@@ -13,7 +13,10 @@ import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 import { assertBuilt, ctlab, tempDir } from '../unit/cli/cli.js';
 import { LATE_ACKS, lateAckCapture } from './replay-late.js';
 
-const prerequisites = allOf(requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'), requireRoot());
+const prerequisites = allOf(
+  requireTool('qemu-system-x86_64: apt-get install --no-install-recommends qemu-system-x86'),
+  requireRoot(),
+);
 
 describeWith(prerequisites, 'ctlab replay --kernel 5.10,6.1', () => {
   it('5.10 finds the late ACKs INVALID ("ACK is under the lower bound"), 6.1 none', async () => {
@@ -22,19 +25,28 @@ describeWith(prerequisites, 'ctlab replay --kernel 5.10,6.1', () => {
     const file = join(dir, 'late.pcap');
     writeFileSync(file, lateAckCapture());
     const out = join(dir, 'out');
-    const r = await ctlab(['replay', file, '--kernel', '5.10,6.1', '--out', out, '--expect', 'invalid[be_liberal=1] == 0'], { timeoutMs: 1_500_000 });
+    const r = await ctlab(
+      ['replay', file, '--kernel', '5.10,6.1', '--out', out, '--expect', 'invalid[be_liberal=1] == 0'],
+      { timeoutMs: 1_500_000 },
+    );
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const res = JSON.parse(readFileSync(join(out, 'replay.json'), 'utf8')) as ReplayResult;
     const get = (k: string, s: string) => res.runs.find((x) => x.kernel === k && x.setting.name === s)!;
     expect(get('5.10', 'be_liberal=0').release).toMatch(/^5\.10\./);
     expect(get('6.1', 'be_liberal=0').release).toMatch(/^6\.1\./);
     expect(get('5.10', 'be_liberal=0').invalid).toBe(LATE_ACKS);
-    expect(get('5.10', 'be_liberal=0').reasons).toEqual([{ reason: 'ACK is under the lower bound (possible overly delayed ACK)', packets: LATE_ACKS, flows: 1 }]);
+    expect(get('5.10', 'be_liberal=0').reasons).toEqual([
+      { reason: 'ACK is under the lower bound (possible overly delayed ACK)', packets: LATE_ACKS, flows: 1 },
+    ]);
     expect(get('6.1', 'be_liberal=0').invalid).toBe(0);
-    expect(get('6.1', 'be_liberal=0').packetVerdicts.map((v) => v.reasonKind)).toEqual(new Array(LATE_ACKS).fill('ignored ACK under lower bound (possible overly delayed)'));
+    expect(get('6.1', 'be_liberal=0').packetVerdicts.map((v) => v.reasonKind)).toEqual(
+      new Array(LATE_ACKS).fill('ignored ACK under lower bound (possible overly delayed)'),
+    );
     for (const k of ['5.10', '6.1']) expect(get(k, 'be_liberal=1').invalid).toBe(0);
     expect(res.problems).toEqual([]);
-    expect(res.verdict).toMatch(/^On 5\.10 \(5\.10\.[^)]+\), conntrack would have dropped 3 of the client's ACKs in 1 connection: ACK is under the lower bound \(possible overly delayed ACK\); with be_liberal=1 it drops none\. On 6\.1 \(6\.1\.[^)]+\), conntrack would have dropped none/);
+    expect(res.verdict).toMatch(
+      /^On 5\.10 \(5\.10\.[^)]+\), conntrack would have dropped 3 of the client's ACKs in 1 connection: ACK is under the lower bound \(possible overly delayed ACK\); with be_liberal=1 it drops none\. On 6\.1 \(6\.1\.[^)]+\), conntrack would have dropped none/,
+    );
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<th>5.10<br>');
   }, 1_600_000);
 });

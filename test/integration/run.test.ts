@@ -17,7 +17,11 @@ import { decode, networkLayer, readPcap, type DecodedPacket } from '../../src/pa
 import { dockerGate, labelledContainers } from './docker-gate.js';
 import { describeWith } from '../gate.js';
 
-interface Flow { client: string; clientOffset: number; serverOffset: number }
+interface Flow {
+  client: string;
+  clientOffset: number;
+  serverOffset: number;
+}
 
 /** Client->server TCP packets of a capture, keyed by client port and IP id (the middlebox keeps both). */
 function clientPackets(file: string): Map<string, DecodedPacket> {
@@ -65,7 +69,6 @@ function wireCheck(dir: string, translated: boolean): { packets: number; sackPac
 
 const prerequisites = await dockerGate();
 
-
 describeWith(prerequisites, 'ctlab run (real Docker, real kernel)', () => {
   let images: LabImages;
   const out = mkdtempSync(join(tmpdir(), 'ctlab-run-'));
@@ -78,7 +81,11 @@ describeWith(prerequisites, 'ctlab run (real Docker, real kernel)', () => {
       ['harvester-asa', 'harvester-asa-sack-translated'].map(async (name) => {
         const runId = newRunId();
         const s = loadScenario(`scenarios/${name}.yaml`);
-        const result = await runScenario(s, { outDir: join(out, name), runId, createRuntime: (id) => runtimeFor(id, images) });
+        const result = await runScenario(s, {
+          outDir: join(out, name),
+          runId,
+          createRuntime: (id) => runtimeFor(id, images),
+        });
         runs[name] = { runId, result };
       }),
     );
@@ -109,7 +116,9 @@ describeWith(prerequisites, 'ctlab run (real Docker, real kernel)', () => {
     expect(on.server.invalidDrops).toBe(0);
     expect(on.middlebox.queueDrops).toBe(0);
     expect(r.passed).toBe(true);
-    expect(r.verdict).toMatch(/^Reproduced: with nf_conntrack_tcp_be_liberal=0 .* with =1 it harvested all 3,812 records/);
+    expect(r.verdict).toMatch(
+      /^Reproduced: with nf_conntrack_tcp_be_liberal=0 .* with =1 it harvested all 3,812 records/,
+    );
   });
 
   it('shows no INVALID drop when the firewall translates SACK (the control)', () => {
@@ -131,7 +140,17 @@ describeWith(prerequisites, 'ctlab run (real Docker, real kernel)', () => {
     expect(Object.keys(j)).toEqual(expect.arrayContaining(['scenario', 'seed', 'kernel', 'verdict', 'variants']));
     expect(j.kernel).toMatch(/^\d+\.\d+/);
     for (const v of j.variants) {
-      expect(Object.keys(v)).toEqual(expect.arrayContaining(['name', 'sysctls', 'harvest', 'attempts', 'server', 'throughputBytesPerSec', 'expectations']));
+      expect(Object.keys(v)).toEqual(
+        expect.arrayContaining([
+          'name',
+          'sysctls',
+          'harvest',
+          'attempts',
+          'server',
+          'throughputBytesPerSec',
+          'expectations',
+        ]),
+      );
       expect(Object.keys(v.harvest)).toEqual(expect.arrayContaining(['records', 'expectedRecords', 'complete']));
       expect(Object.keys(v.attempts)).toEqual(expect.arrayContaining(['total', 'ok', 'timedOut', 'retries']));
       expect(Object.keys(v.server)).toEqual(expect.arrayContaining(['invalidDrops', 'conntrackInvalid']));
@@ -142,7 +161,9 @@ describeWith(prerequisites, 'ctlab run (real Docker, real kernel)', () => {
     }
     // Conntrack's own reason for the drops was captured in the server's namespace.
     const off = j.variants.find((v) => v.name === 'flag-off')!;
-    expect(readFileSync(join(dir, 'flag-off', 'invalid-reasons.pcap')).includes(Buffer.from('ACK is over upper bound'))).toBe(true);
+    expect(
+      readFileSync(join(dir, 'flag-off', 'invalid-reasons.pcap')).includes(Buffer.from('ACK is over upper bound')),
+    ).toBe(true);
     expect(off.server.invalidDrops).toBeGreaterThan(0);
   });
 

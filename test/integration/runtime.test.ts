@@ -44,7 +44,11 @@ async function netnsLeft(runId: string): Promise<number[]> {
 
 async function hostVeths(): Promise<string[]> {
   const { stdout } = await execa('ip', ['-o', 'link', 'show', 'type', 'veth']);
-  return stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!).sort();
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':')[1]!.trim().split('@')[0]!)
+    .sort();
 }
 
 /** Packet counter of the first FORWARD rule whose text matches `re`, from iptables -v -x. */
@@ -78,7 +82,14 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
     let rt: LookupRuntime & { listNodes(): { pid: number }[] };
     let vethsBefore: string[];
     // Host files a node's set-up writes its own copy of: they must not change.
-    const hostFiles = ['/etc/nginx/nginx.conf', '/usr/local/sbin/ctlab-firewall', '/etc/ctlab/middlebox.json', '/srv/oai/manifest.json', '/var/log/nginx/access.log', '/run/nginx.pid'];
+    const hostFiles = [
+      '/etc/nginx/nginx.conf',
+      '/usr/local/sbin/ctlab-firewall',
+      '/etc/ctlab/middlebox.json',
+      '/srv/oai/manifest.json',
+      '/var/log/nginx/access.log',
+      '/run/nginx.pid',
+    ];
     let hostBefore: string[];
 
     beforeAll(async () => {
@@ -88,7 +99,9 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       await upStandardLab(rt);
     });
 
-    afterAll(async () => { await rt?.destroy(); });
+    afterAll(async () => {
+      await rt?.destroy();
+    });
 
     it.runIf(f.kind === 'docker')('labels every container with the run id and puts the run id in names', async () => {
       const d = await connectDocker();
@@ -100,7 +113,7 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       }
     });
 
-    it('has conntrack and NFQUEUE in the nodes\' kernel', async () => {
+    it("has conntrack and NFQUEUE in the nodes' kernel", async () => {
       expect(await checkKernel(rt.node('server'))).toEqual({ conntrack: true, nfqueue: true });
     });
 
@@ -108,7 +121,11 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       const c = rt.node('client');
       const r = await c.exec(['sh', '-c', 'echo out; echo err >&2; exit 3'], { reject: false });
       expect(r).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false, node: 'client' });
-      await expect(c.exec(['sh', '-c', 'echo boom >&2; exit 7'])).rejects.toMatchObject({ code: 'EXEC', exitCode: 7, stderr: 'boom\n' });
+      await expect(c.exec(['sh', '-c', 'echo boom >&2; exit 7'])).rejects.toMatchObject({
+        code: 'EXEC',
+        exitCode: 7,
+        stderr: 'boom\n',
+      });
       expect((await c.exec(['wc', '-c'], { stdin: 'x'.repeat(100_000) })).stdout.trim()).toBe('100000');
       const t0 = Date.now();
       // A duration no other process on the machine uses: netns nodes share the host's pid namespace.
@@ -134,12 +151,21 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
     });
 
     it('wires veths with lab addresses, offloads off, and no route out of 198.18.0.0/15', async () => {
-      const ifs: Record<string, string[]> = { client: ['lo', 'eth-mb'], server: ['lo', 'eth-mb'], middlebox: ['lo', 'eth-client', 'eth-server'] };
+      const ifs: Record<string, string[]> = {
+        client: ['lo', 'eth-mb'],
+        server: ['lo', 'eth-mb'],
+        middlebox: ['lo', 'eth-client', 'eth-server'],
+      };
       for (const [name, want] of Object.entries(ifs)) {
         const n = rt.node(name);
-        const links = (await n.exec(['ip', '-o', 'link'])).stdout.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+        const links = (await n.exec(['ip', '-o', 'link'])).stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(':')[1]!.trim().split('@')[0]!);
         expect(links.sort()).toEqual([...want].sort());
-        for (const line of (await n.exec(['ip', '-4', '-o', 'route', 'show', 'table', 'all'])).stdout.split('\n').filter(Boolean)) {
+        for (const line of (await n.exec(['ip', '-4', '-o', 'route', 'show', 'table', 'all'])).stdout
+          .split('\n')
+          .filter(Boolean)) {
           const t = line.split(/\s+/);
           const dst = ['local', 'broadcast', 'unicast', 'multicast'].includes(t[0]!) ? t[1]! : t[0]!;
           if (dst === 'default') expect(inLab(t[t.indexOf('via') + 1]!), line).toBe(true);
@@ -148,7 +174,13 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
         expect((await n.exec(['ip', '-6', '-o', 'route', 'show', 'table', 'all'])).stdout.trim()).toBe('');
       }
       const feats = (await rt.node('client').exec(['ethtool', '-k', 'eth-mb'])).stdout;
-      for (const f of ['tcp-segmentation-offload', 'generic-segmentation-offload', 'generic-receive-offload', 'tx-checksumming', 'rx-checksumming']) {
+      for (const f of [
+        'tcp-segmentation-offload',
+        'generic-segmentation-offload',
+        'generic-receive-offload',
+        'tx-checksumming',
+        'rx-checksumming',
+      ]) {
         expect(feats).toMatch(new RegExp(`^${f}: off`, 'm'));
       }
       expect((await rt.node('middlebox').exec(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim()).toBe('1');
@@ -158,21 +190,62 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
     it('carries client -> server traffic through the middlebox and none through the host', async () => {
       const mb = rt.node('middlebox');
       // NFQUEUE with no program bound: --queue-bypass lets packets through, and its counter counts them.
-      await mb.exec(['iptables', '-w', '-A', 'FORWARD', '-p', 'tcp', '-m', 'comment', '--comment', 'lab-tcp', '-j', 'NFQUEUE', '--queue-num', '0', '--queue-bypass']);
-      await mb.exec(['iptables', '-w', '-A', 'FORWARD', '-p', 'icmp', '-m', 'comment', '--comment', 'lab-icmp', '-j', 'ACCEPT']);
+      await mb.exec([
+        'iptables',
+        '-w',
+        '-A',
+        'FORWARD',
+        '-p',
+        'tcp',
+        '-m',
+        'comment',
+        '--comment',
+        'lab-tcp',
+        '-j',
+        'NFQUEUE',
+        '--queue-num',
+        '0',
+        '--queue-bypass',
+      ]);
+      await mb.exec([
+        'iptables',
+        '-w',
+        '-A',
+        'FORWARD',
+        '-p',
+        'icmp',
+        '-m',
+        'comment',
+        '--comment',
+        'lab-icmp',
+        '-j',
+        'ACCEPT',
+      ]);
       const tcp0 = await forwardPackets(rt, /lab-tcp/);
       const icmp0 = await forwardPackets(rt, /lab-icmp/);
       expect(tcp0).toBe(0);
 
-      await rt.node('client').exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', LAB.server.address.split('/')[0]!], { timeoutMs: 10_000 });
+      await rt
+        .node('client')
+        .exec(['ping', '-c', '3', '-i', '0.2', '-W', '2', LAB.server.address.split('/')[0]!], { timeoutMs: 10_000 });
       expect(await forwardPackets(rt, /lab-icmp/)).toBeGreaterThanOrEqual(icmp0 + 6); // 3 requests + 3 replies
 
       const server = rt.node('server');
       await server.exec(['sh', '-c', 'nc -l -p 9000 > /tmp/got'], { detach: true });
-      await server.exec(['sh', '-c', 'for i in $(seq 50); do ss -ltn | grep -q :9000 && exit 0; sleep 0.1; done; exit 1']);
+      await server.exec([
+        'sh',
+        '-c',
+        'for i in $(seq 50); do ss -ltn | grep -q :9000 && exit 0; sleep 0.1; done; exit 1',
+      ]);
       const payload = `hello-lab-${rt.runId}\n`.repeat(2000); // ~50 kB: many full-sized segments
-      await rt.node('client').exec(['nc', '-N', '-w', '5', '198.18.2.2', '9000'], { stdin: payload, timeoutMs: 15_000 });
-      await server.exec(['sh', '-c', `for i in $(seq 50); do [ "$(wc -c < /tmp/got)" -ge ${payload.length} ] && exit 0; sleep 0.1; done; exit 1`]);
+      await rt
+        .node('client')
+        .exec(['nc', '-N', '-w', '5', '198.18.2.2', '9000'], { stdin: payload, timeoutMs: 15_000 });
+      await server.exec([
+        'sh',
+        '-c',
+        `for i in $(seq 50); do [ "$(wc -c < /tmp/got)" -ge ${payload.length} ] && exit 0; sleep 0.1; done; exit 1`,
+      ]);
       expect((await server.readFile('/tmp/got')).toString()).toBe(payload);
       const tcp1 = await forwardPackets(rt, /lab-tcp/);
       expect(tcp1).toBeGreaterThan(payload.length / 1448); // at least one packet per MSS-sized segment
@@ -199,7 +272,9 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       // conntrack is live in the server's namespace once a rule needs it (so the host check above
       // would have seen lab flows had they crossed the host)
       expect((await s.exec(['conntrack', '-L'])).stdout).toContain('src=198.18.1.2');
-      const closed = await rt.node('client').exec(['nc', '-z', '-w', '1', '198.18.2.2', '9001'], { reject: false, timeoutMs: 5000 });
+      const closed = await rt
+        .node('client')
+        .exec(['nc', '-z', '-w', '1', '198.18.2.2', '9001'], { reject: false, timeoutMs: 5000 });
       expect(closed.exitCode).not.toBe(0);
       await s.exec(['ctlab-firewall', '--no-drop-invalid']);
       expect((await s.exec(['iptables-nft', '-S'])).stdout).not.toContain('--ctstate INVALID');
@@ -212,14 +287,20 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
 
     it.runIf(f.kind === 'docker')('refuses a clashing container name with a LAB error', async () => {
       const twin = await DockerRuntime.create({ images: await standardImages(), runId: rt.runId });
-      await expect(twin.createNode({ name: 'client', role: 'harvester' })).rejects.toMatchObject({ code: 'LAB', message: expect.stringContaining('name clash') });
+      await expect(twin.createNode({ name: 'client', role: 'harvester' })).rejects.toMatchObject({
+        code: 'LAB',
+        message: expect.stringContaining('name clash'),
+      });
     });
 
     it.runIf(f.kind === 'netns')('refuses a second runtime with the same run id (name clash)', async () => {
-      await expect(NetnsRuntime.create({ runId: rt.runId })).rejects.toMatchObject({ code: 'LAB', message: expect.stringContaining('name clash') });
+      await expect(NetnsRuntime.create({ runId: rt.runId })).rejects.toMatchObject({
+        code: 'LAB',
+        message: expect.stringContaining('name clash'),
+      });
     });
 
-    it.runIf(f.kind === 'netns')('gives each node a private file view and never writes the host\'s files', async () => {
+    it.runIf(f.kind === 'netns')("gives each node a private file view and never writes the host's files", async () => {
       const [c, s] = [rt.node('client'), rt.node('server')];
       const probe = `/tmp/ctlab-probe-${rt.runId}`;
       await c.writeFile(probe, 'client only\n');
@@ -227,12 +308,26 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       await expect(s.readFile(probe)).rejects.toMatchObject({ code: 'EXEC' }); // not in another node
       expect(existsSync(probe)).toBe(false); // not on the host
       // The images' paths exist in every node, from the staged /opt/ctlab and lab/server.
-      expect((await s.readFile('/etc/nginx/nginx.conf')).toString()).toBe(readFileSync(join(root, 'lab/server/nginx.conf'), 'utf8'));
-      expect((await s.exec(['sh', '-c', 'command -v ctlab-firewall; ls /opt/ctlab/native; test -d /etc/ctlab && test -d /srv/oai && test -d /run/ctlab && echo dirs'])).stdout)
-        .toBe('/usr/local/sbin/ctlab-firewall\nnfqueue.node\ndirs\n');
+      expect((await s.readFile('/etc/nginx/nginx.conf')).toString()).toBe(
+        readFileSync(join(root, 'lab/server/nginx.conf'), 'utf8'),
+      );
+      expect(
+        (
+          await s.exec([
+            'sh',
+            '-c',
+            'command -v ctlab-firewall; ls /opt/ctlab/native; test -d /etc/ctlab && test -d /srv/oai && test -d /run/ctlab && echo dirs',
+          ])
+        ).stdout,
+      ).toBe('/usr/local/sbin/ctlab-firewall\nnfqueue.node\ndirs\n');
       // What the set-up writes lands in the node only.
-      await s.exec(['sh', '-c', 'echo x > /etc/ctlab/probe && echo x > /srv/oai/probe && echo x > /var/log/nginx/probe && echo x > /var/lib/nginx/probe']);
-      for (const p of ['/etc/ctlab/probe', '/srv/oai/probe', '/var/log/nginx/probe', '/var/lib/nginx/probe']) expect(existsSync(p), p).toBe(false);
+      await s.exec([
+        'sh',
+        '-c',
+        'echo x > /etc/ctlab/probe && echo x > /srv/oai/probe && echo x > /var/log/nginx/probe && echo x > /var/lib/nginx/probe',
+      ]);
+      for (const p of ['/etc/ctlab/probe', '/srv/oai/probe', '/var/log/nginx/probe', '/var/lib/nginx/probe'])
+        expect(existsSync(p), p).toBe(false);
       expect((await c.exec(['cat', '/var/log/nginx/probe'], { reject: false })).exitCode).not.toBe(0);
       // Host directories are bound read-only: a node cannot write the host's programs.
       const ro = await s.exec(['sh', '-c', 'echo x > /usr/ctlab-probe'], { reject: false });
@@ -243,18 +338,28 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       expect((await c.exec(['ping', '-c', '1', '-W', '2', '127.0.0.1'], { timeoutMs: 5000 })).exitCode).toBe(0);
     });
 
-    it.runIf(f.kind === 'netns')('removeNode() kills everything in that node\'s namespace, even a process that dropped the identity', async () => {
-      const spare = await (rt as NetnsRuntime).createNode({ name: 'spare', role: 'harvester' });
-      const ns = readlinkSync(`/proc/${spare.pid}/ns/net`);
-      // env -i: no CTLAB_RUN in its environment; setsid: not in any group ctlab knows.
-      await spare.exec(['env', '-i', '/usr/bin/setsid', 'sleep', '301'], { detach: true });
-      await sleep(300);
-      const inNs = async () => (await findLabProcesses(() => true)).victims.filter((pid) => { try { return readlinkSync(`/proc/${pid}/ns/net`) === ns; } catch { return false; } });
-      expect((await inNs()).length).toBeGreaterThanOrEqual(2); // holder + sleep
-      await (rt as NetnsRuntime).removeNode('spare');
-      expect(await inNs()).toEqual([]);
-      expect(existsSync(join(NETNS_STATE_ROOT, rt.runId, 'nodes', 'spare'))).toBe(false);
-    });
+    it.runIf(f.kind === 'netns')(
+      "removeNode() kills everything in that node's namespace, even a process that dropped the identity",
+      async () => {
+        const spare = await (rt as NetnsRuntime).createNode({ name: 'spare', role: 'harvester' });
+        const ns = readlinkSync(`/proc/${spare.pid}/ns/net`);
+        // env -i: no CTLAB_RUN in its environment; setsid: not in any group ctlab knows.
+        await spare.exec(['env', '-i', '/usr/bin/setsid', 'sleep', '301'], { detach: true });
+        await sleep(300);
+        const inNs = async () =>
+          (await findLabProcesses(() => true)).victims.filter((pid) => {
+            try {
+              return readlinkSync(`/proc/${pid}/ns/net`) === ns;
+            } catch {
+              return false;
+            }
+          });
+        expect((await inNs()).length).toBeGreaterThanOrEqual(2); // holder + sleep
+        await (rt as NetnsRuntime).removeNode('spare');
+        expect(await inNs()).toEqual([]);
+        expect(existsSync(join(NETNS_STATE_ROOT, rt.runId, 'nodes', 'spare'))).toBe(false);
+      },
+    );
 
     it('destroy() leaves no lab object and no veth on the host', async () => {
       const pids = rt.listNodes().map((n) => n.pid);
@@ -294,8 +399,12 @@ describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
   async function startChild(runId: string) {
     const p = spawn(process.execPath, [child, '--hold', '--run-id', runId], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      out += d;
+    });
     const exited = new Promise<number | string | null>((res) => p.on('exit', (code, sig) => res(code ?? sig)));
     return { p, exited, output: () => out };
   }
@@ -349,19 +458,29 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
     setInterval(() => undefined, 60_000);`;
 
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns', 'runtime.js'))) throw new CtlabError('HOST', 'dist/src/runtime/netns/runtime.js is missing', { hint: 'run `npm run build` first' });
+    if (!existsSync(join(root, 'dist', 'src', 'runtime', 'netns', 'runtime.js')))
+      throw new CtlabError('HOST', 'dist/src/runtime/netns/runtime.js is missing', {
+        hint: 'run `npm run build` first',
+      });
   });
 
   function startChild(runId: string) {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NETNS_TEST_RUN_ID: runId } });
+    const p = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NETNS_TEST_RUN_ID: runId },
+    });
     let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      out += d;
+    });
     const exited = new Promise<number | string | null>((res) => p.on('exit', (code, sig) => res(code ?? sig)));
     return { p, exited, output: () => out };
   }
 
-  it('SIGKILL mid start-up leaves only that run\'s processes, and cleanNetnsLab({runId}) removes them all and nothing else', async () => {
+  it("SIGKILL mid start-up leaves only that run's processes, and cleanNetnsLab({runId}) removes them all and nothing else", async () => {
     // A bystander lab of another run must survive the clean.
     const other = await NetnsRuntime.create();
     try {
@@ -372,7 +491,10 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
       // Mid start-up: once the first node is up (a holder that dies before it is ready takes its
       // namespaces with it: nothing to clean), while the others are still being made and wired.
       const nodesDir = join(NETNS_STATE_ROOT, runId, 'nodes');
-      const up = () => (existsSync(nodesDir) ? readdirSync(nodesDir).filter((n) => existsSync(join(nodesDir, n, 'holder.json'))).length : 0);
+      const up = () =>
+        existsSync(nodesDir)
+          ? readdirSync(nodesDir).filter((n) => existsSync(join(nodesDir, n, 'holder.json'))).length
+          : 0;
       while (up() === 0) {
         if (Date.now() > deadline) throw new Error(`child created no node:\n${c.output()}`);
         await sleep(5);
@@ -408,7 +530,9 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
       if (Date.now() > deadline || c.p.exitCode !== null) throw new Error(`child did not come up:\n${c.output()}`);
       await sleep(50);
     }
-    expect(new Set((await findLabProcesses((run) => run === runId)).nodes.map((n) => n.node))).toEqual(new Set(['client', 'middlebox', 'server']));
+    expect(new Set((await findLabProcesses((run) => run === runId)).nodes.map((n) => n.node))).toEqual(
+      new Set(['client', 'middlebox', 'server']),
+    );
     c.p.kill('SIGTERM');
     expect(await c.exited).toBe(143);
     expect(await netnsLeft(runId)).toEqual([]);

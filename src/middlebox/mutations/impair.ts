@@ -23,34 +23,51 @@ export class PathImpairment {
   private readonly lateDataEvery: number;
   private readonly lateDataMs: number;
 
-  constructor(path: PathModel, private readonly seedLo: number, private readonly seedHi: number) {
+  constructor(
+    path: PathModel,
+    private readonly seedLo: number,
+    private readonly seedHi: number,
+  ) {
     const nonNeg = (what: string, v: number) => {
       if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`${what} must be a finite number >= 0, got ${v}`);
     };
     nonNeg('delayMs', path.delayMs);
     nonNeg('reorder.extraDelayMs', path.reorder.extraDelayMs);
-    if (!(path.reorder.rate >= 0 && path.reorder.rate <= 1)) throw new RangeError(`reorder.rate must be in [0, 1], got ${path.reorder.rate}`);
+    if (!(path.reorder.rate >= 0 && path.reorder.rate <= 1))
+      throw new RangeError(`reorder.rate must be in [0, 1], got ${path.reorder.rate}`);
     this.delayMs = path.delayMs;
     this.reorderRate = path.reorder.extraDelayMs > 0 ? path.reorder.rate : 0;
     this.extraDelayMs = path.reorder.extraDelayMs;
     const rule = (what: string, r: { every: number; holdMs: number } | undefined): [number, number] => {
       if (!r) return [0, 0];
       // every = 1 would delay every such packet alike: nothing would overtake anything.
-      if (!(Number.isInteger(r.every) && r.every >= 2)) throw new RangeError(`late.${what}.every must be an integer >= 2, got ${r.every}`);
-      if (!(Number.isFinite(r.holdMs) && r.holdMs > 0)) throw new RangeError(`late.${what}.holdMs must be a finite number > 0, got ${r.holdMs}`);
+      if (!(Number.isInteger(r.every) && r.every >= 2))
+        throw new RangeError(`late.${what}.every must be an integer >= 2, got ${r.every}`);
+      if (!(Number.isFinite(r.holdMs) && r.holdMs > 0))
+        throw new RangeError(`late.${what}.holdMs must be a finite number > 0, got ${r.holdMs}`);
       return [r.every, r.holdMs];
     };
     [this.lateAckEvery, this.lateAckMs] = rule('clientAcks', path.late?.clientAcks);
     [this.lateDataEvery, this.lateDataMs] = rule('serverData', path.late?.serverData);
     const loss = path.loss;
     if (loss.kind === 'every-nth') {
-      if (!(Number.isInteger(loss.n) && loss.n >= 1)) throw new RangeError(`loss n must be an integer >= 1, got ${loss.n}`);
-      this.lossKind = 1; this.nth = loss.n; this.lossRate = 0; this.lossDirs = directionMask(loss.direction);
+      if (!(Number.isInteger(loss.n) && loss.n >= 1))
+        throw new RangeError(`loss n must be an integer >= 1, got ${loss.n}`);
+      this.lossKind = 1;
+      this.nth = loss.n;
+      this.lossRate = 0;
+      this.lossDirs = directionMask(loss.direction);
     } else if (loss.kind === 'rate') {
       if (!(loss.rate >= 0 && loss.rate <= 1)) throw new RangeError(`loss rate must be in [0, 1], got ${loss.rate}`);
-      this.lossKind = loss.rate > 0 ? 2 : 0; this.nth = 0; this.lossRate = loss.rate; this.lossDirs = directionMask(loss.direction);
+      this.lossKind = loss.rate > 0 ? 2 : 0;
+      this.nth = 0;
+      this.lossRate = loss.rate;
+      this.lossDirs = directionMask(loss.direction);
     } else {
-      this.lossKind = 0; this.nth = 0; this.lossRate = 0; this.lossDirs = 0;
+      this.lossKind = 0;
+      this.nth = 0;
+      this.lossRate = 0;
+      this.lossDirs = 0;
     }
   }
 
@@ -77,6 +94,8 @@ export class PathImpairment {
   /** Extra hold for a data segment chosen for reordering (keyed like loss), else 0. */
   reorderHold(ordinal: number, dir: number, relSeq: number): number {
     if (this.reorderRate === 0) return 0;
-    return keyedUniform(this.seedLo, this.seedHi, PURPOSE_REORDER, ordinal, dir, relSeq) < this.reorderRate ? this.extraDelayMs : 0;
+    return keyedUniform(this.seedLo, this.seedHi, PURPOSE_REORDER, ordinal, dir, relSeq) < this.reorderRate
+      ? this.extraDelayMs
+      : 0;
   }
 }

@@ -20,7 +20,11 @@ export class IsnRewriter {
   sackBlocksTranslated = 0;
   sackBlocksUntranslated = 0;
 
-  constructor(profile: MiddleboxProfile, private readonly seedLo: number, private readonly seedHi: number) {
+  constructor(
+    profile: MiddleboxProfile,
+    private readonly seedLo: number,
+    private readonly seedHi: number,
+  ) {
     this.client = profile.isn.client;
     this.server = profile.isn.server;
     this.translateSack = profile.sackTranslation;

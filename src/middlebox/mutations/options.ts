@@ -41,12 +41,14 @@ export class OptionRewriter {
     this.wsSetSyn = opts.windowScale.setSyn ?? -1;
     this.wsSetSynAck = opts.windowScale.setSynAck ?? -1;
     for (const v of [this.wsSetSyn, this.wsSetSynAck]) {
-      if (v !== -1 && !(Number.isInteger(v) && v >= 0 && v <= 255)) throw new RangeError(`window scale shift must be an integer 0..255, got ${v}`);
+      if (v !== -1 && !(Number.isInteger(v) && v >= 0 && v <= 255))
+        throw new RangeError(`window scale shift must be an integer 0..255, got ${v}`);
     }
     this.spStrip = sidesMask(opts.sackPermitted.strip);
     this.tsAll = opts.timestamps.strip === 'all';
     this.tsStrip = this.tsAll ? 3 : sidesMask(opts.timestamps.strip as Sides);
-    this.active = this.wsStrip !== 0 || this.wsSetSyn >= 0 || this.wsSetSynAck >= 0 || this.spStrip !== 0 || this.tsStrip !== 0;
+    this.active =
+      this.wsStrip !== 0 || this.wsSetSyn >= 0 || this.wsSetSynAck >= 0 || this.spStrip !== 0 || this.tsStrip !== 0;
   }
 
   /** Apply to the packet in ctx (options already scanned). */
@@ -60,8 +62,10 @@ export class OptionRewriter {
       const o = ctx.opts[i]!;
       const kind = buf[o]!;
       if (kind === TCPOPT_WSCALE && side) {
-        if (this.wsStrip & side) { nopOut(ctx, o, 3); this.stripped++; }
-        else {
+        if (this.wsStrip & side) {
+          nopOut(ctx, o, 3);
+          this.stripped++;
+        } else {
           const v = side === 1 ? this.wsSetSyn : this.wsSetSynAck;
           if (v >= 0 && buf[o + 2] !== v) {
             // The shift sits at o+2: adjust the word holding it.
@@ -73,10 +77,12 @@ export class OptionRewriter {
             this.wscaleSet++;
           }
         }
-      } else if (kind === TCPOPT_SACK_PERM && (this.spStrip & side)) {
-        nopOut(ctx, o, 2); this.stripped++;
-      } else if (kind === TCPOPT_TIMESTAMP && (this.tsAll || (this.tsStrip & side))) {
-        nopOut(ctx, o, 10); this.stripped++;
+      } else if (kind === TCPOPT_SACK_PERM && this.spStrip & side) {
+        nopOut(ctx, o, 2);
+        this.stripped++;
+      } else if (kind === TCPOPT_TIMESTAMP && (this.tsAll || this.tsStrip & side)) {
+        nopOut(ctx, o, 10);
+        this.stripped++;
       }
     }
   }

@@ -28,7 +28,7 @@ export async function cleanNetnsLab(o: { runId?: string } = {}): Promise<NetnsCl
   const pairs = new Map<string, { runId: string; node: string }>();
   for (const n of r.nodes) if (n.node) pairs.set(`${n.runId}/${n.node}`, { runId: n.runId, node: n.node });
   const stateDirs: string[] = [];
-  const runs = runId !== undefined ? [runId] : (existsSync(NETNS_STATE_ROOT) ? readdirSync(NETNS_STATE_ROOT) : []);
+  const runs = runId !== undefined ? [runId] : existsSync(NETNS_STATE_ROOT) ? readdirSync(NETNS_STATE_ROOT) : [];
   for (const id of runs) {
     const dir = join(NETNS_STATE_ROOT, id);
     if (!existsSync(dir)) continue;

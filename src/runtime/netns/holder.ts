@@ -4,7 +4,6 @@
 import { CtlabError } from '../../errors.js';
 import { shq } from '../../util/shq.js';
 
-
 const SYSCTL_KEY_RE = /^[a-zA-Z0-9_][a-zA-Z0-9_./-]*$/;
 
 export interface HolderPlan {
@@ -35,7 +34,8 @@ export function holderScript(p: HolderPlan): string {
   for (const [k] of sysctls) {
     if (!SYSCTL_KEY_RE.test(k)) throw new CtlabError('SCENARIO', `invalid sysctl name ${JSON.stringify(k)}`);
   }
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(p.hostname)) throw new CtlabError('SCENARIO', `invalid host name ${JSON.stringify(p.hostname)}`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/.test(p.hostname))
+    throw new CtlabError('SCENARIO', `invalid host name ${JSON.stringify(p.hostname)}`);
   const sysctlCmd = sysctls.length ? `sysctl -q -w ${sysctls.map(([k, v]) => shq(`${k}=${v}`)).join(' ')}` : ':';
   return `set -eu
 R=${shq(p.root)}

@@ -29,9 +29,12 @@ export const NETNS_HOST_PROGRAMS: readonly HostProgram[] = [
  * NFQUEUE in the kernel. Throws CtlabError('HOST' or 'KERNEL') naming what is missing.
  */
 export function checkNetnsHost(o: { build?: boolean } = {}): HostCheck {
-  if (process.platform !== 'linux') throw new CtlabError('HOST', `the namespace runtime needs Linux, not ${process.platform}`);
+  if (process.platform !== 'linux')
+    throw new CtlabError('HOST', `the namespace runtime needs Linux, not ${process.platform}`);
   if (process.getuid?.() !== 0) {
-    throw new CtlabError('HOST', 'the namespace runtime needs root (it creates network and mount namespaces)', { hint: 'run as root, e.g. `sudo npx ctlab run ... --runtime netns`' });
+    throw new CtlabError('HOST', 'the namespace runtime needs root (it creates network and mount namespaces)', {
+      hint: 'run as root, e.g. `sudo npx ctlab run ... --runtime netns`',
+    });
   }
   const check = missingPrograms([...NETNS_HOST_PROGRAMS, ...(o.build ? ADDON_BUILD_PROGRAMS : [])]);
   if (check.missing.length) {
@@ -39,7 +42,8 @@ export function checkNetnsHost(o: { build?: boolean } = {}): HostCheck {
     throw new CtlabError('HOST', m.message, { hint: m.hint });
   }
   const kernelMissing: string[] = [];
-  if (!existsSync('/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal')) kernelMissing.push('connection tracking (nf_conntrack)');
+  if (!existsSync('/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal'))
+    kernelMissing.push('connection tracking (nf_conntrack)');
   if (!existsSync('/proc/net/netfilter/nfnetlink_queue')) kernelMissing.push('NFQUEUE (nfnetlink_queue)');
   if (kernelMissing.length) {
     throw new CtlabError('KERNEL', `the kernel lacks ${kernelMissing.join(' and ')}`, {

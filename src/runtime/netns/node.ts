@@ -10,14 +10,19 @@ import { CtlabError } from '../../errors.js';
 import type { ExecOptions, ExecResult, LabNode, NodeSpec } from '../types.js';
 import { ENV_NODE, ENV_RUN, netnsOf } from './procs.js';
 
-
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number | null {
   if (code !== null) return code;
   if (signal) return 128 + (osc.signals[signal] ?? 0);
   return null;
 }
 
-interface RawResult { exitCode: number | null; stdout: Buffer; stderr: Buffer; timedOut: boolean; durationMs: number }
+interface RawResult {
+  exitCode: number | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  timedOut: boolean;
+  durationMs: number;
+}
 
 export class NetnsNode implements LabNode {
   constructor(
@@ -31,7 +36,14 @@ export class NetnsNode implements LabNode {
   ) {}
 
   private env(): NodeJS.ProcessEnv {
-    return { PATH: this.tools.path, HOME: '/root', LANG: 'C.UTF-8', ...this.spec.env, [ENV_RUN]: this.runId, [ENV_NODE]: this.spec.name };
+    return {
+      PATH: this.tools.path,
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      ...this.spec.env,
+      [ENV_RUN]: this.runId,
+      [ENV_NODE]: this.spec.name,
+    };
   }
 
   private argv(cmd: string[]): string[] {
@@ -40,7 +52,9 @@ export class NetnsNode implements LabNode {
 
   private assertAlive(): void {
     if (netnsOf(this.pid) !== this.netns) {
-      throw new CtlabError('LAB', `node ${this.spec.name} of run ${this.runId} is gone (holder ${this.pid} exited)`, { hint: 'it was removed or killed; start the lab again' });
+      throw new CtlabError('LAB', `node ${this.spec.name} of run ${this.runId} is gone (holder ${this.pid} exited)`, {
+        hint: 'it was removed or killed; start the lab again',
+      });
     }
   }
 
@@ -50,7 +64,9 @@ export class NetnsNode implements LabNode {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
       const child = spawn(this.tools.nsenter, this.argv(cmd), {
-        env: this.env(), detached: true, stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        env: this.env(),
+        detached: true,
+        stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -60,35 +76,61 @@ export class NetnsNode implements LabNode {
       let timer: NodeJS.Timeout | undefined;
       let killer: NodeJS.Timeout | undefined;
       let grace: NodeJS.Timeout | undefined;
-      const group = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
+      const group = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, sig);
+        } catch {
+          /* gone */
+        }
+      };
       if (opts.timeoutMs) {
         // Like timeout(1) in the Docker runtime: TERM the whole process group, KILL 2 s later.
-        timer = setTimeout(() => {
-          timedOut = true;
-          group('SIGTERM');
-          killer = setTimeout(() => group('SIGKILL'), 2000);
-        }, Math.max(1, opts.timeoutMs));
+        timer = setTimeout(
+          () => {
+            timedOut = true;
+            group('SIGTERM');
+            killer = setTimeout(() => group('SIGKILL'), 2000);
+          },
+          Math.max(1, opts.timeoutMs),
+        );
       }
       let done = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (done) return;
         done = true;
         for (const t of [timer, killer, grace]) if (t) clearTimeout(t);
-        resolve({ exitCode: timedOut ? 124 : exitCodeOf(code, signal), stdout: Buffer.concat(out), stderr: Buffer.concat(err), timedOut, durationMs: Date.now() - t0 });
+        resolve({
+          exitCode: timedOut ? 124 : exitCodeOf(code, signal),
+          stdout: Buffer.concat(out),
+          stderr: Buffer.concat(err),
+          timedOut,
+          durationMs: Date.now() - t0,
+        });
       };
       child.on('error', (e) => {
         if (done) return;
         done = true;
         for (const t of [timer, killer, grace]) if (t) clearTimeout(t);
-        reject(new CtlabError('HOST', `cannot run nsenter for node ${this.spec.name}: ${e.message}`, { cause: e, hint: 'apt-get install -y util-linux' }));
+        reject(
+          new CtlabError('HOST', `cannot run nsenter for node ${this.spec.name}: ${e.message}`, {
+            cause: e,
+            hint: 'apt-get install -y util-linux',
+          }),
+        );
       });
       child.on('close', finish);
       // A daemon that keeps the pipes open (it forked and kept stdout) must not hang the exec.
       child.on('exit', (code, signal) => {
-        grace = setTimeout(() => { child.stdout!.destroy(); child.stderr!.destroy(); finish(code, signal); }, 2000);
+        grace = setTimeout(() => {
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+          finish(code, signal);
+        }, 2000);
       });
       if (opts.stdin !== undefined) {
-        child.stdin!.on('error', () => { /* the command did not read it all: its exit code tells */ });
+        child.stdin!.on('error', () => {
+          /* the command did not read it all: its exit code tells */
+        });
         child.stdin!.end(opts.stdin);
       }
     });
@@ -103,36 +145,65 @@ export class NetnsNode implements LabNode {
       const child = spawn(this.tools.nsenter, this.argv(cmd), { env: this.env(), detached: true, stdio: 'ignore' });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
-        child.once('error', (e) => reject(new CtlabError('HOST', `cannot run nsenter for node ${node}: ${e.message}`, { cause: e })));
+        child.once('error', (e) =>
+          reject(new CtlabError('HOST', `cannot run nsenter for node ${node}: ${e.message}`, { cause: e })),
+        );
       });
       child.unref();
       return { ...base, exitCode: null, stdout: '', stderr: '', timedOut: false, durationMs: Date.now() - t0 };
     }
     const r = await this.run(cmd, { timeoutMs: opts.timeoutMs, stdin: opts.stdin });
-    const result: ExecResult = { ...base, exitCode: r.exitCode, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), timedOut: r.timedOut, durationMs: r.durationMs };
+    const result: ExecResult = {
+      ...base,
+      exitCode: r.exitCode,
+      stdout: r.stdout.toString('utf8'),
+      stderr: r.stderr.toString('utf8'),
+      timedOut: r.timedOut,
+      durationMs: r.durationMs,
+    };
     if ((r.timedOut || r.exitCode !== 0) && opts.reject !== false) {
-      throw new CtlabError('EXEC', r.timedOut
-        ? `\`${cmd.join(' ')}\` in node ${node} timed out after ${opts.timeoutMs} ms`
-        : `\`${cmd.join(' ')}\` in node ${node} failed with exit code ${r.exitCode}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop()}` : ''}`, {
-        command: cmd, exitCode: r.exitCode, timedOut: r.timedOut, stdout: result.stdout, stderr: result.stderr,
-      });
+      throw new CtlabError(
+        'EXEC',
+        r.timedOut
+          ? `\`${cmd.join(' ')}\` in node ${node} timed out after ${opts.timeoutMs} ms`
+          : `\`${cmd.join(' ')}\` in node ${node} failed with exit code ${r.exitCode}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n').pop()}` : ''}`,
+        {
+          command: cmd,
+          exitCode: r.exitCode,
+          timedOut: r.timedOut,
+          stdout: result.stdout,
+          stderr: result.stderr,
+        },
+      );
     }
     return result;
   }
 
   async readFile(path: string): Promise<Buffer> {
-    const r = await this.run(['sh', '-c', 'if [ -f "$1" ]; then exec cat -- "$1"; elif [ -e "$1" ]; then exit 3; else exit 2; fi', 'sh', path], { timeoutMs: 60_000 });
+    const r = await this.run(
+      ['sh', '-c', 'if [ -f "$1" ]; then exec cat -- "$1"; elif [ -e "$1" ]; then exit 3; else exit 2; fi', 'sh', path],
+      { timeoutMs: 60_000 },
+    );
     if (r.exitCode === 0) return r.stdout;
     if (r.exitCode === 2) throw new CtlabError('EXEC', `node ${this.spec.name} has no file ${path}`);
     if (r.exitCode === 3) throw new CtlabError('EXEC', `${path} in node ${this.spec.name} is not a regular file`);
-    throw new CtlabError('EXEC', `reading ${path} from node ${this.spec.name} failed (exit ${r.exitCode})`, { stderr: r.stderr.toString('utf8'), timedOut: r.timedOut });
+    throw new CtlabError('EXEC', `reading ${path} from node ${this.spec.name} failed (exit ${r.exitCode})`, {
+      stderr: r.stderr.toString('utf8'),
+      timedOut: r.timedOut,
+    });
   }
 
   async writeFile(path: string, content: Buffer | string): Promise<void> {
     if (!path.startsWith('/')) throw new CtlabError('EXEC', `writeFile needs an absolute path, not ${path}`);
-    const r = await this.run(['sh', '-c', '[ -d "$(dirname -- "$1")" ] || exit 2; cat > "$1"', 'sh', path], { timeoutMs: 60_000, stdin: content });
+    const r = await this.run(['sh', '-c', '[ -d "$(dirname -- "$1")" ] || exit 2; cat > "$1"', 'sh', path], {
+      timeoutMs: 60_000,
+      stdin: content,
+    });
     if (r.exitCode === 0) return;
     if (r.exitCode === 2) throw new CtlabError('EXEC', `node ${this.spec.name} has no directory ${dirname(path)}`);
-    throw new CtlabError('EXEC', `writing ${path} into node ${this.spec.name} failed (exit ${r.exitCode})`, { stderr: r.stderr.toString('utf8'), timedOut: r.timedOut });
+    throw new CtlabError('EXEC', `writing ${path} into node ${this.spec.name} failed (exit ${r.exitCode})`, {
+      stderr: r.stderr.toString('utf8'),
+      timedOut: r.timedOut,
+    });
   }
 }

@@ -64,7 +64,9 @@ export class NetnsRuntime implements Runtime {
     const check = checkNetnsHost();
     const stateDir = join(NETNS_STATE_ROOT, runId);
     if (existsSync(stateDir)) {
-      throw new CtlabError('LAB', `run ${runId} already has namespace state in ${stateDir} (name clash)`, { hint: `remove the old lab with \`ctlab clean --run ${runId}\`, or start a new run id` });
+      throw new CtlabError('LAB', `run ${runId} already has namespace state in ${stateDir} (name clash)`, {
+        hint: `remove the old lab with \`ctlab clean --run ${runId}\`, or start a new run id`,
+      });
     }
     await mkdir(join(stateDir, 'nodes'), { recursive: true });
     try {
@@ -85,7 +87,9 @@ export class NetnsRuntime implements Runtime {
     return n;
   }
 
-  listNodes(): NetnsNode[] { return [...this.nodes.values()]; }
+  listNodes(): NetnsNode[] {
+    return [...this.nodes.values()];
+  }
 
   private pathInNodes(): string {
     // The host's node may live outside the standard dirs (e.g. /opt/node/bin): keep its dir.
@@ -101,48 +105,119 @@ export class NetnsRuntime implements Runtime {
     const root = join(dir, 'root');
     try {
       await mkdir(root, { recursive: false }).catch(async (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') { await mkdir(dir, { recursive: true }); await mkdir(root); return; }
+        if (e.code === 'ENOENT') {
+          await mkdir(dir, { recursive: true });
+          await mkdir(root);
+          return;
+        }
         throw e;
       });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CtlabError('LAB', `node ${spec.name} already exists in run ${this.runId} (name clash)`, { hint: `\`ctlab clean --run ${this.runId}\`` });
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new CtlabError('LAB', `node ${spec.name} already exists in run ${this.runId} (name clash)`, {
+          hint: `\`ctlab clean --run ${this.runId}\``,
+        });
       throw e;
     }
-    const script = holderScript({ root, optRoot: this.optRoot, hostname: spec.name, sysctls: { ...NODE_DEFAULT_SYSCTLS, ...spec.sysctls } });
-    const env = { PATH: this.pathInNodes(), HOME: '/root', LANG: 'C.UTF-8', ...spec.env, [ENV_RUN]: this.runId, [ENV_NODE]: spec.name };
-    // detached: its own session, so Ctrl-C in the terminal reaches ctlab (which cleans up), not the holders.
-    const child = spawn(this.programs.unshare!, ['--net', '--mount', '--uts', '--ipc', '--propagation', 'private', '--', 'sh', '-c', script], {
-      env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/',
+    const script = holderScript({
+      root,
+      optRoot: this.optRoot,
+      hostname: spec.name,
+      sysctls: { ...NODE_DEFAULT_SYSCTLS, ...spec.sysctls },
     });
+    const env = {
+      PATH: this.pathInNodes(),
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      ...spec.env,
+      [ENV_RUN]: this.runId,
+      [ENV_NODE]: spec.name,
+    };
+    // detached: its own session, so Ctrl-C in the terminal reaches ctlab (which cleans up), not the holders.
+    const child = spawn(
+      this.programs.unshare!,
+      ['--net', '--mount', '--uts', '--ipc', '--propagation', 'private', '--', 'sh', '-c', script],
+      {
+        env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: '/',
+      },
+    );
     const pid = child.pid;
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-    child.stderr!.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString('utf8');
+    });
     const outcome = await new Promise<'ready' | 'exit' | 'timeout' | 'error'>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), 30_000);
-      child.stdout!.on('data', () => { if (/^ready$/m.test(stdout)) { clearTimeout(timer); resolve('ready'); } });
-      child.on('exit', () => { clearTimeout(timer); resolve('exit'); });
-      child.on('error', () => { clearTimeout(timer); resolve('error'); });
+      child.stdout!.on('data', () => {
+        if (/^ready$/m.test(stdout)) {
+          clearTimeout(timer);
+          resolve('ready');
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve('exit');
+      });
+      child.on('error', () => {
+        clearTimeout(timer);
+        resolve('error');
+      });
     });
     child.stdout!.destroy();
     child.stderr!.destroy();
     const netns = pid !== undefined ? netnsOf(pid) : undefined;
     const hostNs = hostNetnses();
     if (outcome !== 'ready' || pid === undefined || netns === undefined || hostNs.has(netns)) {
-      if (pid !== undefined) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      const msg = stderr.trim().split('\n').filter(Boolean).pop() ?? (outcome === 'timeout' ? 'no answer within 30 s' : `exit ${child.exitCode ?? child.signalCode}`);
+      const msg =
+        stderr.trim().split('\n').filter(Boolean).pop() ??
+        (outcome === 'timeout' ? 'no answer within 30 s' : `exit ${child.exitCode ?? child.signalCode}`);
       if (/sysctl/.test(stderr)) {
         throw new CtlabError('KERNEL', `node ${spec.name} could not start: ${msg}`, {
-          stderr, hint: 'a sysctl in the scenario does not exist in this kernel or is not per network namespace',
+          stderr,
+          hint: 'a sysctl in the scenario does not exist in this kernel or is not per network namespace',
         });
       }
-      throw new CtlabError('LAB', `node ${spec.name} could not start: ${msg}`, { stderr, command: ['unshare', '--net', '--mount', '--uts', '--ipc', '--propagation', 'private', '--', 'sh', '-c', '<holder script>'] });
+      throw new CtlabError('LAB', `node ${spec.name} could not start: ${msg}`, {
+        stderr,
+        command: [
+          'unshare',
+          '--net',
+          '--mount',
+          '--uts',
+          '--ipc',
+          '--propagation',
+          'private',
+          '--',
+          'sh',
+          '-c',
+          '<holder script>',
+        ],
+      });
     }
     child.unref();
-    await writeFile(join(dir, 'holder.json'), JSON.stringify({ runId: this.runId, node: spec.name, pid, netns }) + '\n');
-    const node = new NetnsNode(spec, `ctlab-${this.runId}-${spec.name}`, pid, netns, this.runId, { nsenter: this.programs.nsenter!, path: this.pathInNodes() });
+    await writeFile(
+      join(dir, 'holder.json'),
+      JSON.stringify({ runId: this.runId, node: spec.name, pid, netns }) + '\n',
+    );
+    const node = new NetnsNode(spec, `ctlab-${this.runId}-${spec.name}`, pid, netns, this.runId, {
+      nsenter: this.programs.nsenter!,
+      path: this.pathInNodes(),
+    });
     this.nodes.set(spec.name, node);
     return node;
   }
@@ -155,10 +230,13 @@ export class NetnsRuntime implements Runtime {
       const r = await execa(ip, cmd.slice(1), { reject: false, timeout: 10_000, stdin: 'ignore' });
       if (r.exitCode !== 0) {
         const status = r.exitCode ?? null;
-        const err = (r.stderr || (status === null ? r.shortMessage ?? '' : '')).trim();
+        const err = (r.stderr || (status === null ? (r.shortMessage ?? '') : '')).trim();
         throw new CtlabError('LAB', `${what} failed: ${err || `exit ${status}`}`, {
-          command: cmd, exitCode: status,
-          hint: /File exists/.test(err) ? 'an interface with that name already exists in one of the nodes' : 'the node may have stopped; check `ctlab clean`',
+          command: cmd,
+          exitCode: status,
+          hint: /File exists/.test(err)
+            ? 'an interface with that name already exists in one of the nodes'
+            : 'the node may have stopped; check `ctlab clean`',
         });
       }
     });

@@ -17,14 +17,19 @@ const root = repoRoot();
 let dir: string;
 
 function run(name: keyof typeof BUNDLES, args: string[]) {
-  const r = spawnSync(process.execPath, [join(dir, `${name}.mjs`), ...args], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const r = spawnSync(process.execPath, [join(dir, `${name}.mjs`), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ctlab-bundles-'));
   for (let d = dir; dirname(d) !== d; d = dirname(d)) {
-    if (existsSync(join(d, 'node_modules'))) throw new Error(`${d}/node_modules exists: the bundles would not be tested alone`);
+    if (existsSync(join(d, 'node_modules')))
+      throw new Error(`${d}/node_modules exists: the bundles would not be tested alone`);
   }
   for (const [name, b] of Object.entries(BUNDLES)) {
     const file = join(root, b.out);
@@ -38,9 +43,14 @@ describe('the bundled in-lab programs', () => {
   it('import nothing but Node built-ins (zod and the project modules are inside)', () => {
     for (const b of Object.values(BUNDLES)) {
       const text = readFileSync(join(root, b.out), 'utf8');
-      const specifiers = [...text.matchAll(/^\s*import\s[^;]*?from\s*"([^"]+)"|^\s*import\s*"([^"]+)"/gm)].map((m) => m[1] ?? m[2]);
+      const specifiers = [...text.matchAll(/^\s*import\s[^;]*?from\s*"([^"]+)"|^\s*import\s*"([^"]+)"/gm)].map(
+        (m) => m[1] ?? m[2],
+      );
       expect(specifiers.length, b.out).toBeGreaterThan(0);
-      expect(specifiers.filter((s) => !s!.startsWith('node:')), b.out).toEqual([]);
+      expect(
+        specifiers.filter((s) => !s!.startsWith('node:')),
+        b.out,
+      ).toEqual([]);
     }
   });
 
@@ -48,7 +58,13 @@ describe('the bundled in-lab programs', () => {
     const help = run('harvester', ['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^usage: harvester\.mjs --base-url URL/);
-    for (const argv of [[], ['--base-url'], ['--base-url', 'http://127.0.0.1/oai', '--retries', 'three'], ['--base-url', 'http://127.0.0.1/oai', '--frobnicate'], ['--base-url', 'https://x/oai']]) {
+    for (const argv of [
+      [],
+      ['--base-url'],
+      ['--base-url', 'http://127.0.0.1/oai', '--retries', 'three'],
+      ['--base-url', 'http://127.0.0.1/oai', '--frobnicate'],
+      ['--base-url', 'https://x/oai'],
+    ]) {
       const r = run('harvester', argv);
       expect(r.status, argv.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n'), argv.join(' ')).toHaveLength(1);
@@ -58,11 +74,32 @@ describe('the bundled in-lab programs', () => {
 
   it('repository: writes the repository; usage mistakes as one line with exit 2', () => {
     const out = join(dir, 'oai');
-    const r = run('repository', ['--out', out, '--records', '250', '--page-size', '100', '--record-bytes', '1200', '--seed', '4']);
+    const r = run('repository', [
+      '--out',
+      out,
+      '--records',
+      '250',
+      '--page-size',
+      '100',
+      '--record-bytes',
+      '1200',
+      '--seed',
+      '4',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ out, records: 250, pages: 3 });
-    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).options).toMatchObject({ records: 250, pageSize: 100, recordBytes: 1200, seed: 4 });
-    for (const argv of [['--records', '5'], ['--out', out, '--page-size', 'ten'], ['--out', out, '--bogus', '1'], ['--out']]) {
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).options).toMatchObject({
+      records: 250,
+      pageSize: 100,
+      recordBytes: 1200,
+      seed: 4,
+    });
+    for (const argv of [
+      ['--records', '5'],
+      ['--out', out, '--page-size', 'ten'],
+      ['--out', out, '--bogus', '1'],
+      ['--out'],
+    ]) {
       const bad = run('repository', argv);
       expect(bad.status, argv.join(' ')).toBe(2);
       expect(bad.stderr.trim().split('\n'), argv.join(' ')).toHaveLength(1);
@@ -78,29 +115,57 @@ describe('the bundled in-lab programs', () => {
     expect(none.stderr).toBe('middlebox: fatal: --config FILE is required (usage: middlebox.mjs --config FILE)\n');
     const cfg = join(dir, 'bad.json');
     // A whole config but for one value past the scenario schema's limit (one delay limit everywhere).
-    const profile = { name: 't', isn: { client: true, server: true }, sackTranslation: false, options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } } };
+    const profile = {
+      name: 't',
+      isn: { client: true, server: true },
+      sackTranslation: false,
+      options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } },
+    };
     const path = { delayMs: 6000, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 } };
-    writeFileSync(cfg, JSON.stringify({ queue: 0, seed: 1, profile, path, countersFile: join(dir, 'c.json'), flowsFile: join(dir, 'f.jsonl') }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        queue: 0,
+        seed: 1,
+        profile,
+        path,
+        countersFile: join(dir, 'c.json'),
+        flowsFile: join(dir, 'f.jsonl'),
+      }),
+    );
     const bad = run('middlebox', ['--config', cfg]);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toBe('');
-    expect(bad.stderr).toBe(`middlebox: fatal: middlebox config ${cfg}: path.delayMs: must be at most 5000 (got 6000)\n`);
+    expect(bad.stderr).toBe(
+      `middlebox: fatal: middlebox config ${cfg}: path.delayMs: must be at most 5000 (got 6000)\n`,
+    );
     writeFileSync(cfg, JSON.stringify({ queue: 0, seed: 1 }));
     const partial = run('middlebox', ['--config', cfg]);
     expect(partial.status).toBe(1);
-    expect(partial.stderr).toBe(`middlebox: fatal: middlebox config ${cfg}: profile: required (object) (and 3 more problems)\n`);
+    expect(partial.stderr).toBe(
+      `middlebox: fatal: middlebox config ${cfg}: profile: required (object) (and 3 more problems)\n`,
+    );
   });
 });
 
 describe('where the bundles go', () => {
-  const byRole = { middlebox: BUNDLES.middlebox.out, harvester: BUNDLES.harvester.out, server: BUNDLES.repository.out } as const;
+  const byRole = {
+    middlebox: BUNDLES.middlebox.out,
+    harvester: BUNDLES.harvester.out,
+    server: BUNDLES.repository.out,
+  } as const;
 
   it('each role image is sent and copies its bundle to the same path under /opt/ctlab', async () => {
     for (const [role, out] of Object.entries(byRole)) {
       const files = (await roleContextFiles(root, `lab/${role}`)).map((f) => f.path);
       expect(files, role).toContain(out);
-      expect(files.filter((f) => f.startsWith('dist/')), role).toEqual([out]);
-      expect(readFileSync(join(root, `lab/${role}/Dockerfile`), 'utf8'), role).toContain(`COPY ${out} ${PATHS.optRoot}/${out}\n`);
+      expect(
+        files.filter((f) => f.startsWith('dist/')),
+        role,
+      ).toEqual([out]);
+      expect(readFileSync(join(root, `lab/${role}/Dockerfile`), 'utf8'), role).toContain(
+        `COPY ${out} ${PATHS.optRoot}/${out}\n`,
+      );
     }
   });
 

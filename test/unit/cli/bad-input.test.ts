@@ -5,7 +5,17 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, CANONICAL, ctlab, edited, lines, NO_DOCKER, STACK_FRAME, tempDir, type CliResult } from './cli.js';
+import {
+  assertBuilt,
+  CANONICAL,
+  ctlab,
+  edited,
+  lines,
+  NO_DOCKER,
+  STACK_FRAME,
+  tempDir,
+  type CliResult,
+} from './cli.js';
 
 beforeAll(assertBuilt);
 
@@ -38,10 +48,18 @@ describe('ctlab run: a bad scenario file is one line with file:line:col: field: 
   });
 
   it('a YAML syntax error (unclosed flow mapping)', async () => {
-    const e = edited(dir, 'syntax.yaml', 'loss: { rate: 0.015, direction: to-client }', 'loss: { rate: 0.015, direction: to-client', 'loss:');
+    const e = edited(
+      dir,
+      'syntax.yaml',
+      'loss: { rate: 0.015, direction: to-client }',
+      'loss: { rate: 0.015, direction: to-client',
+      'loss:',
+    );
     const { r, leftBehind } = await runIn(['run', e.file]);
     const first = expectUsageError(r, leftBehind);
-    const m = new RegExp(`^ctlab: ${e.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+):(\\d+): YAML syntax error: .+`).exec(first);
+    const m = new RegExp(
+      `^ctlab: ${e.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+):(\\d+): YAML syntax error: .+`,
+    ).exec(first);
     expect(m, first).not.toBeNull();
     // The parser notices the missing brace at the broken line or later, never before it.
     expect(Number(m![1])).toBeGreaterThanOrEqual(e.line);
@@ -64,38 +82,70 @@ describe('ctlab run: a bad scenario file is one line with file:line:col: field: 
   it('a negative delay', async () => {
     const e = edited(dir, 'negative-delay.yaml', 'delayMs: 15', 'delayMs: -15', '-15');
     const { r, leftBehind } = await runIn(['run', e.file]);
-    expect(expectUsageError(r, leftBehind)).toBe(`ctlab: ${e.file}:${e.line}:${e.col}: path.delayMs: must be at least 0`);
+    expect(expectUsageError(r, leftBehind)).toBe(
+      `ctlab: ${e.file}:${e.line}:${e.col}: path.delayMs: must be at least 0`,
+    );
     expect(lines(r.stderr)).toHaveLength(1);
   });
 
   it('an impossible variant: an unknown sysctl', async () => {
-    const e = edited(dir, 'unknown-sysctl.yaml', 'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }', 'sysctls: { net.netfilter.nf_conntrack_tcp_be_lenient: 1 }', 'net.netfilter.nf_conntrack_tcp_be_lenient');
+    const e = edited(
+      dir,
+      'unknown-sysctl.yaml',
+      'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }',
+      'sysctls: { net.netfilter.nf_conntrack_tcp_be_lenient: 1 }',
+      'net.netfilter.nf_conntrack_tcp_be_lenient',
+    );
     const { r, leftBehind } = await runIn(['run', e.file]);
     const first = expectUsageError(r, leftBehind);
-    expect(first.startsWith(`ctlab: ${e.file}:${e.line}:${e.col}: variants[1].sysctls.net.netfilter.nf_conntrack_tcp_be_lenient: unknown sysctl`)).toBe(true);
+    expect(
+      first.startsWith(
+        `ctlab: ${e.file}:${e.line}:${e.col}: variants[1].sysctls.net.netfilter.nf_conntrack_tcp_be_lenient: unknown sysctl`,
+      ),
+    ).toBe(true);
     expect(first).toContain('net.netfilter.nf_conntrack_tcp_be_liberal'); // says what can be set
     expect(lines(r.stderr)).toHaveLength(1);
   });
 
   it('an impossible variant: be_liberal=2', async () => {
-    const e = edited(dir, 'be-liberal-2.yaml', 'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }', 'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 2 }', 'net.netfilter.nf_conntrack_tcp_be_liberal: 2');
+    const e = edited(
+      dir,
+      'be-liberal-2.yaml',
+      'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }',
+      'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 2 }',
+      'net.netfilter.nf_conntrack_tcp_be_liberal: 2',
+    );
     const { r, leftBehind } = await runIn(['run', e.file]);
     const first = expectUsageError(r, leftBehind);
-    expect(first).toMatch(new RegExp(`^ctlab: .*be-liberal-2\\.yaml:${e.line}:${e.col}: variants\\[1\\]\\.sysctls\\.net\\.netfilter\\.nf_conntrack_tcp_be_liberal: .*must be 0 or 1, not "2"$`));
+    expect(first).toMatch(
+      new RegExp(
+        `^ctlab: .*be-liberal-2\\.yaml:${e.line}:${e.col}: variants\\[1\\]\\.sysctls\\.net\\.netfilter\\.nf_conntrack_tcp_be_liberal: .*must be 0 or 1, not "2"$`,
+      ),
+    );
     expect(lines(r.stderr)).toHaveLength(1);
   });
 
   it('an impossible variant: a duplicate variant name', async () => {
-    const e = edited(dir, 'duplicate.yaml', '- name: flag-on', '- name: flag-off', 'flag-off\n    sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }');
+    const e = edited(
+      dir,
+      'duplicate.yaml',
+      '- name: flag-on',
+      '- name: flag-off',
+      'flag-off\n    sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }',
+    );
     const { r, leftBehind } = await runIn(['run', e.file]);
-    expect(expectUsageError(r, leftBehind)).toBe(`ctlab: ${e.file}:${e.line}:${e.col}: variants[1].name: duplicate variant name "flag-off"`);
+    expect(expectUsageError(r, leftBehind)).toBe(
+      `ctlab: ${e.file}:${e.line}:${e.col}: variants[1].name: duplicate variant name "flag-off"`,
+    );
     expect(lines(r.stderr)).toHaveLength(1);
   });
 
   it('ctlab validate reports the same problem with the same exit code', async () => {
     const e = edited(dir, 'validate-negative.yaml', 'delayMs: 15', 'delayMs: -15', '-15');
     const { r, leftBehind } = await runIn(['validate', e.file]);
-    expect(expectUsageError(r, leftBehind)).toBe(`ctlab: ${e.file}:${e.line}:${e.col}: path.delayMs: must be at least 0`);
+    expect(expectUsageError(r, leftBehind)).toBe(
+      `ctlab: ${e.file}:${e.line}:${e.col}: path.delayMs: must be at least 0`,
+    );
   });
 });
 

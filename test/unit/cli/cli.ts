@@ -27,7 +27,10 @@ export interface CliResult {
   ms: number;
 }
 
-export async function ctlab(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function ctlab(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const t0 = Date.now();
   const r = await execa('node', [BIN, ...args], {
     cwd: opts.cwd ?? REPO,

@@ -18,7 +18,8 @@ describe('ctlab --help', () => {
   it('lists every command and exits 0', async () => {
     const r = await ctlab(['--help'], { env: NO_DOCKER });
     expect(r.exitCode).toBe(0);
-    for (const cmd of ['run', 'validate', 'images', 'clean', 'doctor']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+    for (const cmd of ['run', 'validate', 'images', 'clean', 'doctor'])
+      expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
   });
 
   it('run --help documents the options the README promises', async () => {
@@ -44,19 +45,32 @@ describe('ctlab validate', () => {
     const r = await ctlab(['validate', ...SCENARIOS], { env: NO_DOCKER });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(lines(r.stdout)).toEqual(SCENARIOS.map((f) => expect.stringMatching(new RegExp(`^${f.replace(/\./g, '\\.')}: ok \\(\\d+ variants?: .+\\)$`))));
+    expect(lines(r.stdout)).toEqual(
+      SCENARIOS.map((f) =>
+        expect.stringMatching(new RegExp(`^${f.replace(/\./g, '\\.')}: ok \\(\\d+ variants?: .+\\)$`)),
+      ),
+    );
   });
 
   it('--json prints the validated model (defaults filled in)', async () => {
     const r = await ctlab(['validate', '--json', 'scenarios/harvester-asa.yaml'], { env: NO_DOCKER });
     expect(r.exitCode).toBe(0);
-    const m = JSON.parse(r.stdout) as { name: string; seed: number; variants: { name: string; sysctls: Record<string, string> }[] };
+    const m = JSON.parse(r.stdout) as {
+      name: string;
+      seed: number;
+      variants: { name: string; sysctls: Record<string, string> }[];
+    };
     expect(m.name).toBe('harvester-asa');
-    expect(m.variants.map((v) => [v.name, String(v.sysctls['net.netfilter.nf_conntrack_tcp_be_liberal'])])).toEqual([['flag-off', '0'], ['flag-on', '1']]);
+    expect(m.variants.map((v) => [v.name, String(v.sysctls['net.netfilter.nf_conntrack_tcp_be_liberal'])])).toEqual([
+      ['flag-off', '0'],
+      ['flag-on', '1'],
+    ]);
   });
 
   it('one bad file among good ones fails the whole command with exit 2', async () => {
-    const r = await ctlab(['validate', 'scenarios/harvester-asa.yaml', 'scenarios/does-not-exist.yaml'], { env: NO_DOCKER });
+    const r = await ctlab(['validate', 'scenarios/harvester-asa.yaml', 'scenarios/does-not-exist.yaml'], {
+      env: NO_DOCKER,
+    });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^ctlab: cannot read scenario scenarios\/does-not-exist\.yaml: no such file/);
   });
@@ -90,7 +104,9 @@ describe('Docker unreachable: exit 3, says to run scripts/setup.sh, no stack tra
     const base = mkdtempSync(join(tmpdir(), 'ctlab-cache-'));
     mkdirSync(join(base, 'vm', 'kernels'), { recursive: true });
     writeFileSync(join(base, 'vm', 'kernels', 'k'), Buffer.alloc(3_000_000));
-    const r = await ctlab(['clean', '--vm-cache', '--run', 'no-such-run-for-this-test'], { env: { ...NO_DOCKER, CTLAB_CACHE: base } });
+    const r = await ctlab(['clean', '--vm-cache', '--run', 'no-such-run-for-this-test'], {
+      env: { ...NO_DOCKER, CTLAB_CACHE: base },
+    });
     expect(r.stdout).toContain(`removed the VM cache ${join(base, 'vm')} (3 MB)`);
     expect(existsSync(join(base, 'vm'))).toBe(false);
     expect(existsSync(base)).toBe(true); // only the VM part of the cache

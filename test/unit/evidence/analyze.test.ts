@@ -16,10 +16,18 @@ afterAll(async () => {
 
 describe('normaliseReason', () => {
   it('takes the numbers and the module prefix out', () => {
-    expect(normaliseReason('nf_ct_proto_6: ACK is over upper bound 1494045566 (ACKed data not seen yet) ')).toBe('ACK is over upper bound (ACKed data not seen yet)');
-    expect(normaliseReason('nf_ct_proto_6: SEQ is under the lower bound (already ACKed data retransmitted) ')).toBe('SEQ is under the lower bound (already ACKed data retransmitted)');
-    expect(normaliseReason('nf_ct_tcp: invalid packet ignored in state ESTABLISHED ')).toBe('invalid packet ignored in state ESTABLISHED');
-    expect(normaliseReason('nf_ct_proto_6: ACK is under the lower bound 12 (possible overly delayed ACK)')).toBe('ACK is under the lower bound (possible overly delayed ACK)');
+    expect(normaliseReason('nf_ct_proto_6: ACK is over upper bound 1494045566 (ACKed data not seen yet) ')).toBe(
+      'ACK is over upper bound (ACKed data not seen yet)',
+    );
+    expect(normaliseReason('nf_ct_proto_6: SEQ is under the lower bound (already ACKed data retransmitted) ')).toBe(
+      'SEQ is under the lower bound (already ACKed data retransmitted)',
+    );
+    expect(normaliseReason('nf_ct_tcp: invalid packet ignored in state ESTABLISHED ')).toBe(
+      'invalid packet ignored in state ESTABLISHED',
+    );
+    expect(normaliseReason('nf_ct_proto_6: ACK is under the lower bound 12 (possible overly delayed ACK)')).toBe(
+      'ACK is under the lower bound (possible overly delayed ACK)',
+    );
   });
 });
 
@@ -27,7 +35,9 @@ describe('analyzeVariant on a real flag-off run', async () => {
   const e = await analyzeVariant(join(FIX, 'flag-off'));
 
   it("counts conntrack's reasons and accounts for every firewall drop", () => {
-    expect(e.reasons).toEqual([{ reason: 'ACK is over upper bound (ACKed data not seen yet)', judged: 162, dropped: 162 }]);
+    expect(e.reasons).toEqual([
+      { reason: 'ACK is over upper bound (ACKed data not seen yet)', judged: 162, dropped: 162 },
+    ]);
     // The iptables counter was read a moment before the capture stopped: one more drop captured.
     expect(e.drops).toMatchObject({ counter: 161, captured: 162, withReason: 162, withoutReason: 0, accounted: true });
   });
@@ -38,7 +48,8 @@ describe('analyzeVariant on a real flag-off run', async () => {
     const perAttempt = [1, 2, 3].map((a) => e.droppedPackets.filter((d) => d.attempt === a).length);
     expect(perAttempt).toEqual([31, 60, 71]);
     // Each flow's drops are attributed to the attempt whose port the flow has.
-    for (const f of e.flows) expect(f.client.endsWith(`:${e.attempts.find((a) => a.attempt === f.attempt)!.localPort}`)).toBe(true);
+    for (const f of e.flows)
+      expect(f.client.endsWith(`:${e.attempts.find((a) => a.attempt === f.attempt)!.localPort}`)).toBe(true);
     expect(e.droppedPackets.every((d) => d.shiftedSack)).toBe(true);
   });
 
@@ -49,9 +60,18 @@ describe('analyzeVariant on a real flag-off run', async () => {
       [2, 3, 'read-timeout', 'pos', 71],
     ]);
     const f = e.flows[1]!;
-    expect(e.attempts[f.attemptIndex!]).toMatchObject({ page: 0, attempt: 2, localPort: 55030, outcome: 'read-timeout' });
+    expect(e.attempts[f.attemptIndex!]).toMatchObject({
+      page: 0,
+      attempt: 2,
+      localPort: 55030,
+      outcome: 'read-timeout',
+    });
     expect(f.reasons).toEqual({ 'ACK is over upper bound (ACKed data not seen yet)': 60 });
-    expect(f).toMatchObject({ serverOffset: 893_298_210, shiftedSackDrops: 60, nginx: { completion: 'OK', bytesSent: 303_972 } });
+    expect(f).toMatchObject({
+      serverOffset: 893_298_210,
+      shiftedSackDrops: 60,
+      nginx: { completion: 'OK', bytesSent: 303_972 },
+    });
     expect(f.sackBlocksUntranslated).toBeGreaterThan(0);
   });
 

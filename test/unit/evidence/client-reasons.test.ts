@@ -10,7 +10,9 @@ const RUN = join(import.meta.dirname, '../../fixtures/evidence/run');
 describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
   it('counts the reasons of a 5.10 run, where they were INVALID', async () => {
     const e = await analyzeVariant(join(NAT, 'nat-5.10'));
-    expect(e.clientReasons).toEqual([{ reason: 'SEQ is under the lower bound (already ACKed data retransmitted)', judged: 43, dropped: 0 }]);
+    expect(e.clientReasons).toEqual([
+      { reason: 'SEQ is under the lower bound (already ACKed data retransmitted)', judged: 43, dropped: 0 },
+    ]);
     expect(e.clientCounters).toEqual({ conntrackInvalid: 86, invalidDrops: null });
     // The server's own reasons stay separate (its captures are not in this fixture).
     expect(e.reasons).toEqual([]);
@@ -19,7 +21,9 @@ describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
   it('counts the reasons of a 6.18 run, where conntrack logged them but counted none INVALID', async () => {
     const e = await analyzeVariant(join(NAT, 'nat-6.18'));
     // The kernel's double space ("lower bound  (already") is normalised away.
-    expect(e.clientReasons).toEqual([{ reason: 'SEQ is under lower bound (already ACKed data retransmitted)', judged: 100, dropped: 0 }]);
+    expect(e.clientReasons).toEqual([
+      { reason: 'SEQ is under lower bound (already ACKed data retransmitted)', judged: 100, dropped: 0 },
+    ]);
     expect(e.clientCounters).toEqual({ conntrackInvalid: 0, invalidDrops: null });
     expect(e.problems.some((p) => p.includes('client-invalid-reasons.pcap'))).toBe(false);
   });
@@ -41,7 +45,9 @@ describe("the client's conntrack reasons (client-invalid-reasons.pcap)", () => {
       await writeFile(join(d, 'client-conntrack-stats.txt'), 'cpu=0   \tfound=0 invalid=43 insert=0\n');
       e = await analyzeVariant(d);
       expect(e.clientCounters).toEqual({ conntrackInvalid: 43, invalidDrops: 43 });
-      expect(e.clientReasons).toEqual([{ reason: 'SEQ is under the lower bound (already ACKed data retransmitted)', judged: 43, dropped: 43 }]);
+      expect(e.clientReasons).toEqual([
+        { reason: 'SEQ is under the lower bound (already ACKed data retransmitted)', judged: 43, dropped: 43 },
+      ]);
     } finally {
       await rm(d, { recursive: true, force: true });
     }

@@ -8,10 +8,14 @@ import { describeWith, requireTool } from '../../gate.js';
 const FIX = join(import.meta.dirname, '../../fixtures/evidence/run');
 
 function tsharkRetransmissions(file: string): number {
-  const out = execFileSync('tshark', ['-r', file, '-Y', 'tcp.analysis.retransmission', '-T', 'fields', '-e', 'frame.number'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const out = execFileSync(
+    'tshark',
+    ['-r', file, '-Y', 'tcp.analysis.retransmission', '-T', 'fields', '-e', 'frame.number'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   return out.split('\n').filter((l) => l.trim()).length;
 }
 
@@ -27,10 +31,14 @@ describe('readTcpPackets', () => {
 
 // Our count must agree with Wireshark's tcp.analysis.retransmission on real captures.
 describeWith(requireTool('tshark: apt-get install -y tshark'), 'retransmissions against tshark', () => {
-  const files = ['flag-off/server.pcap', 'flag-off/client.pcap', 'flag-on/server.pcap', 'flag-on/client.pcap'].map((f) => join(FIX, f));
+  const files = ['flag-off/server.pcap', 'flag-off/client.pcap', 'flag-on/server.pcap', 'flag-on/client.pcap'].map(
+    (f) => join(FIX, f),
+  );
   // A full capture from a run, if one is at hand (CTLAB_EVIDENCE_RUN=<run folder>).
   const extra = process.env.CTLAB_EVIDENCE_RUN;
-  if (extra) for (const v of ['flag-off', 'flag-on']) for (const f of ['server.pcap', 'client.pcap']) if (existsSync(join(extra, v, f))) files.push(join(extra, v, f));
+  if (extra)
+    for (const v of ['flag-off', 'flag-on'])
+      for (const f of ['server.pcap', 'client.pcap']) if (existsSync(join(extra, v, f))) files.push(join(extra, v, f));
   it.each(files)('%s', (file) => {
     const ours = countRetransmissions(readTcpPackets(readFileSync(file))).total;
     expect(ours).toBe(tsharkRetransmissions(file));

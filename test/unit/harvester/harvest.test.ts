@@ -4,7 +4,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffWait, harvest, type AttemptEvent, type HarvestEvent, type HarvestOptions, type HarvestSummary } from '../../../src/harvester/harvest.js';
+import {
+  backoffWait,
+  harvest,
+  type AttemptEvent,
+  type HarvestEvent,
+  type HarvestOptions,
+  type HarvestSummary,
+} from '../../../src/harvester/harvest.js';
 import { parseHarvestArgs, runHarvestCli } from '../../../src/harvester/cli.js';
 import { generatorArgv, harvesterArgv } from '../../../src/harvester/workload.js';
 import { runGeneratorCli } from '../../../src/repository/cli.js';
@@ -25,7 +32,10 @@ async function start(opts: Parameters<typeof serve>[0] = {}): Promise<TestServer
 }
 
 /** Fault for the first requests in order, then 'ok'. */
-const first = (...faults: Fault[]) => (n: number): Fault => faults[n] ?? 'ok';
+const first =
+  (...faults: Fault[]) =>
+  (n: number): Fault =>
+    faults[n] ?? 'ok';
 
 async function run(o: Partial<HarvestOptions> & { baseUrl: string }) {
   const events: HarvestEvent[] = [];
@@ -54,28 +64,45 @@ function expectConsistent(s: HarvestSummary, attempts: AttemptEvent[]) {
   expect(s.attempts.failed).toBe(attempts.length - n('ok'));
   expect(s.attempts.retries).toBe(attempts.filter((a) => a.attempt > 1).length);
   expect(s.bytes).toBe(attempts.reduce((a, e) => a + e.bytes, 0));
-  expect(s.records).toBe(attempts.reduce((a, e) => a + (e.outcome === 'ok' ? e.records ?? 0 : 0), 0));
+  expect(s.records).toBe(attempts.reduce((a, e) => a + (e.outcome === 'ok' ? (e.records ?? 0) : 0), 0));
   for (const p of [s.connectMs, s.requestMs]) {
     if (p.max === null) continue;
     expect(p.p50!).toBeLessThanOrEqual(p.p90!);
     expect(p.p90!).toBeLessThanOrEqual(p.p99!);
     expect(p.p99!).toBeLessThanOrEqual(p.max);
   }
-  for (let i = 1; i < attempts.length; i++) expect(attempts[i]!.startMs).toBeGreaterThanOrEqual(attempts[i - 1]!.startMs + attempts[i - 1]!.totalMs - 1);
+  for (let i = 1; i < attempts.length; i++)
+    expect(attempts[i]!.startMs).toBeGreaterThanOrEqual(attempts[i - 1]!.startMs + attempts[i - 1]!.totalMs - 1);
 }
 
 describe('harvest against a healthy repository', () => {
   it('follows the tokens to the end, one TCP connection per request, one event per attempt', async () => {
     const srv = await start();
     const { summary: s, attempts } = await run({ baseUrl: srv.baseUrl });
-    expect(s).toMatchObject({ complete: true, records: 950, expectedRecords: 950, pages: 10, stoppedBecause: 'complete', failedPage: null, connections: 10 });
+    expect(s).toMatchObject({
+      complete: true,
+      records: 950,
+      expectedRecords: 950,
+      pages: 10,
+      stoppedBecause: 'complete',
+      failedPage: null,
+      connections: 10,
+    });
     expect(srv.connections).toBe(10);
     expect(srv.requests.map((r) => r.query)).toEqual([
       'verb=ListRecords&metadataPrefix=oai_dc',
       ...srv.repo.manifest.pages.slice(1).map((p) => `verb=ListRecords&resumptionToken=${p.requestToken}`),
     ]);
     attempts.forEach((a, i) => {
-      expect(a).toMatchObject({ page: i, attempt: 1, outcome: 'ok', status: 200, reused: false, connection: i + 1, error: null });
+      expect(a).toMatchObject({
+        page: i,
+        attempt: 1,
+        outcome: 'ok',
+        status: 200,
+        reused: false,
+        connection: i + 1,
+        error: null,
+      });
       expect(a.token).toBe(srv.repo.manifest.pages[i]!.requestToken);
       expect(a.nextToken).toBe(srv.repo.manifest.pages[i]!.resumptionToken);
       expect(a.records).toBe(srv.repo.manifest.pages[i]!.records);
@@ -113,7 +140,11 @@ describe('harvest against a healthy repository', () => {
     const srv = await start({ plan: first('ok', 'ok-close', 'ok', 'reset') });
     const { summary: s, attempts } = await run({ baseUrl: srv.baseUrl, keepAlive: true });
     expect(s.complete).toBe(true);
-    expect(attempts.slice(0, 3).map((a) => [a.outcome, a.connection, a.reused])).toEqual([['ok', 1, false], ['ok', 1, true], ['ok', 2, false]]);
+    expect(attempts.slice(0, 3).map((a) => [a.outcome, a.connection, a.reused])).toEqual([
+      ['ok', 1, false],
+      ['ok', 1, true],
+      ['ok', 2, false],
+    ]);
     expect(attempts[3]).toMatchObject({ page: 3, outcome: 'reset', reused: true, connection: 2 });
     expect(attempts[4]).toMatchObject({ page: 3, attempt: 2, outcome: 'ok', reused: false, connection: 3 });
     expect(srv.connections).toBe(3);
@@ -134,7 +165,14 @@ describe('harvest against faulty servers', () => {
     const { summary: s, attempts } = await run({ baseUrl: srv.baseUrl, readTimeoutMs: 150, backoffMs: 100 });
     expect(s.complete).toBe(true);
     expect(attempts.slice(0, 3).map((a) => a.outcome)).toEqual(['read-timeout', 'read-timeout', 'ok']);
-    expect(attempts[0]).toMatchObject({ page: 0, attempt: 1, bytes: 0, ttfbMs: null, status: null, errorCode: 'READ_TIMEOUT' });
+    expect(attempts[0]).toMatchObject({
+      page: 0,
+      attempt: 1,
+      bytes: 0,
+      ttfbMs: null,
+      status: null,
+      errorCode: 'READ_TIMEOUT',
+    });
     // Timers never fire early, so lower bounds hold on any machine; how late they fire depends on
     // the machine's load, so there is no upper bound (the outcome says which timer fired).
     expect(attempts[0]!.totalMs).toBeGreaterThanOrEqual(149);
@@ -182,12 +220,22 @@ describe('harvest against faulty servers', () => {
     const srv = await start({ plan: first('ok', '503', '503') });
     const { summary: s, attempts } = await run({ baseUrl: srv.baseUrl });
     expect(s.complete).toBe(true);
-    expect(attempts.slice(1, 4).map((a) => [a.outcome, a.status])).toEqual([['http-error', 503], ['http-error', 503], ['ok', 200]]);
+    expect(attempts.slice(1, 4).map((a) => [a.outcome, a.status])).toEqual([
+      ['http-error', 503],
+      ['http-error', 503],
+      ['ok', 200],
+    ]);
     expect(s.attempts.errors).toBe(2);
 
     const srv2 = await start({ plan: first('ok', '404') });
     const r2 = await run({ baseUrl: srv2.baseUrl });
-    expect(r2.summary).toMatchObject({ complete: false, stoppedBecause: 'http-status', failedPage: 1, records: 100, pages: 1 });
+    expect(r2.summary).toMatchObject({
+      complete: false,
+      stoppedBecause: 'http-status',
+      failedPage: 1,
+      records: 100,
+      pages: 1,
+    });
     expect(r2.attempts).toHaveLength(2);
   });
 
@@ -205,7 +253,14 @@ describe('harvest against faulty servers', () => {
   it('a page that keeps failing: retries exhausted, the harvest stops incomplete', async () => {
     const srv = await start({ plan: (n) => (n >= 3 ? 'hang' : 'ok') });
     const { summary: s, attempts } = await run({ baseUrl: srv.baseUrl, readTimeoutMs: 80, retries: 2, backoffMs: 10 });
-    expect(s).toMatchObject({ complete: false, stoppedBecause: 'retries-exhausted', failedPage: 3, records: 300, expectedRecords: 950, pages: 3 });
+    expect(s).toMatchObject({
+      complete: false,
+      stoppedBecause: 'retries-exhausted',
+      failedPage: 3,
+      records: 300,
+      expectedRecords: 950,
+      pages: 3,
+    });
     expect(attempts.filter((a) => a.page === 3).map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect(srv.requests).toHaveLength(6); // nothing after the failed page
     expect(s.lastError).toMatch(/no data received for 80 ms/);
@@ -226,10 +281,19 @@ describe('harvest against faulty servers', () => {
   it('a page with a record missing: every page fetched, but incomplete (count-mismatch)', async () => {
     const repo = smallRepo();
     const srv = await start({
-      override: (file, b) => (file === repo.manifest.pages[4]!.file ? Buffer.from(b.toString().replace(/<record>[\s\S]*?<\/record>\n/, '')) : b),
+      override: (file, b) =>
+        file === repo.manifest.pages[4]!.file
+          ? Buffer.from(b.toString().replace(/<record>[\s\S]*?<\/record>\n/, ''))
+          : b,
     });
     const { summary: s } = await run({ baseUrl: srv.baseUrl });
-    expect(s).toMatchObject({ complete: false, stoppedBecause: 'count-mismatch', records: 949, expectedRecords: 950, pages: 10 });
+    expect(s).toMatchObject({
+      complete: false,
+      stoppedBecause: 'count-mismatch',
+      records: 949,
+      expectedRecords: 950,
+      pages: 10,
+    });
   });
 
   it('a repository that sends a token already followed: token-loop, not an endless harvest', async () => {
@@ -253,44 +317,72 @@ describe('harvest against faulty servers', () => {
       socketFactory: (t) => (++made === 1 ? new net.Socket() : net.connect(t.port, t.host)),
     });
     expect(s.complete).toBe(true);
-    expect(attempts[0]).toMatchObject({ outcome: 'connect-timeout', connectMs: null, ttfbMs: null, bytes: 0, errorCode: 'CONNECT_TIMEOUT' });
+    expect(attempts[0]).toMatchObject({
+      outcome: 'connect-timeout',
+      connectMs: null,
+      ttfbMs: null,
+      bytes: 0,
+      errorCode: 'CONNECT_TIMEOUT',
+    });
     expect(attempts[0]!.totalMs).toBeGreaterThanOrEqual(99);
     expect(s.attempts).toMatchObject({ connectTimeouts: 1, timedOut: 1, retries: 1 });
     expect(s.connections).toBe(11);
   });
 
-  itWith(requireTool('python3: apt-get install -y python3'), 'a real black hole: a listener whose accept queue is full drops the SYN (connect-timeout)', async () => {
-    // A listener that never accepts, with its queue (backlog 0 -> 1 slot) already filled: the
-    // kernel drops further SYNs, so connect() hangs exactly as behind a black hole.
-    const py: ChildProcess = spawn('python3', ['-c', [
-      'import socket,sys,time',
-      's=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(0)',
-      'print(s.getsockname()[1]); sys.stdout.flush()',
-      'time.sleep(30)',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      const port = Number(await new Promise<string>((r) => py.stdout!.once('data', (d) => r(String(d).trim()))));
-      const fillers: net.Socket[] = [];
-      for (let i = 0; i < 2; i++) {
-        const f = net.connect(port, '127.0.0.1');
-        f.on('error', () => {});
-        fillers.push(f);
+  itWith(
+    requireTool('python3: apt-get install -y python3'),
+    'a real black hole: a listener whose accept queue is full drops the SYN (connect-timeout)',
+    async () => {
+      // A listener that never accepts, with its queue (backlog 0 -> 1 slot) already filled: the
+      // kernel drops further SYNs, so connect() hangs exactly as behind a black hole.
+      const py: ChildProcess = spawn(
+        'python3',
+        [
+          '-c',
+          [
+            'import socket,sys,time',
+            's=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(0)',
+            'print(s.getsockname()[1]); sys.stdout.flush()',
+            'time.sleep(30)',
+          ].join('\n'),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        const port = Number(await new Promise<string>((r) => py.stdout!.once('data', (d) => r(String(d).trim()))));
+        const fillers: net.Socket[] = [];
+        for (let i = 0; i < 2; i++) {
+          const f = net.connect(port, '127.0.0.1');
+          f.on('error', () => {});
+          fillers.push(f);
+        }
+        await sleep(100);
+        const { summary: s, attempts } = await run({
+          baseUrl: `http://127.0.0.1:${port}/oai`,
+          connectTimeoutMs: 150,
+          retries: 1,
+          backoffMs: 10,
+        });
+        fillers.forEach((f) => f.destroy());
+        expect(s).toMatchObject({ complete: false, stoppedBecause: 'retries-exhausted', failedPage: 0 });
+        expect(attempts.map((a) => a.outcome)).toEqual(['connect-timeout', 'connect-timeout']);
+        expect(attempts[0]!.localPort).not.toBeNull(); // the port of the SYN, for finding it in a capture
+      } finally {
+        py.kill();
       }
-      await sleep(100);
-      const { summary: s, attempts } = await run({ baseUrl: `http://127.0.0.1:${port}/oai`, connectTimeoutMs: 150, retries: 1, backoffMs: 10 });
-      fillers.forEach((f) => f.destroy());
-      expect(s).toMatchObject({ complete: false, stoppedBecause: 'retries-exhausted', failedPage: 0 });
-      expect(attempts.map((a) => a.outcome)).toEqual(['connect-timeout', 'connect-timeout']);
-      expect(attempts[0]!.localPort).not.toBeNull(); // the port of the SYN, for finding it in a capture
-    } finally {
-      py.kill();
-    }
-  });
+    },
+  );
 
   it('a refused connection: error ECONNREFUSED, retried, then incomplete', async () => {
     const port = await closedPort();
     const { summary: s, attempts } = await run({ baseUrl: `http://127.0.0.1:${port}/oai`, retries: 2, backoffMs: 10 });
-    expect(s).toMatchObject({ complete: false, stoppedBecause: 'retries-exhausted', records: 0, pages: 0, expectedRecords: null });
+    expect(s).toMatchObject({
+      complete: false,
+      stoppedBecause: 'retries-exhausted',
+      records: 0,
+      pages: 0,
+      expectedRecords: null,
+    });
     expect(attempts.map((a) => [a.outcome, a.errorCode])).toEqual(Array(3).fill(['error', 'ECONNREFUSED']));
   });
 
@@ -326,8 +418,12 @@ describe('options and the command line', () => {
     await expect(harvest({ baseUrl: 'https://127.0.0.1/oai' })).rejects.toThrow(/http:\/\//);
     await expect(harvest({ baseUrl: 'http://127.0.0.1/oai?verb=Identify' })).rejects.toThrow(/query/);
     await expect(harvest({ baseUrl: 'not a url' })).rejects.toThrow(/not a URL/);
-    await expect(harvest({ baseUrl: 'http://127.0.0.1/oai', retries: -1 })).rejects.toThrow(/retries must be an integer >= 0/);
-    await expect(harvest({ baseUrl: 'http://127.0.0.1/oai', readTimeoutMs: 0 })).rejects.toMatchObject({ code: 'SCENARIO' });
+    await expect(harvest({ baseUrl: 'http://127.0.0.1/oai', retries: -1 })).rejects.toThrow(
+      /retries must be an integer >= 0/,
+    );
+    await expect(harvest({ baseUrl: 'http://127.0.0.1/oai', readTimeoutMs: 0 })).rejects.toMatchObject({
+      code: 'SCENARIO',
+    });
   });
 
   it('runs from the command line: events file, summary on stdout, exit codes', async () => {
@@ -338,9 +434,25 @@ describe('options and the command line', () => {
       let err = '';
       const io = { stdout: (s: string) => (out += s), stderr: (s: string) => (err += s) };
       const events = join(dir, 'events.jsonl');
-      const code = await runHarvestCli(['--base-url', srv.baseUrl, '--events', events, '--read-timeout-ms', '100', '--backoff-ms=10', '--retries', '1'], io);
+      const code = await runHarvestCli(
+        [
+          '--base-url',
+          srv.baseUrl,
+          '--events',
+          events,
+          '--read-timeout-ms',
+          '100',
+          '--backoff-ms=10',
+          '--retries',
+          '1',
+        ],
+        io,
+      );
       expect(code).toBe(0);
-      const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(events, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(lines.map((l) => l.type)).toEqual([...Array(11).fill('attempt'), 'summary']);
       expect(lines[1]).toMatchObject({ page: 1, attempt: 1, outcome: 'read-timeout' });
       expect(JSON.parse(out)).toEqual(lines.at(-1));
@@ -348,7 +460,12 @@ describe('options and the command line', () => {
 
       const srv2 = await start({ plan: () => 'hang' });
       out = '';
-      expect(await runHarvestCli(['--base-url', srv2.baseUrl, '--read-timeout-ms', '50', '--retries', '0', '--quiet', '--keep-alive'], io)).toBe(1);
+      expect(
+        await runHarvestCli(
+          ['--base-url', srv2.baseUrl, '--read-timeout-ms', '50', '--retries', '0', '--quiet', '--keep-alive'],
+          io,
+        ),
+      ).toBe(1);
       expect(JSON.parse(out)).toMatchObject({ complete: false, keepAlive: true, stoppedBecause: 'retries-exhausted' });
 
       for (const argv of [
@@ -371,13 +488,34 @@ describe('options and the command line', () => {
 });
 
 describe('command lines from the scenario workload', () => {
-  const w = { kind: 'oai-pmh', records: 3812, pageSize: 100, recordBytes: 3000, keepAlive: true, connectTimeoutMs: 3000, readTimeoutMs: 7000, retries: 2, backoffMs: 250, maxDurationMs: 120000 } as const;
+  const w = {
+    kind: 'oai-pmh',
+    records: 3812,
+    pageSize: 100,
+    recordBytes: 3000,
+    keepAlive: true,
+    connectTimeoutMs: 3000,
+    readTimeoutMs: 7000,
+    retries: 2,
+    backoffMs: 250,
+    maxDurationMs: 120000,
+  } as const;
 
   it('harvesterArgv parses back to the workload settings', () => {
     const p = parseHarvestArgs(harvesterArgv(w, { baseUrl: 'http://198.18.2.2/oai', events: '/out/events.jsonl' }));
     expect(p.events).toBe('/out/events.jsonl');
-    expect(p.options).toEqual({ baseUrl: 'http://198.18.2.2/oai', keepAlive: true, connectTimeoutMs: 3000, readTimeoutMs: 7000, retries: 2, backoffMs: 250, maxDurationMs: 120000 });
-    const off = parseHarvestArgs(harvesterArgv({ ...w, keepAlive: false }, { baseUrl: 'http://198.18.2.2/oai', events: 'e' }));
+    expect(p.options).toEqual({
+      baseUrl: 'http://198.18.2.2/oai',
+      keepAlive: true,
+      connectTimeoutMs: 3000,
+      readTimeoutMs: 7000,
+      retries: 2,
+      backoffMs: 250,
+      maxDurationMs: 120000,
+    });
+    const off = parseHarvestArgs(
+      harvesterArgv({ ...w, keepAlive: false }, { baseUrl: 'http://198.18.2.2/oai', events: 'e' }),
+    );
     expect(off.options.keepAlive).toBeUndefined();
   });
 
@@ -385,7 +523,10 @@ describe('command lines from the scenario workload', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctlab-gen-'));
     try {
       let out = '';
-      const code = runGeneratorCli(generatorArgv({ ...w, records: 250, recordBytes: 1200 }, { out: dir, seed: 4 }), { stdout: (s) => (out += s), stderr: () => {} });
+      const code = runGeneratorCli(generatorArgv({ ...w, records: 250, recordBytes: 1200 }, { out: dir, seed: 4 }), {
+        stdout: (s) => (out += s),
+        stderr: () => {},
+      });
       expect(code).toBe(0);
       expect(JSON.parse(out)).toMatchObject({ records: 250, pages: 3 });
       const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));

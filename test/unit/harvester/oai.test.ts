@@ -6,16 +6,20 @@ import { decodeEntities, walkXml, XmlError } from '../../../src/harvester/xml.js
 const OAI = (body: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">` +
   `<responseDate>2024-01-01T00:00:00Z</responseDate><request verb="ListRecords">http://x/oai</request>${body}</OAI-PMH>\n`;
-const REC = (inner = '') => `<record><header><identifier>oai:x:1</identifier></header><metadata>${inner}</metadata></record>`;
+const REC = (inner = '') =>
+  `<record><header><identifier>oai:x:1</identifier></header><metadata>${inner}</metadata></record>`;
 
 describe('walkXml', () => {
   it('accepts well-formed documents with comments, CDATA, PIs, entities and prefixes', () => {
     const names: string[] = [];
     let text = '';
-    walkXml('\uFEFF<?xml version="1.0"?><!-- c --><!DOCTYPE a><a x=\'1\' y="&lt;&#65;&#x42;"><b:c/>t&amp;u<![CDATA[<raw>&]]><?pi x?></a>\n<!-- end -->', {
-      start: (n, attrs) => names.push(`${n}${attrs.y ? `[${attrs.y}]` : ''}`),
-      text: (t) => (text += t),
-    });
+    walkXml(
+      '\uFEFF<?xml version="1.0"?><!-- c --><!DOCTYPE a><a x=\'1\' y="&lt;&#65;&#x42;"><b:c/>t&amp;u<![CDATA[<raw>&]]><?pi x?></a>\n<!-- end -->',
+      {
+        start: (n, attrs) => names.push(`${n}${attrs.y ? `[${attrs.y}]` : ''}`),
+        text: (t) => (text += t),
+      },
+    );
     expect(names).toEqual(['a[<AB]', 'b:c']);
     expect(text).toBe('t&u<raw>&');
   });
@@ -48,19 +52,40 @@ describe('walkXml', () => {
 
 describe('parseOaiResponse', () => {
   it('counts records and reads the resumptionToken', () => {
-    const r = parseOaiResponse(OAI(`<ListRecords>${REC()}${REC()}<resumptionToken completeListSize="10" cursor="0"> a&amp;b </resumptionToken></ListRecords>`));
-    expect(r).toEqual({ verb: 'ListRecords', records: 2, hasResumptionToken: true, resumptionToken: 'a&b', completeListSize: 10, cursor: 0, errors: [] });
+    const r = parseOaiResponse(
+      OAI(
+        `<ListRecords>${REC()}${REC()}<resumptionToken completeListSize="10" cursor="0"> a&amp;b </resumptionToken></ListRecords>`,
+      ),
+    );
+    expect(r).toEqual({
+      verb: 'ListRecords',
+      records: 2,
+      hasResumptionToken: true,
+      resumptionToken: 'a&b',
+      completeListSize: 10,
+      cursor: 0,
+      errors: [],
+    });
   });
 
   it('an empty token ends the list; no token at all means a one-page list', () => {
-    const last = parseOaiResponse(OAI(`<ListRecords>${REC()}<resumptionToken completeListSize="10" cursor="9"/></ListRecords>`));
-    expect(last).toMatchObject({ records: 1, hasResumptionToken: true, resumptionToken: null, completeListSize: 10, cursor: 9 });
+    const last = parseOaiResponse(
+      OAI(`<ListRecords>${REC()}<resumptionToken completeListSize="10" cursor="9"/></ListRecords>`),
+    );
+    expect(last).toMatchObject({
+      records: 1,
+      hasResumptionToken: true,
+      resumptionToken: null,
+      completeListSize: 10,
+      cursor: 9,
+    });
     const one = parseOaiResponse(OAI(`<ListRecords>${REC()}</ListRecords>`));
     expect(one).toMatchObject({ records: 1, hasResumptionToken: false, resumptionToken: null, completeListSize: null });
   });
 
   it('counts only the records of the list, not elements named record inside metadata', () => {
-    const marc = '<marc:record xmlns:marc="http://www.loc.gov/MARC21/slim"><marc:leader>x</marc:leader></marc:record><record/>';
+    const marc =
+      '<marc:record xmlns:marc="http://www.loc.gov/MARC21/slim"><marc:leader>x</marc:leader></marc:record><record/>';
     const r = parseOaiResponse(OAI(`<ListRecords>${REC(marc)}${REC()}${REC()}</ListRecords>`));
     expect(r.records).toBe(3);
     const prefixed = parseOaiResponse(
@@ -70,7 +95,11 @@ describe('parseOaiResponse', () => {
   });
 
   it('reports OAI errors', () => {
-    const r = parseOaiResponse(OAI('<error code="badResumptionToken">The token &lt;x&gt; expired.</error><error code="badArgument">also</error>'));
+    const r = parseOaiResponse(
+      OAI(
+        '<error code="badResumptionToken">The token &lt;x&gt; expired.</error><error code="badArgument">also</error>',
+      ),
+    );
     expect(r.verb).toBeNull();
     expect(r.errors).toEqual([
       { code: 'badResumptionToken', message: 'The token <x> expired.' },
@@ -79,18 +108,23 @@ describe('parseOaiResponse', () => {
   });
 
   it('rejects truncated pages and responses that are not OAI-PMH', () => {
-    const full = OAI(`<ListRecords>${REC()}${REC()}<resumptionToken completeListSize="10" cursor="0">t</resumptionToken></ListRecords>`);
+    const full = OAI(
+      `<ListRecords>${REC()}${REC()}<resumptionToken completeListSize="10" cursor="0">t</resumptionToken></ListRecords>`,
+    );
     for (let cut = 1; cut < full.trimEnd().length; cut += 7) {
       expect(() => parseOaiResponse(full.slice(0, cut)), `cut at ${cut}`).toThrow(OaiParseError);
     }
     expect(() => parseOaiResponse('<html><body>502 Bad Gateway</body></html>')).toThrow(/not <OAI-PMH>/);
     expect(() => parseOaiResponse(OAI(''))).toThrow(/neither a verb element nor an <error>/);
-    expect(() => parseOaiResponse(OAI('<ListRecords><resumptionToken completeListSize="many">t</resumptionToken></ListRecords>'))).toThrow(/completeListSize/);
+    expect(() =>
+      parseOaiResponse(OAI('<ListRecords><resumptionToken completeListSize="many">t</resumptionToken></ListRecords>')),
+    ).toThrow(/completeListSize/);
   });
 });
 
 describe('BodyReader (HTTP body framing)', () => {
-  const chunked = (parts: string[]) => parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') + '0\r\nX-Trailer: 1\r\n\r\n';
+  const chunked = (parts: string[]) =>
+    parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') + '0\r\nX-Trailer: 1\r\n\r\n';
 
   it('decodes a chunked body fed one byte at a time', () => {
     const parts = ['<OAI-PMH>', 'é'.repeat(300), '</OAI-PMH>'];

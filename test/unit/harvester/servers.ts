@@ -122,7 +122,9 @@ export async function serve(opts: ServeOptions = {}): Promise<TestServer> {
       case '503':
       case '404': {
         const msg = Buffer.from(fault === '503' ? 'busy, try later\n' : 'not here\n');
-        sock.write(hdr(fault === '503' ? '503 Service Unavailable' : '404 Not Found', msg.length, 'Retry-After: 1\r\n'));
+        sock.write(
+          hdr(fault === '503' ? '503 Service Unavailable' : '404 Not Found', msg.length, 'Retry-After: 1\r\n'),
+        );
         sock.write(msg);
         return finish();
       }

@@ -74,7 +74,17 @@ describe('matrix validation', () => {
     const s = loadScenario('scenarios/harvester-asa-matrix.yaml');
     const cells = expandMatrix(s);
     expect(cells.length).toBeGreaterThanOrEqual(9);
-    for (const name of ['asa--flag-off', 'asa--flag-on', 'asa--sack-off', 'asa--no-invalid-rule', 'asa-sack-translated--flag-off', 'asa-no-randomization--flag-off', 'asa+lb-strip-sack--flag-off', 'asa+lb-strip-wscale--flag-off', 'transparent--flag-off']) {
+    for (const name of [
+      'asa--flag-off',
+      'asa--flag-on',
+      'asa--sack-off',
+      'asa--no-invalid-rule',
+      'asa-sack-translated--flag-off',
+      'asa-no-randomization--flag-off',
+      'asa+lb-strip-sack--flag-off',
+      'asa+lb-strip-wscale--flag-off',
+      'transparent--flag-off',
+    ]) {
       const c = cells.find((x) => x.name === name);
       expect(c, name).toBeDefined();
       expect(c!.expect.length, name).toBeGreaterThan(0);
@@ -120,7 +130,9 @@ describe('matrix validation', () => {
   });
 
   it('needs variants or a server axis, rejects an excluded control and a matrix that excludes everything', () => {
-    expect(problems(`${base}matrix:\n  axes: { firewall: [asa] }\n`)).toEqual([expect.stringMatching(/^8 matrix\.axes: needs a server axis/)]);
+    expect(problems(`${base}matrix:\n  axes: { firewall: [asa] }\n`)).toEqual([
+      expect.stringMatching(/^8 matrix\.axes: needs a server axis/),
+    ]);
     expect(problems(`${base}`)).toEqual([expect.stringMatching(/^1 variants: required/)]);
     expect(
       problems(`${base}matrix:
@@ -128,17 +140,23 @@ describe('matrix validation', () => {
   exclude: [{ firewall: "*" }]
   control: { firewall: asa, server: off }
 `),
-    ).toEqual([expect.stringMatching(/^9 matrix\.exclude: excludes every cell/), expect.stringMatching(/^10 matrix\.control: the control cell is excluded/)]);
+    ).toEqual([
+      expect.stringMatching(/^9 matrix\.exclude: excludes every cell/),
+      expect.stringMatching(/^10 matrix\.control: the control cell is excluded/),
+    ]);
   });
 
   it('takes the variants as the server axis, and the scenario middlebox as the firewall axis', () => {
-    const s = parseScenario(`${base}middlebox: { preset: asa }
+    const s = parseScenario(
+      `${base}middlebox: { preset: asa }
 variants:
   - { name: off, sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 0 }, expect: [records > 0] }
   - { name: on, sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 } }
 matrix:
   axes: {}
-`, 'm.yaml');
+`,
+      'm.yaml',
+    );
     const cells = expandMatrix(s);
     expect(cells.map((c) => c.name)).toEqual(['asa--off', 'asa--on']);
     // A variant's own expectations do not leak into the matrix (they were written for one firewall).
@@ -153,8 +171,12 @@ describe('axis expansion', () => {
 
   it('crosses the axes firewall-major, minus exclusions', () => {
     expect(cells.map((c) => c.name)).toEqual([
-      'asa--flag-off', 'asa--flag-on', 'asa--no-rule',
-      'asa+lb-strip-sack--flag-off', 'asa+lb-strip-sack--flag-on', 'asa+lb-strip-sack--no-rule',
+      'asa--flag-off',
+      'asa--flag-on',
+      'asa--no-rule',
+      'asa+lb-strip-sack--flag-off',
+      'asa+lb-strip-sack--flag-on',
+      'asa+lb-strip-sack--no-rule',
       'transparent--flag-off',
     ]);
   });
@@ -163,8 +185,15 @@ describe('axis expansion', () => {
     const c = cells.find((x) => x.name === 'asa--no-rule')!;
     expect(c.scenario.variants).toHaveLength(1);
     expect(c.scenario.variants[0]!.name).toBe('asa--no-rule');
-    expect(c.scenario.middlebox).toMatchObject({ name: 'asa', isn: { client: true, server: true }, sackTranslation: false });
-    expect(c.scenario.server).toEqual({ sysctls: { 'net.netfilter.nf_conntrack_log_invalid': '6' }, firewall: { dropInvalid: false, backend: 'nft', policy: 'drop' } });
+    expect(c.scenario.middlebox).toMatchObject({
+      name: 'asa',
+      isn: { client: true, server: true },
+      sackTranslation: false,
+    });
+    expect(c.scenario.server).toEqual({
+      sysctls: { 'net.netfilter.nf_conntrack_log_invalid': '6' },
+      firewall: { dropInvalid: false, backend: 'nft', policy: 'drop' },
+    });
     expect(c.scenario.matrix).toBeUndefined();
     expect(c.scenario.workload.records).toBe(500);
     const on = cells.find((x) => x.name === 'asa+lb-strip-sack--flag-on')!;
@@ -177,7 +206,12 @@ describe('axis expansion', () => {
 
   it('gives each cell the lines of every matching rule, each once', () => {
     const texts = (name: string) => cells.find((c) => c.name === name)!.expect.map((e) => e.text);
-    expect(texts('asa--flag-off')).toEqual(['server.invalidDrops > 0', 'attempts.timedOut > 0', 'server.invalidDrops >= 0', 'complete == true']);
+    expect(texts('asa--flag-off')).toEqual([
+      'server.invalidDrops > 0',
+      'attempts.timedOut > 0',
+      'server.invalidDrops >= 0',
+      'complete == true',
+    ]);
     expect(texts('asa--flag-on')).toEqual(['complete == true', 'server.invalidDrops == 0', 'server.invalidDrops >= 0']);
     expect(texts('transparent--flag-off')).toEqual([]);
     expect(cellExpectations(s.matrix!, 'asa', 'flag-off')[0]!.why).toBe('untranslated SACK');
@@ -190,31 +224,75 @@ describe('control selection', () => {
     expect(selectControl(s, expandMatrix(s))?.name).toBe('asa--flag-on');
   });
   it('otherwise takes the first cell whose firewall rewrites nothing, flag off preferred', () => {
-    const s = parseScenario(matrix.replace('firewall: [asa, asa+lb-strip-sack, transparent]', 'firewall: [asa, transparent]').replace(/  exclude:\n.*\n/, ''), 'm.yaml');
+    const s = parseScenario(
+      matrix
+        .replace('firewall: [asa, asa+lb-strip-sack, transparent]', 'firewall: [asa, transparent]')
+        .replace(/  exclude:\n.*\n/, ''),
+      'm.yaml',
+    );
     // flag-on comes first on the axis, but the unmitigated server is the baseline.
-    const swapped = { ...s, matrix: { ...s.matrix!, servers: [s.matrix!.servers[1]!, s.matrix!.servers[0]!, s.matrix!.servers[2]!] } };
+    const swapped = {
+      ...s,
+      matrix: { ...s.matrix!, servers: [s.matrix!.servers[1]!, s.matrix!.servers[0]!, s.matrix!.servers[2]!] },
+    };
     expect(selectControl(swapped, expandMatrix(swapped))?.name).toBe('transparent--flag-off');
-    const noPlain = parseScenario(matrix.replace('transparent]', 'asa-no-randomization]').replace(/transparent/g, 'asa-no-randomization'), 'm.yaml');
+    const noPlain = parseScenario(
+      matrix.replace('transparent]', 'asa-no-randomization]').replace(/transparent/g, 'asa-no-randomization'),
+      'm.yaml',
+    );
     // asa-no-randomization rewrites nothing either (no offsets, no option touched).
     expect(selectControl(noPlain, expandMatrix(noPlain))?.name).toBe('asa-no-randomization--flag-off');
-    const none = parseScenario(matrix.replace('[asa, asa+lb-strip-sack, transparent]', '[asa, asa+lb-strip-sack]').replace(/  exclude:\n.*\n/, ''), 'm.yaml');
+    const none = parseScenario(
+      matrix
+        .replace('[asa, asa+lb-strip-sack, transparent]', '[asa, asa+lb-strip-sack]')
+        .replace(/  exclude:\n.*\n/, ''),
+      'm.yaml',
+    );
     expect(selectControl(none, expandMatrix(none))).toBeUndefined();
   });
 });
 
 // A measured-looking cell result, varied per test.
-function variant(name: string, o: { records?: number; complete?: boolean; timedOut?: number; drops?: number; ctInvalid?: number; thr?: number } = {}): VariantResult {
+function variant(
+  name: string,
+  o: { records?: number; complete?: boolean; timedOut?: number; drops?: number; ctInvalid?: number; thr?: number } = {},
+): VariantResult {
   const records = o.records ?? 500;
   return {
-    name, repetition: 1, seed: 3, kernel: '6.18.0', sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
+    name,
+    repetition: 1,
+    seed: 3,
+    kernel: '6.18.0',
+    sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
     serverSettings: { 'net.ipv4.tcp_sack': '1', 'net.ipv4.tcp_congestion_control': 'cubic' },
     harvest: { records, expectedRecords: 500, complete: o.complete ?? records === 500, pages: 5, stoppedBecause: null },
-    attempts: { total: 5, ok: 5, timedOut: o.timedOut ?? 0, connectTimeouts: 0, readTimeouts: o.timedOut ?? 0, resets: 0, errors: 0, retries: 0, failed: o.timedOut ?? 0 },
-    connectMs: { p50: 31, p90: 31, p99: 31, max: 31 }, requestMs: { p50: 100, p90: 100, p99: 100, max: 100 },
-    durationMs: 2000, throughputBytesPerSec: o.thr ?? 1_000_000,
-    server: { invalidDrops: o.drops ?? 0, conntrackInvalid: o.ctInvalid ?? o.drops ?? 0, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} }, middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 5 },
-    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: name, files: {},
+    attempts: {
+      total: 5,
+      ok: 5,
+      timedOut: o.timedOut ?? 0,
+      connectTimeouts: 0,
+      readTimeouts: o.timedOut ?? 0,
+      resets: 0,
+      errors: 0,
+      retries: 0,
+      failed: o.timedOut ?? 0,
+    },
+    connectMs: { p50: 31, p90: 31, p99: 31, max: 31 },
+    requestMs: { p50: 100, p90: 100, p99: 100, max: 100 },
+    durationMs: 2000,
+    throughputBytesPerSec: o.thr ?? 1_000_000,
+    server: {
+      invalidDrops: o.drops ?? 0,
+      conntrackInvalid: o.ctInvalid ?? o.drops ?? 0,
+      conntrackStats: {},
+      nstat: {},
+    },
+    client: { nstat: {} },
+    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 5 },
+    expectations: [],
+    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    dir: name,
+    files: {},
   };
 }
 
@@ -223,34 +301,80 @@ function run(cellIndex: number, v: VariantResult | undefined, passedExp: boolean
   const cell = expandMatrix(s)[cellIndex]!;
   if (v) v.expectations = cell.expect.map((e, i) => ({ text: e.text, passed: passedExp[i] ?? true, actual: 0 }));
   const result: RunResult | undefined = v && {
-    schemaVersion: 1, scenario: cell.scenario.name, scenarioFile: 'm.yaml', seed: 3, repetitions: 1, kernel: '6.18.0', runId: 'r', startedAt: '', durationMs: 1,
-    verdict: '', passed: passedExp.every(Boolean), variants: [v], problems: [], reports: { html: 'report.html', markdown: 'summary.md', junit: 'junit.xml' },
+    schemaVersion: 1,
+    scenario: cell.scenario.name,
+    scenarioFile: 'm.yaml',
+    seed: 3,
+    repetitions: 1,
+    kernel: '6.18.0',
+    runId: 'r',
+    startedAt: '',
+    durationMs: 1,
+    verdict: '',
+    passed: passedExp.every(Boolean),
+    variants: [v],
+    problems: [],
+    reports: { html: 'report.html', markdown: 'summary.md', junit: 'junit.xml' },
   };
-  return { cell, runId: `r-c${cellIndex + 1}`, dir: cell.name, ...(result ? { result } : { error: 'Docker went away' }) };
+  return {
+    cell,
+    runId: `r-c${cellIndex + 1}`,
+    dir: cell.name,
+    ...(result ? { result } : { error: 'Docker went away' }),
+  };
 }
 
 function matrixResult(cells: ReturnType<typeof cellResult>[]): MatrixResult {
   return {
-    schemaVersion: 1, kind: 'ctlab-matrix', scenario: 'm <b>', scenarioFile: 'm.yaml', seed: 3, runId: 'r', startedAt: 'now', durationMs: 1000, parallel: 2, kernel: '6.18.0',
-    axes: { firewall: ['asa', 'asa+lb-strip-sack', 'transparent'], server: ['flag-off', 'flag-on', 'no-rule'] }, excluded: ['transparent--flag-on', 'transparent--no-rule'],
-    control: { cell: 'transparent--flag-off', throughputBytesPerSec: 2_000_000 }, cells, verdict: matrixVerdict(cells), passed: cells.every((c) => c.passed), problems: [],
+    schemaVersion: 1,
+    kind: 'ctlab-matrix',
+    scenario: 'm <b>',
+    scenarioFile: 'm.yaml',
+    seed: 3,
+    runId: 'r',
+    startedAt: 'now',
+    durationMs: 1000,
+    parallel: 2,
+    kernel: '6.18.0',
+    axes: { firewall: ['asa', 'asa+lb-strip-sack', 'transparent'], server: ['flag-off', 'flag-on', 'no-rule'] },
+    excluded: ['transparent--flag-on', 'transparent--no-rule'],
+    control: { cell: 'transparent--flag-off', throughputBytesPerSec: 2_000_000 },
+    cells,
+    verdict: matrixVerdict(cells),
+    passed: cells.every((c) => c.passed),
+    problems: [],
   };
 }
 
 describe('cell results, verdict and rendering', () => {
   const control = variant('transparent--flag-off', { thr: 2_000_000 });
-  const broken = cellResult(run(0, variant('asa--flag-off', { records: 0, complete: false, timedOut: 3, drops: 141, thr: 0 })), control);
+  const broken = cellResult(
+    run(0, variant('asa--flag-off', { records: 0, complete: false, timedOut: 3, drops: 141, thr: 0 })),
+    control,
+  );
   const clean = cellResult(run(3, variant('asa+lb-strip-sack--flag-off', { thr: 1_500_000 })), control);
   const ctl = cellResult(run(6, control), control);
 
   it('classifies outcomes and compares throughput with the control only for complete harvests', () => {
-    expect(broken).toMatchObject({ outcome: 'broken', throughputVsControl: null, server: { invalidDrops: 141 }, axes: { firewall: 'asa', server: 'flag-off' } });
-    expect(clean).toMatchObject({ outcome: 'clean', throughputVsControl: 0.75, result: 'asa+lb-strip-sack--flag-off/result.json', report: 'asa+lb-strip-sack--flag-off/report.html' });
+    expect(broken).toMatchObject({
+      outcome: 'broken',
+      throughputVsControl: null,
+      server: { invalidDrops: 141 },
+      axes: { firewall: 'asa', server: 'flag-off' },
+    });
+    expect(clean).toMatchObject({
+      outcome: 'clean',
+      throughputVsControl: 0.75,
+      result: 'asa+lb-strip-sack--flag-off/result.json',
+      report: 'asa+lb-strip-sack--flag-off/report.html',
+    });
     expect(clean.settings['net.ipv4.tcp_sack']).toBe('1');
     expect(ctl.throughputVsControl).toBe(1);
     const degraded = cellResult(run(1, variant('asa--flag-on', { timedOut: 1 })), control);
     expect(degraded.outcome).toBe('degraded');
-    expect(cellResult(run(1, variant('asa--flag-on')), variant('x', { complete: false, records: 3 })).throughputVsControl).toBeNull();
+    expect(
+      cellResult(run(1, variant('asa--flag-on')), variant('x', { complete: false, records: 3 })).throughputVsControl,
+    ).toBeNull();
     const err = cellResult(run(2, undefined), control);
     expect(err).toMatchObject({ outcome: 'error', passed: false, error: 'Docker went away' });
     expect(err.expectations.every((e) => !e.passed)).toBe(true);
@@ -260,9 +384,21 @@ describe('cell results, verdict and rendering', () => {
     expect(matrixVerdict([broken, clean, ctl])).toBe(
       'As predicted in the 2 cells with expectations: broken in asa--flag-off (141 INVALID drops, 3 timeouts); 2 of 3 clean.',
     );
-    const wrong = cellResult(run(0, variant('asa--flag-off', { records: 0, complete: false, timedOut: 3, drops: 0 }), [false, true, true, false]), control);
-    expect(matrixVerdict([wrong, clean])).toMatch(/^1 of 2 cells contradict the prediction \(asa--flag-off: server\.invalidDrops > 0: measured 0, complete == true: measured 0\); broken in asa--flag-off/);
-    expect(matrixVerdict([cellResult(run(2, undefined), control), clean])).toBe('Inconclusive: 1 of 2 cells could not run (asa--no-rule: Docker went away).');
+    const wrong = cellResult(
+      run(0, variant('asa--flag-off', { records: 0, complete: false, timedOut: 3, drops: 0 }), [
+        false,
+        true,
+        true,
+        false,
+      ]),
+      control,
+    );
+    expect(matrixVerdict([wrong, clean])).toMatch(
+      /^1 of 2 cells contradict the prediction \(asa--flag-off: server\.invalidDrops > 0: measured 0, complete == true: measured 0\); broken in asa--flag-off/,
+    );
+    expect(matrixVerdict([cellResult(run(2, undefined), control), clean])).toBe(
+      'Inconclusive: 1 of 2 cells could not run (asa--no-rule: Docker went away).',
+    );
   });
 
   it('renders the grid: rows firewalls, columns server configurations, excluded cells as dots', () => {
@@ -275,7 +411,9 @@ describe('cell results, verdict and rendering', () => {
     // Columns line up: every cell of the flag-off column starts at the same offset.
     const col = lines[0]!.indexOf('flag-off');
     for (const l of lines.slice(2)) expect([...l][col]).toBe('✓');
-    expect(cellList(m).split('\n')[2]).toMatch(/^asa--flag-off\s+broken\s+0\/500\s+3\s+141\s+141\s+0\.00 MB\/s\s+–\s+4\/4$/);
+    expect(cellList(m).split('\n')[2]).toMatch(
+      /^asa--flag-off\s+broken\s+0\/500\s+3\s+141\s+141\s+0\.00 MB\/s\s+–\s+4\/4$/,
+    );
     expect(cellText({ ...clean, passed: false })).toBe('✗ ok 0.75x');
     expect(failureLines(m)).toEqual([]);
   });
@@ -296,7 +434,11 @@ describe('cell results, verdict and rendering', () => {
 
 describe('server settings read back', () => {
   it('parses sysctl output', () => {
-    expect(parseSysctlOutput('net.ipv4.tcp_congestion_control = cubic\nnet.ipv4.tcp_sack = 0\nsysctl: cannot stat /proc/sys/x: No such file\n')).toEqual({
+    expect(
+      parseSysctlOutput(
+        'net.ipv4.tcp_congestion_control = cubic\nnet.ipv4.tcp_sack = 0\nsysctl: cannot stat /proc/sys/x: No such file\n',
+      ),
+    ).toEqual({
       'net.ipv4.tcp_congestion_control': 'cubic',
       'net.ipv4.tcp_sack': '0',
     });

@@ -45,7 +45,14 @@ describe('ctlab merge: a good merge', () => {
     expect(r.kind).toBe('matrix');
     const m = JSON.parse(readFileSync(join(out, 'matrix.json'), 'utf8')) as MatrixResult;
     expect(m.cells.map((c) => c.name)).toEqual(expandMatrix(s).map((c) => c.name));
-    expect(m).toMatchObject({ kind: 'ctlab-matrix', scenario: 'shardgrid', seed: 3, excluded: ['transparent--flag-on'], control: { cell: 'transparent--flag-off' }, passed: true });
+    expect(m).toMatchObject({
+      kind: 'ctlab-matrix',
+      scenario: 'shardgrid',
+      seed: 3,
+      excluded: ['transparent--flag-on'],
+      control: { cell: 'transparent--flag-off' },
+      passed: true,
+    });
     expect(m.shard).toBeUndefined();
     expect(m.verdict).toMatch(/^Every cell as predicted|^As predicted/);
     expect(m.merged!.shards.map((x) => [x.index, x.cells])).toEqual([
@@ -54,7 +61,7 @@ describe('ctlab merge: a good merge', () => {
     ]);
   });
 
-  it('each ratio is against its own shard\'s control, and says which (machines of different speed agree)', async () => {
+  it("each ratio is against its own shard's control, and says which (machines of different speed agree)", async () => {
     const { root, a, b } = twoShards();
     const out = join(root, 'merged');
     await mergeShards({ dirs: [a, b], outDir: out, runId: 'merge-test' });
@@ -67,20 +74,31 @@ describe('ctlab merge: a good merge', () => {
     expect(m.cells.find((c) => c.name === 'transparent--flag-off')!.comparedWith!.shard).toBe('1/2');
     // The counted control is shard 1's (it owns the cell); shard 2's is its baseline only.
     expect(m.control!.throughputBytesPerSec).toBe(1.4e6);
-    expect(m.merged!.shards[1]!.control).toEqual([{ cell: 'transparent--flag-off', throughputBytesPerSec: 2.8e6, owned: false, dir: 'shard-controls/shard-2-of-2/transparent--flag-off' }]);
+    expect(m.merged!.shards[1]!.control).toEqual([
+      {
+        cell: 'transparent--flag-off',
+        throughputBytesPerSec: 2.8e6,
+        owned: false,
+        dir: 'shard-controls/shard-2-of-2/transparent--flag-off',
+      },
+    ]);
     const html = readFileSync(join(out, 'matrix.html'), 'utf8');
     expect(html).toContain('id="shards"');
     expect(html).toContain("(shard 2/2's run)");
     expect(readFileSync(join(out, 'summary.md'), 'utf8')).toContain('Merged from 2 shards');
   });
 
-  it('copies every cell\'s folder in, and each shard\'s extra control run apart', async () => {
+  it("copies every cell's folder in, and each shard's extra control run apart", async () => {
     const { root, a, b } = twoShards();
     const out = join(root, 'merged');
     await mergeShards({ dirs: [a, b], outDir: out, runId: 'merge-test' });
-    for (const c of expandMatrix(s)) expect(JSON.parse(readFileSync(join(out, c.name, 'result.json'), 'utf8')).cell).toBe(c.name);
+    for (const c of expandMatrix(s))
+      expect(JSON.parse(readFileSync(join(out, c.name, 'result.json'), 'utf8')).cell).toBe(c.name);
     expect(JSON.parse(readFileSync(join(out, 'transparent--flag-off', 'result.json'), 'utf8')).shard).toBe(1);
-    expect(JSON.parse(readFileSync(join(out, 'shard-controls/shard-2-of-2/transparent--flag-off', 'result.json'), 'utf8')).shard).toBe(2);
+    expect(
+      JSON.parse(readFileSync(join(out, 'shard-controls/shard-2-of-2/transparent--flag-off', 'result.json'), 'utf8'))
+        .shard,
+    ).toBe(2);
   });
 
   it('more shards than cells: the empty shards merge too', async () => {
@@ -95,7 +113,13 @@ describe('ctlab merge: a good merge', () => {
   it('a failed prediction in one shard makes the merge fail (exit 1 from the CLI)', async () => {
     const root = tempDir('ctlab-merge-');
     writeShard(join(root, 'a'), s, 1, 2);
-    writeShard(join(root, 'b'), s, 2, 2, { edit: (m) => { m.cells[0]!.passed = false; m.cells[0]!.expectations = [{ text: 'complete == true', passed: false, actual: false, why: '' }]; m.passed = false; } });
+    writeShard(join(root, 'b'), s, 2, 2, {
+      edit: (m) => {
+        m.cells[0]!.passed = false;
+        m.cells[0]!.expectations = [{ text: 'complete == true', passed: false, actual: false, why: '' }];
+        m.passed = false;
+      },
+    });
     const r = await ctlab(['merge', join(root, 'a'), join(root, 'b'), '--out', join(root, 'm')]);
     expect(r.exitCode, r.stderr).toBe(1);
     expect(r.stdout).toContain('contradict the prediction');
@@ -113,21 +137,27 @@ describe('ctlab merge refuses (one line, exit 2)', () => {
     const root = tempDir('ctlab-merge-');
     writeShard(join(root, 'a'), s, 1, 2);
     writeShard(join(root, 'b'), gridScenario(GRID.replace('records: 500', 'records: 600')), 2, 2);
-    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(/^ctlab: shards of different scenarios: .*content hash/);
+    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(
+      /^ctlab: shards of different scenarios: .*content hash/,
+    );
   });
 
   it('different seeds', async () => {
     const root = tempDir('ctlab-merge-');
     writeShard(join(root, 'a'), s, 1, 2);
     writeShard(join(root, 'b'), s, 2, 2, { seed: 4 });
-    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(/^ctlab: shards of different seeds: .* has seed 3, .* has seed 4$/);
+    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(
+      /^ctlab: shards of different seeds: .* has seed 3, .* has seed 4$/,
+    );
   });
 
   it('different ctlab versions', async () => {
     const root = tempDir('ctlab-merge-');
     writeShard(join(root, 'a'), s, 1, 2);
     writeShard(join(root, 'b'), s, 2, 2, { version: '0.0.1-other' });
-    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(/^ctlab: shards of different ctlab versions: .*ctlab 0\.0\.1-other$/);
+    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(
+      /^ctlab: shards of different ctlab versions: .*ctlab 0\.0\.1-other$/,
+    );
   });
 
   it('different shard counts', async () => {
@@ -140,14 +170,23 @@ describe('ctlab merge refuses (one line, exit 2)', () => {
   it('overlapping shards: the same shard twice', async () => {
     const { a, b, root } = twoShards();
     writeShard(join(root, 'a2'), s, 1, 2);
-    expect(await refusal([a, b, join(root, 'a2')])).toMatch(/^ctlab: overlapping shards: .*a and .*a2 are both shard 1\/2$/);
+    expect(await refusal([a, b, join(root, 'a2')])).toMatch(
+      /^ctlab: overlapping shards: .*a and .*a2 are both shard 1\/2$/,
+    );
   });
 
   it('overlapping shards: two shards claiming one cell', async () => {
     const root = tempDir('ctlab-merge-');
     writeShard(join(root, 'a'), s, 1, 2);
-    writeShard(join(root, 'b'), s, 2, 2, { edit: (m) => { m.shard!.cells.push('asa--flag-off'); m.cells.push(fakeCell('asa--flag-off', 1e6, 1.4e6)); } });
-    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(/^ctlab: overlapping shards: .* both own cell asa--flag-off$/);
+    writeShard(join(root, 'b'), s, 2, 2, {
+      edit: (m) => {
+        m.shard!.cells.push('asa--flag-off');
+        m.cells.push(fakeCell('asa--flag-off', 1e6, 1.4e6));
+      },
+    });
+    expect(await refusal([join(root, 'a'), join(root, 'b')])).toMatch(
+      /^ctlab: overlapping shards: .* both own cell asa--flag-off$/,
+    );
   });
 
   it('missing shards', async () => {
@@ -163,17 +202,69 @@ describe('ctlab merge refuses (one line, exit 2)', () => {
       ['nothing', () => {}, /no such directory/],
       ['file', () => writeFileSync(join(root, 'file'), 'x'), /not a directory/],
       ['empty', () => mkdirSync(join(root, 'empty')), /has no matrix\.json/],
-      ['garbage', () => { mkdirSync(join(root, 'garbage')); writeFileSync(join(root, 'garbage/matrix.json'), '{ not json'); }, /is not JSON/],
-      ['run', () => { mkdirSync(join(root, 'run')); writeFileSync(join(root, 'run/matrix.json'), JSON.stringify({ kind: 'ctlab-run' })); }, /is not a ctlab matrix/],
-      ['unsharded', () => writeShard(join(root, 'unsharded'), s, 1, 1, { edit: (m) => { delete m.shard; } }), /has no "shard" \(an unsharded run\)/],
-      ['merged', () => writeShard(join(root, 'merged'), s, 1, 1, { edit: (m) => { m.merged = { shards: [], throughput: '' }; } }), /already a merged matrix/],
-      ['unfinished', () => writeShard(join(root, 'unfinished'), s, 2, 2, { edit: (m) => { m.cells.pop(); } }), /cell asa\+lb-strip-sack--flag-on that it owns is not in its matrix\.json/],
-      ['malformed', () => writeShard(join(root, 'malformed'), s, 2, 2, { edit: (m) => { (m.shard as { index: unknown }).index = 'two'; } }), /"shard" entry is malformed/],
+      [
+        'garbage',
+        () => {
+          mkdirSync(join(root, 'garbage'));
+          writeFileSync(join(root, 'garbage/matrix.json'), '{ not json');
+        },
+        /is not JSON/,
+      ],
+      [
+        'run',
+        () => {
+          mkdirSync(join(root, 'run'));
+          writeFileSync(join(root, 'run/matrix.json'), JSON.stringify({ kind: 'ctlab-run' }));
+        },
+        /is not a ctlab matrix/,
+      ],
+      [
+        'unsharded',
+        () =>
+          writeShard(join(root, 'unsharded'), s, 1, 1, {
+            edit: (m) => {
+              delete m.shard;
+            },
+          }),
+        /has no "shard" \(an unsharded run\)/,
+      ],
+      [
+        'merged',
+        () =>
+          writeShard(join(root, 'merged'), s, 1, 1, {
+            edit: (m) => {
+              m.merged = { shards: [], throughput: '' };
+            },
+          }),
+        /already a merged matrix/,
+      ],
+      [
+        'unfinished',
+        () =>
+          writeShard(join(root, 'unfinished'), s, 2, 2, {
+            edit: (m) => {
+              m.cells.pop();
+            },
+          }),
+        /cell asa\+lb-strip-sack--flag-on that it owns is not in its matrix\.json/,
+      ],
+      [
+        'malformed',
+        () =>
+          writeShard(join(root, 'malformed'), s, 2, 2, {
+            edit: (m) => {
+              (m.shard as { index: unknown }).index = 'two';
+            },
+          }),
+        /"shard" entry is malformed/,
+      ],
     ];
     for (const [name, make, re] of cases) {
       make();
       const line = await refusal([a, join(root, name)]);
-      expect(line, name).toMatch(new RegExp(`^ctlab: ${join(root, name).replace(/[.+]/g, '\\$&')} is not a shard folder: `));
+      expect(line, name).toMatch(
+        new RegExp(`^ctlab: ${join(root, name).replace(/[.+]/g, '\\$&')} is not a shard folder: `),
+      );
       expect(line, name).toMatch(re);
     }
     void b;

@@ -31,7 +31,12 @@ export function gridScenario(text = GRID): Scenario {
 }
 
 /** A cell as a run would report it; `rate` is the cell's throughput in bytes/s. */
-export function fakeCell(name: string, rate: number, controlRate: number | null, o: Partial<MatrixCellResult> = {}): MatrixCellResult {
+export function fakeCell(
+  name: string,
+  rate: number,
+  controlRate: number | null,
+  o: Partial<MatrixCellResult> = {},
+): MatrixCellResult {
   const [firewall, server] = name.split('--') as [string, string];
   const broken = firewall === 'asa' && server === 'flag-off';
   return {
@@ -63,15 +68,31 @@ export function fakeCell(name: string, rate: number, controlRate: number | null,
  * folder per cell it ran (with a result.json naming the cell). `speed` scales the machine's
  * throughput (every cell and the control alike).
  */
-export function writeShard(dir: string, s: Scenario, index: number, count: number, o: { speed?: number; seed?: number; version?: string; hash?: string; edit?: (m: MatrixResult) => void } = {}): MatrixResult {
+export function writeShard(
+  dir: string,
+  s: Scenario,
+  index: number,
+  count: number,
+  o: { speed?: number; seed?: number; version?: string; hash?: string; edit?: (m: MatrixResult) => void } = {},
+): MatrixResult {
   const cells = expandMatrix(s);
   const control = selectControl(s, cells)!;
-  const info: ShardInfo = { ...shardInfo({ spec: { index, count }, scenario: s, cells, seed: o.seed ?? s.seed }), ...(o.version ? { ctlabVersion: o.version } : {}), ...(o.hash ? { scenarioHash: o.hash } : {}) };
+  const info: ShardInfo = {
+    ...shardInfo({ spec: { index, count }, scenario: s, cells, seed: o.seed ?? s.seed }),
+    ...(o.version ? { ctlabVersion: o.version } : {}),
+    ...(o.hash ? { scenarioHash: o.hash } : {}),
+  };
   const speed = o.speed ?? 1;
   const base = (name: string) => (1e6 + cells.findIndex((c) => c.name === name) * 1e5) * speed;
   const controlRate = base(control.name);
   const owned = info.cells.map((n) => fakeCell(n, base(n), controlRate, { runId: `s${index}-${n}` }));
-  for (const c of owned) c.comparedWith = { cell: control.name, shard: `${index}/${count}`, runId: `s${index}-${control.name}`, throughputBytesPerSec: controlRate };
+  for (const c of owned)
+    c.comparedWith = {
+      cell: control.name,
+      shard: `${index}/${count}`,
+      runId: `s${index}-${control.name}`,
+      throughputBytesPerSec: controlRate,
+    };
   const ownsControl = info.cells.includes(control.name);
   const m: MatrixResult = {
     schemaVersion: 1,
@@ -93,7 +114,18 @@ export function writeShard(dir: string, s: Scenario, index: number, count: numbe
     problems: [],
     reports: { html: 'matrix.html', markdown: 'summary.md' },
     shard: info,
-    ...(ownsControl || owned.length === 0 ? {} : { controlOnly: { cell: control.name, dir: control.name, runId: `s${index}-${control.name}`, throughputBytesPerSec: controlRate, outcome: 'clean' as const, result: `${control.name}/result.json` } }),
+    ...(ownsControl || owned.length === 0
+      ? {}
+      : {
+          controlOnly: {
+            cell: control.name,
+            dir: control.name,
+            runId: `s${index}-${control.name}`,
+            throughputBytesPerSec: controlRate,
+            outcome: 'clean' as const,
+            result: `${control.name}/result.json`,
+          },
+        }),
   };
   o.edit?.(m);
   mkdirSync(dir, { recursive: true });

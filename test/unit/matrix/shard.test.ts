@@ -3,7 +3,15 @@
 // progress line naming the shard and its cells.
 import { describe, expect, it } from 'vitest';
 import { expandMatrix } from '../../../src/matrix/cells.js';
-import { gridUnits, parseShard, scenarioHash, shardBanner, shardInfo, shardUnits, unitId } from '../../../src/matrix/shard.js';
+import {
+  gridUnits,
+  parseShard,
+  scenarioHash,
+  shardBanner,
+  shardInfo,
+  shardUnits,
+  unitId,
+} from '../../../src/matrix/shard.js';
 import { CtlabError } from '../../../src/errors.js';
 import { loadScenario } from '../../../src/scenario/load.js';
 import { ctlab, REPO } from '../cli/cli.js';
@@ -65,7 +73,7 @@ describe('which shard owns which cell', () => {
     expect(a).toEqual([1, 4, 7, 10, 13].map((k) => cells[k]!.name));
   });
 
-  it('with --kernel the unit is a (kernel, cell) pair: two shards cover both kernels\' grids', () => {
+  it("with --kernel the unit is a (kernel, cell) pair: two shards cover both kernels' grids", () => {
     const units = gridUnits(cells, ['6.1', 'host']);
     expect(units).toHaveLength(28);
     const s1 = shardUnits(units, { index: 1, count: 2 }).map(unitId);
@@ -87,9 +95,18 @@ describe('shard marks', () => {
   it('records index, count, owned cells, grid size, hash, seed, version; the banner names them', () => {
     const s = gridScenario();
     const info = shardInfo({ spec: { index: 2, count: 2 }, scenario: s, cells: expandMatrix(s), seed: 9 });
-    expect(info).toMatchObject({ index: 2, count: 2, cells: ['asa--flag-on', 'asa+lb-strip-sack--flag-on'], total: 5, seed: 9, kernels: [] });
+    expect(info).toMatchObject({
+      index: 2,
+      count: 2,
+      cells: ['asa--flag-on', 'asa+lb-strip-sack--flag-on'],
+      total: 5,
+      seed: 9,
+      kernels: [],
+    });
     expect(info.ctlabVersion).toMatch(/^\d+\.\d+\.\d+/);
-    expect(shardBanner(info, 'transparent--flag-off')).toBe('shard 2/2: owns 2 of 5 cells: asa--flag-on, asa+lb-strip-sack--flag-on; it also runs the control transparent--flag-off for its throughput baseline (not counted as its cell)');
+    expect(shardBanner(info, 'transparent--flag-off')).toBe(
+      'shard 2/2: owns 2 of 5 cells: asa--flag-on, asa+lb-strip-sack--flag-on; it also runs the control transparent--flag-off for its throughput baseline (not counted as its cell)',
+    );
     const one = shardInfo({ spec: { index: 1, count: 2 }, scenario: s, cells: expandMatrix(s), seed: 9 });
     expect(shardBanner(one, 'transparent--flag-off')).toContain('it owns the control transparent--flag-off');
   });

@@ -22,14 +22,34 @@ matrix:
 
 function v(name: string, bytesPerSec: number, complete = true): VariantResult {
   return {
-    name, repetition: 1, seed: 1, kernel: '6.18.0', sysctls: {},
+    name,
+    repetition: 1,
+    seed: 1,
+    kernel: '6.18.0',
+    sysctls: {},
     harvest: { records: complete ? 500 : 10, expectedRecords: 500, complete, pages: 5, stoppedBecause: null },
-    attempts: { total: 5, ok: 5, timedOut: 0, connectTimeouts: 0, readTimeouts: 0, resets: 0, errors: 0, retries: 0, failed: 0 },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 }, requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000, throughputBytesPerSec: bytesPerSec,
+    attempts: {
+      total: 5,
+      ok: 5,
+      timedOut: 0,
+      connectTimeouts: 0,
+      readTimeouts: 0,
+      resets: 0,
+      errors: 0,
+      retries: 0,
+      failed: 0,
+    },
+    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    durationMs: 1000,
+    throughputBytesPerSec: bytesPerSec,
     server: { invalidDrops: 0, conntrackInvalid: 0, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} }, middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 5 },
-    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: name, files: {},
+    client: { nstat: {} },
+    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 5 },
+    expectations: [],
+    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    dir: name,
+    files: {},
   };
 }
 
@@ -56,8 +76,19 @@ describe('relative throughput in the matrix', () => {
     // What the cell's own run does: check the expectations its variant carries.
     variant.expectations = checkExpectations(variant, cell.scenario.variants[0]!.expect);
     const result: RunResult = {
-      schemaVersion: 1, scenario: cell.scenario.name, scenarioFile: 't.yaml', seed: 1, repetitions: 1, kernel: '6.18.0', runId: 'r', startedAt: '', durationMs: 1,
-      verdict: '', passed: variant.expectations.every((e) => e.passed), variants: [variant], problems: [],
+      schemaVersion: 1,
+      scenario: cell.scenario.name,
+      scenarioFile: 't.yaml',
+      seed: 1,
+      repetitions: 1,
+      kernel: '6.18.0',
+      runId: 'r',
+      startedAt: '',
+      durationMs: 1,
+      verdict: '',
+      passed: variant.expectations.every((e) => e.passed),
+      variants: [variant],
+      problems: [],
     };
     return { cell, runId: `r${i}`, dir: cell.name, result };
   };

@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectClient, collectMiddlebox, collectServer, readMiddleboxLive, readServerSettings, SERVER_SETTINGS } from '../../../src/measure/collect.js';
+import {
+  collectClient,
+  collectMiddlebox,
+  collectServer,
+  readMiddleboxLive,
+  readServerSettings,
+  SERVER_SETTINGS,
+} from '../../../src/measure/collect.js';
 import type { RunResult } from '../../../src/result/types.js';
 import type { ExecResult, LabNode } from '../../../src/runtime/types.js';
 import { PATHS, type Topology } from '../../../src/topology/build.js';
@@ -14,7 +21,11 @@ const result = JSON.parse(readFileSync(join(RUN, 'result.json'), 'utf8')) as Run
 const read = (...p: string[]) => readFileSync(join(...p), 'utf8');
 
 /** A node whose commands print `replies[command line]` (exit 1 for anything else) and whose files are `files`. */
-function fakeNode(replies: Record<string, string | { stdout: string; exitCode: number }>, files: Record<string, string> = {}, calls: string[] = []): LabNode {
+function fakeNode(
+  replies: Record<string, string | { stdout: string; exitCode: number }>,
+  files: Record<string, string> = {},
+  calls: string[] = [],
+): LabNode {
   return {
     spec: { name: 'n', role: 'server' },
     id: 'n',
@@ -23,7 +34,8 @@ function fakeNode(replies: Record<string, string | { stdout: string; exitCode: n
       const line = cmd.join(' ');
       calls.push(line);
       const r = replies[line];
-      const { stdout, exitCode } = r === undefined ? { stdout: '', exitCode: 1 } : typeof r === 'string' ? { stdout: r, exitCode: 0 } : r;
+      const { stdout, exitCode } =
+        r === undefined ? { stdout: '', exitCode: 1 } : typeof r === 'string' ? { stdout: r, exitCode: 0 } : r;
       return { command: cmd, node: 'n', exitCode, stdout, stderr: '', timedOut: false, durationMs: 1 };
     },
     readFile: async (path: string) => {
@@ -59,7 +71,14 @@ describe.each(['flag-off', 'flag-on'])('the counters of a real run (%s)', (name)
   });
 
   it("collects the middlebox's counters file and flow records", async () => {
-    const mb = fakeNode({}, { [PATHS.middleboxCounters]: read(dir, 'middlebox-counters.json'), [PATHS.middleboxFlows]: read(dir, 'middlebox-flows.jsonl'), [PATHS.middleboxLog]: 'ready\n' });
+    const mb = fakeNode(
+      {},
+      {
+        [PATHS.middleboxCounters]: read(dir, 'middlebox-counters.json'),
+        [PATHS.middleboxFlows]: read(dir, 'middlebox-flows.jsonl'),
+        [PATHS.middleboxLog]: 'ready\n',
+      },
+    );
     const m = await collectMiddlebox(mb, { alive: true, queue: undefined });
     expect(m.counters).toEqual(v.middlebox);
     expect(m.countersWritten).toBe(true);
@@ -71,7 +90,15 @@ describe("the client NAT's counters", () => {
   const CT_LIST = `tcp      6 9 CLOSE src=198.18.1.2 dst=198.18.3.80 sport=37764 dport=80 src=198.18.2.2 dst=198.18.1.2 sport=80 dport=37764 [ASSURED] mark=0 use=1
 tcp      6 431999 ESTABLISHED src=198.18.1.2 dst=198.18.2.2 sport=40000 dport=80 src=198.18.2.2 dst=198.18.1.2 sport=80 dport=40000 [ASSURED] mark=0 use=1
 `;
-  const client = (dropInvalid: boolean) => ({ client: { serviceVip: '198.18.3.80', dropInvalid, sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' }, iptables: 'iptables' } }) as unknown as Pick<Topology, 'client'>;
+  const client = (dropInvalid: boolean) =>
+    ({
+      client: {
+        serviceVip: '198.18.3.80',
+        dropInvalid,
+        sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
+        iptables: 'iptables',
+      },
+    }) as unknown as Pick<Topology, 'client'>;
   const node = (ipt: string) =>
     fakeNode({
       'nstat -az': 'TcpOutRsts                      49                 0.0\n',
@@ -82,10 +109,21 @@ tcp      6 431999 ESTABLISHED src=198.18.1.2 dst=198.18.2.2 sport=40000 dport=80
 
   it('reads its conntrack, NAT flows and INVALID rule (kube-proxy with the fix)', async () => {
     const c = await collectClient(node(read(NAT, 'nat-drop-invalid-5.10-client-iptables.txt')), client(true));
-    expect(c.counters).toMatchObject({ serviceVip: '198.18.3.80', natFlows: 1, conntrackInvalid: 86, invalidDrops: 203, sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' } });
+    expect(c.counters).toMatchObject({
+      serviceVip: '198.18.3.80',
+      natFlows: 1,
+      conntrackInvalid: 86,
+      invalidDrops: 203,
+      sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
+    });
     expect(c.counters.nstat.TcpOutRsts).toBe(49);
     expect(c.counters.nstat.TcpEstabResets).toBe(0);
-    expect(Object.keys(c.raw).sort()).toEqual(['client-conntrack-stats.txt', 'client-conntrack.txt', 'client-iptables.txt', 'client-nstat.txt']);
+    expect(Object.keys(c.raw).sort()).toEqual([
+      'client-conntrack-stats.txt',
+      'client-conntrack.txt',
+      'client-iptables.txt',
+      'client-nstat.txt',
+    ]);
   });
 
   it('says null for the INVALID drops of a client without the rule', async () => {
@@ -96,9 +134,27 @@ tcp      6 431999 ESTABLISHED src=198.18.1.2 dst=198.18.2.2 sport=40000 dport=80
 
 describe('what only a running middlebox tells', () => {
   it("reads its queue's kernel counters and whether it lives", async () => {
-    const mb = fakeNode({ [`sh -c kill -0 $(cat ${PATHS.middleboxPid})`]: '' }, { '/proc/net/netfilter/nfnetlink_queue': '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n' });
+    const mb = fakeNode(
+      { [`sh -c kill -0 $(cat ${PATHS.middleboxPid})`]: '' },
+      {
+        '/proc/net/netfilter/nfnetlink_queue':
+          '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n',
+      },
+    );
     const live = await readMiddleboxLive(mb);
-    expect(live).toEqual({ alive: true, queue: { queue: 0, portid: 25618, queueTotal: 3, copyMode: 2, copyRange: 65531, queueDropped: 5, userDropped: 7, idSequence: 495444 } });
+    expect(live).toEqual({
+      alive: true,
+      queue: {
+        queue: 0,
+        portid: 25618,
+        queueTotal: 3,
+        copyMode: 2,
+        copyRange: 65531,
+        queueDropped: 5,
+        userDropped: 7,
+        idSequence: 495444,
+      },
+    });
     const m = await collectMiddlebox(mb, live);
     expect(m.counters.queueDrops).toBe(12);
     // No counters file: empty counters, and the caller is told.
@@ -115,8 +171,14 @@ describe("the server's kernel and settings", () => {
   it('reads back what the kernel runs with, leaving out what sysctl could not read', async () => {
     const node = fakeNode({
       'uname -r': '6.18.0-ctlab\n',
-      [`sysctl ${SERVER_SETTINGS.join(' ')}`]: { stdout: 'net.ipv4.tcp_sack = 1\nnet.netfilter.nf_conntrack_tcp_be_liberal = 0\n', exitCode: 255 },
+      [`sysctl ${SERVER_SETTINGS.join(' ')}`]: {
+        stdout: 'net.ipv4.tcp_sack = 1\nnet.netfilter.nf_conntrack_tcp_be_liberal = 0\n',
+        exitCode: 255,
+      },
     });
-    expect(await readServerSettings(node)).toEqual({ kernel: '6.18.0-ctlab', settings: { 'net.ipv4.tcp_sack': '1', 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' } });
+    expect(await readServerSettings(node)).toEqual({
+      kernel: '6.18.0-ctlab',
+      settings: { 'net.ipv4.tcp_sack': '1', 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
+    });
   });
 });

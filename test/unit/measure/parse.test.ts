@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { keepNstat, NSTAT_KEPT } from '../../../src/measure/nstat.js';
 import {
-  chainTargetPackets, countLines, natFlowCount, parseConntrackList, parseConntrackStats, parseFlushOutput, parseHarvestSummary, parseIptablesCounters,
-  parseKernelQueueStats, parseMiddleboxCounters, parseNstat, percentile,
+  chainTargetPackets,
+  countLines,
+  natFlowCount,
+  parseConntrackList,
+  parseConntrackStats,
+  parseFlushOutput,
+  parseHarvestSummary,
+  parseIptablesCounters,
+  parseKernelQueueStats,
+  parseMiddleboxCounters,
+  parseNstat,
+  percentile,
 } from '../../../src/measure/parse.js';
 
 // Output captured from iptables v1.8.9 (nf_tables) in a lab server.
@@ -46,7 +56,9 @@ describe('conntrack -S', () => {
 
 describe('nstat', () => {
   it('reads absolute counters', () => {
-    const n = parseNstat('#kernel\nIpInReceives                    1234               0.0\nTcpRetransSegs                  17                 0.0\nTcpExtTCPSACKDiscard            5                  0.0\n');
+    const n = parseNstat(
+      '#kernel\nIpInReceives                    1234               0.0\nTcpRetransSegs                  17                 0.0\nTcpExtTCPSACKDiscard            5                  0.0\n',
+    );
     expect(n).toEqual({ IpInReceives: 1234, TcpRetransSegs: 17, TcpExtTCPSACKDiscard: 5 });
   });
 });
@@ -72,7 +84,8 @@ describe('conntrack -L', () => {
     const e = parseConntrackList(CT_LIST);
     expect(e).toHaveLength(3);
     expect(e[0]).toEqual({
-      proto: 'tcp', state: 'CLOSE',
+      proto: 'tcp',
+      state: 'CLOSE',
       orig: { src: '198.18.1.2', dst: '198.18.3.80', sport: 37764, dport: 80 },
       reply: { src: '198.18.2.2', dst: '198.18.1.2', sport: 80, dport: 37764 },
     });
@@ -89,17 +102,40 @@ describe('conntrack -L', () => {
 describe('the conntrack-flush action', () => {
   it("parses the flush action's output", () => {
     expect(parseFlushOutput('conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.')).toBe(0);
-    expect(parseFlushOutput('conntrack entries: 2\nconntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.')).toBe(2);
+    expect(
+      parseFlushOutput(
+        'conntrack entries: 2\nconntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.',
+      ),
+    ).toBe(2);
     expect(parseFlushOutput('nothing')).toBeUndefined();
   });
 });
 
 describe('kernel queue stats', () => {
   it('parses /proc/net/netfilter/nfnetlink_queue lines', () => {
-    const text = '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
+    const text =
+      '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
     expect(parseKernelQueueStats(text)).toEqual([
-      { queue: 0, portid: 25618, queueTotal: 3, copyMode: 2, copyRange: 65531, queueDropped: 5, userDropped: 7, idSequence: 495444 },
-      { queue: 7, portid: 0, queueTotal: 0, copyMode: 2, copyRange: 65531, queueDropped: 0, userDropped: 0, idSequence: 0 },
+      {
+        queue: 0,
+        portid: 25618,
+        queueTotal: 3,
+        copyMode: 2,
+        copyRange: 65531,
+        queueDropped: 5,
+        userDropped: 7,
+        idSequence: 495444,
+      },
+      {
+        queue: 7,
+        portid: 0,
+        queueTotal: 0,
+        copyMode: 2,
+        copyRange: 65531,
+        queueDropped: 0,
+        userDropped: 0,
+        idSequence: 0,
+      },
     ]);
   });
   it('ignores junk', () => {
@@ -109,7 +145,11 @@ describe('kernel queue stats', () => {
 
 describe("the middlebox's files", () => {
   it('reads the counters file, and says undefined when it is missing or cut short', () => {
-    expect(parseMiddleboxCounters('{"engine":{"packetsSeen":5},"binding":{"batches":1},"kernel":null}')).toEqual({ engine: { packetsSeen: 5 }, binding: { batches: 1 }, kernel: null });
+    expect(parseMiddleboxCounters('{"engine":{"packetsSeen":5},"binding":{"batches":1},"kernel":null}')).toEqual({
+      engine: { packetsSeen: 5 },
+      binding: { batches: 1 },
+      kernel: null,
+    });
     expect(parseMiddleboxCounters('')).toBeUndefined();
     expect(parseMiddleboxCounters('{"engine":')).toBeUndefined();
   });
@@ -121,7 +161,12 @@ describe("the middlebox's files", () => {
 
 describe("the harvester's summary", () => {
   it('is the last JSON line of type summary, whatever comes around it', () => {
-    const out = ['{"type":"progress","records":100}', '{"type":"summary","records":3812,"complete":true}', 'not json', ''].join('\n');
+    const out = [
+      '{"type":"progress","records":100}',
+      '{"type":"summary","records":3812,"complete":true}',
+      'not json',
+      '',
+    ].join('\n');
     expect(parseHarvestSummary(out)).toMatchObject({ type: 'summary', records: 3812, complete: true });
     expect(parseHarvestSummary('{"type":"progress"}\nharvester crashed\n')).toBeUndefined();
   });

@@ -12,11 +12,22 @@ const good = () => ({
   queue: 0,
   seed: 42,
   profile: {
-    name: 'asa', isn: { client: true, server: true }, sackTranslation: false,
-    options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'syn', setSynAck: 7 }, timestamps: { strip: 'all' } },
+    name: 'asa',
+    isn: { client: true, server: true },
+    sackTranslation: false,
+    options: {
+      sackPermitted: { strip: 'none' },
+      windowScale: { strip: 'syn', setSynAck: 7 },
+      timestamps: { strip: 'all' },
+    },
     fixedOffsets: { server: 0x10000000 },
   },
-  path: { delayMs: 20, rateMbit: 0, loss: { kind: 'every-nth', n: 4, direction: 'to-client' }, reorder: { rate: 0.01, extraDelayMs: 5 } },
+  path: {
+    delayMs: 20,
+    rateMbit: 0,
+    loss: { kind: 'every-nth', n: 4, direction: 'to-client' },
+    reorder: { rate: 0.01, extraDelayMs: 5 },
+  },
   countersFile: '/var/lib/ctlab/counters.json',
   flowsFile: '/var/lib/ctlab/flows.jsonl',
 });
@@ -28,7 +39,10 @@ describe('middlebox process config', () => {
   });
 
   it('accepts optional batch and holdPoolBytes', () => {
-    expect(parseProcessConfig({ ...good(), batch: 256, holdPoolBytes: 1 << 24 })).toMatchObject({ batch: 256, holdPoolBytes: 1 << 24 });
+    expect(parseProcessConfig({ ...good(), batch: 256, holdPoolBytes: 1 << 24 })).toMatchObject({
+      batch: 256,
+      holdPoolBytes: 1 << 24,
+    });
   });
 
   it.each([
@@ -48,7 +62,9 @@ describe('middlebox process config', () => {
   it('names the nested field that is wrong', () => {
     const c = good();
     (c.profile.options.timestamps as { strip: string }).strip = 'sometimes';
-    expect(() => parseProcessConfig(c)).toThrow('profile.options.timestamps.strip: "sometimes" is not one of "none", "syn", "synack", "both", "all"');
+    expect(() => parseProcessConfig(c)).toThrow(
+      'profile.options.timestamps.strip: "sometimes" is not one of "none", "syn", "synack", "both", "all"',
+    );
     const d = good();
     (d.path.loss as Record<string, unknown>).n = 0;
     expect(() => parseProcessConfig(d)).toThrow('path.loss.n: must be at least 2 (got 0)');
@@ -58,7 +74,9 @@ describe('middlebox process config', () => {
   });
 
   it('rejects text that is not JSON, saying so', () => {
-    expect(() => parseProcessConfigText('{queue: 1', '/etc/ctlab/middlebox.json')).toThrow(/middlebox config \/etc\/ctlab\/middlebox.json: not valid JSON/);
+    expect(() => parseProcessConfigText('{queue: 1', '/etc/ctlab/middlebox.json')).toThrow(
+      /middlebox config \/etc\/ctlab\/middlebox.json: not valid JSON/,
+    );
   });
 });
 
@@ -86,11 +104,28 @@ describe('one validation: the scenario schema and the process config agree', () 
   const scenario = (path: string) => `variants: [{ name: a }]\npath: ${path}\n`;
   it.each([
     ['{ delayMs: 5001 }', { delayMs: 5001 }, 'path.delayMs: must be at most 5000'],
-    ['{ reorder: { rate: 0.1, extraDelayMs: 5001 } }', { reorder: { rate: 0.1, extraDelayMs: 5001 } }, 'path.reorder.extraDelayMs: must be at most 5000'],
+    [
+      '{ reorder: { rate: 0.1, extraDelayMs: 5001 } }',
+      { reorder: { rate: 0.1, extraDelayMs: 5001 } },
+      'path.reorder.extraDelayMs: must be at most 5000',
+    ],
     ['{ rateMbit: 10001 }', { rateMbit: 10001 }, 'path.rateMbit: must be at most 10000'],
-    ['{ loss: { everyNth: 1 } }', { loss: { kind: 'every-nth', n: 1, direction: 'to-client' } }, 'path.loss.n: must be at least 2', 'path.loss.everyNth: must be at least 2'],
-    ['{ late: { clientAcks: { every: 4, holdMs: 5001 } } }', { late: { clientAcks: { every: 4, holdMs: 5001 } } }, 'path.late.clientAcks.holdMs: must be at most 5000'],
-    ['{ late: { serverData: { every: 1, holdMs: 10 } } }', { late: { serverData: { every: 1, holdMs: 10 } } }, 'path.late.serverData.every: must be at least 2'],
+    [
+      '{ loss: { everyNth: 1 } }',
+      { loss: { kind: 'every-nth', n: 1, direction: 'to-client' } },
+      'path.loss.n: must be at least 2',
+      'path.loss.everyNth: must be at least 2',
+    ],
+    [
+      '{ late: { clientAcks: { every: 4, holdMs: 5001 } } }',
+      { late: { clientAcks: { every: 4, holdMs: 5001 } } },
+      'path.late.clientAcks.holdMs: must be at most 5000',
+    ],
+    [
+      '{ late: { serverData: { every: 1, holdMs: 10 } } }',
+      { late: { serverData: { every: 1, holdMs: 10 } } },
+      'path.late.serverData.every: must be at least 2',
+    ],
   ])('both reject %s', (yaml, patch, msg, inScenario?: string) => {
     expect(() => parseScenario(scenario(yaml), 's.yaml')).toThrow(inScenario ?? msg);
     const c = good();
@@ -100,10 +135,29 @@ describe('one validation: the scenario schema and the process config agree', () 
 
 describe('kernel queue stats', () => {
   it('parses /proc/net/netfilter/nfnetlink_queue lines', () => {
-    const text = '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
+    const text =
+      '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
     expect(parseKernelQueueStats(text)).toEqual([
-      { queue: 0, portid: 25618, queueTotal: 3, copyMode: 2, copyRange: 65531, queueDropped: 5, userDropped: 7, idSequence: 495444 },
-      { queue: 7, portid: 0, queueTotal: 0, copyMode: 2, copyRange: 65531, queueDropped: 0, userDropped: 0, idSequence: 0 },
+      {
+        queue: 0,
+        portid: 25618,
+        queueTotal: 3,
+        copyMode: 2,
+        copyRange: 65531,
+        queueDropped: 5,
+        userDropped: 7,
+        idSequence: 495444,
+      },
+      {
+        queue: 7,
+        portid: 0,
+        queueTotal: 0,
+        copyMode: 2,
+        copyRange: 65531,
+        queueDropped: 0,
+        userDropped: 0,
+        idSequence: 0,
+      },
     ]);
   });
   it('ignores junk', () => {

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { HoldQueue } from '../../../src/middlebox/timerq.js';
 import { RDESC, VERDICT } from '../../../src/middlebox/nfqueue.js';
 
-interface Released { id: number; verdict: number; bytes: number[] | null }
+interface Released {
+  id: number;
+  verdict: number;
+  bytes: number[] | null;
+}
 
 /** A sink that copies out what it is given (the arrays are reused by the queue). */
 function collector() {
@@ -34,7 +38,10 @@ describe('HoldQueue', () => {
     expect(q.nextAt()).toBe(10);
     const c = collector();
     expect(q.releaseDue(20, c.sink)).toBe(2);
-    expect(c.out).toEqual([{ id: 1, verdict: 1, bytes: null }, { id: 2, verdict: 0, bytes: null }]);
+    expect(c.out).toEqual([
+      { id: 1, verdict: 1, bytes: null },
+      { id: 2, verdict: 0, bytes: null },
+    ]);
     expect(q.nextAt()).toBe(30);
     expect(q.size).toBe(1);
     expect(q.releaseDue(29.9, c.sink)).toBe(0);

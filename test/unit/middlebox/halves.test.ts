@@ -33,14 +33,19 @@ describe('server offset halves', () => {
   it('the measured deadlock capture (server side) shows SACK edges shifted into the harmful half', () => {
     // Captured at the server: ACK numbers are translated, SACK edges are not, so
     // edge - ack ≈ ds. The connection that deadlocked must have ds in 'pos'.
-    const pcap = readPcap(new Uint8Array(readFileSync(fileURLToPath(new URL('../../fixtures/deadlock-upper-half-offset.pcap', import.meta.url)))));
+    const pcap = readPcap(
+      new Uint8Array(
+        readFileSync(fileURLToPath(new URL('../../fixtures/deadlock-upper-half-offset.pcap', import.meta.url))),
+      ),
+    );
     const halves = new Set<string>();
     for (const p of pcap.packets) {
       const nl = networkLayer(pcap.linktype, p.data);
       if (nl?.ipVersion !== 4) continue;
       const d = decode(p.data, nl.offset);
       if (d.tcp?.srcPort !== 36964) continue;
-      for (const o of d.tcp.options) if (o.name === 'sack') for (const [l] of o.blocks) halves.add(offsetHalf((l - d.tcp.ack) >>> 0));
+      for (const o of d.tcp.options)
+        if (o.name === 'sack') for (const [l] of o.blocks) halves.add(offsetHalf((l - d.tcp.ack) >>> 0));
     }
     expect([...halves]).toEqual([HARMFUL_SERVER_OFFSET_HALF]);
   });

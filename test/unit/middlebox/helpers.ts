@@ -1,7 +1,16 @@
 // Shared builders for the middlebox tests: profiles, paths and crafted packets.
 import { expect } from 'vitest';
 import type { MiddleboxProfile, PathModel } from '../../../src/scenario/model.js';
-import { TCP_ACK, TCP_SYN, buildTcpPacket, decode, tcpChecksum, tcpChecksumField, type TcpOption, type TcpPacketSpec } from '../../../src/packet/index.js';
+import {
+  TCP_ACK,
+  TCP_SYN,
+  buildTcpPacket,
+  decode,
+  tcpChecksum,
+  tcpChecksumField,
+  type TcpOption,
+  type TcpPacketSpec,
+} from '../../../src/packet/index.js';
 import { MiddleboxEngine } from '../../../src/middlebox/engine.js';
 
 export const CLIENT = '198.18.1.2';
@@ -9,11 +18,20 @@ export const SERVER = '198.18.2.2';
 export const CPORT = 40001;
 export const SPORT = 80;
 
-export function profile(over: Partial<MiddleboxProfile> & { opts?: Partial<MiddleboxProfile['options']> } = {}): MiddleboxProfile {
+export function profile(
+  over: Partial<MiddleboxProfile> & { opts?: Partial<MiddleboxProfile['options']> } = {},
+): MiddleboxProfile {
   const { opts, ...rest } = over;
   return {
-    name: 'test', isn: { client: false, server: false }, sackTranslation: false,
-    options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' }, ...opts },
+    name: 'test',
+    isn: { client: false, server: false },
+    sackTranslation: false,
+    options: {
+      sackPermitted: { strip: 'none' },
+      windowScale: { strip: 'none' },
+      timestamps: { strip: 'none' },
+      ...opts,
+    },
     ...rest,
   };
 }
@@ -22,7 +40,8 @@ export function path(over: Partial<PathModel> = {}): PathModel {
   return { delayMs: 0, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 }, ...over };
 }
 
-export const asa = (over: Parameters<typeof profile>[0] = {}) => profile({ isn: { client: true, server: true }, ...over });
+export const asa = (over: Parameters<typeof profile>[0] = {}) =>
+  profile({ isn: { client: true, server: true }, ...over });
 
 export function engine(p: MiddleboxProfile = profile(), pm: PathModel = path(), seed = 1): MiddleboxEngine {
   return new MiddleboxEngine({ profile: p, path: pm, seed });
@@ -34,15 +53,22 @@ export const O = {
   ws: (shift = 7): TcpOption => ({ kind: 3, name: 'wscale', offset: 0, shift }),
   sackPerm: (): TcpOption => ({ kind: 4, name: 'sack-permitted', offset: 0 }),
   ts: (tsval = 1000, tsecr = 0): TcpOption => ({ kind: 8, name: 'timestamps', offset: 0, tsval, tsecr }),
-  sack: (...blocks: Array<[number, number]>): TcpOption => ({ kind: 5, name: 'sack', offset: 0, blocks: blocks.map(([l, r]) => [l >>> 0, r >>> 0]) }),
+  sack: (...blocks: Array<[number, number]>): TcpOption => ({
+    kind: 5,
+    name: 'sack',
+    offset: 0,
+    blocks: blocks.map(([l, r]) => [l >>> 0, r >>> 0]),
+  }),
 };
 
 type Spec = Omit<TcpPacketSpec, 'src' | 'dst' | 'srcPort' | 'dstPort'> & { cport?: number };
 
 /** Client→server packet. */
-export const c2s = (s: Spec) => buildTcpPacket({ src: CLIENT, dst: SERVER, srcPort: s.cport ?? CPORT, dstPort: SPORT, ...s });
+export const c2s = (s: Spec) =>
+  buildTcpPacket({ src: CLIENT, dst: SERVER, srcPort: s.cport ?? CPORT, dstPort: SPORT, ...s });
 /** Server→client packet. */
-export const s2c = (s: Spec) => buildTcpPacket({ src: SERVER, dst: CLIENT, srcPort: SPORT, dstPort: s.cport ?? CPORT, ...s });
+export const s2c = (s: Spec) =>
+  buildTcpPacket({ src: SERVER, dst: CLIENT, srcPort: SPORT, dstPort: s.cport ?? CPORT, ...s });
 
 export const synOpts = () => [O.mss(), O.sackPerm(), O.ts(), O.nop(), O.ws(7)];
 export const SYN = TCP_SYN;

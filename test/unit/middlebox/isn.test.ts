@@ -32,9 +32,9 @@ describe('ISN randomization', () => {
   it('wraps around 2^32 in both directions', () => {
     const e = engine(asa({ fixedOffsets: { client: 0x30, server: 0xfffffff0 } }));
     const { syn, synack } = handshake(e, 0xffffffe0, 0x8);
-    expect(syn.d.tcp!.seq).toBe(0x10);              // 0xffffffe0 + 0x30
-    expect(synack.d.tcp!.seq).toBe(0xfffffff8);     // 0x8 + 0xfffffff0
-    expect(synack.d.tcp!.ack).toBe(0xffffffe1);     // (0x10 + 1) - 0x30
+    expect(syn.d.tcp!.seq).toBe(0x10); // 0xffffffe0 + 0x30
+    expect(synack.d.tcp!.seq).toBe(0xfffffff8); // 0x8 + 0xfffffff0
+    expect(synack.d.tcp!.ack).toBe(0xffffffe1); // (0x10 + 1) - 0x30
     const p = c2s({ seq: 0xffffffe1, ack: 0xfffffff9, flags: ACK, payload: 50 });
     const r = run(e, p);
     expect(r.d.tcp!.seq).toBe(0x11);
@@ -46,7 +46,11 @@ describe('ISN randomization', () => {
     const e = engine(asa({ fixedOffsets: { client: -1, server: -2 } }));
     const { syn } = handshake(e, 100, 200);
     expect(syn.d.tcp!.seq).toBe(99);
-    expect(e.flowRecords()[0]).toMatchObject({ clientOffset: 0xffffffff, serverOffset: 0xfffffffe, serverOffsetHalf: 'neg' });
+    expect(e.flowRecords()[0]).toMatchObject({
+      clientOffset: 0xffffffff,
+      serverOffset: 0xfffffffe,
+      serverOffsetHalf: 'neg',
+    });
   });
 
   it('randomizes only the enabled side', () => {
@@ -96,10 +100,11 @@ describe('ISN randomization', () => {
   it('keeps both endpoints consistent over a whole simulated transfer', () => {
     // Each endpoint only ever sees its own sequence space for its own data.
     const e = engine(asa(), undefined, 1234);
-    const cIsn = 0xfffff000, sIsn = 0x7ffff000;
+    const cIsn = 0xfffff000,
+      sIsn = 0x7ffff000;
     const { synack } = handshake(e, cIsn, sIsn);
     expect(synack.d.tcp!.ack).toBe((cIsn + 1) >>> 0);
-    const serverSeenIsn = (synack.d.tcp!.seq) >>> 0; // what the client believes the server ISN is
+    const serverSeenIsn = synack.d.tcp!.seq >>> 0; // what the client believes the server ISN is
     let cSeq = (cIsn + 1) >>> 0;
     let sSeq = (sIsn + 1) >>> 0;
     let clientAckOfServer = (serverSeenIsn + 1) >>> 0; // in the client's view

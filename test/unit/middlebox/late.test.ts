@@ -13,8 +13,15 @@ import { TCP_FIN, TCP_PSH, TCP_RST } from '../../../src/packet/tcp.js';
 import type { PathModel } from '../../../src/scenario/model.js';
 import { ACK, SYN, SYNACK, asa, c2s, engine, path, profile, s2c, synOpts } from './helpers.js';
 
-interface Arrival { label: string; at: number; pkt: Uint8Array }
-interface Departure { label: string; at: number }
+interface Arrival {
+  label: string;
+  at: number;
+  pkt: Uint8Array;
+}
+interface Departure {
+  label: string;
+  at: number;
+}
 
 /** The runner's loop in miniature: returns the packets in the order they leave, with when. */
 function simulate(e: MiddleboxEngine, arrivals: Arrival[]): { out: Departure[]; dropped: string[] } {
@@ -49,7 +56,11 @@ const S_ISN = 50_000;
 function handshake(cport = 40001, t = 0): Arrival[] {
   return [
     { label: `${cport}:syn`, at: t, pkt: c2s({ cport, seq: C_ISN, flags: SYN, options: synOpts() }) },
-    { label: `${cport}:synack`, at: t, pkt: s2c({ cport, seq: S_ISN, ack: C_ISN + 1, flags: SYNACK, options: synOpts() }) },
+    {
+      label: `${cport}:synack`,
+      at: t,
+      pkt: s2c({ cport, seq: S_ISN, ack: C_ISN + 1, flags: SYNACK, options: synOpts() }),
+    },
     { label: `${cport}:ack0`, at: t, pkt: c2s({ cport, seq: C_ISN + 1, ack: S_ISN + 1, flags: ACK }) },
   ];
 }
@@ -59,8 +70,16 @@ function transfer(n: number, cport = 40001, t0 = 10): Arrival[] {
   const out: Arrival[] = [];
   for (let i = 1; i <= n; i++) {
     const t = t0 + 2 * i;
-    out.push({ label: `${cport}:d${i}`, at: t, pkt: s2c({ cport, seq: S_ISN + 1 + (i - 1) * 1000, ack: C_ISN + 1, flags: ACK | TCP_PSH, payload: 1000 }) });
-    out.push({ label: `${cport}:a${i}`, at: t + 1, pkt: c2s({ cport, seq: C_ISN + 1, ack: S_ISN + 1 + i * 1000, flags: ACK }) });
+    out.push({
+      label: `${cport}:d${i}`,
+      at: t,
+      pkt: s2c({ cport, seq: S_ISN + 1 + (i - 1) * 1000, ack: C_ISN + 1, flags: ACK | TCP_PSH, payload: 1000 }),
+    });
+    out.push({
+      label: `${cport}:a${i}`,
+      at: t + 1,
+      pkt: c2s({ cport, seq: C_ISN + 1, ack: S_ISN + 1 + i * 1000, flags: ACK }),
+    });
   }
   return out;
 }
@@ -88,7 +107,9 @@ describe('late client ACKs (path.late.clientAcks)', () => {
     expect(out.find((d) => d.label === '40001:a2')!.at).toBe(at('a2') + 200);
     expect(out.find((d) => d.label === '40001:a8')!.at).toBe(at('a8') + 200);
     // Later packets overtook them; nothing else changed places.
-    expect(out.map((d) => d.label)).toEqual(expectedOrder(arrivals, { '40001:a2': at('a2') + 200, '40001:a5': at('a5') + 200, '40001:a8': at('a8') + 200 }));
+    expect(out.map((d) => d.label)).toEqual(
+      expectedOrder(arrivals, { '40001:a2': at('a2') + 200, '40001:a5': at('a5') + 200, '40001:a8': at('a8') + 200 }),
+    );
     expect(out.map((d) => d.label).indexOf('40001:a2')).toBeGreaterThan(out.map((d) => d.label).indexOf('40001:a10'));
     const c = e.counters();
     expect(c.lateClientAcks).toBe(3);
@@ -110,7 +131,17 @@ describe('late client ACKs (path.late.clientAcks)', () => {
       { label: 'pure3', at: t + 5, pkt: c2s({ seq: C_ISN + 102, ack: S_ISN + 1, flags: ACK }) },
     ];
     const { out } = simulate(e, arrivals);
-    expect(out.map((d) => d.label)).toEqual(['40001:syn', '40001:synack', '40001:ack0', 'cdata', 'sack-only', 'cfin', 'crst', 'pure3', 'pure2']);
+    expect(out.map((d) => d.label)).toEqual([
+      '40001:syn',
+      '40001:synack',
+      '40001:ack0',
+      'cdata',
+      'sack-only',
+      'cfin',
+      'crst',
+      'pure3',
+      'pure2',
+    ]);
     expect(out.at(-1)).toEqual({ label: 'pure2', at: t + 4 + 100 });
     expect(e.counters().lateClientAcks).toBe(1);
   });
@@ -122,7 +153,10 @@ describe('late client ACKs (path.late.clientAcks)', () => {
     const mixed = [...handshake(1111), ...handshake(2222)];
     for (let i = 0; i < a.length; i++) mixed.push(a[i]!, b[i]!);
     const { out } = simulate(e, mixed);
-    const late1 = out.slice(-4).map((d) => d.label).sort();
+    const late1 = out
+      .slice(-4)
+      .map((d) => d.label)
+      .sort();
     // ack0 is #1 of each flow, a1 #2 (held), a2 #3, a3 #4 (held).
     expect(late1).toEqual(['1111:a1', '1111:a3', '2222:a1', '2222:a3']);
     expect(e.flowRecords().map((f) => f.lateToServer)).toEqual([2, 2]);
@@ -159,10 +193,16 @@ describe('late server data (path.late.serverData)', () => {
     const arrivals = [...handshake(), ...transfer(7)];
     // A retransmission of d3 right after it (same seq): not a first transmission.
     const i3 = arrivals.findIndex((a) => a.label === '40001:d3');
-    arrivals.splice(i3 + 1, 0, { label: 'rtx-d3', at: arrivals[i3]!.at, pkt: s2c({ seq: S_ISN + 1 + 2000, ack: C_ISN + 1, flags: ACK, payload: 1000 }) });
+    arrivals.splice(i3 + 1, 0, {
+      label: 'rtx-d3',
+      at: arrivals[i3]!.at,
+      pkt: s2c({ seq: S_ISN + 1 + 2000, ack: C_ISN + 1, flags: ACK, payload: 1000 }),
+    });
     const { out } = simulate(e, arrivals);
     const at = (l: string) => arrivals.find((x) => x.label === l)!.at;
-    expect(out.map((d) => d.label)).toEqual(expectedOrder(arrivals, { '40001:d3': at('40001:d3') + 200, '40001:d6': at('40001:d6') + 200 }));
+    expect(out.map((d) => d.label)).toEqual(
+      expectedOrder(arrivals, { '40001:d3': at('40001:d3') + 200, '40001:d6': at('40001:d6') + 200 }),
+    );
     expect(out.slice(-2)).toEqual([
       { label: '40001:d3', at: at('40001:d3') + 200 },
       { label: '40001:d6', at: at('40001:d6') + 200 },
@@ -175,7 +215,11 @@ describe('late server data (path.late.serverData)', () => {
     const e = engine(profile(), late({ serverData: { every: 2, holdMs: 100 } }));
     const arrivals: Arrival[] = [...handshake()];
     for (let i = 0; i < 6; i++) {
-      arrivals.push({ label: `c${i}`, at: 10 + i, pkt: c2s({ seq: C_ISN + 1 + i * 10, ack: S_ISN + 1, flags: ACK, payload: 10 }) });
+      arrivals.push({
+        label: `c${i}`,
+        at: 10 + i,
+        pkt: c2s({ seq: C_ISN + 1 + i * 10, ack: S_ISN + 1, flags: ACK, payload: 10 }),
+      });
       arrivals.push({ label: `s${i}`, at: 10 + i, pkt: s2c({ seq: S_ISN + 1, ack: C_ISN + 11 + i * 10, flags: ACK }) });
     }
     const { out } = simulate(e, arrivals);
@@ -184,7 +228,13 @@ describe('late server data (path.late.serverData)', () => {
   });
 
   it('a segment the loss model drops is dropped, not held; the count goes on', () => {
-    const e = engine(profile(), path({ loss: { kind: 'every-nth', n: 4, direction: 'to-client' }, late: { serverData: { every: 2, holdMs: 100 } } }));
+    const e = engine(
+      profile(),
+      path({
+        loss: { kind: 'every-nth', n: 4, direction: 'to-client' },
+        late: { serverData: { every: 2, holdMs: 100 } },
+      }),
+    );
     const { out, dropped } = simulate(e, [...handshake(), ...transfer(6)]);
     expect(dropped).toEqual(['40001:d4']);
     expect(out.slice(-2).map((d) => d.label)).toEqual(['40001:d2', '40001:d6']);
@@ -198,7 +248,11 @@ describe('late server data (path.late.serverData)', () => {
     const at = (l: string) => arrivals.find((x) => x.label === l)!.at;
     // Pure ACKs: ack0 #1, a1..a8 #2..#9 → a4 (#5) held. Data: d4, d8 held.
     expect(out.map((d) => d.label)).toEqual(
-      expectedOrder(arrivals, { '40001:a4': at('40001:a4') + 100, '40001:d4': at('40001:d4') + 300, '40001:d8': at('40001:d8') + 300 }),
+      expectedOrder(arrivals, {
+        '40001:a4': at('40001:a4') + 100,
+        '40001:d4': at('40001:d4') + 300,
+        '40001:d8': at('40001:d8') + 300,
+      }),
     );
     expect(e.counters()).toMatchObject({ lateClientAcks: 1, lateServerData: 2, held: 3 });
   });
@@ -216,17 +270,33 @@ describe('late packets: configuration', () => {
 
   it('the process config carries path.late through, and rejects bad values with the field named', () => {
     const base = { delayMs: 0, rateMbit: 0, loss: { kind: 'none' }, reorder: { rate: 0, extraDelayMs: 0 } };
-    const profile = { name: 't', isn: { client: false, server: false }, sackTranslation: true, options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } } };
-    const parsePath = (p: unknown) => parseProcessConfig({ queue: 0, seed: 1, profile, path: p, countersFile: 'c', flowsFile: 'f' }).path;
+    const profile = {
+      name: 't',
+      isn: { client: false, server: false },
+      sackTranslation: true,
+      options: { sackPermitted: { strip: 'none' }, windowScale: { strip: 'none' }, timestamps: { strip: 'none' } },
+    };
+    const parsePath = (p: unknown) =>
+      parseProcessConfig({ queue: 0, seed: 1, profile, path: p, countersFile: 'c', flowsFile: 'f' }).path;
     expect(parsePath(base).late).toBeUndefined();
-    expect(parsePath({ ...base, late: { clientAcks: { every: 20, holdMs: 200 } } }).late).toEqual({ clientAcks: { every: 20, holdMs: 200 } });
-    expect(parsePath({ ...base, late: { serverData: { every: 5, holdMs: 50 }, clientAcks: { every: 2, holdMs: 1 } } }).late).toEqual({
+    expect(parsePath({ ...base, late: { clientAcks: { every: 20, holdMs: 200 } } }).late).toEqual({
+      clientAcks: { every: 20, holdMs: 200 },
+    });
+    expect(
+      parsePath({ ...base, late: { serverData: { every: 5, holdMs: 50 }, clientAcks: { every: 2, holdMs: 1 } } }).late,
+    ).toEqual({
       serverData: { every: 5, holdMs: 50 },
       clientAcks: { every: 2, holdMs: 1 },
     });
     expect(() => parsePath({ ...base, late: { clientAcks: { every: 1, holdMs: 200 } } })).toThrow(CtlabError);
-    expect(() => parsePath({ ...base, late: { clientAcks: { every: 1, holdMs: 200 } } })).toThrow(/path\.late\.clientAcks\.every/);
-    expect(() => parsePath({ ...base, late: { serverData: { every: 4, holdMs: 0 } } })).toThrow(/path\.late\.serverData\.holdMs/);
-    expect(() => parsePath({ ...base, late: { clientAck: { every: 4, holdMs: 10 } } })).toThrow(/path\.late: unknown field "clientAck"/);
+    expect(() => parsePath({ ...base, late: { clientAcks: { every: 1, holdMs: 200 } } })).toThrow(
+      /path\.late\.clientAcks\.every/,
+    );
+    expect(() => parsePath({ ...base, late: { serverData: { every: 4, holdMs: 0 } } })).toThrow(
+      /path\.late\.serverData\.holdMs/,
+    );
+    expect(() => parsePath({ ...base, late: { clientAck: { every: 4, holdMs: 10 } } })).toThrow(
+      /path\.late: unknown field "clientAck"/,
+    );
   });
 });

@@ -4,7 +4,8 @@ import { ACK, O, SYN, SYNACK, c2s, engine, expectValidChecksum, profile, run, s2
 
 type Opts = Partial<MiddleboxProfile['options']>;
 const names = (d: ReturnType<typeof run>['d']) => d.tcp!.options.filter((o) => o.name !== 'nop').map((o) => o.name);
-const wsOf = (d: ReturnType<typeof run>['d']) => (d.tcp!.options.find((o) => o.name === 'wscale') as { shift: number } | undefined)?.shift;
+const wsOf = (d: ReturnType<typeof run>['d']) =>
+  (d.tcp!.options.find((o) => o.name === 'wscale') as { shift: number } | undefined)?.shift;
 
 function through(opts: Opts) {
   const e = engine(profile({ opts }));
@@ -65,7 +66,11 @@ describe('option rewriting', () => {
   });
 
   it('combines strips like a load balancer (SACK-permitted, window scale, timestamps)', () => {
-    const { syn, synack } = through({ sackPermitted: { strip: 'both' }, windowScale: { strip: 'both' }, timestamps: { strip: 'both' } });
+    const { syn, synack } = through({
+      sackPermitted: { strip: 'both' },
+      windowScale: { strip: 'both' },
+      timestamps: { strip: 'both' },
+    });
     expect(names(syn.d)).toEqual(['mss']);
     expect(names(synack.d)).toEqual(['mss']);
   });

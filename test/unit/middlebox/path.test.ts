@@ -5,7 +5,8 @@ import { ACK, asa, c2s, engine, handshake, path, profile, run, s2c } from './hel
 /** Send n server data segments of 1000 bytes from relative seq 1; returns the verdicts. */
 function serverData(e: ReturnType<typeof engine>, n: number, sIsn = 5000, cport?: number) {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(e.process(s2c({ cport, seq: sIsn + 1 + i * 1000, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, i));
+  for (let i = 0; i < n; i++)
+    out.push(e.process(s2c({ cport, seq: sIsn + 1 + i * 1000, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, i));
   return out;
 }
 
@@ -14,9 +15,23 @@ describe('loss: every-nth', () => {
     const e = engine(profile(), path({ loss: { kind: 'every-nth', n: 4, direction: 'to-client' } }));
     handshake(e, 0, 5000);
     const v = serverData(e, 12);
-    expect(v.map((x) => x === DROP)).toEqual([false, false, false, true, false, false, false, true, false, false, false, true]);
+    expect(v.map((x) => x === DROP)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+    ]);
     // Client data is not affected (direction to-client only), nor are pure ACKs.
-    for (let i = 0; i < 8; i++) expect(run(e, c2s({ seq: 1 + i * 10, ack: 5001, flags: ACK, payload: i % 2 ? 10 : 0 })).v).not.toBe(DROP);
+    for (let i = 0; i < 8; i++)
+      expect(run(e, c2s({ seq: 1 + i * 10, ack: 5001, flags: ACK, payload: i % 2 ? 10 : 0 })).v).not.toBe(DROP);
     expect(e.counters().droppedByLoss).toBe(3);
     expect(e.flowRecords()[0]).toMatchObject({ dataSegmentsToClient: 12, dropsToClient: 3, dropsToServer: 0 });
   });
@@ -26,7 +41,8 @@ describe('loss: every-nth', () => {
     handshake(e, 0, 5000);
     expect(serverData(e, 2)[1]).toBe(DROP);
     // Retransmit the dropped one (same seq), several times: it passes and does not count as new data.
-    for (let k = 0; k < 3; k++) expect(e.process(s2c({ seq: 6001, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, 10)).toBe(0);
+    for (let k = 0; k < 3; k++)
+      expect(e.process(s2c({ seq: 6001, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, 10)).toBe(0);
     expect(e.flowRecords()[0]!.dataSegmentsToClient).toBe(2);
     // The next new segment is the 3rd first transmission: not dropped; the 4th is.
     expect(e.process(s2c({ seq: 7001, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, 11)).toBe(0);
@@ -77,7 +93,8 @@ describe('loss: rate', () => {
   it('never drops a retransmission, even though its hash says drop', () => {
     const { e, v } = run1(7);
     const i = v.indexOf(DROP);
-    for (let k = 0; k < 5; k++) expect(e.process(s2c({ seq: 5001 + i * 1000, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, 0)).toBe(0);
+    for (let k = 0; k < 5; k++)
+      expect(e.process(s2c({ seq: 5001 + i * 1000, ack: 1, flags: ACK, payload: 1000 }), 0, 1040, 0)).toBe(0);
   });
 
   it('rejects rates outside [0, 1]', () => {
@@ -91,7 +108,8 @@ describe('delay and reordering', () => {
     const e = engine(profile(), path({ delayMs: 25 }));
     const { syn, synack } = handshake(e, 1, 2);
     expect([syn.v, synack.v]).toEqual([25, 25]);
-    const udp = c2s({ seq: 0, flags: ACK }); udp[9] = 17;
+    const udp = c2s({ seq: 0, flags: ACK });
+    udp[9] = 17;
     expect(e.process(udp, 0, udp.length, 0)).toBe(25);
     expect(e.counters().held).toBe(4);
   });

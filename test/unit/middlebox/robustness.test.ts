@@ -1,15 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { buildTcpPacket, fixChecksums } from '../../../src/packet/index.js';
 import { DROP } from '../../../src/middlebox/engine.js';
-import { ACK, CLIENT, CPORT, O, SERVER, SPORT, SYN, asa, c2s, engine, expectValidChecksum, handshake, path, profile, run, s2c, synOpts } from './helpers.js';
+import {
+  ACK,
+  CLIENT,
+  CPORT,
+  O,
+  SERVER,
+  SPORT,
+  SYN,
+  asa,
+  c2s,
+  engine,
+  expectValidChecksum,
+  handshake,
+  path,
+  profile,
+  run,
+  s2c,
+  synOpts,
+} from './helpers.js';
 
-const full = () => asa({ sackTranslation: true, opts: { sackPermitted: { strip: 'both' }, windowScale: { strip: 'none', setSyn: 3 }, timestamps: { strip: 'all' } } });
+const full = () =>
+  asa({
+    sackTranslation: true,
+    opts: { sackPermitted: { strip: 'both' }, windowScale: { strip: 'none', setSyn: 3 }, timestamps: { strip: 'all' } },
+  });
 
 describe('pass-through (transparent profile)', () => {
   it('changes no byte and reports modified=false for every packet', () => {
     const e = engine(profile());
     const pkts = [
-      c2s({ seq: 1, flags: SYN, options: synOpts() }), s2c({ seq: 2, ack: 2, flags: SYN | ACK, options: synOpts() }),
+      c2s({ seq: 1, flags: SYN, options: synOpts() }),
+      s2c({ seq: 2, ack: 2, flags: SYN | ACK, options: synOpts() }),
       c2s({ seq: 2, ack: 3, flags: ACK, payload: 100, options: [O.nop(), O.nop(), O.ts()] }),
       c2s({ seq: 102, ack: 3, flags: ACK, options: [O.nop(), O.nop(), O.sack([10, 20])] }),
     ];
@@ -36,15 +59,97 @@ describe('pass-through (transparent profile)', () => {
 
 describe('malformed and unusual packets', () => {
   const bad: Array<[string, () => Uint8Array]> = [
-    ['an option of length 0', () => buildTcpPacket({ src: CLIENT, dst: SERVER, srcPort: CPORT, dstPort: SPORT, seq: 2, ack: 3, flags: ACK, rawOptions: Uint8Array.from([5, 0, 0, 0]) })],
-    ['a SACK option running past the header', () => buildTcpPacket({ src: CLIENT, dst: SERVER, srcPort: CPORT, dstPort: SPORT, seq: 2, ack: 3, flags: ACK, rawOptions: Uint8Array.from([1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2]) })],
-    ['a SACK option with a partial block', () => buildTcpPacket({ src: CLIENT, dst: SERVER, srcPort: CPORT, dstPort: SPORT, seq: 2, ack: 3, flags: ACK, rawOptions: Uint8Array.from([1, 1, 5, 6, 0, 0, 0, 1]) })],
-    ['a TCP data offset beyond the packet', () => { const p = c2s({ seq: 2, ack: 3, flags: ACK }); p[32] = 0xf0; return p; }],
-    ['a TCP data offset below 5', () => { const p = c2s({ seq: 2, ack: 3, flags: ACK }); p[32] = 0x30; return p; }],
-    ['an IP header length below 20', () => { const p = c2s({ seq: 2, ack: 3, flags: ACK }); p[0] = 0x44; return p; }],
-    ['an IP total length beyond the buffer', () => { const p = c2s({ seq: 2, ack: 3, flags: ACK }); p[3] = 200; return p; }],
-    ['an IP total length too short for TCP', () => { const p = c2s({ seq: 2, ack: 3, flags: ACK }); p[2] = 0; p[3] = 30; return p; }],
-    ['IPv6', () => { const p = c2s({ seq: 2, ack: 3, flags: ACK }); p[0] = 0x60; return p; }],
+    [
+      'an option of length 0',
+      () =>
+        buildTcpPacket({
+          src: CLIENT,
+          dst: SERVER,
+          srcPort: CPORT,
+          dstPort: SPORT,
+          seq: 2,
+          ack: 3,
+          flags: ACK,
+          rawOptions: Uint8Array.from([5, 0, 0, 0]),
+        }),
+    ],
+    [
+      'a SACK option running past the header',
+      () =>
+        buildTcpPacket({
+          src: CLIENT,
+          dst: SERVER,
+          srcPort: CPORT,
+          dstPort: SPORT,
+          seq: 2,
+          ack: 3,
+          flags: ACK,
+          rawOptions: Uint8Array.from([1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2]),
+        }),
+    ],
+    [
+      'a SACK option with a partial block',
+      () =>
+        buildTcpPacket({
+          src: CLIENT,
+          dst: SERVER,
+          srcPort: CPORT,
+          dstPort: SPORT,
+          seq: 2,
+          ack: 3,
+          flags: ACK,
+          rawOptions: Uint8Array.from([1, 1, 5, 6, 0, 0, 0, 1]),
+        }),
+    ],
+    [
+      'a TCP data offset beyond the packet',
+      () => {
+        const p = c2s({ seq: 2, ack: 3, flags: ACK });
+        p[32] = 0xf0;
+        return p;
+      },
+    ],
+    [
+      'a TCP data offset below 5',
+      () => {
+        const p = c2s({ seq: 2, ack: 3, flags: ACK });
+        p[32] = 0x30;
+        return p;
+      },
+    ],
+    [
+      'an IP header length below 20',
+      () => {
+        const p = c2s({ seq: 2, ack: 3, flags: ACK });
+        p[0] = 0x44;
+        return p;
+      },
+    ],
+    [
+      'an IP total length beyond the buffer',
+      () => {
+        const p = c2s({ seq: 2, ack: 3, flags: ACK });
+        p[3] = 200;
+        return p;
+      },
+    ],
+    [
+      'an IP total length too short for TCP',
+      () => {
+        const p = c2s({ seq: 2, ack: 3, flags: ACK });
+        p[2] = 0;
+        p[3] = 30;
+        return p;
+      },
+    ],
+    [
+      'IPv6',
+      () => {
+        const p = c2s({ seq: 2, ack: 3, flags: ACK });
+        p[0] = 0x60;
+        return p;
+      },
+    ],
   ];
   for (const [what, mk] of bad) {
     it(`passes ${what} through unmodified and counts it`, () => {
@@ -61,30 +166,65 @@ describe('malformed and unusual packets', () => {
 
   it('passes non-TCP, fragments and packets of unknown flows through, counted apart', () => {
     const e = engine(full());
-    const udp = c2s({ seq: 1, flags: ACK }); udp[9] = 17; fixChecksums(udp);
-    const frag = c2s({ seq: 1, flags: ACK, payload: 8 }); frag[6] = 0x20; // MF
+    const udp = c2s({ seq: 1, flags: ACK });
+    udp[9] = 17;
+    fixChecksums(udp);
+    const frag = c2s({ seq: 1, flags: ACK, payload: 8 });
+    frag[6] = 0x20; // MF
     const mid = c2s({ seq: 1, ack: 1, flags: ACK, payload: 10 });
-    for (const p of [udp, frag, mid]) { const b = p.slice(); e.process(p, 0, p.length, 0); expect(p).toEqual(b); }
+    for (const p of [udp, frag, mid]) {
+      const b = p.slice();
+      e.process(p, 0, p.length, 0);
+      expect(p).toEqual(b);
+    }
     expect(e.counters()).toMatchObject({ nonTcp: 1, fragments: 1, untracked: 1, malformed: 0 });
   });
 
   it('survives random garbage: never throws, never changes a length, valid packets stay checksum-valid', () => {
     let x = 99;
-    const r = () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+    const r = () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return x;
+    };
     const e = engine(full(), path({ loss: { kind: 'rate', rate: 0.1, direction: 'both' } }));
     let checked = 0;
     for (let i = 0; i < 20000; i++) {
-      const base = i % 2 ? c2s({ cport: 1000 + (r() % 8), seq: r(), ack: r(), flags: r() & 0x3f, options: synOpts(), payload: r() % 50 })
-        : s2c({ cport: 1000 + (r() % 8), seq: r(), ack: r(), flags: r() & 0x3f, options: [O.nop(), O.nop(), O.sack([r(), r()])], payload: r() % 50 });
+      const base =
+        i % 2
+          ? c2s({
+              cport: 1000 + (r() % 8),
+              seq: r(),
+              ack: r(),
+              flags: r() & 0x3f,
+              options: synOpts(),
+              payload: r() % 50,
+            })
+          : s2c({
+              cport: 1000 + (r() % 8),
+              seq: r(),
+              ack: r(),
+              flags: r() & 0x3f,
+              options: [O.nop(), O.nop(), O.sack([r(), r()])],
+              payload: r() % 50,
+            });
       // Corrupt a few bytes in the TCP header/options half of the time.
       const corrupt = r() % 2 === 1;
       if (corrupt) for (let k = 0; k < 3; k++) base[20 + (r() % Math.min(40, base.length - 20))] = r() & 0xff;
       const len = r() % 4 === 0 ? r() % base.length : base.length;
       const n = base.length;
       let v = 0;
-      expect(() => { v = e.process(base, 0, len, i); }).not.toThrow();
+      expect(() => {
+        v = e.process(base, 0, len, i);
+      }).not.toThrow();
       expect(base.length).toBe(n);
-      if (!corrupt && len === n && v !== DROP) { expectValidChecksum(base); checked++; }
+      if (!corrupt && len === n && v !== DROP) {
+        expectValidChecksum(base);
+        checked++;
+      }
     }
     const c = e.counters();
     expect(c.packetsSeen).toBe(20000);

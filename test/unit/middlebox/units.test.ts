@@ -44,14 +44,19 @@ describe('FlowTable', () => {
   it('grows past its initial capacity and keeps every flow reachable', () => {
     const t = new FlowTable(16);
     for (let i = 0; i < 20000; i++) t.create(0xc6120102 + (i >>> 12), 0xc6120202, i & 0xfff, 443, i);
-    for (let i = 0; i < 20000; i += 13) expect(t.lookup(0xc6120202, 0xc6120102 + (i >>> 12), 443, i & 0xfff)).toBe((i << 1) | 1);
+    for (let i = 0; i < 20000; i += 13)
+      expect(t.lookup(0xc6120202, 0xc6120102 + (i >>> 12), 443, i & 0xfff)).toBe((i << 1) | 1);
     expect(t.firstSeen[19999]).toBe(19999);
   });
 });
 
 describe('engine on real packets (the prototype capture, replayed)', () => {
   it('keeps every complete real packet checksum-valid after ISN + SACK rewriting, and leaves all bytes alone when transparent', () => {
-    const pcap = readPcap(new Uint8Array(readFileSync(fileURLToPath(new URL('../../fixtures/invalid-reasons-nflog.pcap', import.meta.url)))));
+    const pcap = readPcap(
+      new Uint8Array(
+        readFileSync(fileURLToPath(new URL('../../fixtures/invalid-reasons-nflog.pcap', import.meta.url))),
+      ),
+    );
     const rewrite = new MiddleboxEngine({ profile: asa({ sackTranslation: true }), path: path(), seed: 1 });
     const transparent = new MiddleboxEngine({ profile: profile(), path: path(), seed: 1 });
     let rewritten = 0;
@@ -60,7 +65,12 @@ describe('engine on real packets (the prototype capture, replayed)', () => {
       const a = p.data.slice(nl.offset);
       const b = a.slice();
       // These are mid-connection packets (no SYN seen): make each its own flow by a SYN first.
-      const syn = a.slice(0, 40); syn[0] = 0x45; syn[2] = 0; syn[3] = 40; syn[32] = 0x50; syn[33] = 0x02;
+      const syn = a.slice(0, 40);
+      syn[0] = 0x45;
+      syn[2] = 0;
+      syn[3] = 40;
+      syn[32] = 0x50;
+      syn[33] = 0x02;
       rewrite.process(syn, 0, 40, 0);
       expect(rewrite.process(a, 0, a.length, 0)).not.toBe(DROP);
       if (rewrite.modified) rewritten++;

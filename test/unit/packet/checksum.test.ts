@@ -1,13 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import {
-  TCP_ACK, buildTcpPacket, csumAdjust, csumUpdate16, csumUpdate32, ipv4HeaderChecksum, onesSum, readU16, readU32,
-  tcpChecksum, writeU16, writeU32,
+  TCP_ACK,
+  buildTcpPacket,
+  csumAdjust,
+  csumUpdate16,
+  csumUpdate32,
+  ipv4HeaderChecksum,
+  onesSum,
+  readU16,
+  readU32,
+  tcpChecksum,
+  writeU16,
+  writeU32,
 } from '../../../src/packet/index.js';
 
 // Deterministic pseudo-random bytes (xorshift32), so failures reproduce.
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
-  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x; };
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
 }
 
 describe('Internet checksum', () => {
@@ -25,16 +42,28 @@ describe('Internet checksum', () => {
 
   it('computes a known IPv4 header checksum', () => {
     // Classic example header (Wikipedia "IPv4 header checksum"): checksum b861.
-    const h = Uint8Array.from([0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00,
-      0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7]);
+    const h = Uint8Array.from([
+      0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00,
+      0xc7,
+    ]);
     expect(ipv4HeaderChecksum(h, 0)).toBe(0xb861);
-    h[10] = 0xb8; h[11] = 0x61;
+    h[10] = 0xb8;
+    h[11] = 0x61;
     expect(ipv4HeaderChecksum(h, 0)).toBe(0xb861); // its own field is ignored
-    expect(onesSum(h, 0, 20)).toBe(0xffff);          // and a valid header sums to all ones
+    expect(onesSum(h, 0, 20)).toBe(0xffff); // and a valid header sums to all ones
   });
 
   it('a built TCP packet verifies: whole segment + pseudo-header sums to 0xffff', () => {
-    const p = buildTcpPacket({ src: '198.18.1.2', dst: '198.18.2.2', srcPort: 40000, dstPort: 80, seq: 1, ack: 2, flags: TCP_ACK, payload: 101 });
+    const p = buildTcpPacket({
+      src: '198.18.1.2',
+      dst: '198.18.2.2',
+      srcPort: 40000,
+      dstPort: 80,
+      seq: 1,
+      ack: 2,
+      flags: TCP_ACK,
+      payload: 101,
+    });
     const tcpLen = p.length - 20;
     let s = onesSum(p, 12, 8);
     s = onesSum(p, 20, tcpLen, s + 6 + tcpLen);
@@ -46,8 +75,16 @@ describe('Internet checksum', () => {
     const r = rng(12345);
     for (let i = 0; i < 10_000; i++) {
       const len = 40 + (r() % 1400);
-      const p = buildTcpPacket({ src: '198.18.1.2', dst: '198.18.2.2', srcPort: r() & 0xffff, dstPort: 80,
-        seq: r(), ack: r(), flags: TCP_ACK, payload: Uint8Array.from({ length: len - 40 }, () => r() & 0xff) });
+      const p = buildTcpPacket({
+        src: '198.18.1.2',
+        dst: '198.18.2.2',
+        srcPort: r() & 0xffff,
+        dstPort: 80,
+        seq: r(),
+        ack: r(),
+        flags: TCP_ACK,
+        payload: Uint8Array.from({ length: len - 40 }, () => r() & 0xff),
+      });
       let check = readU16(p, 36);
       // 32-bit: the sequence number (offset 24 in the packet, 4 in the TCP header).
       const oldSeq = readU32(p, 24);
@@ -65,7 +102,8 @@ describe('Internet checksum', () => {
       const at = 40 + (r() % (p.length - 44));
       const aligned = at & ~1;
       const before = onesSum(p, aligned, 4);
-      p[at] = r() & 0xff; p[at + 1] = r() & 0xff;
+      p[at] = r() & 0xff;
+      p[at + 1] = r() & 0xff;
       check = csumAdjust(check, before, onesSum(p, aligned, 4));
       expect(check).toBe(tcpChecksum(p, 0));
     }

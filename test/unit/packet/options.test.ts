@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  TCPOPT_MSS, decodeTcpOptions, encodeTcpOptions, scanTcpOptions, tcpOptionLength, type TcpOption,
+  TCPOPT_MSS,
+  decodeTcpOptions,
+  encodeTcpOptions,
+  scanTcpOptions,
+  tcpOptionLength,
+  type TcpOption,
 } from '../../../src/packet/index.js';
 
 const bytes = (...a: number[]) => Uint8Array.from(a);
@@ -8,21 +13,73 @@ const bytes = (...a: number[]) => Uint8Array.from(a);
 describe('TCP options', () => {
   it('decodes every known kind and keeps unknown ones byte for byte', () => {
     const raw = bytes(
-      2, 4, 0x05, 0xb4,                   // MSS 1460
-      1,                                  // NOP
-      3, 3, 7,                            // wscale 7
-      4, 2,                               // SACK permitted
-      8, 10, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, // timestamps 1 / 0xffffffff
-      5, 18, 0xff, 0xff, 0xff, 0xf0, 0, 0, 0, 0x10, 0, 0, 1, 0, 0, 0, 2, 0, // 2 SACK blocks (one wraps)
-      30, 6, 0xde, 0xad, 0xbe, 0xef,      // unknown kind 30 (MPTCP-like)
-      0, 0x55,                            // EOL + non-zero padding
+      2,
+      4,
+      0x05,
+      0xb4, // MSS 1460
+      1, // NOP
+      3,
+      3,
+      7, // wscale 7
+      4,
+      2, // SACK permitted
+      8,
+      10,
+      0,
+      0,
+      0,
+      1,
+      0xff,
+      0xff,
+      0xff,
+      0xff, // timestamps 1 / 0xffffffff
+      5,
+      18,
+      0xff,
+      0xff,
+      0xff,
+      0xf0,
+      0,
+      0,
+      0,
+      0x10,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      2,
+      0, // 2 SACK blocks (one wraps)
+      30,
+      6,
+      0xde,
+      0xad,
+      0xbe,
+      0xef, // unknown kind 30 (MPTCP-like)
+      0,
+      0x55, // EOL + non-zero padding
     );
     const opts = decodeTcpOptions(raw, 0, raw.length);
-    expect(opts.map((o) => o.name)).toEqual(['mss', 'nop', 'wscale', 'sack-permitted', 'timestamps', 'sack', 'unknown', 'eol']);
+    expect(opts.map((o) => o.name)).toEqual([
+      'mss',
+      'nop',
+      'wscale',
+      'sack-permitted',
+      'timestamps',
+      'sack',
+      'unknown',
+      'eol',
+    ]);
     expect(opts[0]).toMatchObject({ mss: 1460, offset: 0 });
     expect(opts[2]).toMatchObject({ shift: 7, offset: 5 });
     expect(opts[4]).toMatchObject({ tsval: 1, tsecr: 0xffffffff });
-    expect(opts[5]).toMatchObject({ blocks: [[0xfffffff0, 0x10], [0x100, 0x200]] });
+    expect(opts[5]).toMatchObject({
+      blocks: [
+        [0xfffffff0, 0x10],
+        [0x100, 0x200],
+      ],
+    });
     expect(opts[6]).toMatchObject({ kind: 30, data: bytes(0xde, 0xad, 0xbe, 0xef) });
     expect(opts[7]).toMatchObject({ padding: bytes(0x55) });
     const out = new Uint8Array(raw.length);

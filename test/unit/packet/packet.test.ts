@@ -1,18 +1,55 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PacketError, TCP_ACK, TCP_PSH, TCP_SYN, buildTcpPacket, decode, encode, fixChecksums, ipChecksum, ipDst, ipHeaderLength,
-  ipIsFragment, ipProtocol, ipSrc, ipToString, ipTotalLength, ipTtl, ipv4HeaderChecksum, parseIp, seqAfter, seqBefore,
-  setTcpSeq, tcpAck, tcpChecksum, tcpChecksumField, tcpDstPort, tcpFlags, tcpHeaderLength, tcpSeq, tcpSrcPort, tcpWindow,
+  PacketError,
+  TCP_ACK,
+  TCP_PSH,
+  TCP_SYN,
+  buildTcpPacket,
+  decode,
+  encode,
+  fixChecksums,
+  ipChecksum,
+  ipDst,
+  ipHeaderLength,
+  ipIsFragment,
+  ipProtocol,
+  ipSrc,
+  ipToString,
+  ipTotalLength,
+  ipTtl,
+  ipv4HeaderChecksum,
+  parseIp,
+  seqAfter,
+  seqBefore,
+  setTcpSeq,
+  tcpAck,
+  tcpChecksum,
+  tcpChecksumField,
+  tcpDstPort,
+  tcpFlags,
+  tcpHeaderLength,
+  tcpSeq,
+  tcpSrcPort,
+  tcpWindow,
 } from '../../../src/packet/index.js';
 
-const syn = () => buildTcpPacket({
-  src: '198.18.1.2', dst: '198.18.2.2', srcPort: 41000, dstPort: 80, seq: 0xfffffffe, flags: TCP_SYN, window: 64240,
-  options: [
-    { kind: 2, name: 'mss', offset: 0, mss: 1460 }, { kind: 4, name: 'sack-permitted', offset: 0 },
-    { kind: 8, name: 'timestamps', offset: 0, tsval: 123, tsecr: 0 }, { kind: 1, name: 'nop', offset: 0 },
-    { kind: 3, name: 'wscale', offset: 0, shift: 7 },
-  ],
-});
+const syn = () =>
+  buildTcpPacket({
+    src: '198.18.1.2',
+    dst: '198.18.2.2',
+    srcPort: 41000,
+    dstPort: 80,
+    seq: 0xfffffffe,
+    flags: TCP_SYN,
+    window: 64240,
+    options: [
+      { kind: 2, name: 'mss', offset: 0, mss: 1460 },
+      { kind: 4, name: 'sack-permitted', offset: 0 },
+      { kind: 8, name: 'timestamps', offset: 0, tsval: 123, tsecr: 0 },
+      { kind: 1, name: 'nop', offset: 0 },
+      { kind: 3, name: 'wscale', offset: 0, shift: 7 },
+    ],
+  });
 
 describe('IPv4/TCP accessors and decode', () => {
   it('reads every field of a crafted SYN at an odd offset in a larger buffer', () => {
@@ -45,8 +82,16 @@ describe('IPv4/TCP accessors and decode', () => {
   });
 
   it('round-trips byte for byte, including data, IP options and an Ethernet trailer', () => {
-    const p = buildTcpPacket({ src: '198.18.2.2', dst: '198.18.1.2', srcPort: 80, dstPort: 41000, seq: 5, ack: 9,
-      flags: TCP_ACK | TCP_PSH, payload: 33 });
+    const p = buildTcpPacket({
+      src: '198.18.2.2',
+      dst: '198.18.1.2',
+      srcPort: 80,
+      dstPort: 41000,
+      seq: 5,
+      ack: 9,
+      flags: TCP_ACK | TCP_PSH,
+      payload: 33,
+    });
     expect(encode(decode(p))).toEqual(p);
     // Insert a 4-byte IP option (NOP NOP NOP EOL) and 6 bytes of link padding.
     const withOpt = new Uint8Array(p.length + 4 + 6);
@@ -54,7 +99,8 @@ describe('IPv4/TCP accessors and decode', () => {
     withOpt.set([1, 1, 1, 0], 20);
     withOpt.set(p.subarray(20), 24);
     withOpt[0] = 0x46;
-    withOpt[2] = 0; withOpt[3] = p.length + 4;
+    withOpt[2] = 0;
+    withOpt[3] = p.length + 4;
     fixChecksums(withOpt.subarray(0, p.length + 4));
     withOpt.set([9, 9, 9, 9, 9, 9], p.length + 4);
     const d = decode(withOpt);
@@ -65,7 +111,16 @@ describe('IPv4/TCP accessors and decode', () => {
   });
 
   it('decodes a truncated capture (snap length) and round-trips what was captured', () => {
-    const p = buildTcpPacket({ src: '198.18.2.2', dst: '198.18.1.2', srcPort: 80, dstPort: 41000, seq: 5, ack: 9, flags: TCP_ACK, payload: 1000 });
+    const p = buildTcpPacket({
+      src: '198.18.2.2',
+      dst: '198.18.1.2',
+      srcPort: 80,
+      dstPort: 41000,
+      seq: 5,
+      ack: 9,
+      flags: TCP_ACK,
+      payload: 1000,
+    });
     const cut = p.slice(0, 128);
     const d = decode(cut);
     expect(d.truncated).toBe(true);
@@ -76,21 +131,27 @@ describe('IPv4/TCP accessors and decode', () => {
 
   it('leaves non-TCP and non-first fragments without a TCP header', () => {
     const p = syn();
-    p[9] = 17; fixChecksums(p);
+    p[9] = 17;
+    fixChecksums(p);
     expect(decode(p).tcp).toBeUndefined();
     const f = syn();
-    f[6] = 0x00; f[7] = 0x10; fixChecksums(f);
+    f[6] = 0x00;
+    f[7] = 0x10;
+    fixChecksums(f);
     expect(ipIsFragment(f, 0)).toBe(true);
     expect(decode(f).tcp).toBeUndefined();
   });
 
   it('throws PacketError on headers it cannot decode', () => {
     expect(() => decode(new Uint8Array(10))).toThrow(PacketError);
-    const v6 = syn(); v6[0] = 0x60;
+    const v6 = syn();
+    v6[0] = 0x60;
     expect(() => decode(v6)).toThrow(/not IPv4/);
-    const badIhl = syn(); badIhl[0] = 0x44;
+    const badIhl = syn();
+    badIhl[0] = 0x44;
     expect(() => decode(badIhl)).toThrow(/header length/);
-    const badDoff = syn(); badDoff[32] = 0xf0;
+    const badDoff = syn();
+    badDoff[32] = 0xf0;
     expect(() => decode(badDoff)).toThrow(/TCP header length/);
     expect(() => parseIp('1.2.3.256')).toThrow(PacketError);
   });

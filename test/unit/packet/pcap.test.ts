@@ -2,12 +2,32 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NFLOG, LINKTYPE_RAW, PacketError, TCP_ACK,
-  buildTcpPacket, decode, networkLayer, readPcap, writePcap,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_NFLOG,
+  LINKTYPE_RAW,
+  PacketError,
+  TCP_ACK,
+  buildTcpPacket,
+  decode,
+  networkLayer,
+  readPcap,
+  writePcap,
 } from '../../../src/packet/index.js';
 
-const fixture = (name: string) => new Uint8Array(readFileSync(fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url))));
-const pkt = buildTcpPacket({ src: '198.18.1.2', dst: '198.18.2.2', srcPort: 40000, dstPort: 80, seq: 1, ack: 2, flags: TCP_ACK, payload: 5 });
+const fixture = (name: string) =>
+  new Uint8Array(readFileSync(fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url))));
+const pkt = buildTcpPacket({
+  src: '198.18.1.2',
+  dst: '198.18.2.2',
+  srcPort: 40000,
+  dstPort: 80,
+  seq: 1,
+  ack: 2,
+  flags: TCP_ACK,
+  payload: 5,
+});
 
 /** Re-encode a little-endian pcap as big-endian, optionally with nanosecond stamps. */
 function toBigEndian(le: Uint8Array, ns: boolean): Uint8Array {
@@ -29,10 +49,27 @@ function toBigEndian(le: Uint8Array, ns: boolean): Uint8Array {
 
 describe('pcap reader', () => {
   it('reads what writePcap writes, in both byte orders and with ns stamps', () => {
-    const le = writePcap([{ timeMs: 1_700_000_000_123.456, data: pkt }, { timeMs: 1_700_000_001_000, data: pkt.subarray(0, 40), originalLength: pkt.length }], LINKTYPE_RAW);
-    for (const [bytes, be, ns] of [[le, false, false], [toBigEndian(le, false), true, false], [toBigEndian(le, true), true, true]] as const) {
+    const le = writePcap(
+      [
+        { timeMs: 1_700_000_000_123.456, data: pkt },
+        { timeMs: 1_700_000_001_000, data: pkt.subarray(0, 40), originalLength: pkt.length },
+      ],
+      LINKTYPE_RAW,
+    );
+    for (const [bytes, be, ns] of [
+      [le, false, false],
+      [toBigEndian(le, false), true, false],
+      [toBigEndian(le, true), true, true],
+    ] as const) {
       const f = readPcap(bytes);
-      expect(f).toMatchObject({ linktype: LINKTYPE_RAW, bigEndian: be, nanosecond: ns, versionMajor: 2, versionMinor: 4, snaplen: 262144 });
+      expect(f).toMatchObject({
+        linktype: LINKTYPE_RAW,
+        bigEndian: be,
+        nanosecond: ns,
+        versionMajor: 2,
+        versionMinor: 4,
+        snaplen: 262144,
+      });
       expect(f.packets).toHaveLength(2);
       expect(f.packets[0]!.timeMs).toBeCloseTo(1_700_000_000_123.456, 3);
       expect(f.packets[0]!.data).toEqual(pkt);
@@ -48,11 +85,22 @@ describe('pcap reader', () => {
   });
 
   it('finds the IPv4 header behind each link type', () => {
-    const eth = new Uint8Array(14 + pkt.length); eth[12] = 0x08; eth.set(pkt, 14);
-    const vlan = new Uint8Array(18 + pkt.length); vlan[12] = 0x81; vlan[16] = 0x08; vlan.set(pkt, 18);
-    const arp = new Uint8Array(42); arp[12] = 0x08; arp[13] = 0x06;
-    const sll = new Uint8Array(16 + pkt.length); sll[14] = 0x08; sll.set(pkt, 16);
-    const sll2 = new Uint8Array(20 + pkt.length); sll2[0] = 0x08; sll2.set(pkt, 20);
+    const eth = new Uint8Array(14 + pkt.length);
+    eth[12] = 0x08;
+    eth.set(pkt, 14);
+    const vlan = new Uint8Array(18 + pkt.length);
+    vlan[12] = 0x81;
+    vlan[16] = 0x08;
+    vlan.set(pkt, 18);
+    const arp = new Uint8Array(42);
+    arp[12] = 0x08;
+    arp[13] = 0x06;
+    const sll = new Uint8Array(16 + pkt.length);
+    sll[14] = 0x08;
+    sll.set(pkt, 16);
+    const sll2 = new Uint8Array(20 + pkt.length);
+    sll2[0] = 0x08;
+    sll2.set(pkt, 20);
     expect(networkLayer(LINKTYPE_ETHERNET, eth)).toEqual({ offset: 14, ipVersion: 4 });
     expect(networkLayer(LINKTYPE_ETHERNET, vlan)).toEqual({ offset: 18, ipVersion: 4 });
     expect(networkLayer(LINKTYPE_ETHERNET, arp)).toBeNull();
@@ -62,8 +110,13 @@ describe('pcap reader', () => {
     // NFLOG: header, a prefix TLV (padded), a payload TLV; little-endian TLV headers.
     const prefix = new TextEncoder().encode('why\0');
     const nf = new Uint8Array(4 + 8 + 4 + pkt.length);
-    nf[0] = 2; nf[4] = 8; nf[6] = 10; nf.set(prefix, 8);
-    nf[12] = (4 + pkt.length) & 0xff; nf[14] = 9; nf.set(pkt, 16);
+    nf[0] = 2;
+    nf[4] = 8;
+    nf[6] = 10;
+    nf.set(prefix, 8);
+    nf[12] = (4 + pkt.length) & 0xff;
+    nf[14] = 9;
+    nf.set(pkt, 16);
     expect(networkLayer(LINKTYPE_NFLOG, nf)).toEqual({ offset: 16, ipVersion: 4, prefix: 'why' });
   });
 

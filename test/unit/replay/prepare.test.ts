@@ -7,7 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { readU16, readU32, writeU16 } from '../../../src/packet/bytes.js';
 import { ipv4HeaderChecksum, tcpChecksum } from '../../../src/packet/checksum.js';
 import { buildTcpPacket, fixChecksums } from '../../../src/packet/packet.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW, writePcap } from '../../../src/packet/pcap.js';
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_RAW,
+  writePcap,
+} from '../../../src/packet/pcap.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN } from '../../../src/packet/tcp.js';
 import type { TcpPacket } from '../../../src/evidence/packets.js';
 import { anonymize } from '../../../src/replay/anonymize.js';
@@ -22,11 +28,49 @@ const S = '203.0.113.5';
 function conversation(): Uint8Array[] {
   return [
     buildTcpPacket({ src: C, dst: S, srcPort: 40000, dstPort: 443, seq: 1000, flags: TCP_SYN, id: 7 }),
-    buildTcpPacket({ src: S, dst: C, srcPort: 443, dstPort: 40000, seq: 5000, ack: 1001, flags: TCP_SYN | TCP_ACK, id: 8 }),
+    buildTcpPacket({
+      src: S,
+      dst: C,
+      srcPort: 443,
+      dstPort: 40000,
+      seq: 5000,
+      ack: 1001,
+      flags: TCP_SYN | TCP_ACK,
+      id: 8,
+    }),
     buildTcpPacket({ src: C, dst: S, srcPort: 40000, dstPort: 443, seq: 1001, ack: 5001, flags: TCP_ACK, id: 9 }),
-    buildTcpPacket({ src: C, dst: S, srcPort: 40000, dstPort: 443, seq: 1001, ack: 5001, flags: TCP_ACK | TCP_PSH, payload: 300, id: 10 }),
-    buildTcpPacket({ src: S, dst: C, srcPort: 443, dstPort: 40000, seq: 5001, ack: 1301, flags: TCP_ACK | TCP_PSH, payload: 1400, id: 11 }),
-    buildTcpPacket({ src: C, dst: S, srcPort: 40000, dstPort: 443, seq: 1301, ack: 6401, flags: TCP_ACK | TCP_FIN, id: 12 }),
+    buildTcpPacket({
+      src: C,
+      dst: S,
+      srcPort: 40000,
+      dstPort: 443,
+      seq: 1001,
+      ack: 5001,
+      flags: TCP_ACK | TCP_PSH,
+      payload: 300,
+      id: 10,
+    }),
+    buildTcpPacket({
+      src: S,
+      dst: C,
+      srcPort: 443,
+      dstPort: 40000,
+      seq: 5001,
+      ack: 1301,
+      flags: TCP_ACK | TCP_PSH,
+      payload: 1400,
+      id: 11,
+    }),
+    buildTcpPacket({
+      src: C,
+      dst: S,
+      srcPort: 40000,
+      dstPort: 443,
+      seq: 1301,
+      ack: 6401,
+      flags: TCP_ACK | TCP_FIN,
+      id: 12,
+    }),
   ];
 }
 
@@ -39,7 +83,15 @@ const sll = (type = 0x0800) => [0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, type >
 const sll2 = (type = 0x0800) => [type >> 8, type & 255, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
 
 function pcapOf(linktype: number, head: number[] | null, cut = Infinity): Uint8Array {
-  return writePcap(conversation().map((ip, i) => ({ timeMs: 1000 + i, data: frame(head ?? [], ip, cut), originalLength: (head?.length ?? 0) + ip.length })), linktype, 128);
+  return writePcap(
+    conversation().map((ip, i) => ({
+      timeMs: 1000 + i,
+      data: frame(head ?? [], ip, cut),
+      originalLength: (head?.length ?? 0) + ip.length,
+    })),
+    linktype,
+    128,
+  );
 }
 
 /** A minimal pcapng: section header, one interface (nanosecond resolution), enhanced packet blocks. */
@@ -56,7 +108,14 @@ function pcapng(linktype: number, frames: Uint8Array[]): Uint8Array {
   block(1, [...u16(linktype), ...u16(0), ...u32(0), ...u16(9), ...u16(1), 9, 0, 0, 0, ...u16(0), ...u16(0)]);
   frames.forEach((f, i) => {
     const ns = BigInt(1_700_000_000 + i) * 1_000_000_000n;
-    block(6, [...u32(0), ...u32(Number(ns >> 32n)), ...u32(Number(ns & 0xffffffffn)), ...u32(f.length), ...u32(f.length), ...f]);
+    block(6, [
+      ...u32(0),
+      ...u32(Number(ns >> 32n)),
+      ...u32(Number(ns & 0xffffffffn)),
+      ...u32(f.length),
+      ...u32(f.length),
+      ...f,
+    ]);
   });
   return Uint8Array.from(blocks.flat());
 }
@@ -74,7 +133,12 @@ describe('reading captures', () => {
   });
 
   it('reads pcapng (nanosecond timestamps) like pcap', () => {
-    const cap = readCapture(pcapng(LINKTYPE_ETHERNET, conversation().map((ip) => frame(ethHeader(), ip))));
+    const cap = readCapture(
+      pcapng(
+        LINKTYPE_ETHERNET,
+        conversation().map((ip) => frame(ethHeader(), ip)),
+      ),
+    );
     expect(cap.format).toBe('pcapng');
     expect(cap.frames.map((f) => f.timeMs)).toEqual([0, 1, 2, 3, 4, 5].map((i) => (1_700_000_000 + i) * 1000));
     expect(tcpPackets(cap).packets.map((p) => [...p.ip])).toEqual(reference);
@@ -110,20 +174,47 @@ describe('reading captures', () => {
     writeU16(frag, 6, 0x2000); // MF
     fixChecksums(frag);
     const v6 = Uint8Array.from([0x60, 0, 0, 0, 0, 20, 6, 64, ...new Array(32).fill(1), ...new Array(20).fill(0)]);
-    const frames = [frame(ethHeader(), tcp), frame(ethHeader(0x86dd), v6), frame(ethHeader(), udp), frame(ethHeader(0x0806), new Uint8Array(28)), frame(ethHeader(), frag)];
-    const { packets, counts } = tcpPackets(readCapture(writePcap(frames.map((data, i) => ({ timeMs: i, data })), LINKTYPE_ETHERNET)));
+    const frames = [
+      frame(ethHeader(), tcp),
+      frame(ethHeader(0x86dd), v6),
+      frame(ethHeader(), udp),
+      frame(ethHeader(0x0806), new Uint8Array(28)),
+      frame(ethHeader(), frag),
+    ];
+    const { packets, counts } = tcpPackets(
+      readCapture(
+        writePcap(
+          frames.map((data, i) => ({ timeMs: i, data })),
+          LINKTYPE_ETHERNET,
+        ),
+      ),
+    );
     expect(packets).toHaveLength(1);
-    expect(counts).toMatchObject({ frames: 5, tcp: 1, ipv6Skipped: 1, nonTcpSkipped: 1, nonIpSkipped: 1, fragmentsSkipped: 1 });
+    expect(counts).toMatchObject({
+      frames: 5,
+      tcp: 1,
+      ipv6Skipped: 1,
+      nonTcpSkipped: 1,
+      nonIpSkipped: 1,
+      fragmentsSkipped: 1,
+    });
   });
 
   it('refuses what is not a whole capture, naming the problem', () => {
     const good = pcapOf(LINKTYPE_ETHERNET, ethHeader());
-    expect(() => readCapture(new TextEncoder().encode('hello, this is not a capture at all'))).toThrow(/not a pcap file/);
+    expect(() => readCapture(new TextEncoder().encode('hello, this is not a capture at all'))).toThrow(
+      /not a pcap file/,
+    );
     expect(() => readCapture(good.subarray(0, good.length - 5))).toThrow(/record 5 data cut/);
     expect(() => readCapture(good.subarray(0, 10))).toThrow(/not a pcap file: 10 bytes/);
-    const ng = pcapng(LINKTYPE_ETHERNET, conversation().map((ip) => frame(ethHeader(), ip)));
+    const ng = pcapng(
+      LINKTYPE_ETHERNET,
+      conversation().map((ip) => frame(ethHeader(), ip)),
+    );
     expect(() => readCapture(ng.subarray(0, ng.length - 8))).toThrow(/pcapng block at byte \d+ cut/);
-    expect(() => tcpPackets(readCapture(writePcap([{ timeMs: 0, data: new Uint8Array(40) }], 147)))).toThrow(/link type 147 is not one replay reads/);
+    expect(() => tcpPackets(readCapture(writePcap([{ timeMs: 0, data: new Uint8Array(40) }], 147)))).toThrow(
+      /link type 147 is not one replay reads/,
+    );
   });
 });
 
@@ -132,7 +223,18 @@ describe('prepare', () => {
 
   it('finds the client by its SYN, maps addresses into 198.18.0.0/15, numbers IP IDs by replay index', () => {
     const p = prepare(packets());
-    expect(p.flows).toEqual([expect.objectContaining({ id: 1, client: `${C}:40000`, server: `${S}:443`, sawSyn: true, clientBy: 'syn', packets: 6, mappedClient: '198.18.0.1:40000', mappedServer: '198.18.0.2:443' })]);
+    expect(p.flows).toEqual([
+      expect.objectContaining({
+        id: 1,
+        client: `${C}:40000`,
+        server: `${S}:443`,
+        sawSyn: true,
+        clientBy: 'syn',
+        packets: 6,
+        mappedClient: '198.18.0.1:40000',
+        mappedServer: '198.18.0.2:443',
+      }),
+    ]);
     expect(p.addressMap).toEqual({ [C]: '198.18.0.1', [S]: '198.18.0.2' });
     expect(p.packets.map((x) => x.dir)).toEqual(['c2s', 's2c', 'c2s', 'c2s', 's2c', 'c2s']);
     p.frames.forEach((f, i) => {
@@ -157,7 +259,19 @@ describe('prepare', () => {
   });
 
   it('--flow keeps whole flows by either end', () => {
-    const other = tcpPackets(readCapture(writePcap([{ timeMs: 0, data: buildTcpPacket({ src: '192.0.2.99', dst: S, srcPort: 50000, dstPort: 80, seq: 1, flags: TCP_SYN }) }], LINKTYPE_RAW))).packets;
+    const other = tcpPackets(
+      readCapture(
+        writePcap(
+          [
+            {
+              timeMs: 0,
+              data: buildTcpPacket({ src: '192.0.2.99', dst: S, srcPort: 50000, dstPort: 80, seq: 1, flags: TCP_SYN }),
+            },
+          ],
+          LINKTYPE_RAW,
+        ),
+      ),
+    ).packets;
     const all = [...packets(), ...other];
     expect(prepare(all).flows).toHaveLength(2);
     const p = prepare(all, parseFlowFilter(':443'));
@@ -174,7 +288,22 @@ describe('attribution', () => {
   const rec = (src: string, dst: string, seq: number, ack: number, ipId: number, prefix?: string): TcpPacket => {
     const [sa, sp] = src.split(':');
     const [da, dp] = dst.split(':');
-    return { timeMs: 0, src: sa!, dst: da!, sport: Number(sp), dport: Number(dp), seq, ack, flags: TCP_ACK, payloadLength: 0, ipLength: 52, ipId, sack: [], key: '', ...(prefix ? { prefix } : {}) };
+    return {
+      timeMs: 0,
+      src: sa!,
+      dst: da!,
+      sport: Number(sp),
+      dport: Number(dp),
+      seq,
+      ack,
+      flags: TCP_ACK,
+      payloadLength: 0,
+      ipLength: 52,
+      ipId,
+      sack: [],
+      key: '',
+      ...(prefix ? { prefix } : {}),
+    };
   };
 
   it('ties each NFLOG record to its packet; a repeated key goes to the packets in order', () => {
@@ -182,10 +311,26 @@ describe('attribution', () => {
     // The same ACK 65536 packets apart would share its key: simulate with two identical packets.
     const p = prepare([...input, input[2]!]);
     p.packets[6]!.key = p.packets[2]!.key;
-    const a = attribute(p.packets,
-      [rec('198.18.0.1:40000', '198.18.0.2:443', 1001, 5001, 2, 'nf_ct_proto_6: ACK is over upper bound 7 (ACKed data not seen yet)'), rec('198.18.0.1:40000', '198.18.0.2:443', 1001, 5001, 2, 'second'), rec('198.18.0.1:40000', '198.18.0.2:443', 1, 1, 1, 'stray')],
-      [rec('198.18.0.1:40000', '198.18.0.2:443', 1001, 5001, 2)]);
-    expect([...a.reasons]).toEqual([[2, 'nf_ct_proto_6: ACK is over upper bound 7 (ACKed data not seen yet)'], [6, 'second']]);
+    const a = attribute(
+      p.packets,
+      [
+        rec(
+          '198.18.0.1:40000',
+          '198.18.0.2:443',
+          1001,
+          5001,
+          2,
+          'nf_ct_proto_6: ACK is over upper bound 7 (ACKed data not seen yet)',
+        ),
+        rec('198.18.0.1:40000', '198.18.0.2:443', 1001, 5001, 2, 'second'),
+        rec('198.18.0.1:40000', '198.18.0.2:443', 1, 1, 1, 'stray'),
+      ],
+      [rec('198.18.0.1:40000', '198.18.0.2:443', 1001, 5001, 2)],
+    );
+    expect([...a.reasons]).toEqual([
+      [2, 'nf_ct_proto_6: ACK is over upper bound 7 (ACKed data not seen yet)'],
+      [6, 'second'],
+    ]);
     expect([...a.invalid]).toEqual([2]);
     expect(a.unmatchedReasons).toBe(1);
     expect(a.unmatchedInvalid).toBe(0);
@@ -203,7 +348,9 @@ describe('anonymize', () => {
     const before = prepare(tcpPackets(readCapture(orig)).packets);
     const after = prepare(back.packets);
     expect(after.flows[0]).toMatchObject({ client: '10.0.0.1:20000', server: '10.0.0.2:443', sawSyn: true });
-    expect(after.packets.map((p) => [p.dir, p.flags, p.seq, p.ack, p.len])).toEqual(before.packets.map((p) => [p.dir, p.flags, p.seq, p.ack, p.len]));
+    expect(after.packets.map((p) => [p.dir, p.flags, p.seq, p.ack, p.len])).toEqual(
+      before.packets.map((p) => [p.dir, p.flags, p.seq, p.ack, p.len]),
+    );
     const raw = Buffer.from(a.pcap);
     expect(raw.includes(Buffer.from([192, 0, 2, 10]))).toBe(false);
     expect(raw.includes(Buffer.from([203, 0, 113, 5]))).toBe(false);

@@ -13,22 +13,58 @@ const NAT = join(import.meta.dirname, '../../fixtures/evidence/nat-reset');
 
 function variant(kernel: string, o: { complete: boolean; clientInvalid: number }): VariantResult {
   return {
-    name: 'nat', repetition: 1, seed: 7, kernel, sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
-    harvest: { records: o.complete ? 2000 : 0, expectedRecords: 2000, complete: o.complete, pages: 4, stoppedBecause: null },
-    attempts: { total: 4, ok: 4, timedOut: 0, connectTimeouts: 0, readTimeouts: 0, resets: 0, errors: 0, retries: 0, failed: 0 },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 }, requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000, throughputBytesPerSec: 1000,
+    name: 'nat',
+    repetition: 1,
+    seed: 7,
+    kernel,
+    sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
+    harvest: {
+      records: o.complete ? 2000 : 0,
+      expectedRecords: 2000,
+      complete: o.complete,
+      pages: 4,
+      stoppedBecause: null,
+    },
+    attempts: {
+      total: 4,
+      ok: 4,
+      timedOut: 0,
+      connectTimeouts: 0,
+      readTimeouts: 0,
+      resets: 0,
+      errors: 0,
+      retries: 0,
+      failed: 0,
+    },
+    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    durationMs: 1000,
+    throughputBytesPerSec: 1000,
     server: { invalidDrops: 0, conntrackInvalid: 0, conntrackStats: {}, nstat: {} },
     client: { nstat: {}, serviceVip: '198.18.3.80', conntrackInvalid: o.clientInvalid, invalidDrops: null },
     middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
-    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: `kernel-${kernel}/nat`, files: {},
+    expectations: [],
+    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    dir: `kernel-${kernel}/nat`,
+    files: {},
   };
 }
 
 function run(variants: VariantResult[]): RunResult {
   return {
-    schemaVersion: 1, scenario: 'nat-reset', scenarioFile: '/x/nat-reset.yaml', seed: 7, repetitions: 1, kernel: 'several', runId: 'r1',
-    startedAt: '2026-11-25T00:00:00Z', durationMs: 1, verdict: 'v', passed: true, variants, problems: [],
+    schemaVersion: 1,
+    scenario: 'nat-reset',
+    scenarioFile: '/x/nat-reset.yaml',
+    seed: 7,
+    repetitions: 1,
+    kernel: 'several',
+    runId: 'r1',
+    startedAt: '2026-11-25T00:00:00Z',
+    durationMs: 1,
+    verdict: 'v',
+    passed: true,
+    variants,
+    problems: [],
   };
 }
 
@@ -42,16 +78,23 @@ describe("the client's conntrack in the reports", async () => {
 
   it("shows the client's reasons under their own heading in report.html", () => {
     const html = renderHtml(run([old]), ev);
-    const why = html.slice(html.indexOf('<h2 id="reasons">'), html.indexOf('<h2', html.indexOf('<h2 id="reasons">') + 5));
+    const why = html.slice(
+      html.indexOf('<h2 id="reasons">'),
+      html.indexOf('<h2', html.indexOf('<h2 id="reasons">') + 5),
+    );
     expect(why).toContain("at the client's conntrack (its NAT)");
-    expect(why).toMatch(/<td>SEQ is under the lower bound \(already ACKed data retransmitted\)<\/td><td class="num">43<\/td>/);
+    expect(why).toMatch(
+      /<td>SEQ is under the lower bound \(already ACKed data retransmitted\)<\/td><td class="num">43<\/td>/,
+    );
     expect(why).toContain('conntrack -S counted 86 INVALID at the client');
   });
 
   it('says when the client logged reasons but counted nothing INVALID', () => {
     const html = renderHtml(run([now]), ev);
     const why = html.slice(html.indexOf('<h2 id="reasons">'));
-    expect(why).toMatch(/<td>SEQ is under lower bound \(already ACKed data retransmitted\)<\/td><td class="num">100<\/td>/);
+    expect(why).toMatch(
+      /<td>SEQ is under lower bound \(already ACKed data retransmitted\)<\/td><td class="num">100<\/td>/,
+    );
     expect(why).toContain('counted none INVALID');
   });
 
@@ -80,9 +123,13 @@ describe("the client's conntrack in the reports", async () => {
     ]);
     expect(c.differences.filter((d) => d.at === 'server')).toEqual([]);
     const s = differenceSentences(c).join('\n');
-    expect(s).toContain('nat: at the client, conntrack judged packets INVALID with "SEQ is under the lower bound (already ACKed data retransmitted)" on 5.10.0-35-cloud-amd64, never on 6.18.44.');
+    expect(s).toContain(
+      'nat: at the client, conntrack judged packets INVALID with "SEQ is under the lower bound (already ACKed data retransmitted)" on 5.10.0-35-cloud-amd64, never on 6.18.44.',
+    );
     // On 6.18 the client counted nothing INVALID: the logged line is not called INVALID.
-    expect(s).toContain('nat: at the client, conntrack logged "SEQ is under lower bound (already ACKed data retransmitted)" but counted no packet INVALID (let through) on 6.18.44, never on 5.10.0-35-cloud-amd64.');
+    expect(s).toContain(
+      'nat: at the client, conntrack logged "SEQ is under lower bound (already ACKed data retransmitted)" but counted no packet INVALID (let through) on 6.18.44, never on 5.10.0-35-cloud-amd64.',
+    );
     const html = renderHtml(run([old, now]), ev);
     expect(html).toContain('client: 43 × SEQ is under the lower bound (already ACKed data retransmitted)');
   });

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeVariant } from '../../../src/evidence/index.js';
 import { NSTAT_KEPT } from '../../../src/measure/nstat.js';
-import { clientSentence, dropNote, flowSentence, headline, mismatchSentence, NSTAT_MEANINGS } from '../../../src/report/diagnosis.js';
+import {
+  clientSentence,
+  dropNote,
+  flowSentence,
+  headline,
+  mismatchSentence,
+  NSTAT_MEANINGS,
+} from '../../../src/report/diagnosis.js';
 
 // A real run of scenarios/harvester-asa.yaml (seed 7), trimmed (test/unit/evidence/analyze.test.ts).
 const FIX = join(import.meta.dirname, '../../fixtures/evidence/run');
@@ -24,8 +31,12 @@ describe('the diagnosis of a real flag-off run', async () => {
   it('explains each failed attempt in a sentence', () => {
     const s = flowSentence(e.flows[1]!, e.attempts);
     expect(s).toMatch(/^Attempt 2 of page 0 \(client port 55030\) timed out/);
-    expect(s).toContain("SACK blocks with edges in the firewall's shifted sequence space (server offset +893,298,210, in the harmful half)");
-    expect(s).toContain("the server's conntrack dropped 60 of them as 'ACK is over upper bound (ACKed data not seen yet)'");
+    expect(s).toContain(
+      "SACK blocks with edges in the firewall's shifted sequence space (server offset +893,298,210, in the harmful half)",
+    );
+    expect(s).toContain(
+      "the server's conntrack dropped 60 of them as 'ACK is over upper bound (ACKed data not seen yet)'",
+    );
     expect(s).toContain('nginx logged the response complete (303,972 bytes');
   });
 
@@ -35,8 +46,12 @@ describe('the diagnosis of a real flag-off run', async () => {
 
   it("says what nginx logged against the client's attempts", () => {
     const ms = e.nginx.mismatches.map((m) => mismatchSentence(m, e.attempts));
-    expect(ms[0]).toMatch(/^nginx never logged attempt 1 of page 0 \(port \d+\): the response was still in flight when the client gave up after \d+\.\d s\.$/);
-    expect(ms[1]).toMatch(/^nginx logged attempt 2 of page 0 \(port 55030\) complete \(status 200, 303,972 bytes\) but the client received [\d,]+ bytes and timed out\.$/);
+    expect(ms[0]).toMatch(
+      /^nginx never logged attempt 1 of page 0 \(port \d+\): the response was still in flight when the client gave up after \d+\.\d s\.$/,
+    );
+    expect(ms[1]).toMatch(
+      /^nginx logged attempt 2 of page 0 \(port 55030\) complete \(status 200, 303,972 bytes\) but the client received [\d,]+ bytes and timed out\.$/,
+    );
   });
 
   it('words a flow no attempt claims', () => {
@@ -66,7 +81,9 @@ describe('the drop note', () => {
 
   it('explains why the capture may hold one more drop than the counter', async () => {
     const e = await analyzeVariant(join(FIX, 'flag-off'));
-    expect(dropNote(e.drops)).toBe("The firewall counted 161 drops; 162 were captured (the capture ran a moment longer than the counter was read), every one with conntrack's reason.");
+    expect(dropNote(e.drops)).toBe(
+      "The firewall counted 161 drops; 162 were captured (the capture ran a moment longer than the counter was read), every one with conntrack's reason.",
+    );
   });
 });
 

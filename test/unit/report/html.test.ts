@@ -47,7 +47,10 @@ describe('report.html', () => {
     expect(h).toContain('ACK is over upper bound (ACKed data not seen yet)');
     expect(h).toContain('Attempt 2 of page 0 (client port 55030) timed out');
     // Charts: three per variant, with their data points drawn.
-    const charts = [...h.matchAll(/<svg [^>]*data-chart="([a-z-]+)" data-points="(\d+)"/g)].map((m) => [m[1], Number(m[2])]);
+    const charts = [...h.matchAll(/<svg [^>]*data-chart="([a-z-]+)" data-points="(\d+)"/g)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
     expect(charts).toHaveLength(6);
     expect(charts.filter(([k]) => k === 'attempts').map(([, p]) => p)).toEqual([3, 39]);
     expect(charts.find(([k]) => k === 'invalid-drops')![1]).toBeGreaterThan(0);
@@ -121,8 +124,18 @@ describe('junit.xml', () => {
 
 describe('rebucket', () => {
   it('adds counts and averages rates into coarser buckets', () => {
-    const pts = [{ tMs: 0, value: 10 }, { tMs: 200, value: 30 }, { tMs: 1000, value: 5 }];
-    expect(rebucket(pts, 200, 1000, 'count')).toEqual([{ tMs: 0, value: 40 }, { tMs: 1000, value: 5 }]);
-    expect(rebucket(pts, 200, 1000, 'rate')).toEqual([{ tMs: 0, value: 8 }, { tMs: 1000, value: 1 }]);
+    const pts = [
+      { tMs: 0, value: 10 },
+      { tMs: 200, value: 30 },
+      { tMs: 1000, value: 5 },
+    ];
+    expect(rebucket(pts, 200, 1000, 'count')).toEqual([
+      { tMs: 0, value: 40 },
+      { tMs: 1000, value: 5 },
+    ]);
+    expect(rebucket(pts, 200, 1000, 'rate')).toEqual([
+      { tMs: 0, value: 8 },
+      { tMs: 1000, value: 1 },
+    ]);
   });
 });

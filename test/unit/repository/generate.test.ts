@@ -25,7 +25,8 @@ function fileMap(repo: GeneratedRepository): Map<string, Buffer> {
 
 /** Follow the token chain from the first page as a harvester would, through the files only. */
 function walkChain(files: Map<string, Buffer>) {
-  const pages: { file: string; records: number; cursor: number | null; size: number | null; token: string | null }[] = [];
+  const pages: { file: string; records: number; cursor: number | null; size: number | null; token: string | null }[] =
+    [];
   let file = FIRST_PAGE_FILE;
   for (let guard = 0; guard < 100_000; guard++) {
     const buf = files.get(file);
@@ -46,7 +47,8 @@ describe('generateRepository', () => {
   it('is deterministic: the same seed gives the same bytes, another seed different ones', () => {
     const again = generateRepository(INCIDENT);
     expect(again.files.map((f) => f.path)).toEqual(incident.files.map((f) => f.path));
-    for (let i = 0; i < again.files.length; i++) expect(again.files[i]!.content.equals(incident.files[i]!.content)).toBe(true);
+    for (let i = 0; i < again.files.length; i++)
+      expect(again.files[i]!.content.equals(incident.files[i]!.content)).toBe(true);
 
     const other = generateRepository({ ...INCIDENT, seed: 2 });
     const a = fileMap(incident).get(FIRST_PAGE_FILE)!;
@@ -117,7 +119,8 @@ describe('generateRepository', () => {
       },
     });
     expect(records).toBe(100);
-    for (const el of ['dc:title', 'dc:description', 'dc:date', 'dc:type', 'dc:language', 'dc:publisher']) expect(perRecord.get(el)).toBe(100);
+    for (const el of ['dc:title', 'dc:description', 'dc:date', 'dc:type', 'dc:language', 'dc:publisher'])
+      expect(perRecord.get(el)).toBe(100);
     for (const el of ['dc:creator', 'dc:subject']) expect(perRecord.get(el)!).toBeGreaterThanOrEqual(100);
     expect(perRecord.get('dc:identifier')).toBe(200);
     // Escaped on the way out, decoded back on the way in; multi-byte UTF-8 survives.
@@ -209,7 +212,12 @@ describe('writeRepository and the CLI', () => {
     writeFileSync(join(dir, 'keep.txt'), 'mine');
     const m2 = generateRepositoryTo(dir, { records: 250, pageSize: 100, recordBytes: 1000, seed: 2 });
     const tokens = readdirSync(join(dir, TOKEN_DIR)).sort();
-    expect(tokens).toEqual(m2.pages.slice(1).map((p) => `${p.requestToken}.xml`).sort());
+    expect(tokens).toEqual(
+      m2.pages
+        .slice(1)
+        .map((p) => `${p.requestToken}.xml`)
+        .sort(),
+    );
     expect(existsSync(join(dir, TOKEN_DIR, `${m1.pages[1]!.requestToken}.xml`))).toBe(false);
     expect(readFileSync(join(dir, 'keep.txt'), 'utf8')).toBe('mine');
     for (const p of m2.pages) expect(readFileSync(join(dir, p.file)).length).toBe(p.bytes);
@@ -220,7 +228,10 @@ describe('writeRepository and the CLI', () => {
     let out = '';
     let err = '';
     const io = { stdout: (s: string) => (out += s), stderr: (s: string) => (err += s) };
-    const code = runGeneratorCli(['--out', dir, '--records', '3812', '--page-size', '100', '--record-bytes', '3000', '--seed', '1'], io);
+    const code = runGeneratorCli(
+      ['--out', dir, '--records', '3812', '--page-size', '100', '--record-bytes', '3000', '--seed', '1'],
+      io,
+    );
     expect(code).toBe(0);
     const res = JSON.parse(out);
     expect(res).toMatchObject({ records: 3812, pages: 39 });
@@ -228,7 +239,13 @@ describe('writeRepository and the CLI', () => {
     const written = readFileSync(join(dir, FIRST_PAGE_FILE));
     expect(written.equals(fileMap(incident).get(FIRST_PAGE_FILE)!)).toBe(true);
 
-    for (const argv of [['--records', '5'], ['--out', dir, '--page-size', 'ten'], ['--out', dir, '--bogus', '1'], ['--out', dir, '--page-size', '0'], ['--out']]) {
+    for (const argv of [
+      ['--records', '5'],
+      ['--out', dir, '--page-size', 'ten'],
+      ['--out', dir, '--bogus', '1'],
+      ['--out', dir, '--page-size', '0'],
+      ['--out'],
+    ]) {
       err = '';
       expect(runGeneratorCli(argv, io), argv.join(' ')).toBe(2);
       expect(err.trim().split('\n'), argv.join(' ')).toHaveLength(1);

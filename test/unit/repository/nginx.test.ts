@@ -55,7 +55,15 @@ describe('nginx.conf and resolve.ts', () => {
     expect(conf).toMatch(/^\s*keepalive_timeout 15s;/m);
     expect(conf).toMatch(/^\s*access_log \/var\/log\/nginx\/access\.log oai;/m);
     expect(conf).toMatch(/default_type "text\/xml; charset=utf-8";/);
-    for (const v of ['$connection', '$connection_requests', '$remote_port', '$msec', '$request_time', '$status', '$bytes_sent']) {
+    for (const v of [
+      '$connection',
+      '$connection_requests',
+      '$remote_port',
+      '$msec',
+      '$request_time',
+      '$status',
+      '$bytes_sent',
+    ]) {
       expect(conf).toContain(v);
     }
     expect(conf).not.toMatch(/^\s*daemon\s/m); // the runner picks with -g
@@ -98,7 +106,9 @@ async function freePort(): Promise<number> {
 
 function httpGet(port: number, path: string): Promise<{ status: number; type: string; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const s = net.connect(port, '127.0.0.1', () =>
+      s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    );
     const parts: Buffer[] = [];
     s.on('data', (d) => parts.push(d));
     s.on('error', reject);
@@ -115,105 +125,120 @@ function httpGet(port: number, path: string): Promise<{ status: number; type: st
   });
 }
 
-describeWith(requireTool('nginx: apt-get install -y nginx-light'), 'the nginx.conf served by a real nginx on 127.0.0.1', () => {
-  let dir = '';
-  let port = 0;
-  let repo: GeneratedRepository;
-  let pidFile = '';
+describeWith(
+  requireTool('nginx: apt-get install -y nginx-light'),
+  'the nginx.conf served by a real nginx on 127.0.0.1',
+  () => {
+    let dir = '';
+    let port = 0;
+    let repo: GeneratedRepository;
+    let pidFile = '';
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ctlab-nginx-'));
-    // Workers run as www-data when the test runs as root: they must be able to read the files.
-    chmodSync(dir, 0o755);
-    const root = join(dir, 'oai');
-    repo = generateRepository({ records: 3812, pageSize: 100, recordBytes: 3000, seed: 7, baseUrl: 'http://198.18.2.2/oai' });
-    writeRepository(root, repo);
-    mkdirSync(join(dir, 'logs'));
-    port = await freePort();
-    pidFile = join(dir, 'nginx.pid');
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${dir}/${t};\n`).join('');
-    const text = conf
-      .replace('listen 0.0.0.0:80 default_server;', `listen 127.0.0.1:${port} default_server;`)
-      .replace('pid /run/nginx.pid;', `pid ${pidFile};`)
-      .replaceAll('/var/log/nginx/', `${dir}/logs/`)
-      .replace('root /srv/oai;', `root ${root};`)
-      .replace('http {\n', `http {\n${temp}`);
-    expect(text).not.toContain('/var/log/nginx');
-    writeFileSync(join(dir, 'nginx.conf'), text);
-    const t = spawnSync(NGINX!, ['-t', '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log')], { encoding: 'utf8' });
-    expect(t.status, t.stderr).toBe(0);
-    execFileSync(NGINX!, ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log'), '-g', 'daemon on;']);
-    for (let i = 0; i < 50 && !existsSync(pidFile); i++) await sleep(20);
-  });
-
-  afterAll(async () => {
-    if (pidFile && existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      process.kill(pid, 'SIGQUIT');
-      for (let i = 0; i < 100 && existsSync(pidFile); i++) await sleep(20);
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('answers every query with the file resolve.ts names, as text/xml', async () => {
-    const files = new Map(repo.files.map((f) => [f.path, f.content]));
-    const queries = [
-      'verb=Identify',
-      'verb=ListRecords&metadataPrefix=oai_dc',
-      `verb=ListRecords&resumptionToken=${repo.manifest.pages[5]!.requestToken}`,
-      'verb=ListRecords&resumptionToken=oai_dc-000000000000-100',
-      'verb=ListRecords&resumptionToken=..%2F..%2F..%2Fetc%2Fpasswd',
-      'verb=ListRecords&metadataPrefix=marcxml',
-      'verb=ListRecords&metadataPrefix=oai_dc&set=x',
-      'verb=ListRecords',
-      'verb=ListSets',
-      'verb=Nonsense',
-      '',
-    ];
-    for (const q of queries) {
-      const res = await httpGet(port, `/oai?${q}`);
-      const r = resolveOaiRequest(q);
-      const want = files.get(r.file) ?? files.get(r.fallback)!;
-      expect(res.status, q).toBe(200);
-      expect(res.type, q).toBe('text/xml; charset=utf-8');
-      expect(res.body.equals(want), q).toBe(true);
-    }
-    expect((await httpGet(port, '/errors/badVerb.xml')).status).toBe(404); // internal only
-    expect((await httpGet(port, '/ListRecords/oai_dc.xml')).status).toBe(404);
-    const bad = await httpGet(port, '/oai?verb=ListRecords&resumptionToken=nope');
-    expect(parseOaiResponse(bad.body.toString()).errors[0]!.code).toBe('badResumptionToken');
-  });
-
-  it('is harvested completely, a connection per request or one kept alive; the log joins the events', async () => {
-    for (const keepAlive of [false, true]) {
-      const events: AttemptEvent[] = [];
-      const s = await harvest({
-        baseUrl: `http://127.0.0.1:${port}/oai`,
-        keepAlive,
-        readTimeoutMs: 5000,
-        onEvent: (e) => e.type === 'attempt' && events.push(e),
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'ctlab-nginx-'));
+      // Workers run as www-data when the test runs as root: they must be able to read the files.
+      chmodSync(dir, 0o755);
+      const root = join(dir, 'oai');
+      repo = generateRepository({
+        records: 3812,
+        pageSize: 100,
+        recordBytes: 3000,
+        seed: 7,
+        baseUrl: 'http://198.18.2.2/oai',
       });
-      expect(s.complete).toBe(true);
-      expect(s.records).toBe(3812);
-      expect(s.pages).toBe(39);
-      expect(s.connections).toBe(keepAlive ? 1 : 39);
-      expect(s.bytes).toBeGreaterThan(repo.manifest.totalBytes);
+      writeRepository(root, repo);
+      mkdirSync(join(dir, 'logs'));
+      port = await freePort();
+      pidFile = join(dir, 'nginx.pid');
+      const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+        .map((t) => `    ${t}_temp_path ${dir}/${t};\n`)
+        .join('');
+      const text = conf
+        .replace('listen 0.0.0.0:80 default_server;', `listen 127.0.0.1:${port} default_server;`)
+        .replace('pid /run/nginx.pid;', `pid ${pidFile};`)
+        .replaceAll('/var/log/nginx/', `${dir}/logs/`)
+        .replace('root /srv/oai;', `root ${root};`)
+        .replace('http {\n', `http {\n${temp}`);
+      expect(text).not.toContain('/var/log/nginx');
+      writeFileSync(join(dir, 'nginx.conf'), text);
+      const t = spawnSync(NGINX!, ['-t', '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log')], {
+        encoding: 'utf8',
+      });
+      expect(t.status, t.stderr).toBe(0);
+      execFileSync(NGINX!, ['-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/startup.log'), '-g', 'daemon on;']);
+      for (let i = 0; i < 50 && !existsSync(pidFile); i++) await sleep(20);
+    });
 
-      const log = readFileSync(join(dir, 'logs/access.log'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      const ours = log.filter((l) => events.some((e) => e.localPort === l.remote_port));
-      expect(ours).toHaveLength(39);
-      expect(new Set(ours.map((l) => l.connection)).size).toBe(keepAlive ? 1 : 39);
-      if (keepAlive) expect(ours.map((l) => l.connection_requests)).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
-      for (const l of ours) {
-        expect(l.status).toBe(200);
-        expect(typeof l.request_time).toBe('number');
-        expect(typeof l.msec).toBe('number');
+    afterAll(async () => {
+      if (pidFile && existsSync(pidFile)) {
+        const pid = Number(readFileSync(pidFile, 'utf8').trim());
+        process.kill(pid, 'SIGQUIT');
+        for (let i = 0; i < 100 && existsSync(pidFile); i++) await sleep(20);
       }
-      // What nginx sent is what the harvester counted.
-      expect(ours.reduce((a, l) => a + l.bytes_sent, 0)).toBe(s.bytes);
-    }
-  });
-});
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('answers every query with the file resolve.ts names, as text/xml', async () => {
+      const files = new Map(repo.files.map((f) => [f.path, f.content]));
+      const queries = [
+        'verb=Identify',
+        'verb=ListRecords&metadataPrefix=oai_dc',
+        `verb=ListRecords&resumptionToken=${repo.manifest.pages[5]!.requestToken}`,
+        'verb=ListRecords&resumptionToken=oai_dc-000000000000-100',
+        'verb=ListRecords&resumptionToken=..%2F..%2F..%2Fetc%2Fpasswd',
+        'verb=ListRecords&metadataPrefix=marcxml',
+        'verb=ListRecords&metadataPrefix=oai_dc&set=x',
+        'verb=ListRecords',
+        'verb=ListSets',
+        'verb=Nonsense',
+        '',
+      ];
+      for (const q of queries) {
+        const res = await httpGet(port, `/oai?${q}`);
+        const r = resolveOaiRequest(q);
+        const want = files.get(r.file) ?? files.get(r.fallback)!;
+        expect(res.status, q).toBe(200);
+        expect(res.type, q).toBe('text/xml; charset=utf-8');
+        expect(res.body.equals(want), q).toBe(true);
+      }
+      expect((await httpGet(port, '/errors/badVerb.xml')).status).toBe(404); // internal only
+      expect((await httpGet(port, '/ListRecords/oai_dc.xml')).status).toBe(404);
+      const bad = await httpGet(port, '/oai?verb=ListRecords&resumptionToken=nope');
+      expect(parseOaiResponse(bad.body.toString()).errors[0]!.code).toBe('badResumptionToken');
+    });
+
+    it('is harvested completely, a connection per request or one kept alive; the log joins the events', async () => {
+      for (const keepAlive of [false, true]) {
+        const events: AttemptEvent[] = [];
+        const s = await harvest({
+          baseUrl: `http://127.0.0.1:${port}/oai`,
+          keepAlive,
+          readTimeoutMs: 5000,
+          onEvent: (e) => e.type === 'attempt' && events.push(e),
+        });
+        expect(s.complete).toBe(true);
+        expect(s.records).toBe(3812);
+        expect(s.pages).toBe(39);
+        expect(s.connections).toBe(keepAlive ? 1 : 39);
+        expect(s.bytes).toBeGreaterThan(repo.manifest.totalBytes);
+
+        const log = readFileSync(join(dir, 'logs/access.log'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        const ours = log.filter((l) => events.some((e) => e.localPort === l.remote_port));
+        expect(ours).toHaveLength(39);
+        expect(new Set(ours.map((l) => l.connection)).size).toBe(keepAlive ? 1 : 39);
+        if (keepAlive)
+          expect(ours.map((l) => l.connection_requests)).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
+        for (const l of ours) {
+          expect(l.status).toBe(200);
+          expect(typeof l.request_time).toBe('number');
+          expect(typeof l.msec).toBe('number');
+        }
+        // What nginx sent is what the harvester counted.
+        expect(ours.reduce((a, l) => a + l.bytes_sent, 0)).toBe(s.bytes);
+      }
+    });
+  },
+);

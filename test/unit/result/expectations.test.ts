@@ -1,7 +1,12 @@
 // Expectations: parsing "metric op value" against the metrics table, kernel-conditional lists,
 // and testing them on a variant's result (what result.json's expectations[] holds).
 import { describe, expect, it } from 'vitest';
-import { checkExpectations, parseExpectation, parseVariantExpect, type Expectation } from '../../../src/result/expectations.js';
+import {
+  checkExpectations,
+  parseExpectation,
+  parseVariantExpect,
+  type Expectation,
+} from '../../../src/result/expectations.js';
 import { variantResult } from './variant.js';
 
 const exp = (t: string) => parseExpectation(t) as Expectation;
@@ -16,7 +21,12 @@ function list(entries: (string | { kernel: string; expect: string[] })[]): Expec
 
 describe('parseExpectation', () => {
   it('parses metric, operator and value', () => {
-    expect(parseExpectation('attempts.timedOut>=2')).toEqual({ metric: 'attempts.timedOut', op: '>=', value: 2, text: 'attempts.timedOut>=2' });
+    expect(parseExpectation('attempts.timedOut>=2')).toEqual({
+      metric: 'attempts.timedOut',
+      op: '>=',
+      value: 2,
+      text: 'attempts.timedOut>=2',
+    });
     expect(parseExpectation('complete == false')).toMatchObject({ metric: 'complete', value: false });
     expect(parseExpectation('records == true')).toMatch(/compares with a number/);
   });
@@ -37,16 +47,33 @@ describe('parseExpectation', () => {
 describe('parseVariantExpect', () => {
   it('refuses a metric that needs the matrix control, naming the alternative, at its path', () => {
     const bad: [(string | number)[], string][] = [];
-    const out = parseVariantExpect(['throughputMbit > 1', { kernel: '<6.1', expect: ['throughput.relative > 0.5'] }], (p, m) => bad.push([p, m]));
+    const out = parseVariantExpect(
+      ['throughputMbit > 1', { kernel: '<6.1', expect: ['throughput.relative > 0.5'] }],
+      (p, m) => bad.push([p, m]),
+    );
     expect(out.map((e) => e.text)).toEqual(['throughputMbit > 1']);
-    expect(bad).toEqual([[[1, 'expect', 0], "throughput.relative compares with the matrix's control cell: use it in matrix.expect (here, use throughputMbit)"]]);
+    expect(bad).toEqual([
+      [
+        [1, 'expect', 0],
+        "throughput.relative compares with the matrix's control cell: use it in matrix.expect (here, use throughputMbit)",
+      ],
+    ]);
   });
 });
 
 describe('checkExpectations', () => {
   it('evaluates each against the measured value', () => {
-    const v = variantResult({ harvest: { records: 1200, complete: false }, attempts: { timedOut: 3 }, server: { invalidDrops: 41 } });
-    const r = checkExpectations(v, [exp('server.invalidDrops > 0'), exp('records == 3812'), exp('complete == false'), exp('attempts.timedOut <= 3')]);
+    const v = variantResult({
+      harvest: { records: 1200, complete: false },
+      attempts: { timedOut: 3 },
+      server: { invalidDrops: 41 },
+    });
+    const r = checkExpectations(v, [
+      exp('server.invalidDrops > 0'),
+      exp('records == 3812'),
+      exp('complete == false'),
+      exp('attempts.timedOut <= 3'),
+    ]);
     expect(r).toEqual([
       { text: 'server.invalidDrops > 0', passed: true, actual: 41 },
       { text: 'records == 3812', passed: false, actual: 1200 },
@@ -57,7 +84,13 @@ describe('checkExpectations', () => {
 
   it('fails, with actual null, a metric this variant cannot have (no INVALID rule at the client, no control)', () => {
     const v = variantResult({ client: { conntrackInvalid: 5, invalidDrops: null } });
-    expect(checkExpectations(v, [exp('client.invalidDrops == 0'), exp('client.conntrackInvalid > 0'), exp('throughput.relative < 1')]).map((e) => [e.text, e.passed, e.actual])).toEqual([
+    expect(
+      checkExpectations(v, [
+        exp('client.invalidDrops == 0'),
+        exp('client.conntrackInvalid > 0'),
+        exp('throughput.relative < 1'),
+      ]).map((e) => [e.text, e.passed, e.actual]),
+    ).toEqual([
       ['client.invalidDrops == 0', false, null],
       ['client.conntrackInvalid > 0', true, 5],
       ['throughput.relative < 1', false, null],
@@ -65,10 +98,14 @@ describe('checkExpectations', () => {
   });
 
   describe('kernel-conditional', () => {
-    const ex = list(['complete == true', { kernel: '<6.1', expect: ['server.invalidDrops > 0'] }, { kernel: '>=6.1', expect: ['server.invalidDrops == 0', 'records == 100'] }]);
+    const ex = list([
+      'complete == true',
+      { kernel: '<6.1', expect: ['server.invalidDrops > 0'] },
+      { kernel: '>=6.1', expect: ['server.invalidDrops == 0', 'records == 100'] },
+    ]);
     const on = (kernel: string, drops: number) => variantResult({ kernel, server: { invalidDrops: drops } });
 
-    it('tests only the ones for the variant\'s kernel, and says which condition applied', () => {
+    it("tests only the ones for the variant's kernel, and says which condition applied", () => {
       expect(checkExpectations(on('5.10.0-35-cloud-amd64', 250), ex).map((r) => [r.text, r.passed, r.kernel])).toEqual([
         ['complete == true', true, undefined],
         ['server.invalidDrops > 0 (kernel < 6.1: 5.10.0-35-cloud-amd64)', true, '< 6.1'],
@@ -79,13 +116,19 @@ describe('checkExpectations', () => {
         ['records == 100 (kernel >= 6.1: 6.18.44-fc-v657)', true, 100],
       ]);
       // The same numbers fail where the kernel says they should not happen.
-      expect(checkExpectations(on('6.1.0-37-cloud-amd64', 12), ex).filter((r) => !r.passed).map((r) => r.text)).toEqual([
-        'server.invalidDrops == 0 (kernel >= 6.1: 6.1.0-37-cloud-amd64)',
-      ]);
-      expect(checkExpectations(on('5.10.262', 0), ex).filter((r) => !r.passed).map((r) => r.text)).toEqual(['server.invalidDrops > 0 (kernel < 6.1: 5.10.262)']);
+      expect(
+        checkExpectations(on('6.1.0-37-cloud-amd64', 12), ex)
+          .filter((r) => !r.passed)
+          .map((r) => r.text),
+      ).toEqual(['server.invalidDrops == 0 (kernel >= 6.1: 6.1.0-37-cloud-amd64)']);
+      expect(
+        checkExpectations(on('5.10.262', 0), ex)
+          .filter((r) => !r.passed)
+          .map((r) => r.text),
+      ).toEqual(['server.invalidDrops > 0 (kernel < 6.1: 5.10.262)']);
     });
 
-    it('fail, not guess, when the variant\'s kernel is unknown', () => {
+    it("fail, not guess, when the variant's kernel is unknown", () => {
       const r = checkExpectations(on('', 0), ex);
       expect(r.map((x) => x.passed)).toEqual([true, false, false, false]);
       expect(r[1]!.text).toBe('server.invalidDrops > 0 (kernel < 6.1: kernel release unknown)');

@@ -1,6 +1,13 @@
 // Kernel releases as versions (the one parse and comparison) and kernel conditions.
 import { describe, expect, it } from 'vitest';
-import { byKernelVersion, compareKernelVersions, kernelMatches, parseKernelCondition, parseKernelVersion, type KernelCondition } from '../../../src/result/kernel.js';
+import {
+  byKernelVersion,
+  compareKernelVersions,
+  kernelMatches,
+  parseKernelCondition,
+  parseKernelVersion,
+  type KernelCondition,
+} from '../../../src/result/kernel.js';
 
 const cond = (text: string): KernelCondition => {
   const c = parseKernelCondition(text);
@@ -53,7 +60,13 @@ describe('byKernelVersion', () => {
 describe('parseKernelCondition', () => {
   it('parses one or more clauses and normalises the text', () => {
     expect(cond('<6.1')).toEqual({ text: '< 6.1', clauses: [{ op: '<', version: [6, 1] }] });
-    expect(cond(' >= 5.15 , <6.1 ')).toEqual({ text: '>= 5.15, < 6.1', clauses: [{ op: '>=', version: [5, 15] }, { op: '<', version: [6, 1] }] });
+    expect(cond(' >= 5.15 , <6.1 ')).toEqual({
+      text: '>= 5.15, < 6.1',
+      clauses: [
+        { op: '>=', version: [5, 15] },
+        { op: '<', version: [6, 1] },
+      ],
+    });
     expect(cond('>=5.15 <6.1').clauses).toHaveLength(2);
     expect(cond('6.1')).toEqual({ text: '== 6.1', clauses: [{ op: '==', version: [6, 1] }] });
     expect(cond('!=6.1.0').clauses).toEqual([{ op: '!=', version: [6, 1, 0] }]);

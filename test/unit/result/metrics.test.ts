@@ -3,7 +3,15 @@
 // README's block: npm run build && node -e "import('./dist/src/result/metrics.js').then((m) => console.log(m.metricsMarkdown()))"
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MATRIX_ONLY_METRICS, METRIC_TABLE, METRICS, metricsMarkdown, metricValue, type Metric, type MetricRow } from '../../../src/result/metrics.js';
+import {
+  MATRIX_ONLY_METRICS,
+  METRIC_TABLE,
+  METRICS,
+  metricsMarkdown,
+  metricValue,
+  type Metric,
+  type MetricRow,
+} from '../../../src/result/metrics.js';
 import { variantResult } from './variant.js';
 
 describe('metricValue', () => {
@@ -14,10 +22,27 @@ describe('metricValue', () => {
       server: { invalidDrops: 41, conntrackInvalid: 44, nstat: { TcpEstabResets: 3 } },
       middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 2, flows: 1 },
     });
-    const names: Metric[] = ['records', 'complete', 'attempts.timedOut', 'attempts.failed', 'attempts.resets', 'server.invalidDrops', 'server.conntrackInvalid', 'server.estabResets', 'middlebox.queueDrops'];
+    const names: Metric[] = [
+      'records',
+      'complete',
+      'attempts.timedOut',
+      'attempts.failed',
+      'attempts.resets',
+      'server.invalidDrops',
+      'server.conntrackInvalid',
+      'server.estabResets',
+      'middlebox.queueDrops',
+    ];
     expect(Object.fromEntries(names.map((m) => [m, metricValue(v, m)]))).toEqual({
-      records: 1200, complete: false, 'attempts.timedOut': 3, 'attempts.failed': 4, 'attempts.resets': 1,
-      'server.invalidDrops': 41, 'server.conntrackInvalid': 44, 'server.estabResets': 3, 'middlebox.queueDrops': 2,
+      records: 1200,
+      complete: false,
+      'attempts.timedOut': 3,
+      'attempts.failed': 4,
+      'attempts.resets': 1,
+      'server.invalidDrops': 41,
+      'server.conntrackInvalid': 44,
+      'server.estabResets': 3,
+      'middlebox.queueDrops': 2,
     });
   });
 
@@ -41,8 +66,18 @@ describe('metricValue', () => {
     const ctl = variantResult({ throughputBytesPerSec: 2_000_000 });
     expect(metricValue(a, 'throughput.relative', { control: ctl })).toBe(0.25);
     expect(metricValue(a, 'throughput.relative')).toBeNull();
-    expect(metricValue(variantResult({ throughputBytesPerSec: 500_000, harvest: { complete: false } }), 'throughput.relative', { control: ctl })).toBeNull();
-    expect(metricValue(a, 'throughput.relative', { control: variantResult({ throughputBytesPerSec: 2_000_000, harvest: { complete: false } }) })).toBeNull();
+    expect(
+      metricValue(
+        variantResult({ throughputBytesPerSec: 500_000, harvest: { complete: false } }),
+        'throughput.relative',
+        { control: ctl },
+      ),
+    ).toBeNull();
+    expect(
+      metricValue(a, 'throughput.relative', {
+        control: variantResult({ throughputBytesPerSec: 2_000_000, harvest: { complete: false } }),
+      }),
+    ).toBeNull();
   });
 });
 

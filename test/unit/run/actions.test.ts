@@ -6,18 +6,36 @@ import type { ExecResult, LabNode } from '../../../src/runtime/types.js';
 import type { ActionSpec } from '../../../src/topology/build.js';
 import { sleep } from '../../../src/util/sleep.js';
 
-function fakeNode(name: string, calls: { node: string; cmd: string[]; at: number }[], t0: () => number, reply = { exitCode: 0, stderr: 'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n' }): LabNode {
+function fakeNode(
+  name: string,
+  calls: { node: string; cmd: string[]; at: number }[],
+  t0: () => number,
+  reply = { exitCode: 0, stderr: 'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted.\n' },
+): LabNode {
   return {
     spec: { name, role: 'server' },
     id: name,
     exec: async (cmd: string[]): Promise<ExecResult> => {
       calls.push({ node: name, cmd, at: Date.now() - t0() });
-      return { command: cmd, node: name, exitCode: reply.exitCode, stdout: '', stderr: reply.stderr, timedOut: false, durationMs: 1 };
+      return {
+        command: cmd,
+        node: name,
+        exitCode: reply.exitCode,
+        stdout: '',
+        stderr: reply.stderr,
+        timedOut: false,
+        durationMs: 1,
+      };
     },
   } as unknown as LabNode;
 }
 
-const spec = (atMs: number, node = 'server'): ActionSpec => ({ atMs, node, command: ['conntrack', '-F'], text: `flush at ${atMs}` });
+const spec = (atMs: number, node = 'server'): ActionSpec => ({
+  atMs,
+  node,
+  command: ['conntrack', '-F'],
+  text: `flush at ${atMs}`,
+});
 
 describe('runActions', () => {
   it('runs each action on its node at its time while the harvest runs', async () => {
@@ -44,7 +62,12 @@ describe('runActions', () => {
 
   it('reports a failing command as not ok', async () => {
     const t0 = Date.now();
-    const r = await runActions(() => fakeNode('server', [], () => t0, { exitCode: 1, stderr: 'conntrack: operation failed' }), [spec(0)], t0, sleep(30));
+    const r = await runActions(
+      () => fakeNode('server', [], () => t0, { exitCode: 1, stderr: 'conntrack: operation failed' }),
+      [spec(0)],
+      t0,
+      sleep(30),
+    );
     expect(r[0]).toMatchObject({ ok: false, output: 'conntrack: operation failed' });
     expect(r[0]!.flushedEntries).toBeUndefined();
   });

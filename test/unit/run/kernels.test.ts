@@ -7,14 +7,34 @@ import { kernelDirName, parseKernelList, runOnKernels, type KernelRunner } from 
 
 function variant(name: string, kernel: string, drops: number): VariantResult {
   return {
-    name, repetition: 1, seed: 7, kernel, sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': name === 'flag-on' ? '1' : '0' },
+    name,
+    repetition: 1,
+    seed: 7,
+    kernel,
+    sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': name === 'flag-on' ? '1' : '0' },
     harvest: { records: 100, expectedRecords: 100, complete: true, pages: 2, stoppedBecause: null },
-    attempts: { total: 3, ok: 3, timedOut: 0, connectTimeouts: 0, readTimeouts: 0, resets: 0, errors: 0, retries: 0, failed: 0 },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 }, requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000, throughputBytesPerSec: 1000,
+    attempts: {
+      total: 3,
+      ok: 3,
+      timedOut: 0,
+      connectTimeouts: 0,
+      readTimeouts: 0,
+      resets: 0,
+      errors: 0,
+      retries: 0,
+      failed: 0,
+    },
+    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    durationMs: 1000,
+    throughputBytesPerSec: 1000,
     server: { invalidDrops: drops, conntrackInvalid: drops, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} }, middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
-    expectations: [{ text: 'records == 100', passed: true, actual: 100 }], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: name, files: {},
+    client: { nstat: {} },
+    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
+    expectations: [{ text: 'records == 100', passed: true, actual: 100 }],
+    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    dir: name,
+    files: {},
   };
 }
 
@@ -25,13 +45,28 @@ function fakeRunner(releases: Record<string, string>, fail: string[] = []): Kern
     const release = releases[spec]!;
     const drops = release.startsWith('5.') ? 172 : 0;
     const result: RunResult = {
-      schemaVersion: 1, scenario: 'late-ack', scenarioFile: '/s/late-ack.yaml', seed: 3, repetitions: 1, kernel: release, runId: `in-${spec}`,
-      startedAt: '2026-11-25T00:00:00Z', durationMs: 5, verdict: `verdict ${spec}`, passed: true,
-      variants: [variant('flag-off', release, drops), variant('flag-on', release, 0)], problems: [],
+      schemaVersion: 1,
+      scenario: 'late-ack',
+      scenarioFile: '/s/late-ack.yaml',
+      seed: 3,
+      repetitions: 1,
+      kernel: release,
+      runId: `in-${spec}`,
+      startedAt: '2026-11-25T00:00:00Z',
+      durationMs: 5,
+      verdict: `verdict ${spec}`,
+      passed: true,
+      variants: [variant('flag-off', release, drops), variant('flag-on', release, 0)],
+      problems: [],
     };
     for (const v of result.variants) await mkdir(join(dir, v.dir), { recursive: true });
     await writeFile(join(dir, 'result.json'), JSON.stringify(result));
-    return { result, release, runtime: spec === 'host' ? 'docker' : 'netns', vm: spec === 'host' ? null : { accel: 'tcg', bootMs: 9000, jobMs: 20000 } };
+    return {
+      result,
+      release,
+      runtime: spec === 'host' ? 'docker' : 'netns',
+      vm: spec === 'host' ? null : { accel: 'tcg', bootMs: 9000, jobMs: 20000 },
+    };
   };
 }
 
@@ -43,7 +78,10 @@ afterEach(async () => {
 describe('--kernel', () => {
   it('parses series, host and paths (whose modules part has a comma of its own)', () => {
     expect(parseKernelList('5.10,6.1,host')).toEqual(['5.10', '6.1', 'host']);
-    expect(parseKernelList('path:/k/bzImage,/k/modules/6.6.1,6.1')).toEqual(['path:/k/bzImage,/k/modules/6.6.1', '6.1']);
+    expect(parseKernelList('path:/k/bzImage,/k/modules/6.6.1,6.1')).toEqual([
+      'path:/k/bzImage,/k/modules/6.6.1',
+      '6.1',
+    ]);
     expect(() => parseKernelList('5.10,,host')).toThrow(/empty entry/);
     expect(() => parseKernelList('linux-5')).toThrow(/"linux-5" is not a kernel/);
     expect(() => parseKernelList('6.1,6.1')).toThrow(/twice/);
@@ -58,7 +96,12 @@ describe('--kernel', () => {
 describe('runOnKernels', () => {
   it('merges every kernel into one result, oldest kernel first, variants labelled and nested', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ctlab-kernels-'));
-    const r = await runOnKernels({ outDir: dir, kernels: ['host', '5.10'], runId: 'r1', runner: fakeRunner({ host: '6.18.0', '5.10': '5.10.0-35-cloud-amd64' }) });
+    const r = await runOnKernels({
+      outDir: dir,
+      kernels: ['host', '5.10'],
+      runId: 'r1',
+      runner: fakeRunner({ host: '6.18.0', '5.10': '5.10.0-35-cloud-amd64' }),
+    });
     expect(r.variants.map((v) => `${v.name}@${v.kernel}:${v.dir}`)).toEqual([
       'flag-off@5.10.0-35-cloud-amd64:kernel-5.10/flag-off',
       'flag-on@5.10.0-35-cloud-amd64:kernel-5.10/flag-on',
@@ -76,11 +119,18 @@ describe('runOnKernels', () => {
     const html = await readFile(join(dir, 'report.html'), 'utf8');
     expect(html).toContain('flag-off @ 5.10.0-35-cloud-amd64');
     expect(html).toContain('Kernels side by side');
-    expect(html).toMatch(/on 5\.10\.0-35-cloud-amd64 the harvest completed with 172 INVALID drops; on 6\.18\.0 the harvest completed with 0 INVALID drops/);
+    expect(html).toMatch(
+      /on 5\.10\.0-35-cloud-amd64 the harvest completed with 172 INVALID drops; on 6\.18\.0 the harvest completed with 0 INVALID drops/,
+    );
   });
   it('records a kernel that could not run, runs the others, and fails the run', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ctlab-kernels-'));
-    const r = await runOnKernels({ outDir: dir, kernels: ['5.10', '6.1'], runId: 'r2', runner: fakeRunner({ '6.1': '6.1.0-40-cloud-amd64' }, ['5.10']) });
+    const r = await runOnKernels({
+      outDir: dir,
+      kernels: ['5.10', '6.1'],
+      runId: 'r2',
+      runner: fakeRunner({ '6.1': '6.1.0-40-cloud-amd64' }, ['5.10']),
+    });
     expect(r.passed).toBe(false);
     expect(r.variants.every((v) => v.kernel === '6.1.0-40-cloud-amd64')).toBe(true);
     expect(r.problems).toEqual(['kernel 5.10 did not run: qemu: kernel 5.10 panicked']);
@@ -89,6 +139,8 @@ describe('runOnKernels', () => {
   });
   it('fails with every reason when no kernel ran', async () => {
     dir = await mkdtemp(join(tmpdir(), 'ctlab-kernels-'));
-    await expect(runOnKernels({ outDir: dir, kernels: ['5.10'], runId: 'r3', runner: fakeRunner({}, ['5.10']) })).rejects.toThrow(/did not run on any kernel: 5\.10: qemu: kernel 5\.10 panicked/);
+    await expect(
+      runOnKernels({ outDir: dir, kernels: ['5.10'], runId: 'r3', runner: fakeRunner({}, ['5.10']) }),
+    ).rejects.toThrow(/did not run on any kernel: 5\.10: qemu: kernel 5\.10 panicked/);
   });
 });

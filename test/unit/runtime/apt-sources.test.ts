@@ -2,7 +2,12 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostDebianMirror, parseDeb822Sources, parseOneLineSources, pickDebianMirror } from '../../../src/runtime/apt-sources.js';
+import {
+  hostDebianMirror,
+  parseDeb822Sources,
+  parseOneLineSources,
+  pickDebianMirror,
+} from '../../../src/runtime/apt-sources.js';
 
 const DEB822 = `Types: deb
 # a comment
@@ -36,7 +41,9 @@ describe('apt sources', () => {
   });
 
   it('parses one-line sources with options and comments', () => {
-    const s = parseOneLineSources('# x\ndeb [arch=amd64 signed-by=/k.gpg] http://one.example/debian bookworm main contrib\ndeb-src http://x/ bookworm main\ndeb http://sec.example/ bookworm-security main # trailing\n');
+    const s = parseOneLineSources(
+      '# x\ndeb [arch=amd64 signed-by=/k.gpg] http://one.example/debian bookworm main contrib\ndeb-src http://x/ bookworm main\ndeb http://sec.example/ bookworm-security main # trailing\n',
+    );
     expect(s).toEqual([
       { uri: 'http://one.example/debian', suites: ['bookworm'], components: ['main', 'contrib'] },
       { uri: 'http://sec.example/', suites: ['bookworm-security'], components: ['main'] },
@@ -46,7 +53,11 @@ describe('apt sources', () => {
   it('picks the main-archive mirror for the suite, not security/updates, without a trailing slash', () => {
     expect(pickDebianMirror(parseDeb822Sources(DEB822))).toBe('http://mirror.example/debian');
     expect(pickDebianMirror(parseOneLineSources('deb http://sec/ bookworm-security main\n'))).toBeUndefined();
-    expect(pickDebianMirror(parseOneLineSources('deb file:/cdrom bookworm main\ndeb https://b.example/debian bookworm main\n'))).toBe('https://b.example/debian');
+    expect(
+      pickDebianMirror(
+        parseOneLineSources('deb file:/cdrom bookworm main\ndeb https://b.example/debian bookworm main\n'),
+      ),
+    ).toBe('https://b.example/debian');
     expect(pickDebianMirror(parseDeb822Sources(DEB822), 'trixie')).toBeUndefined();
   });
 

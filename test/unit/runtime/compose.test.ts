@@ -14,11 +14,17 @@ import { PATHS } from '../../../src/topology/build.js';
 
 const root = repoRoot();
 type Svc = Record<string, any>;
-const doc = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Svc> };
+const doc = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Svc>;
+};
 
 describe('docker-compose.yml', () => {
   it('has the three hosts built from the lab Dockerfiles, with no Docker network', () => {
-    for (const [svc, role] of [['harvester', 'harvester'], ['middlebox', 'middlebox'], ['server', 'server']]) {
+    for (const [svc, role] of [
+      ['harvester', 'harvester'],
+      ['middlebox', 'middlebox'],
+      ['server', 'server'],
+    ]) {
       const s = doc.services[svc]!;
       expect(s.build.dockerfile).toBe(`lab/${role}/Dockerfile`);
       expect(s.build.context).toBe('.');
@@ -35,13 +41,20 @@ describe('docker-compose.yml', () => {
     // queues forwarded TCP without bypass (fail closed) and runs the middlebox on a config that
     // is a valid middlebox config.
     expect(doc.services.harvester!.command).toEqual(['sleep', 'infinity']);
-    expect(doc.services.server!.command.join(' ')).toContain(`ctlab-firewall && node ${PATHS.optRoot}/${BUNDLES.repository.out} `);
+    expect(doc.services.server!.command.join(' ')).toContain(
+      `ctlab-firewall && node ${PATHS.optRoot}/${BUNDLES.repository.out} `,
+    );
     expect(doc.services.server!.command.join(' ')).toMatch(/ --seed 7 && nginx /);
-    expect(doc.services.middlebox!.command.join(' ')).toContain(`exec node ${PATHS.optRoot}/${BUNDLES.middlebox.out} --config /etc/ctlab/middlebox.json`);
+    expect(doc.services.middlebox!.command.join(' ')).toContain(
+      `exec node ${PATHS.optRoot}/${BUNDLES.middlebox.out} --config /etc/ctlab/middlebox.json`,
+    );
     const mb = doc.services.middlebox!.command.join(' ');
     expect(mb).toContain('iptables -A FORWARD -p tcp -j NFQUEUE --queue-num 0 &&');
     expect(mb).not.toContain('bypass');
-    expect(parseProcessConfigText(readFileSync(join(root, 'lab/compose/middlebox.json'), 'utf8'), 'middlebox.json').profile.name).toBe('asa');
+    expect(
+      parseProcessConfigText(readFileSync(join(root, 'lab/compose/middlebox.json'), 'utf8'), 'middlebox.json').profile
+        .name,
+    ).toBe('asa');
     expect(doc.services.middlebox!.sysctls['net.ipv4.ip_forward']).toBe('1');
     expect(doc.services.server!.sysctls['net.ipv4.ip_forward']).toBe('0');
   });
@@ -55,11 +68,14 @@ describe('docker-compose.yml', () => {
     expect(w.volumes.join(' ')).not.toContain('docker.sock');
     expect(w.depends_on.sort()).toEqual(['harvester', 'middlebox', 'server']);
     const wire = readFileSync(join(root, 'lab/compose/wire.sh'), 'utf8');
-    for (const addr of ['198.18.1.2/24', '198.18.1.1/24', '198.18.2.1/24', '198.18.2.2/24']) expect(wire).toContain(addr);
+    for (const addr of ['198.18.1.2/24', '198.18.1.1/24', '198.18.2.1/24', '198.18.2.2/24'])
+      expect(wire).toContain(addr);
   });
 
   it('passes `docker-compose config` when docker-compose is installed', async () => {
-    const dc = await execa('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config', '-q'], { reject: false });
+    const dc = await execa('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config', '-q'], {
+      reject: false,
+    });
     if ((dc as { code?: string }).code === 'ENOENT' || dc.exitCode === 127) {
       console.warn('[compose.test] docker-compose not installed: YAML checks only');
       return;

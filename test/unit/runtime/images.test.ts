@@ -2,12 +2,23 @@ import { mkdtemp, mkdir, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { contentHash, parseContextList, roleContextFiles, skipContextFile, type ContextFile } from '../../../src/runtime/images.js';
+import {
+  contentHash,
+  parseContextList,
+  roleContextFiles,
+  skipContextFile,
+  type ContextFile,
+} from '../../../src/runtime/images.js';
 
 const f = (path: string, text: string, mode = 0o644): ContextFile => ({ path, content: Buffer.from(text), mode });
 
 describe('image content hash', () => {
-  const base = { dockerfile: 'FROM x\n', files: [f('a', '1'), f('b', '2')], parentId: 'sha256:p', buildArgs: { A: '1' } };
+  const base = {
+    dockerfile: 'FROM x\n',
+    files: [f('a', '1'), f('b', '2')],
+    parentId: 'sha256:p',
+    buildArgs: { A: '1' },
+  };
   const h = contentHash(base);
 
   it('is 12 hex digits and independent of file order', () => {
@@ -56,7 +67,12 @@ describe('build context', () => {
     await writeFile(join(root, 'dist/src/a.js.map'), 'x');
     await writeFile(join(root, 'src/secret.ts'), 'not sent');
     const files = await roleContextFiles(root, 'lab/server');
-    expect(files.map((x) => x.path)).toEqual(['dist/src/a.js', 'lab/server/Dockerfile', 'lab/server/context.list', 'lab/server/firewall.sh']);
+    expect(files.map((x) => x.path)).toEqual([
+      'dist/src/a.js',
+      'lab/server/Dockerfile',
+      'lab/server/context.list',
+      'lab/server/firewall.sh',
+    ]);
     expect(files.find((x) => x.path.endsWith('firewall.sh'))!.mode).toBe(0o755);
     await writeFile(join(root, 'lab/server/context.list'), 'nope/\n');
     await expect(roleContextFiles(root, 'lab/server')).rejects.toMatchObject({ code: 'IMAGE' });

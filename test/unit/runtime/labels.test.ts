@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { imageRemovalOrder } from '../../../src/runtime/cleanup.js';
 import { dockerError } from '../../../src/runtime/connect.js';
-import { assertNodeName, assertRunId, containerName, helperLabels, imageFilter, newRunId, nodeLabels, runFilter } from '../../../src/runtime/labels.js';
+import {
+  assertNodeName,
+  assertRunId,
+  containerName,
+  helperLabels,
+  imageFilter,
+  newRunId,
+  nodeLabels,
+  runFilter,
+} from '../../../src/runtime/labels.js';
 
 describe('labels and names', () => {
   it('makes valid, distinct, time-ordered run ids', () => {
@@ -13,14 +22,20 @@ describe('labels and names', () => {
   });
 
   it('rejects run ids and node names Docker names or labels cannot carry safely', () => {
-    for (const bad of ['', 'Has-Upper', '-lead', 'a b', 'x/y', 'a'.repeat(41)]) expect(() => assertRunId(bad)).toThrow(/invalid run id/);
+    for (const bad of ['', 'Has-Upper', '-lead', 'a b', 'x/y', 'a'.repeat(41)])
+      expect(() => assertRunId(bad)).toThrow(/invalid run id/);
     expect(() => assertNodeName('server 1')).toThrow(/invalid node name/);
     expect(assertNodeName('mb-1')).toBe('mb-1');
   });
 
   it('puts the run id in container names and labels', () => {
     expect(containerName('r1', 'server')).toBe('ctlab-r1-server');
-    expect(nodeLabels('r1', 'server', 'server')).toEqual({ 'ctlab.run': 'r1', 'ctlab.node': 'server', 'ctlab.role': 'server', 'ctlab.kind': 'node' });
+    expect(nodeLabels('r1', 'server', 'server')).toEqual({
+      'ctlab.run': 'r1',
+      'ctlab.node': 'server',
+      'ctlab.role': 'server',
+      'ctlab.kind': 'node',
+    });
     expect(helperLabels('r1')).toEqual({ 'ctlab.run': 'r1', 'ctlab.kind': 'helper' });
   });
 
@@ -33,7 +48,13 @@ describe('labels and names', () => {
 
   it('removes child images before parents', () => {
     const roles = ['debian-root', 'base', 'server', 'harvester', 'base'];
-    expect(roles.sort((a, b) => imageRemovalOrder(a) - imageRemovalOrder(b))).toEqual(['server', 'harvester', 'base', 'base', 'debian-root']);
+    expect(roles.sort((a, b) => imageRemovalOrder(a) - imageRemovalOrder(b))).toEqual([
+      'server',
+      'harvester',
+      'base',
+      'base',
+      'debian-root',
+    ]);
   });
 
   it('explains an unreachable Docker with a hint', () => {

@@ -5,7 +5,13 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configureEndScript, NODE_DEFAULT_SYSCTLS, validateLinkSpec, vethAddCommand, wireLink } from '../../../src/runtime/link.js';
+import {
+  configureEndScript,
+  NODE_DEFAULT_SYSCTLS,
+  validateLinkSpec,
+  vethAddCommand,
+  wireLink,
+} from '../../../src/runtime/link.js';
 import { missingMessage, missingPrograms } from '../../../src/runtime/host-programs.js';
 import { holderScript } from '../../../src/runtime/netns/holder.js';
 import { shq } from '../../../src/util/shq.js';
@@ -14,7 +20,12 @@ import { parseEnviron } from '../../../src/runtime/netns/procs.js';
 import { CtlabError } from '../../../src/errors.js';
 import type { ExecOptions, ExecResult, LabNode, LinkSpec } from '../../../src/runtime/types.js';
 
-const plan = { root: '/run/ctlab-netns/r1/nodes/server/root', optRoot: "/tmp/o p't", hostname: 'server', sysctls: { ...NODE_DEFAULT_SYSCTLS, 'net.ipv4.tcp_rmem': '4096 131072 6291456' } };
+const plan = {
+  root: '/run/ctlab-netns/r1/nodes/server/root',
+  optRoot: "/tmp/o p't",
+  hostname: 'server',
+  sysctls: { ...NODE_DEFAULT_SYSCTLS, 'net.ipv4.tcp_rmem': '4096 131072 6291456' },
+};
 
 describe('holderScript', () => {
   const script = holderScript(plan);
@@ -71,7 +82,12 @@ describe('holderScript', () => {
 
 describe('identity and host checks', () => {
   it('parses /proc/<pid>/environ', () => {
-    expect(parseEnviron(Buffer.from('A=1\0CTLAB_RUN=r-1\0CTLAB_NODE=server\0EMPTY=\0junk\0'))).toEqual({ A: '1', CTLAB_RUN: 'r-1', CTLAB_NODE: 'server', EMPTY: '' });
+    expect(parseEnviron(Buffer.from('A=1\0CTLAB_RUN=r-1\0CTLAB_NODE=server\0EMPTY=\0junk\0'))).toEqual({
+      A: '1',
+      CTLAB_RUN: 'r-1',
+      CTLAB_NODE: 'server',
+      EMPTY: '',
+    });
   });
 
   it('finds programs on PATH only if executable, and names the apt package of the missing ones', () => {
@@ -79,11 +95,14 @@ describe('identity and host checks', () => {
     writeFileSync(join(dir, 'fakeprog-x'), '#!/bin/sh\n');
     chmodSync(join(dir, 'fakeprog-x'), 0o755);
     writeFileSync(join(dir, 'fakeprog-noexec'), '');
-    const r = missingPrograms([
-      { program: 'fakeprog-x', pkg: 'px', why: 'a' },
-      { program: 'fakeprog-noexec', pkg: 'pn', why: 'b' },
-      { program: 'fakeprog-absent', pkg: 'pn', why: 'c' },
-    ], dir);
+    const r = missingPrograms(
+      [
+        { program: 'fakeprog-x', pkg: 'px', why: 'a' },
+        { program: 'fakeprog-noexec', pkg: 'pn', why: 'b' },
+        { program: 'fakeprog-absent', pkg: 'pn', why: 'c' },
+      ],
+      dir,
+    );
     expect(r.programs['fakeprog-x']).toBe(join(dir, 'fakeprog-x'));
     expect(r.missing.map((m) => m.program)).toEqual(['fakeprog-noexec', 'fakeprog-absent']);
     const m = missingMessage(r.missing);
@@ -93,46 +112,96 @@ describe('identity and host checks', () => {
 
   it('needs the programs the topology and the images rely on', () => {
     const names = NETNS_HOST_PROGRAMS.map((p) => p.program);
-    for (const p of ['unshare', 'nsenter', 'node', 'nginx', 'iptables-nft', 'iptables-legacy', 'conntrack', 'tcpdump', 'ip', 'tc', 'ethtool', 'nstat', 'sysctl']) expect(names).toContain(p);
+    for (const p of [
+      'unshare',
+      'nsenter',
+      'node',
+      'nginx',
+      'iptables-nft',
+      'iptables-legacy',
+      'conntrack',
+      'tcpdump',
+      'ip',
+      'tc',
+      'ethtool',
+      'nstat',
+      'sysctl',
+    ])
+      expect(names).toContain(p);
   });
 });
 
 describe('shared veth wiring (link.ts)', () => {
-  const spec: LinkSpec = { a: { node: 'c', ifname: 'eth0', address: '198.18.1.2/24' }, b: { node: 'm', ifname: 'eth1', address: '198.18.1.1/24' }, mtu: 1500 };
+  const spec: LinkSpec = {
+    a: { node: 'c', ifname: 'eth0', address: '198.18.1.2/24' },
+    b: { node: 'm', ifname: 'eth1', address: '198.18.1.1/24' },
+    mtu: 1500,
+  };
 
   it('creates both ends straight in the nodes (by pid) and configures each end with offloads off', () => {
-    expect(vethAddCommand(spec, 11, 22)).toEqual(['ip', 'link', 'add', 'eth0', 'netns', '11', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', '22']);
+    expect(vethAddCommand(spec, 11, 22)).toEqual([
+      'ip',
+      'link',
+      'add',
+      'eth0',
+      'netns',
+      '11',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth1',
+      'netns',
+      '22',
+    ]);
     const s = configureEndScript(spec.a, 1400);
-    expect(s.split('\n')).toEqual(['set -e', 'ip link set dev eth0 mtu 1400', 'ip addr add 198.18.1.2/24 dev eth0', 'ethtool -K eth0 tso off gso off gro off tx off rx off', 'ip link set dev eth0 up']);
+    expect(s.split('\n')).toEqual([
+      'set -e',
+      'ip link set dev eth0 mtu 1400',
+      'ip addr add 198.18.1.2/24 dev eth0',
+      'ethtool -K eth0 tso off gso off gro off tx off rx off',
+      'ip link set dev eth0 up',
+    ]);
   });
 
   it('rejects names and addresses that must not reach a shell', () => {
     expect(() => validateLinkSpec({ ...spec, a: { ...spec.a, ifname: 'eth0;reboot' } })).toThrow(/bad interface name/);
-    expect(() => validateLinkSpec({ ...spec, a: { ...spec.a, ifname: 'a-name-too-long-x' } })).toThrow(/bad interface name/);
+    expect(() => validateLinkSpec({ ...spec, a: { ...spec.a, ifname: 'a-name-too-long-x' } })).toThrow(
+      /bad interface name/,
+    );
     expect(() => validateLinkSpec({ ...spec, b: { ...spec.b, address: '198.18.1.300/24' } })).toThrow(/bad address/);
     expect(() => validateLinkSpec({ ...spec, mtu: 10 })).toThrow(/bad MTU/);
   });
 
   function fakeNode(name: string, pid: number, fail: boolean, log: string[]): LabNode {
     return {
-      spec: { name, role: 'server' }, id: name, pid,
+      spec: { name, role: 'server' },
+      id: name,
+      pid,
       async exec(cmd: string[], _o?: ExecOptions): Promise<ExecResult> {
         log.push(`${name}: ${cmd.join(' ').split('\n')[1] ?? cmd.join(' ')}`);
         if (fail && cmd[0] === 'sh') throw new CtlabError('EXEC', 'x failed', { stderr: 'Cannot find device "eth0"' });
         return { command: cmd, node: name, exitCode: 0, stdout: '', stderr: '', timedOut: false, durationMs: 0 };
       },
-      readFile: async () => Buffer.alloc(0), writeFile: async () => undefined,
+      readFile: async () => Buffer.alloc(0),
+      writeFile: async () => undefined,
     };
   }
 
   it('adds the pair once, then configures both ends; a failing end is reported, never rewired', async () => {
     const log: string[] = [];
     const adds: string[][] = [];
-    await wireLink(spec, fakeNode('c', 11, false, log), fakeNode('m', 22, false, log), async (cmd) => { adds.push(cmd); });
+    await wireLink(spec, fakeNode('c', 11, false, log), fakeNode('m', 22, false, log), async (cmd) => {
+      adds.push(cmd);
+    });
     expect(adds).toEqual([vethAddCommand(spec, 11, 22)]);
     expect(log.sort()).toEqual(['c: ip link set dev eth0 mtu 1500', 'm: ip link set dev eth1 mtu 1500']);
     const adds2: string[][] = [];
-    await expect(wireLink(spec, fakeNode('c', 11, true, []), fakeNode('m', 22, false, []), async (cmd) => { adds2.push(cmd); })).rejects.toThrow('x failed');
+    await expect(
+      wireLink(spec, fakeNode('c', 11, true, []), fakeNode('m', 22, false, []), async (cmd) => {
+        adds2.push(cmd);
+      }),
+    ).rejects.toThrow('x failed');
     expect(adds2.length).toBe(1);
   });
 });

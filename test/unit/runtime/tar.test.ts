@@ -11,7 +11,7 @@ describe('tar', () => {
 
   it('round-trips files, modes, directories and long names', () => {
     const tar = packTar([
-      { name: 'lab/server/', },
+      { name: 'lab/server/' },
       { name: 'lab/server/firewall.sh', content: Buffer.from('#!/bin/sh\n'), mode: 0o755 },
       { name: 'blob.bin', content: binary },
       { name: longName, content: Buffer.from('x') },
@@ -20,7 +20,11 @@ describe('tar', () => {
     expect(tar.length % 512).toBe(0);
     const out = unpackTar(tar);
     expect(out.map((e) => [e.name, e.type])).toEqual([
-      ['lab/server/', 'directory'], ['lab/server/firewall.sh', 'file'], ['blob.bin', 'file'], [longName, 'file'], ['empty', 'file'],
+      ['lab/server/', 'directory'],
+      ['lab/server/firewall.sh', 'file'],
+      ['blob.bin', 'file'],
+      [longName, 'file'],
+      ['empty', 'file'],
     ]);
     expect(out[1]!.mode).toBe(0o755);
     expect(out[2]!.content.equals(binary)).toBe(true);
@@ -35,7 +39,13 @@ describe('tar', () => {
 
   it('writes archives GNU tar reads, and reads archives GNU tar writes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-tar-'));
-    await writeFile(join(dir, 'ours.tar'), packTar([{ name: longName, content: binary }, { name: 'x/y.txt', content: Buffer.from('hi\n') }]));
+    await writeFile(
+      join(dir, 'ours.tar'),
+      packTar([
+        { name: longName, content: binary },
+        { name: 'x/y.txt', content: Buffer.from('hi\n') },
+      ]),
+    );
     const list = await execa('tar', ['-tf', join(dir, 'ours.tar')]);
     expect(list.stdout.split('\n')).toEqual([longName, 'x/y.txt']);
     await execa('tar', ['-xf', join(dir, 'ours.tar'), '-C', dir]);

@@ -30,31 +30,57 @@ describe('actions', () => {
   const s = parseScenario(scenario, 'a.yaml');
 
   it('loads scenario actions in ms, and a variant list that replaces them ([] = none)', () => {
-    expect(s.actions).toEqual([{ atMs: 2000, node: 'server', do: 'conntrack-flush', text: 'conntrack-flush on server at 2s' }]);
+    expect(s.actions).toEqual([
+      { atMs: 2000, node: 'server', do: 'conntrack-flush', text: 'conntrack-flush on server at 2s' },
+    ]);
     expect(s.variants[0]!.actions).toBeUndefined();
     expect(s.variants[1]!.actions).toEqual([]);
-    expect(s.variants[2]!.actions!.map((a) => [a.atMs, a.node])).toEqual([[1500, 'server'], [500, 'client']]);
+    expect(s.variants[2]!.actions!.map((a) => [a.atMs, a.node])).toEqual([
+      [1500, 'server'],
+      [500, 'client'],
+    ]);
   });
 
-  it('plans each variant\'s actions on its own node names, in time order', () => {
+  it("plans each variant's actions on its own node names, in time order", () => {
     const t = (i: number) => buildTopology(s, s.variants[i]!, 1, 'v1-');
-    expect(t(0).actions).toEqual([{ atMs: 2000, node: 'v1-server', command: ['sh', '-c', 'echo "conntrack entries: $(conntrack -C)" && conntrack -F'], text: 'conntrack-flush on server at 2s' }]);
+    expect(t(0).actions).toEqual([
+      {
+        atMs: 2000,
+        node: 'v1-server',
+        command: ['sh', '-c', 'echo "conntrack entries: $(conntrack -C)" && conntrack -F'],
+        text: 'conntrack-flush on server at 2s',
+      },
+    ]);
     expect(t(1).actions).toBeUndefined();
-    expect(t(2).actions!.map((a) => [a.atMs, a.node])).toEqual([[500, 'v1-harvester'], [1500, 'v1-server']]);
+    expect(t(2).actions!.map((a) => [a.atMs, a.node])).toEqual([
+      [500, 'v1-harvester'],
+      [1500, 'v1-server'],
+    ]);
   });
 
-  it('matrix cells inherit the scenario\'s actions', () => {
-    const m = parseScenario(`${scenario.replace(/variants:[\s\S]*$/, '')}matrix:\n  axes:\n    firewall: [transparent]\n    server:\n      loose-off: { sysctls: { net.netfilter.nf_conntrack_tcp_loose: 0 } }\n`, 'm.yaml');
+  it("matrix cells inherit the scenario's actions", () => {
+    const m = parseScenario(
+      `${scenario.replace(/variants:[\s\S]*$/, '')}matrix:\n  axes:\n    firewall: [transparent]\n    server:\n      loose-off: { sysctls: { net.netfilter.nf_conntrack_tcp_loose: 0 } }\n`,
+      'm.yaml',
+    );
     const [cell] = expandMatrix(m);
     expect(buildTopology(cell!.scenario, cell!.scenario.variants[0]!, 1).actions).toHaveLength(1);
   });
 
   it('rejects bad times, unknown actions and nodes, and actions after the time limit, with lines', () => {
-    expect(problems('workload: { maxDurationMs: 5000 }\nactions:\n  - { at: 2, do: conntrack-flush }\n  - { at: 2 s, do: conntrack-flush }\n  - { at: 9s, do: conntrack-flush }\nvariants: [{ name: a }]\n')).toEqual([
+    expect(
+      problems(
+        'workload: { maxDurationMs: 5000 }\nactions:\n  - { at: 2, do: conntrack-flush }\n  - { at: 2 s, do: conntrack-flush }\n  - { at: 9s, do: conntrack-flush }\nvariants: [{ name: a }]\n',
+      ),
+    ).toEqual([
       '3 actions[0].at: expected string, got number',
       '4 actions[1].at: a time after the harvest starts, e.g. "2s" or "1500ms"',
     ]);
-    expect(problems('workload: { maxDurationMs: 5000 }\nactions: [{ at: 9s, do: conntrack-flush }]\nvariants: [{ name: a, actions: [{ at: 5000ms, do: conntrack-flush }] }]\n')).toEqual([
+    expect(
+      problems(
+        'workload: { maxDurationMs: 5000 }\nactions: [{ at: 9s, do: conntrack-flush }]\nvariants: [{ name: a, actions: [{ at: 5000ms, do: conntrack-flush }] }]\n',
+      ),
+    ).toEqual([
       '3 variants[0].actions[0].at: 5000 ms is not before workload.maxDurationMs (5000 ms): the action would never run',
       '2 actions[0].at: 9000 ms is not before workload.maxDurationMs (5000 ms): the action would never run',
     ]);
@@ -68,20 +94,35 @@ describe('actions', () => {
 describe('firewall policy', () => {
   const fw = (yaml: string) => {
     const s = parseScenario(`server: { firewall: ${yaml} }\nvariants: [{ name: a }]\n`, 'f.yaml');
-    return { model: s.server.firewall, cmd: buildTopology(s, s.variants[0]!, 1).setup.server!.find((c) => c[0] === 'ctlab-firewall') };
+    return {
+      model: s.server.firewall,
+      cmd: buildTopology(s, s.variants[0]!, 1).setup.server!.find((c) => c[0] === 'ctlab-firewall'),
+    };
   };
 
   it('defaults to default-deny, and passes accept to ctlab-firewall', () => {
-    expect(fw('{}')).toEqual({ model: { dropInvalid: true, backend: 'nft', policy: 'drop' }, cmd: ['ctlab-firewall', '--backend', 'nft'] });
+    expect(fw('{}')).toEqual({
+      model: { dropInvalid: true, backend: 'nft', policy: 'drop' },
+      cmd: ['ctlab-firewall', '--backend', 'nft'],
+    });
     expect(fw('{ dropInvalid: false, policy: accept }')).toEqual({
       model: { dropInvalid: false, backend: 'nft', policy: 'accept' },
       cmd: ['ctlab-firewall', '--backend', 'nft', '--no-drop-invalid', '--policy', 'accept'],
     });
-    expect(problems('server: { firewall: { policy: reject } }\nvariants: [{ name: a }]\n')).toEqual(['1 server.firewall.policy: "reject" is not one of "drop", "accept"']);
+    expect(problems('server: { firewall: { policy: reject } }\nvariants: [{ name: a }]\n')).toEqual([
+      '1 server.firewall.policy: "reject" is not one of "drop", "accept"',
+    ]);
   });
 
   it('a matrix server configuration may set the policy alone', () => {
-    const m = parseScenario('matrix:\n  axes:\n    firewall: [asa]\n    server:\n      open: { firewall: { dropInvalid: false, policy: accept } }\n', 'm.yaml');
-    expect(expandMatrix(m)[0]!.scenario.server.firewall).toEqual({ dropInvalid: false, backend: 'nft', policy: 'accept' });
+    const m = parseScenario(
+      'matrix:\n  axes:\n    firewall: [asa]\n    server:\n      open: { firewall: { dropInvalid: false, policy: accept } }\n',
+      'm.yaml',
+    );
+    expect(expandMatrix(m)[0]!.scenario.server.firewall).toEqual({
+      dropInvalid: false,
+      backend: 'nft',
+      policy: 'accept',
+    });
   });
 });

@@ -17,11 +17,19 @@ ${variantClient}
     expect: [server.estabResets == 0]
 `;
 
-
 describe('client: in a scenario', () => {
   it('reads the VIP, the INVALID rule and the client sysctls', () => {
-    const s = parseScenario(doc('client: { serviceVip: 198.18.3.80, dropInvalid: true, sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 } }'), 'x.yaml');
-    expect(s.client).toEqual({ serviceVip: '198.18.3.80', dropInvalid: true, sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' } });
+    const s = parseScenario(
+      doc(
+        'client: { serviceVip: 198.18.3.80, dropInvalid: true, sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 } }',
+      ),
+      'x.yaml',
+    );
+    expect(s.client).toEqual({
+      serviceVip: '198.18.3.80',
+      dropInvalid: true,
+      sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' },
+    });
     expect(variantClient(s, s.variants[0]!)).toEqual({
       serviceVip: '198.18.3.80',
       dropInvalid: true,
@@ -51,30 +59,44 @@ describe('client: in a scenario', () => {
     expect(direct.serviceVip).toBeUndefined();
     expect(direct.dropInvalid).toBe(false);
     // No NAT, no rule: only what the scenario set explicitly, nothing added.
-    expect(direct.sysctls).toEqual({ 'net.netfilter.nf_conntrack_tcp_be_liberal': '0', 'net.ipv4.tcp_rmem': '4096 32768 65536' });
+    expect(direct.sysctls).toEqual({
+      'net.netfilter.nf_conntrack_tcp_be_liberal': '0',
+      'net.ipv4.tcp_rmem': '4096 32768 65536',
+    });
   });
 
   it('rejects VIPs outside the lab, on its links or owned by a host, with the field and line', () => {
-    expect(problems(doc('client: { serviceVip: 10.0.0.1 }'))).toEqual([expect.stringMatching(/^3: client\.serviceVip: .*outside the lab's 198\.18\.0\.0\/15/)]);
+    expect(problems(doc('client: { serviceVip: 10.0.0.1 }'))).toEqual([
+      expect.stringMatching(/^3: client\.serviceVip: .*outside the lab's 198\.18\.0\.0\/15/),
+    ]);
     expect(problems(doc('client: { serviceVip: 198.20.0.1 }'))[0]).toMatch(/outside the lab/);
     for (const host of [ADDR.client, ADDR.server, ADDR.mbClientSide, ADDR.mbServerSide, '198.18.2.80']) {
       expect(problems(doc(`client: { serviceVip: ${host} }`))[0], host).toMatch(/link subnet/);
     }
     expect(problems(doc('client: { serviceVip: 198.19.255.255 }'))[0]).toMatch(/broadcast/);
     expect(problems(doc('client: { serviceVip: 198.18.3.256 }'))[0]).toMatch(/client\.serviceVip: .*IPv4 address/);
-    expect(problems(doc('client: { serviceVip: 198.18.3.80 }', '    client: { serviceVip: 198.18.1.2 }'))[0]).toMatch(/^6: variants\[0\]\.client\.serviceVip: .*link subnet/);
+    expect(problems(doc('client: { serviceVip: 198.18.3.80 }', '    client: { serviceVip: 198.18.1.2 }'))[0]).toMatch(
+      /^6: variants\[0\]\.client\.serviceVip: .*link subnet/,
+    );
   });
 
   it('rejects unknown fields and sysctls outside the allowlist, in the scenario and in a variant', () => {
     expect(problems(doc('client: { serviceVIP: 198.18.3.80 }'))).toEqual(['3: client.serviceVIP: unknown field']);
-    expect(problems(doc('client: { sysctls: { net.ipv4.ip_forward: 1 } }'))[0]).toMatch(/client\.sysctls\.net\.ipv4\.ip_forward: unknown sysctl/);
-    expect(problems(doc('', '    client: { sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 2 } }'))[0]).toMatch(/variants\[0\]\.client\.sysctls.*must be 0 or 1/);
+    expect(problems(doc('client: { sysctls: { net.ipv4.ip_forward: 1 } }'))[0]).toMatch(
+      /client\.sysctls\.net\.ipv4\.ip_forward: unknown sysctl/,
+    );
+    expect(problems(doc('', '    client: { sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 2 } }'))[0]).toMatch(
+      /variants\[0\]\.client\.sysctls.*must be 0 or 1/,
+    );
     expect(problems(doc('', '    client: { nat: true }'))[0]).toMatch(/variants\[0\]\.client\.nat: unknown field/);
   });
 
-  it('checks the VIP rule itself against the topology\'s addresses', () => {
+  it("checks the VIP rule itself against the topology's addresses", () => {
     for (const a of [ADDR.client, ADDR.mbClientSide, ADDR.server, ADDR.mbServerSide]) {
-      expect(LINK_NETS.some((n) => n.split('.').slice(0, 3).join('.') === a.split('.').slice(0, 3).join('.')), a).toBe(true);
+      expect(
+        LINK_NETS.some((n) => n.split('.').slice(0, 3).join('.') === a.split('.').slice(0, 3).join('.')),
+        a,
+      ).toBe(true);
       expect(checkServiceVip(a)).toBeDefined();
     }
     expect(checkServiceVip('198.18.3.80')).toBeUndefined();
@@ -85,14 +107,34 @@ describe('client: in a scenario', () => {
 
 function result(over: Partial<VariantResult['client']> = {}, serverNstat: Record<string, number> = {}): VariantResult {
   return {
-    name: 'nat', repetition: 1, seed: 7, kernel: '5.10.0-35-cloud-amd64', sysctls: {},
+    name: 'nat',
+    repetition: 1,
+    seed: 7,
+    kernel: '5.10.0-35-cloud-amd64',
+    sysctls: {},
     harvest: { records: 100, expectedRecords: 100, complete: true, pages: 2, stoppedBecause: null },
-    attempts: { total: 3, ok: 2, timedOut: 0, connectTimeouts: 0, readTimeouts: 0, resets: 1, errors: 0, retries: 1, failed: 1 },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 }, requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000, throughputBytesPerSec: 1000,
+    attempts: {
+      total: 3,
+      ok: 2,
+      timedOut: 0,
+      connectTimeouts: 0,
+      readTimeouts: 0,
+      resets: 1,
+      errors: 0,
+      retries: 1,
+      failed: 1,
+    },
+    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
+    durationMs: 1000,
+    throughputBytesPerSec: 1000,
     server: { invalidDrops: 0, conntrackInvalid: 0, conntrackStats: {}, nstat: serverNstat },
-    client: { nstat: { TcpOutRsts: 17 }, ...over }, middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
-    expectations: [], timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 }, dir: 'nat', files: {},
+    client: { nstat: { TcpOutRsts: 17 }, ...over },
+    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
+    expectations: [],
+    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    dir: 'nat',
+    files: {},
   };
 }
 
@@ -100,16 +142,39 @@ describe('nat-reset expectations', () => {
   it('accepts the new metrics in expectations, kernel-conditionally too', () => {
     const s = loadScenario('scenarios/nat-reset.yaml');
     const nat = s.variants.find((v) => v.name === 'nat')!;
-    expect(nat.expect.filter((e) => e.kernel?.text === '< 6.1').map((e) => e.metric)).toEqual(['client.conntrackInvalid', 'client.outRsts', 'server.estabResets', 'attempts.resets', 'complete']);
+    expect(nat.expect.filter((e) => e.kernel?.text === '< 6.1').map((e) => e.metric)).toEqual([
+      'client.conntrackInvalid',
+      'client.outRsts',
+      'server.estabResets',
+      'attempts.resets',
+      'complete',
+    ]);
     const broken = result({ conntrackInvalid: 9 }, { TcpEstabResets: 2 });
-    const old = checkExpectations({ ...broken, harvest: { ...broken.harvest, records: 0, complete: false } }, nat.expect);
+    const old = checkExpectations(
+      { ...broken, harvest: { ...broken.harvest, records: 0, complete: false } },
+      nat.expect,
+    );
     expect(old.length).toBe(5);
     expect(old.every((e) => e.kernel === '< 6.1' && e.passed)).toBe(true);
     // The same numbers on a 6.18 kernel fail its expectations: nothing may reset there.
-    expect(checkExpectations({ ...broken, kernel: '6.18.44' }, nat.expect).filter((e) => !e.passed).map((e) => e.text.split(' (')[0])).toEqual([
-      'client.conntrackInvalid == 0', 'server.estabResets == 0', 'attempts.resets == 0', 'attempts.failed == 0',
+    expect(
+      checkExpectations({ ...broken, kernel: '6.18.44' }, nat.expect)
+        .filter((e) => !e.passed)
+        .map((e) => e.text.split(' (')[0]),
+    ).toEqual([
+      'client.conntrackInvalid == 0',
+      'server.estabResets == 0',
+      'attempts.resets == 0',
+      'attempts.failed == 0',
     ]);
-    const fresh = checkExpectations({ ...result({ conntrackInvalid: 0 }, { TcpEstabResets: 0 }), kernel: '6.18.44', attempts: { ...result().attempts, failed: 0, resets: 0 } }, nat.expect);
+    const fresh = checkExpectations(
+      {
+        ...result({ conntrackInvalid: 0 }, { TcpEstabResets: 0 }),
+        kernel: '6.18.44',
+        attempts: { ...result().attempts, failed: 0, resets: 0 },
+      },
+      nat.expect,
+    );
     expect(fresh.every((e) => e.kernel === '>= 6.1')).toBe(true);
     expect(fresh.map((e) => e.passed)).toEqual(fresh.map(() => true));
   });

@@ -17,13 +17,17 @@ variants:
 ${variantExtra}
 `;
 
-
 describe('path.late in a scenario', () => {
   it('reaches the model and the middlebox config', () => {
     const s = parseScenario(base('  late: { clientAcks: { every: 20, holdMs: 200 } }'), 'x.yaml');
     expect(s.path.late).toEqual({ clientAcks: { every: 20, holdMs: 200 } });
-    expect(buildTopology(s, s.variants[0]!, 1).middlebox.config.path.late).toEqual({ clientAcks: { every: 20, holdMs: 200 } });
-    const both = parseScenario(base('  late:\n    clientAcks: { every: 3, holdMs: 50 }\n    serverData: { every: 7, holdMs: 300 }'), 'x.yaml');
+    expect(buildTopology(s, s.variants[0]!, 1).middlebox.config.path.late).toEqual({
+      clientAcks: { every: 20, holdMs: 200 },
+    });
+    const both = parseScenario(
+      base('  late:\n    clientAcks: { every: 3, holdMs: 50 }\n    serverData: { every: 7, holdMs: 300 }'),
+      'x.yaml',
+    );
     expect(both.path.late).toEqual({ clientAcks: { every: 3, holdMs: 50 }, serverData: { every: 7, holdMs: 300 } });
   });
 
@@ -32,11 +36,21 @@ describe('path.late in a scenario', () => {
   });
 
   it('rejects bad values with their line and field', () => {
-    expect(problems(base('  late: { clientAcks: { every: 1, holdMs: 200 } }'))).toEqual(['5: path.late.clientAcks.every: must be at least 2']);
-    expect(problems(base('  late: { serverData: { every: 5, holdMs: 0 } }'))).toEqual(['5: path.late.serverData.holdMs: must be more than 0']);
-    expect(problems(base('  late: { serverData: { every: 5, holdMs: 9000 } }'))).toEqual(['5: path.late.serverData.holdMs: must be at most 5000']);
-    expect(problems(base('  late: { clientAcks: { every: 2.5, holdMs: 10 } }'))[0]).toMatch(/^5: path\.late\.clientAcks\.every: /);
-    expect(problems(base('  late: { clientAck: { every: 5, holdMs: 10 } }'))).toEqual(['5: path.late.clientAck: unknown field']);
+    expect(problems(base('  late: { clientAcks: { every: 1, holdMs: 200 } }'))).toEqual([
+      '5: path.late.clientAcks.every: must be at least 2',
+    ]);
+    expect(problems(base('  late: { serverData: { every: 5, holdMs: 0 } }'))).toEqual([
+      '5: path.late.serverData.holdMs: must be more than 0',
+    ]);
+    expect(problems(base('  late: { serverData: { every: 5, holdMs: 9000 } }'))).toEqual([
+      '5: path.late.serverData.holdMs: must be at most 5000',
+    ]);
+    expect(problems(base('  late: { clientAcks: { every: 2.5, holdMs: 10 } }'))[0]).toMatch(
+      /^5: path\.late\.clientAcks\.every: /,
+    );
+    expect(problems(base('  late: { clientAck: { every: 5, holdMs: 10 } }'))).toEqual([
+      '5: path.late.clientAck: unknown field',
+    ]);
     expect(problems(base('  late: {}'))).toEqual(['5: path.late: late needs clientAcks or serverData (or remove it)']);
   });
 });

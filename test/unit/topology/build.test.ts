@@ -25,7 +25,9 @@ describe('topology', () => {
     expect(off.links[0]!.b.node).toBe('middlebox');
     expect(off.links[1]!.b).toMatchObject({ node: 'server', address: `${ADDR.server}/24` });
     // Routes only towards the lab range, never a default route.
-    const routes = Object.values(off.setup).flat().filter((c) => c[0] === 'ip' && c[1] === 'route');
+    const routes = Object.values(off.setup)
+      .flat()
+      .filter((c) => c[0] === 'ip' && c[1] === 'route');
     expect(routes.length).toBe(2);
     for (const r of routes) {
       expect(r).toContain(ADDR.labNet);
@@ -53,7 +55,11 @@ describe('topology', () => {
   });
 
   it('omits the INVALID rule when the scenario says so', () => {
-    const t = buildTopology({ ...s, server: { ...s.server, firewall: { dropInvalid: false, backend: 'legacy' } } }, s.variants[0]!, 1);
+    const t = buildTopology(
+      { ...s, server: { ...s.server, firewall: { dropInvalid: false, backend: 'legacy' } } },
+      s.variants[0]!,
+      1,
+    );
     const fw = t.setup.server!.find((c) => c[0] === 'ctlab-firewall')!;
     expect(fw).toEqual(['ctlab-firewall', '--backend', 'legacy', '--no-drop-invalid']);
   });

@@ -10,9 +10,11 @@ const topo = (name: string) => buildTopology(s, s.variants.find((v) => v.name ==
 const harvesterSetup = (t: ReturnType<typeof topo>) => t.setup[t.names.harvester]!.map((c) => c.join(' '));
 
 describe('client-side NAT topology', () => {
-  it('DNATs the VIP to the server in the client\'s OUTPUT chain and aims the harvester at the VIP', () => {
+  it("DNATs the VIP to the server in the client's OUTPUT chain and aims the harvester at the VIP", () => {
     const t = topo('nat');
-    expect(harvesterSetup(t)).toContain('iptables -w -t nat -A OUTPUT -d 198.18.3.80/32 -p tcp --dport 80 -j DNAT --to-destination 198.18.2.2:80');
+    expect(harvesterSetup(t)).toContain(
+      'iptables -w -t nat -A OUTPUT -d 198.18.3.80/32 -p tcp --dport 80 -j DNAT --to-destination 198.18.2.2:80',
+    );
     expect(harvesterSetup(t).filter((c) => c.includes('INVALID'))).toEqual([]);
     expect(t.harvester.url).toBe('http://198.18.3.80/oai');
     expect(t.harvester.command.join(' ')).toContain('--base-url http://198.18.3.80/oai');
@@ -21,16 +23,18 @@ describe('client-side NAT topology', () => {
     expect(t.client).toMatchObject({ serviceVip: '198.18.3.80', dropInvalid: false, iptables: 'iptables' });
   });
 
-  it('sets the client conntrack\'s sysctls at creation, per variant', () => {
+  it("sets the client conntrack's sysctls at creation, per variant", () => {
     const sys = (name: string) => topo(name).nodes.find((n) => n.role === 'harvester')!.sysctls!;
     expect(sys('nat')['net.netfilter.nf_conntrack_tcp_be_liberal']).toBe('0');
     expect(sys('nat')['net.netfilter.nf_conntrack_log_invalid']).toBe('6');
     expect(sys('nat-liberal')['net.netfilter.nf_conntrack_tcp_be_liberal']).toBe('1');
     // The server's flag is not the one under test here.
-    expect(topo('nat-liberal').nodes.find((n) => n.role === 'server')!.sysctls!['net.netfilter.nf_conntrack_tcp_be_liberal']).toBe('0');
+    expect(
+      topo('nat-liberal').nodes.find((n) => n.role === 'server')!.sysctls!['net.netfilter.nf_conntrack_tcp_be_liberal'],
+    ).toBe('0');
   });
 
-  it('adds kube-proxy\'s INVALID drop through a counted chain, after nothing else', () => {
+  it("adds kube-proxy's INVALID drop through a counted chain, after nothing else", () => {
     expect(harvesterSetup(topo('nat-drop-invalid')).slice(-3)).toEqual([
       'iptables -w -N CTLAB_INVALID',
       'iptables -w -A CTLAB_INVALID -j DROP',
@@ -38,7 +42,7 @@ describe('client-side NAT topology', () => {
     ]);
   });
 
-  it('captures the client\'s INVALID reasons only where its conntrack runs', () => {
+  it("captures the client's INVALID reasons only where its conntrack runs", () => {
     const cap = (name: string) => topo(name).captures.find((c) => c.name === 'client-invalid-reasons.pcap');
     expect(cap('nat')).toMatchObject({ node: 'harvester', iface: 'nflog:0' });
     expect(cap('direct')).toBeUndefined();

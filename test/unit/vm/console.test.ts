@@ -30,7 +30,16 @@ describe('guest console', () => {
   });
   it('reads the init markers with their host times', () => {
     const { st, kinds } = feedAll(GOOD);
-    expect(st).toMatchObject({ initAt: 10500, release: '6.1.0-50-cloud-amd64', modulesAt: 15900, jobStartAt: 16200, jobEndAt: 54600, jobRc: 1, tarOk: true, doneAt: 55200 });
+    expect(st).toMatchObject({
+      initAt: 10500,
+      release: '6.1.0-50-cloud-amd64',
+      modulesAt: 15900,
+      jobStartAt: 16200,
+      jobEndAt: 54600,
+      jobRc: 1,
+      tarOk: true,
+      doneAt: 55200,
+    });
     expect(st.missingModules).toEqual(['nf_log_syslog', 'sch_netem']);
     expect(kinds).toEqual(['other', 'marker', 'marker', 'marker', 'job', 'job', 'marker', 'marker', 'marker', 'other']);
     expect(diagnose(st, { timedOut: false, timeoutMs: 1000, qemuExit: 0 })).toBeUndefined();
@@ -40,15 +49,46 @@ describe('guest console', () => {
     expect(st.missingModules).toEqual([]);
   });
   it('diagnoses a kernel panic first, with the panic line', () => {
-    const { st } = feedAll([[1, 'CTLAB-VM INIT uptime=1 release=5.10.0-46-cloud-amd64'], [2, '[    3.1] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100'], [3, 'CTLAB-VM FAIL x']]);
-    expect(diagnose(st, { timedOut: false, timeoutMs: 1, qemuExit: 0 })).toMatch(/^the guest kernel 5\.10\.0-46-cloud-amd64 panicked: Kernel panic - not syncing: Attempted to kill init!/);
+    const { st } = feedAll([
+      [1, 'CTLAB-VM INIT uptime=1 release=5.10.0-46-cloud-amd64'],
+      [2, '[    3.1] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100'],
+      [3, 'CTLAB-VM FAIL x'],
+    ]);
+    expect(diagnose(st, { timedOut: false, timeoutMs: 1, qemuExit: 0 })).toMatch(
+      /^the guest kernel 5\.10\.0-46-cloud-amd64 panicked: Kernel panic - not syncing: Attempted to kill init!/,
+    );
   });
   it('diagnoses init failures, timeouts, early qemu exits and missing results', () => {
-    expect(diagnose(feedAll([[1, 'CTLAB-VM INIT uptime=1 release=r'], [2, 'CTLAB-VM FAIL no scratch disk']]).st, { timedOut: false, timeoutMs: 1, qemuExit: 0 })).toBe('the guest init failed: no scratch disk');
-    expect(diagnose(feedAll([[1, 'CTLAB-VM INIT uptime=1 release=r'], [2, 'CTLAB-VM JOB_START uptime=2']]).st, { timedOut: true, timeoutMs: 600_000, qemuExit: null })).toBe('the VM did not finish within 600 s (stopped while the job ran)');
-    expect(diagnose(newConsoleState(), { timedOut: false, timeoutMs: 1, qemuExit: 1, qemuStderr: 'qemu-system-x86_64: -kernel /x: No such file\n' })).toBe('qemu exited (code 1) before reaching init: qemu-system-x86_64: -kernel /x: No such file');
+    expect(
+      diagnose(
+        feedAll([
+          [1, 'CTLAB-VM INIT uptime=1 release=r'],
+          [2, 'CTLAB-VM FAIL no scratch disk'],
+        ]).st,
+        { timedOut: false, timeoutMs: 1, qemuExit: 0 },
+      ),
+    ).toBe('the guest init failed: no scratch disk');
+    expect(
+      diagnose(
+        feedAll([
+          [1, 'CTLAB-VM INIT uptime=1 release=r'],
+          [2, 'CTLAB-VM JOB_START uptime=2'],
+        ]).st,
+        { timedOut: true, timeoutMs: 600_000, qemuExit: null },
+      ),
+    ).toBe('the VM did not finish within 600 s (stopped while the job ran)');
+    expect(
+      diagnose(newConsoleState(), {
+        timedOut: false,
+        timeoutMs: 1,
+        qemuExit: 1,
+        qemuStderr: 'qemu-system-x86_64: -kernel /x: No such file\n',
+      }),
+    ).toBe('qemu exited (code 1) before reaching init: qemu-system-x86_64: -kernel /x: No such file');
     const noTar = feedAll(GOOD.filter(([, l]) => !l.includes('TAR'))).st;
-    expect(diagnose(noTar, { timedOut: false, timeoutMs: 1, qemuExit: 0 })).toBe('the guest finished but did not write its results to the scratch disk');
+    expect(diagnose(noTar, { timedOut: false, timeoutMs: 1, qemuExit: 0 })).toBe(
+      'the guest finished but did not write its results to the scratch disk',
+    );
   });
   it('keeps only the last lines', () => {
     const st = newConsoleState();

@@ -7,7 +7,6 @@ import { CpioWriter, newcHeader, readCpio, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG } 
 import { itWith, requireTool } from '../../gate.js';
 import { sleep } from '../../../src/util/sleep.js';
 
-
 describe('newc cpio', () => {
   it('writes the newc header layout the kernel expects', () => {
     const h = newcHeader({ ino: 1, mode: S_IFREG | 0o644, size: 5, name: 'a' });
@@ -68,7 +67,10 @@ describe('newc cpio', () => {
 
   it('reads concatenated archives (how the initrd is assembled)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-cpio-'));
-    for (const [n, f] of [['1', 'x'], ['2', 'y']] as const) {
+    for (const [n, f] of [
+      ['1', 'x'],
+      ['2', 'y'],
+    ] as const) {
       const w = new CpioWriter(join(dir, `${n}.cpio`));
       w.file(f, n);
       w.finish();

@@ -14,7 +14,7 @@ async function pkg(dir: string, name: string, deps: Record<string, string> = {},
 }
 
 describe('production dependencies', () => {
-  it('follows node\'s resolution: nested copies, hoisted ones, optional ones that are absent', async () => {
+  it("follows node's resolution: nested copies, hoisted ones, optional ones that are absent", async () => {
     const root = await mkdtemp(join(tmpdir(), 'ctlab-deps-'));
     await pkg(root, 'ctlab', { a: '1', '@s/b': '1' }, { devDependencies: { vitest: '1' } });
     await pkg(join(root, 'node_modules', 'a'), 'a', { c: '1' }, { optionalDependencies: { gone: '1' } });
@@ -30,7 +30,7 @@ describe('production dependencies', () => {
     await pkg(root, 'ctlab', { zod: '3' });
     expect(() => prodDependencyDirs(root)).toThrow(/zod .* not installed/);
   });
-  it('the repository\'s CLI dependencies are all found', () => {
+  it("the repository's CLI dependencies are all found", () => {
     const names = prodDependencyDirs(repoRoot()).map((d) => d.split('node_modules/').pop());
     for (const n of ['commander', 'yaml', 'zod', 'execa', 'dockerode']) expect(names).toContain(n);
     expect(names).not.toContain('vitest');
@@ -59,7 +59,13 @@ describe('guest pieces', () => {
     await writeFile(scenario, 'name: x\n');
     const root = repoRoot();
     const args = ['--seed', '7', '--variant', "flag off's", '$(x)'];
-    writeJobCpio(join(dir, 'job.cpio'), { scenarioFile: scenario, jobScript: join(root, 'lab', 'vm', 'job-run.sh'), env: { CTLAB_VM_JOB_TIMEOUT: '600' }, args, modules: ['veth', 'nf_log_syslog|nf_log_ipv4'] });
+    writeJobCpio(join(dir, 'job.cpio'), {
+      scenarioFile: scenario,
+      jobScript: join(root, 'lab', 'vm', 'job-run.sh'),
+      env: { CTLAB_VM_JOB_TIMEOUT: '600' },
+      args,
+      modules: ['veth', 'nf_log_syslog|nf_log_ipv4'],
+    });
     const entries = readCpio(await readFile(join(dir, 'job.cpio')));
     const byName = new Map(entries.map((e) => [e.name, e]));
     expect(byName.get('init')!.mode & 0o111).not.toBe(0);
@@ -71,12 +77,24 @@ describe('guest pieces', () => {
     expect([...byName.keys()].some((n) => n.endsWith('.map'))).toBe(false);
     const env = join(dir, 'env');
     await writeFile(env, byName.get('job/env')!.content);
-    const out = execFileSync('sh', ['-c', `. ${env}; echo "$CTLAB_VM_JOB_TIMEOUT|$CTLAB_VM_MODULES"; printf '%s\\n' "$@"`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'sh',
+      ['-c', `. ${env}; echo "$CTLAB_VM_JOB_TIMEOUT|$CTLAB_VM_MODULES"; printf '%s\\n' "$@"`],
+      { encoding: 'utf8' },
+    );
     expect(out).toBe(`600|veth nf_log_syslog|nf_log_ipv4\n${args.join('\n')}\n`);
   });
 
   it('a missing scenario file is a SCENARIO error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-job-'));
-    expect(() => writeJobCpio(join(dir, 'job.cpio'), { scenarioFile: join(dir, 'nope.yaml'), jobScript: join(repoRoot(), 'lab', 'vm', 'job-run.sh'), env: {}, args: [], modules: [] })).toThrow(/does not exist/);
+    expect(() =>
+      writeJobCpio(join(dir, 'job.cpio'), {
+        scenarioFile: join(dir, 'nope.yaml'),
+        jobScript: join(repoRoot(), 'lab', 'vm', 'job-run.sh'),
+        env: {},
+        args: [],
+        modules: [],
+      }),
+    ).toThrow(/does not exist/);
   });
 });

@@ -16,7 +16,11 @@ function fakeBzImage(version: string): Buffer {
 
 describe('bzImageRelease', () => {
   it('reads the release from the boot header', () => {
-    expect(bzImageRelease(fakeBzImage('6.1.0-37-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.140-1'))).toBe('6.1.0-37-cloud-amd64');
+    expect(
+      bzImageRelease(
+        fakeBzImage('6.1.0-37-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.140-1'),
+      ),
+    ).toBe('6.1.0-37-cloud-amd64');
   });
   it('rejects files without a boot header or version', () => {
     expect(bzImageRelease(Buffer.alloc(0x4000))).toBeUndefined();

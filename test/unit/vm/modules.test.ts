@@ -27,7 +27,7 @@ describe('module trimming', () => {
     expect(m.get('kernel/crypto/crc32c_generic.ko')).toEqual([]);
     expect(m.get('kernel/lib/libcrc32c.ko')).toEqual(['kernel/crypto/crc32c_generic.ko']);
   });
-  it('keeps the lab\'s modules and their dependencies, nothing else', () => {
+  it("keeps the lab's modules and their dependencies, nothing else", () => {
     const kept = trimModules(DEP);
     expect(kept).toEqual([
       'kernel/crypto/crc32c_generic.ko', // a dependency outside net/ comes along

@@ -44,7 +44,11 @@ describe('accelerator choice', () => {
 describe('runQemu supervision (with sh standing in for qemu)', () => {
   it('streams lines with times and reports the exit code', async () => {
     const lines: string[] = [];
-    const r = await runQemu(['-c', 'echo one; echo two; printf three; exit 3'], { bin: 'sh', timeoutMs: 5000, onLine: (_ms, l) => lines.push(l) });
+    const r = await runQemu(['-c', 'echo one; echo two; printf three; exit 3'], {
+      bin: 'sh',
+      timeoutMs: 5000,
+      onLine: (_ms, l) => lines.push(l),
+    });
     expect(lines).toEqual(['one', 'two', 'three']);
     expect(r).toMatchObject({ exitCode: 3, timedOut: false });
   });
@@ -54,10 +58,18 @@ describe('runQemu supervision (with sh standing in for qemu)', () => {
     expect(r.ms).toBeLessThan(20_000); // killed, not waited for
   });
   it('stops when the check says so (the KVM probe deadline)', async () => {
-    const r = await runQemu(['-c', 'sleep 20'], { bin: 'sh', timeoutMs: 20_000, onLine: () => {}, check: (ms) => (ms > 500 ? 'no init' : undefined) });
+    const r = await runQemu(['-c', 'sleep 20'], {
+      bin: 'sh',
+      timeoutMs: 20_000,
+      onLine: () => {},
+      check: (ms) => (ms > 500 ? 'no init' : undefined),
+    });
     expect(r).toMatchObject({ stopped: 'no init', timedOut: false });
   });
   it('a missing qemu is a HOST error that says what to install', async () => {
-    await expect(runQemu([], { bin: 'no-such-qemu-binary', timeoutMs: 1000, onLine: () => {} })).rejects.toMatchObject({ code: 'HOST', hint: expect.stringMatching(/qemu-system-x86/) });
+    await expect(runQemu([], { bin: 'no-such-qemu-binary', timeoutMs: 1000, onLine: () => {} })).rejects.toMatchObject({
+      code: 'HOST',
+      hint: expect.stringMatching(/qemu-system-x86/),
+    });
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { extractResults } from '../../../src/vm/run.js';
 
 describe('results from the scratch disk', () => {
-  it('extracts the guest\'s tar stream (followed by zeros, as on the disk): run/ into outDir, vm/ into outDir/vm', async () => {
+  it("extracts the guest's tar stream (followed by zeros, as on the disk): run/ into outDir, vm/ into outDir/vm", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctlab-res-'));
     const g = join(dir, 'guest-out');
     await mkdir(join(g, 'run', 'flag-off'), { recursive: true });
