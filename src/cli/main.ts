@@ -1,15 +1,23 @@
 // ctlab's command line. Exit codes: 0 all expectations met; 1 an expectation failed or the run
 // was inconclusive; 2 bad input (nothing was started); 3 the lab or Docker failed.
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { runScenario } from '../run/run.js';
 import { runMatrix } from '../matrix/run.js';
 import { cellList, failureLines, gridTable } from '../matrix/render.js';
-import { readMatrixResult, runMatrixOnKernels, type MatrixKernelRunner } from '../matrix/kernels.js';
+import {
+  readMatrixResult,
+  runMatrixOnKernels,
+  type KernelMatrixResult,
+  type MatrixKernelRunner,
+} from '../matrix/kernels.js';
+import { expandMatrix, selectControl } from '../matrix/cells.js';
+import { mergeShards, readShard } from '../matrix/merge.js';
+import { parseShard, shardBanner, shardInfo, type ShardInfo } from '../matrix/shard.js';
 import { variantLabel } from '../report/kernels.js';
 import type { RunResult } from '../result/types.js';
 import { variantTable } from '../report/verdict.js';
@@ -120,8 +128,10 @@ function matrixKernelRunner(o: {
   parallel: number;
   runId: string;
   log: (m: string) => void;
+  only?: (spec: string) => string[];
 }): MatrixKernelRunner {
   return async (spec, dir) => {
+    const only = o.only?.(spec);
     if (spec === 'host') {
       const createRuntime = await prepareRuntime({
         kind: o.runtime,
@@ -136,13 +146,19 @@ function matrixKernelRunner(o: {
         runId: o.runId,
         createRuntime,
         progress: o.log,
+        only,
       });
       return { matrix, release: matrix.kernel, runtime: o.runtime, vm: null };
     }
     const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
     const kernel = await resolveKernel(spec, o.log);
     // One cell at a time in the guest (two emulated CPUs).
-    const args = [...(o.seed !== undefined ? ['--seed', String(o.seed)] : []), '--parallel', '1'];
+    const args = [
+      ...(o.seed !== undefined ? ['--seed', String(o.seed)] : []),
+      '--parallel',
+      '1',
+      ...(only ? ['--cells', only.join(',')] : []),
+    ];
     const vm = await runScenarioInVm({
       kernel,
       scenarioFile: o.file,
@@ -159,6 +175,26 @@ function matrixKernelRunner(o: {
       vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs },
     };
   };
+}
+
+/** A --kernel shard that owns no cell (more shards than cells) still leaves a mergeable folder. */
+async function writeEmptyKernelShard(out: string, s: Scenario, runId: string, shard: ShardInfo): Promise<void> {
+  const r: KernelMatrixResult = {
+    schemaVersion: 1,
+    kind: 'ctlab-matrix-kernels',
+    scenario: s.name,
+    scenarioFile: s.file,
+    runId,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    kernels: [],
+    differences: [],
+    verdict: 'This shard owns no cell.',
+    passed: true,
+    shard,
+  };
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, 'matrix.json'), JSON.stringify(r, null, 2) + '\n');
 }
 
 export function program(): Command {
@@ -294,6 +330,16 @@ export function program(): Command {
       'run the whole matrix on each of these kernels (as for `run --kernel`) and compare the grids',
       kernelArg,
     )
+    .option(
+      '--shard <i/n>',
+      "run only shard i of n: every n-th (kernel, cell) pair in grid order, plus the control cell as this shard's throughput baseline; merge the shards' folders with `ctlab merge`",
+    )
+    .addOption(
+      new Option(
+        '--cells <names>',
+        'run only these cells, comma-separated (how a sharded --kernel run hands its share to a VM)',
+      ).hideHelp(),
+    )
     .option('-v, --verbose', 'show image build output')
     .action(
       async (
@@ -306,9 +352,12 @@ export function program(): Command {
           verbose?: boolean;
           runtime: RuntimeKind;
           kernel?: string[];
+          shard?: string;
+          cells?: string;
         },
       ) => {
         const t0 = Date.now();
+        const spec = o.shard !== undefined ? parseShard(o.shard) : undefined;
         const s = loadScenario(file);
         if (!s.matrix)
           throw new CtlabError('SCENARIO', `${file} has no matrix section`, {
@@ -317,13 +366,37 @@ export function program(): Command {
         const runId = newRunId();
         const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
         const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+        const grid = expandMatrix(s);
+        const shard = spec
+          ? shardInfo({ spec, scenario: s, cells: grid, kernels: o.kernel, seed: o.seed ?? s.seed })
+          : undefined;
+        let only = o.cells !== undefined ? o.cells.split(',').filter(Boolean) : undefined;
+        const unknownCells = (only ?? []).filter((n) => !grid.some((c) => c.name === n));
+        if (unknownCells.length)
+          throw new CtlabError('SCENARIO', `--cells: no cell ${unknownCells.join(', ')} in the matrix of ${file}`);
+        if (shard && !o.kernel) only = shard.cells;
         log(`scenario ${s.name} (seed ${o.seed ?? s.seed}), matrix run ${runId}`);
+        if (shard) log(shardBanner(shard, selectControl(s, grid)?.name));
         if (o.kernel) {
+          // A shard runs only the kernels it owns a cell on, and on each only those cells.
+          const ownedOn = (k: string) =>
+            shard!.cells.filter((u) => u.startsWith(`${k}:`)).map((u) => u.slice(k.length + 1));
+          const kernels = shard ? o.kernel.filter((k) => ownedOn(k).length > 0) : o.kernel;
+          if (shard)
+            for (const k of kernels) log(`shard ${shard.index}/${shard.count}: kernel ${k}: ${ownedOn(k).join(', ')}`);
+          if (kernels.length === 0) {
+            await writeEmptyKernelShard(out, s, runId, shard!);
+            process.stdout.write(
+              `Shard ${shard!.index}/${shard!.count} owns no cell (more shards than cells); wrote ${join(out, 'matrix.json')}\n`,
+            );
+            return;
+          }
           const k = await runMatrixOnKernels({
             outDir: out,
-            kernels: o.kernel,
+            kernels,
             runId,
             progress: log,
+            shard,
             runner: matrixKernelRunner({
               file,
               scenario: s,
@@ -333,6 +406,7 @@ export function program(): Command {
               parallel: Math.max(1, o.parallel),
               runId,
               log,
+              ...(shard ? { only: ownedOn } : {}),
             }),
           });
           if (o.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
@@ -369,6 +443,8 @@ export function program(): Command {
           runId,
           createRuntime,
           progress: log,
+          only,
+          shard,
         });
         if (o.json) {
           process.stdout.write(JSON.stringify(m, null, 2) + '\n');
@@ -385,6 +461,54 @@ export function program(): Command {
         process.exitCode = !ranAll ? EXIT.LAB : m.passed ? EXIT.OK : EXIT.EXPECTATION;
       },
     );
+
+  p.command('merge')
+    .description(
+      "merge the folders of `ctlab matrix --shard i/n` (every shard once) into one matrix folder: matrix.json, matrix.html, summary.md and every cell's run folder",
+    )
+    .argument('<dir...>', 'shard folders (the --out of each `ctlab matrix --shard i/n`)')
+    .option('--out <dir>', 'merged matrix folder (default: runs/<scenario>-merged-<run id>)')
+    .option('--json', 'print the merged matrix.json to stdout instead of the grid')
+    .action(async (dirs: string[], o: { out?: string; json?: boolean }) => {
+      const t0 = Date.now();
+      const runId = newRunId();
+      const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
+      // The default folder needs the scenario's name: read the first shard (merge re-reads and checks all).
+      const out = resolve(o.out ?? join('runs', `${(await readShard(dirs[0]!)).json.scenario}-merged-${runId}`));
+      const r = await mergeShards({ dirs, outDir: out, runId, progress: log });
+      if (o.json) process.stdout.write(JSON.stringify(r.result, null, 2) + '\n');
+      else if (r.kind === 'matrix') {
+        process.stdout.write(`\n${gridTable(r.result)}\n\n${cellList(r.result)}\n\n`);
+        for (const l of failureLines(r.result)) process.stdout.write(`  ${l}\n`);
+        for (const n of r.result.merged!.shards)
+          process.stdout.write(
+            `  shard ${n.index}/${n.count}: ${n.cells.join(', ') || 'no cell'}; ratios against its control run (${n.control.map((c) => (c.throughputBytesPerSec === null ? `${c.cell}: did not complete` : `${c.cell}: ${(c.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`)).join('; ') || 'none'})\n`,
+          );
+      } else {
+        for (const k of r.result.kernels) {
+          const m = k.matrix ? await readMatrixResult(join(out, k.dir)).catch(() => undefined) : undefined;
+          process.stdout.write(
+            `\n== kernel ${k.spec}: ${k.release}\n${m ? `${gridTable(m)}\n` : `FAILED: ${k.error}\n`}`,
+          );
+        }
+        for (const d of r.result.differences)
+          process.stdout.write(
+            `  differs: ${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}\n`,
+          );
+      }
+      if (!o.json) {
+        process.stdout.write(
+          `\nVerdict: ${r.result.verdict}\nResult: ${join(out, 'matrix.json')}\nReport: ${join(out, 'matrix.html')} (also summary.md)\n`,
+        );
+        process.stdout.write(`Merged in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      const ranAll =
+        r.kind === 'matrix'
+          ? r.result.cells.every((c) => c.outcome !== 'error')
+          : r.result.kernels.every((k) => !k.error) &&
+            r.result.kernels.every((k) => k.cells.every((c) => c.outcome !== 'error'));
+      process.exitCode = !ranAll ? EXIT.LAB : r.result.passed ? EXIT.OK : EXIT.EXPECTATION;
+    });
 
   p.command('replay')
     .description(

@@ -13,7 +13,9 @@ import { kernelDirName } from '../run/kernels.js';
 import type { Progress } from '../run/variant.js';
 import { relText } from './render.js';
 import { grid, MATRIX_CSS } from './report.js';
-import type { CellOutcome, MatrixResult } from './result.js';
+import type { CellOutcome, MatrixResult, MergedShardNote } from './result.js';
+import type { ShardInfo } from './shard.js';
+import { shardLinesMarkdown, shardSectionHtml } from './shard-report.js';
 
 export interface KernelMatrixRun extends KernelRun {
   /** That kernel's matrix.json, relative to the folder of the kernels' page. */
@@ -44,6 +46,10 @@ export interface KernelMatrixResult {
   verdict: string;
   /** Every kernel ran and every cell of every kernel was as predicted. */
   passed: boolean;
+  /** Set by `matrix --kernel ... --shard i/n` (src/matrix/shard.ts). */
+  shard?: ShardInfo;
+  /** Set by `ctlab merge`: the shards this was merged from. */
+  merged?: { shards: MergedShardNote[]; throughput: string };
 }
 
 export interface MatrixKernelOutcome {
@@ -72,6 +78,7 @@ export async function runMatrixOnKernels(o: {
   runId: string;
   runner: MatrixKernelRunner;
   progress?: Progress;
+  shard?: ShardInfo;
 }): Promise<KernelMatrixResult> {
   const progress = o.progress ?? (() => {});
   const outDir = resolve(o.outDir);
@@ -119,6 +126,7 @@ export async function runMatrixOnKernels(o: {
     }
   }
   const result = mergeKernelMatrices(list, { runId: o.runId, startedAt });
+  if (o.shard) result.shard = o.shard;
   await Promise.all([
     writeFile(join(outDir, 'matrix.json'), JSON.stringify(result, null, 2) + '\n'),
     writeFile(join(outDir, 'matrix.html'), renderKernelMatrixHtml(result, list)),
@@ -235,6 +243,7 @@ export function renderKernelMatrixHtml(
 <div class="meta">run ${esc(r.runId)} · started ${esc(r.startedAt)} · ${esc((r.durationMs / 1000).toFixed(1))} s · scenario file ${esc(r.scenarioFile)}</div>
 <div class="verdict ${r.passed ? 'pass' : 'fail'}" id="verdict"><span class="status">${r.passed ? 'Every cell as predicted on every kernel' : 'A prediction failed, or a kernel did not run'}</span>${esc(r.verdict)}</div>
 ${caveat ? `<p class="problems">${esc(caveat)}</p>` : ''}
+${shardSectionHtml(r)}
 <h2 id="differences">Cells that differ between kernels</h2>
 ${diffs}
 ${sections}
@@ -282,6 +291,8 @@ export function renderKernelMatrixMarkdown(r: KernelMatrixResult): string {
   }
   const caveat = emulationCaveat(r.kernels);
   if (caveat) out.push('', mdEscape(caveat));
+  const shards = shardLinesMarkdown(r);
+  if (shards.length) out.push('', ...shards);
   out.push('');
   return out.join('\n');
 }

@@ -4,6 +4,7 @@ import { mdEscape } from '../report/markdown.js';
 import { esc, hrefPath } from '../report/escape.js';
 import { PAGE_CSS } from '../report/page.js';
 import { relText } from './render.js';
+import { shardLinesMarkdown, shardSectionHtml } from './shard-report.js';
 import type { CellOutcome, MatrixCellResult, MatrixResult } from './result.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -30,7 +31,9 @@ function gridCell(m: MatrixResult, c: MatrixCellResult | undefined): string {
     c.outcome === 'error'
       ? ''
       : `${n(c.server.invalidDrops)} INVALID drops · conntrack invalid ${n(c.server.conntrackInvalid)}`,
-    c.outcome === 'error' ? '' : `throughput ${esc(relText(c.throughputVsControl))} of control`,
+    c.outcome === 'error'
+      ? ''
+      : `throughput ${esc(relText(c.throughputVsControl))} of control${c.comparedWith?.shard ? ` <span class="sub">(shard ${esc(c.comparedWith.shard)}'s run)</span>` : ''}`,
     c.expectations.length
       ? `<span class="${c.passed ? 'okline' : 'badline'}">${c.passed ? '✔' : '✘'} ${c.expectations.filter((e) => e.passed).length} of ${c.expectations.length} expectations</span>`
       : '<span class="sub">no expectation</span>',
@@ -87,8 +90,9 @@ export function renderMatrixHtml(m: MatrixResult): string {
 <h1>ctlab matrix: ${esc(m.scenario)}</h1>
 <div class="meta">run ${esc(m.runId)} · started ${esc(m.startedAt)} · ${esc((m.durationMs / 1000).toFixed(1))} s · ${m.cells.length} cells, ${m.parallel} at a time · seed ${esc(m.seed)} · kernel ${esc(m.kernel)} · scenario file ${esc(m.scenarioFile)}</div>
 <div class="verdict ${m.passed ? 'pass' : 'fail'}" id="verdict"><span class="status">${m.passed ? 'Every cell as predicted' : m.problems.length ? 'Inconclusive or failed cells' : 'A prediction failed'}</span>${esc(m.verdict)}</div>
-<p class="what"><b>What was tested.</b> The same harvest through each firewall (rows: what the middlebox does to TCP) against each server configuration (columns: sysctls and the server's firewall). <b>BROKEN</b>: the harvest did not complete; <b>degraded</b>: it completed with timeouts or INVALID drops; <b>clean</b>: every record, no timeout, no INVALID drop. Throughput is relative to the control cell${m.control ? ` (<code>${esc(m.control.cell)}</code>)` : ''}, measured in the same run; a red frame marks a cell whose expectations failed. Each cell links to its own report, with captures.</p>
+<p class="what"><b>What was tested.</b> The same harvest through each firewall (rows: what the middlebox does to TCP) against each server configuration (columns: sysctls and the server's firewall). <b>BROKEN</b>: the harvest did not complete; <b>degraded</b>: it completed with timeouts or INVALID drops; <b>clean</b>: every record, no timeout, no INVALID drop. Throughput is relative to the control cell${m.control ? ` (<code>${esc(m.control.cell)}</code>)` : ''}, ${m.merged ? "measured in each cell's own shard against that shard's run of the control (see Shards)" : 'measured in the same run'}; a red frame marks a cell whose expectations failed. Each cell links to its own report, with captures.</p>
 ${m.problems.length ? `<div class="problems"><b>Problems</b><ul>${m.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : ''}
+${shardSectionHtml(m)}
 <h2 id="grid">Grid</h2>
 ${grid(m)}
 <h2 id="cells">Cells</h2>
@@ -129,6 +133,7 @@ export function renderMatrixMarkdown(m: MatrixResult): string {
   );
   if (failed.length) out.push('Failed expectations:', '', ...failed, '');
   for (const p of m.problems) out.push(`- ⚠️ ${mdEscape(p)}`);
+  out.push(...shardLinesMarkdown(m));
   out.push(
     `Kernel ${mdEscape(m.kernel)}, seed ${m.seed}, ${m.cells.length} cells in ${(m.durationMs / 1000).toFixed(1)} s. Details: matrix.html, matrix.json.`,
     '',

