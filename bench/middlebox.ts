@@ -243,7 +243,7 @@ async function main(): Promise<void> {
     const outDir = join(repoRoot(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     const outFile = join(outDir, 'middlebox.json');
-    writeFileSync(`${outFile}.tmp`, JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(`${outFile}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
     renameSync(`${outFile}.tmp`, outFile);
 
     const row = (name: string, m: ModeResult) => {

@@ -38,7 +38,8 @@ function capture(target: number): { pcap: Uint8Array; packets: number; invalidPl
   let t = 1_700_000_000_000;
   let planted = 0;
   const push = (b: Uint8Array) => {
-    out.push({ timeMs: (t += 0.01), data: b.subarray(0, 128), originalLength: b.length });
+    t += 0.01;
+    out.push({ timeMs: t, data: b.subarray(0, 128), originalLength: b.length });
   };
   for (const x of flows) {
     push(

@@ -4,7 +4,7 @@
 // succeeds if a user-space verdict (the lab's own addon) lets each packet through; conntrack
 // must then hold the flow. Node built-ins only (plus the repository's compiled NFQUEUE wrapper).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const out = process.argv[2] ?? '/out/run';
@@ -142,6 +142,6 @@ await check('nfqueuePackets', async () => {
 });
 server?.kill();
 r.ok = r.errors.length === 0;
-writeFileSync(join(out, 'smoke.json'), JSON.stringify(r, null, 2) + '\n');
+writeFileSync(join(out, 'smoke.json'), `${JSON.stringify(r, null, 2)}\n`);
 console.log(`smoke: ${r.ok ? 'all checks passed' : `${r.errors.length} check(s) failed`}`);
 process.exit(r.ok ? 0 : 1);

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { platform } from 'node:os';
+import type Docker from 'dockerode';
 import { CtlabError } from '../errors.js';
 import type { LabImages } from '../runtime/images.js';
 import { newRunId } from '../runtime/labels.js';
@@ -122,7 +123,7 @@ export async function doctor(out: Line): Promise<boolean> {
   const { connectDocker } = await import('../runtime/connect.js');
   const { checkKernel, DockerRuntime } = await import('../runtime/docker.js');
   const { imageId } = await import('../runtime/images.js');
-  let docker;
+  let docker: Docker | undefined;
   try {
     docker = await connectDocker({ timeoutMs: 5000 });
     const v = (await docker.version()) as { Version: string; ApiVersion: string };

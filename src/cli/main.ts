@@ -194,7 +194,7 @@ async function writeEmptyKernelShard(out: string, s: Scenario, runId: string, sh
     shard,
   };
   await mkdir(out, { recursive: true });
-  await writeFile(join(out, 'matrix.json'), JSON.stringify(r, null, 2) + '\n');
+  await writeFile(join(out, 'matrix.json'), `${JSON.stringify(r, null, 2)}\n`);
 }
 
 export function program(): Command {
@@ -283,7 +283,7 @@ export function program(): Command {
           });
         }
         if (o.json) {
-          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         } else {
           process.stdout.write(`\n${variantTable(r)}\n\n`);
           for (const v of r.variants) {
@@ -409,7 +409,7 @@ export function program(): Command {
               ...(shard ? { only: ownedOn } : {}),
             }),
           });
-          if (o.json) process.stdout.write(JSON.stringify(k, null, 2) + '\n');
+          if (o.json) process.stdout.write(`${JSON.stringify(k, null, 2)}\n`);
           else {
             for (const run of k.kernels) {
               const m = run.matrix ? await readMatrixResult(join(out, run.dir)).catch(() => undefined) : undefined;
@@ -447,7 +447,7 @@ export function program(): Command {
           shard,
         });
         if (o.json) {
-          process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+          process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
         } else {
           process.stdout.write(`\n${gridTable(m)}\n\n${cellList(m)}\n\n`);
           for (const l of failureLines(m)) process.stdout.write(`  ${l}\n`);
@@ -476,7 +476,7 @@ export function program(): Command {
       // The default folder needs the scenario's name: read the first shard (merge re-reads and checks all).
       const out = resolve(o.out ?? join('runs', `${(await readShard(dirs[0]!)).json.scenario}-merged-${runId}`));
       const r = await mergeShards({ dirs, outDir: out, runId, progress: log });
-      if (o.json) process.stdout.write(JSON.stringify(r.result, null, 2) + '\n');
+      if (o.json) process.stdout.write(`${JSON.stringify(r.result, null, 2)}\n`);
       else if (r.kind === 'matrix') {
         process.stdout.write(`\n${gridTable(r.result)}\n\n${cellList(r.result)}\n\n`);
         for (const l of failureLines(r.result)) process.stdout.write(`  ${l}\n`);
@@ -608,7 +608,7 @@ export function program(): Command {
             return replayInVm({ spec, capture, dir, sysctls, flow: o.flow, pace: !!o.pace, log });
           },
         });
-        if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
         else {
           process.stdout.write(`\n${runTable(r)}\n\n`);
           for (const e of r.expectations)
@@ -641,7 +641,7 @@ export function program(): Command {
           : '';
         process.stdout.write(
           o.json
-            ? JSON.stringify(s, null, 2) + '\n'
+            ? `${JSON.stringify(s, null, 2)}\n`
             : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix})\n`,
         );
       }
@@ -685,7 +685,7 @@ export function program(): Command {
   p.command('doctor')
     .description('check Docker, the kernel features the lab needs, the images and host settings')
     .action(async () => {
-      const ok = await doctor((line) => process.stdout.write(line + '\n'));
+      const ok = await doctor((line) => process.stdout.write(`${line}\n`));
       process.exitCode = ok ? EXIT.OK : EXIT.LAB;
     });
 
@@ -701,13 +701,13 @@ export async function main(argv = process.argv): Promise<void> {
       return;
     }
     if (e instanceof CtlabError) {
-      process.stderr.write(e.format() + '\n');
-      if (debug() && e.stack) process.stderr.write(e.stack + '\n');
+      process.stderr.write(`${e.format()}\n`);
+      if (debug() && e.stack) process.stderr.write(`${e.stack}\n`);
       process.exitCode = e.code === 'SCENARIO' ? EXIT.USAGE : e.code === 'EXPECTATION' ? EXIT.EXPECTATION : EXIT.LAB;
       return;
     }
     process.stderr.write(`ctlab: unexpected error: ${(e as Error)?.message ?? String(e)}\n`);
-    if (debug()) process.stderr.write(((e as Error)?.stack ?? '') + '\n');
+    if (debug()) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
     else process.stderr.write('  (run with --debug for the stack trace)\n');
     process.exitCode = EXIT.LAB;
   }

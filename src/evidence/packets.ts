@@ -65,7 +65,7 @@ export function readTcpPackets(bytes: Uint8Array): TcpPacket[] {
   const out: TcpPacket[] = [];
   for (const p of f.packets) {
     const nl = networkLayer(f.linktype, p.data, f.bigEndian);
-    if (!nl || nl.ipVersion !== 4) continue;
+    if (nl?.ipVersion !== 4) continue;
     const d = p.data;
     const o = nl.offset;
     if (d.length < o + 20 || ipProtocol(d, o) !== IPPROTO_TCP || ipIsFragment(d, o)) continue;

@@ -90,11 +90,11 @@ export interface CliIo {
 
 /** Run the harvester CLI; resolves to the exit code (0 complete, 1 incomplete, 2 usage). */
 export async function runHarvestCli(argv: string[], io: CliIo): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseHarvestArgs>;
   try {
     parsed = parseHarvestArgs(argv);
     if (parsed.help) {
-      io.stdout(USAGE + '\n');
+      io.stdout(`${USAGE}\n`);
       return 0;
     }
     validateHarvestOptions(parsed.options);
@@ -120,11 +120,11 @@ export async function runHarvestCli(argv: string[], io: CliIo): Promise<number> 
     signal: io.signal,
     onEvent(e) {
       // Synchronous write: the line is in the file even if the process is killed right after.
-      if (fd !== null) writeSync(fd, JSON.stringify(e) + '\n');
-      if (!quiet) io.stderr(line(e) + '\n');
+      if (fd !== null) writeSync(fd, `${JSON.stringify(e)}\n`);
+      if (!quiet) io.stderr(`${line(e)}\n`);
     },
   });
   if (fd !== null) closeSync(fd);
-  io.stdout(JSON.stringify(summary) + '\n');
+  io.stdout(`${JSON.stringify(summary)}\n`);
   return summary.complete ? 0 : 1;
 }

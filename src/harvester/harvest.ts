@@ -307,7 +307,7 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
 
         let socket: net.Socket | null = null;
         let connection: number | null = null;
-        if (idle && idleCheck && idleCheck()) {
+        if (idle && idleCheck?.()) {
           socket = idle;
           connection = idleConnection;
         } else if (idle) {

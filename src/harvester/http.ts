@@ -252,7 +252,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
         outcome,
         status,
         headers,
-        body: body && body.done ? body.body() : null,
+        body: body?.done ? body.body() : null,
         bytes,
         connectMs,
         ttfbMs,
@@ -298,7 +298,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
         const v = line.slice(c + 1).trim();
         headers[k] = headers[k] !== undefined ? `${headers[k]}, ${v}` : v;
       }
-      const conn = (headers['connection'] ?? '').toLowerCase();
+      const conn = (headers.connection ?? '').toLowerCase();
       serverWantsClose = conn.includes('close') || (m[1] === '0' && !conn.includes('keep-alive'));
       const te = (headers['transfer-encoding'] ?? '').toLowerCase();
       if (te.includes('chunked')) body = new BodyReader('chunked', 0);

@@ -122,7 +122,7 @@ export function walkXml(xml: string, v: XmlVisitor = {}): void {
         ATTR.lastIndex = p;
         const a = ATTR.exec(xml);
         if (!a) break;
-        if (Object.prototype.hasOwnProperty.call(attrs, a[1]!)) throw new XmlError(`duplicate attribute ${a[1]}`, p);
+        if (Object.hasOwn(attrs, a[1]!)) throw new XmlError(`duplicate attribute ${a[1]}`, p);
         const raw = a[2] ?? a[3] ?? '';
         checkText(raw, p);
         attrs[a[1]!] = decodeEntities(raw);

@@ -128,7 +128,7 @@ export async function runMatrixOnKernels(o: {
   const result = mergeKernelMatrices(list, { runId: o.runId, startedAt });
   if (o.shard) result.shard = o.shard;
   await Promise.all([
-    writeFile(join(outDir, 'matrix.json'), JSON.stringify(result, null, 2) + '\n'),
+    writeFile(join(outDir, 'matrix.json'), `${JSON.stringify(result, null, 2)}\n`),
     writeFile(join(outDir, 'matrix.html'), renderKernelMatrixHtml(result, list)),
     writeFile(join(outDir, 'summary.md'), renderKernelMatrixMarkdown(result)),
   ]);

@@ -251,7 +251,7 @@ async function writeMatrix(out: string, m: MatrixResult): Promise<void> {
     writeFile(join(out, 'matrix.html'), renderMatrixHtml(m)),
     writeFile(join(out, 'summary.md'), renderMatrixMarkdown(m)),
   ]);
-  await writeFile(join(out, 'matrix.json'), JSON.stringify(m, null, 2) + '\n');
+  await writeFile(join(out, 'matrix.json'), `${JSON.stringify(m, null, 2)}\n`);
 }
 
 const controlDirFor = (s: ShardInfo, cell: string) => `shard-controls/shard-${s.index}-of-${s.count}/${cell}`;
@@ -360,7 +360,7 @@ export async function mergeShards(o: {
     writeFile(join(out, 'matrix.html'), renderKernelMatrixHtml(result, list)),
     writeFile(join(out, 'summary.md'), renderKernelMatrixMarkdown(result)),
   ]);
-  await writeFile(join(out, 'matrix.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(out, 'matrix.json'), `${JSON.stringify(result, null, 2)}\n`);
   return { kind: 'kernels', result };
 }
 

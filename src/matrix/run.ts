@@ -170,6 +170,6 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     writeFile(join(outDir, 'matrix.html'), renderMatrixHtml(result)),
     writeFile(join(outDir, 'summary.md'), renderMatrixMarkdown(result)),
   ]);
-  await writeFile(join(outDir, 'matrix.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(outDir, 'matrix.json'), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

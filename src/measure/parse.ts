@@ -61,7 +61,7 @@ export function parseConntrackStats(text: string): Record<string, number> {
 export function parseNstat(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^([A-Za-z][A-Za-z0-9]*)\s+(\d+)\s/.exec(line + ' ');
+    const m = /^([A-Za-z][A-Za-z0-9]*)\s+(\d+)\s/.exec(`${line} `);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;

@@ -156,7 +156,7 @@ export function startMiddlebox(
     return s;
   }
   const writeCounters = (error?: string) =>
-    writeFileAtomic(cfg.countersFile, JSON.stringify(snapshot(error), null, 1) + '\n');
+    writeFileAtomic(cfg.countersFile, `${JSON.stringify(snapshot(error), null, 1)}\n`);
 
   writeCounters();
   const interval = setInterval(() => writeCounters(), opts.countersEveryMs ?? 1000);
@@ -177,12 +177,12 @@ export function startMiddlebox(
       s.hold = hold.stats();
       hold.clear();
       queue.close();
-      writeFileAtomic(cfg.countersFile, JSON.stringify(s, null, 1) + '\n');
+      writeFileAtomic(cfg.countersFile, `${JSON.stringify(s, null, 1)}\n`);
       const lines = engine
         .flowRecords()
         .map((f) => JSON.stringify(f))
         .join('\n');
-      writeFileAtomic(cfg.flowsFile, lines.length ? lines + '\n' : '');
+      writeFileAtomic(cfg.flowsFile, lines.length ? `${lines}\n` : '');
     },
   };
 }

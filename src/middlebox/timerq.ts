@@ -172,7 +172,7 @@ export class HoldQueue {
         const b = count * RDESC.STRIDE;
         r[b + RDESC.ID] = this.id[e]!;
         r[b + RDESC.VERDICT] = this.verdict[e]!;
-        r[b + RDESC.OFF] = this.off[e]! < 0 ? 0 : this.off[e]!;
+        r[b + RDESC.OFF] = Math.max(0, this.off[e]!);
         r[b + RDESC.LEN] = this.len[e]!;
         // The pool bytes stay intact until the next push(): sink runs before that.
         this.freeEntry(e);

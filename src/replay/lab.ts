@@ -90,7 +90,7 @@ async function sh(script: string, what: string): Promise<string> {
     throw new CtlabError('LAB', `replay lab: ${what} failed`, {
       stderr: r.all ?? '',
       exitCode: r.exitCode,
-      command: ['sh', '-ec', script.split('\n')[0] + ' ...'],
+      command: ['sh', '-ec', `${script.split('\n')[0]} ...`],
     });
   return r.stdout;
 }

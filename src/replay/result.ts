@@ -313,5 +313,5 @@ export function verdictText(runs: readonly ReplayRun[], kernels: readonly string
         : sentence.charAt(0).toUpperCase() + sentence.slice(1),
     );
   }
-  return parts.join('. ') + '.';
+  return `${parts.join('. ')}.`;
 }

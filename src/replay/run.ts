@@ -10,10 +10,10 @@ import { CtlabError } from '../errors.js';
 import { readTcpPackets } from '../evidence/packets.js';
 import { PacketError, writePcap, LINKTYPE_ETHERNET } from '../packet/index.js';
 import { attribute } from './attribute.js';
-import { readCapture, tcpPackets } from './capture.js';
+import { readCapture, tcpPackets, type RawCapture } from './capture.js';
 import { renderReplayHtml } from './html.js';
 import { renderReplayJunit, renderReplayMarkdown } from './output.js';
-import { parseFlowFilter, prepare, type Prepared } from './prepare.js';
+import { parseFlowFilter, prepare, type FlowFilter, type Prepared } from './prepare.js';
 import { checkHost, runLab } from './lab.js';
 import {
   BE_LIBERAL,
@@ -60,9 +60,7 @@ export function settingsFor(extra: Record<string, string>): Setting[] {
 }
 
 /** Parse everything the user gave before anything starts (bad input: exit 2, nothing started). */
-export async function loadInput(
-  o: Pick<ReplayOptions, 'capture' | 'flow' | 'expect'>,
-): Promise<{
+export async function loadInput(o: Pick<ReplayOptions, 'capture' | 'flow' | 'expect'>): Promise<{
   prepared: Prepared;
   counts: ReturnType<typeof tcpPackets>['counts'];
   format: 'pcap' | 'pcapng';
@@ -72,7 +70,7 @@ export async function loadInput(
 }> {
   const bad = (m: string, hint?: string) => new CtlabError('SCENARIO', m, hint ? { hint } : {});
   let expectations: Expectation[];
-  let filter;
+  let filter: FlowFilter | undefined;
   try {
     expectations = o.expect.map(parseExpectation);
     filter = o.flow !== undefined ? parseFlowFilter(o.flow) : undefined;
@@ -85,8 +83,8 @@ export async function loadInput(
   } catch (e) {
     throw bad(`${o.capture}: cannot read the capture (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let cap;
-  let tcp;
+  let cap: RawCapture;
+  let tcp: ReturnType<typeof tcpPackets>;
   try {
     cap = readCapture(bytes);
     tcp = tcpPackets(cap);
@@ -279,7 +277,7 @@ function failedRun(kernel: string, release: string, s: Setting, n: number, e: un
 }
 
 export async function writeOutputs(r: ReplayResult, outDir: string): Promise<void> {
-  await writeFile(join(outDir, 'replay.json'), JSON.stringify(r, null, 2) + '\n');
+  await writeFile(join(outDir, 'replay.json'), `${JSON.stringify(r, null, 2)}\n`);
   await writeFile(join(outDir, 'summary.md'), renderReplayMarkdown(r));
   await writeFile(join(outDir, 'junit.xml'), renderReplayJunit(r));
   await writeFile(join(outDir, 'report.html'), renderReplayHtml(r));

@@ -96,7 +96,7 @@ export function flowSentence(d: FlowDiagnosis, attempts: readonly Attempt[]): st
     parts.push('nginx never logged the request (it was still sending when the client gave up)');
   }
   const s = parts.join('; ');
-  return s.charAt(0).toUpperCase() + s.slice(1) + '.';
+  return `${s.charAt(0).toUpperCase() + s.slice(1)}.`;
 }
 
 /** The firewall's INVALID drops set against the captured ones, in plain words (e.g. why captured may exceed the counter). */

@@ -10,7 +10,7 @@ export function esc(s: unknown): string {
 
 /** Text or attribute value for XML 1.0: also drops the control characters XML cannot hold. */
 export function escXml(s: unknown): string {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the C0 controls XML 1.0 cannot hold; matching them is the point
   return esc(String(s ?? '').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd'));
 }
 

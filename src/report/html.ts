@@ -184,7 +184,7 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
     row(
       'Attempts over time',
       'Each bar is one request for one page, from its start to its end, coloured by how it ended. Same time scale on both sides.',
-      (v, e) =>
+      (_v, e) =>
         attemptsChart(e.series.attempts, {
           width,
           height: attemptsHeight,
@@ -195,7 +195,7 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
     row(
       'Data received over time',
       'Bytes per second reaching the client (from the client-side capture). A healthy harvest keeps this up; a stalled one drops to zero while the client waits.',
-      (v, e) =>
+      (_v, e) =>
         barsChart(
           tp.get(e)!,
           bucketMs,
@@ -206,7 +206,7 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
     row(
       'Packets dropped as INVALID over time',
       `Packets the server's firewall dropped because conntrack judged them INVALID, per ${bucketMs >= 1000 ? `${bucketMs / 1000} s` : `${bucketMs} ms`}.`,
-      (v, e) =>
+      (_v, e) =>
         barsChart(
           dr.get(e)!,
           bucketMs,
@@ -409,7 +409,7 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
     .join('');
   const caveat = emulationCaveat(runs);
   return (
-    `<p class="explain">The same scenario, variants and seed on each kernel. Each cell: the harvest, and the reasons conntrack logged (INVALID, or \"ignored\" where a newer kernel lets the packet through) with how many packets each one covered.</p>` +
+    `<p class="explain">The same scenario, variants and seed on each kernel. Each cell: the harvest, and the reasons conntrack logged (INVALID, or "ignored" where a newer kernel lets the packet through) with how many packets each one covered.</p>` +
     `<table class="list"><thead>${head}</thead><tbody>${body}</tbody></table>` +
     `<h3>What differed</h3><ul class="summary">${differenceSentences(c)
       .map((x) => `<li>${esc(x)}</li>`)

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
 import { parseOptions, wholeNumber } from '../util/args.js';
-import { DEFAULT_BASE_URL, generateRepository, writeRepository } from './generate.js';
+import { DEFAULT_BASE_URL, type GeneratedRepository, generateRepository, writeRepository } from './generate.js';
 
 const USAGE =
   'usage: repository.mjs --out DIR [--records 3812] [--page-size 100] [--record-bytes 3000] [--seed 1] [--base-url URL]';
@@ -43,7 +43,7 @@ export interface CliIo {
 
 /** Run the generator CLI; returns the exit code (0 ok, 1 write failure, 2 usage). */
 export function runGeneratorCli(argv: string[], io: CliIo): number {
-  let opts;
+  let opts: ReturnType<typeof parse>;
   try {
     opts = parse(argv);
   } catch (err) {
@@ -54,11 +54,11 @@ export function runGeneratorCli(argv: string[], io: CliIo): number {
     throw err;
   }
   if (opts === 'help') {
-    io.stdout(USAGE + '\n');
+    io.stdout(`${USAGE}\n`);
     return 0;
   }
   const t0 = performance.now();
-  let repo;
+  let repo: GeneratedRepository;
   try {
     repo = generateRepository(opts);
   } catch (err) {
@@ -73,7 +73,7 @@ export function runGeneratorCli(argv: string[], io: CliIo): number {
     writeRepository(opts.out, repo);
   } catch (err) {
     if (err instanceof CtlabError) {
-      io.stderr(err.format() + '\n');
+      io.stderr(`${err.format()}\n`);
       return 1;
     }
     throw err;
@@ -81,7 +81,7 @@ export function runGeneratorCli(argv: string[], io: CliIo): number {
   const t2 = performance.now();
   const m = repo.manifest;
   io.stdout(
-    JSON.stringify({
+    `${JSON.stringify({
       out: opts.out,
       records: m.completeListSize,
       pages: m.pages.length,
@@ -91,7 +91,7 @@ export function runGeneratorCli(argv: string[], io: CliIo): number {
       maxPageBytes: Math.max(...m.pages.map((p) => p.bytes)),
       generateMs: Math.round((t1 - t0) * 10) / 10,
       writeMs: Math.round((t2 - t1) * 10) / 10,
-    }) + '\n',
+    })}\n`,
   );
   return 0;
 }

@@ -158,7 +158,8 @@ class Rng {
   }
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -302,7 +303,7 @@ const DC_OPEN =
   'xsi:schemaLocation="http://www.openarchives.org/OAI/2.0/oai_dc/ http://www.openarchives.org/OAI/2.0/oai_dc.xsd">';
 
 function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19) + 'Z';
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 function capitalize(s: string): string {
@@ -435,7 +436,7 @@ export function generateRepository(options: RepositoryOptions): GeneratedReposit
           ? `<resumptionToken completeListSize="${o.records}" cursor="${cursor}"/>`
           : `<resumptionToken completeListSize="${o.records}" cursor="${cursor}">${nextToken}</resumptionToken>`;
       // A list that fits one page needs no resumptionToken at all (OAI-PMH 2.0, 3.5).
-      body = `<ListRecords>\n${recs.join('')}${pageCount === 1 ? '' : rt + '\n'}</ListRecords>\n`;
+      body = `<ListRecords>\n${recs.join('')}${pageCount === 1 ? '' : `${rt}\n`}</ListRecords>\n`;
     }
     const content = Buffer.from(envelope(o, request, body), 'utf8');
     const file = requestToken === null ? FIRST_PAGE_FILE : `${TOKEN_DIR}/${requestToken}.xml`;
@@ -496,7 +497,7 @@ export function generateRepository(options: RepositoryOptions): GeneratedReposit
     identifyFile: 'Identify.xml',
     errorFiles,
   };
-  files.push({ path: 'manifest.json', content: Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8') });
+  files.push({ path: 'manifest.json', content: Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8') });
   return { manifest, files };
 }
 

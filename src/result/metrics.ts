@@ -156,7 +156,7 @@ export function metricRow(name: string): MetricRow | undefined {
 
 /** The harvest's throughput over the control's; null when either harvest did not complete. */
 export function relativeThroughput(v: VariantResult, control: VariantResult | undefined): number | null {
-  if (!control || !control.harvest.complete || control.throughputBytesPerSec <= 0 || !v.harvest.complete) return null;
+  if (!control?.harvest.complete || control.throughputBytesPerSec <= 0 || !v.harvest.complete) return null;
   return v.throughputBytesPerSec / control.throughputBytesPerSec;
 }
 

@@ -129,6 +129,6 @@ export async function finishRun(result: RunResult, outDir: string, progress: Pro
     markdown: relative(outDir, paths.markdown),
     junit: relative(outDir, paths.junit),
   };
-  await writeFile(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(outDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

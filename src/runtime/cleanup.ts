@@ -2,7 +2,7 @@
 // create can be touched. Signal traps make Ctrl-C / SIGTERM / a crash destroy the lab first;
 // after a SIGKILL only labelled objects remain, which `ctlab clean` (cleanLab) removes.
 
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { connectDocker, dockerError, isNotFound } from './connect.js';
 import { imageFilter, LABEL_NODE, LABEL_ROLE, LABEL_RUN, runFilter } from './labels.js';
 

@@ -4,7 +4,7 @@
 // network namespaces by a short-lived helper container in the host's pid namespace.
 // Every object carries label ctlab.run=<runId>; destroy() and cleanLab() find them by label.
 
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import { basename, dirname } from 'node:path';
 import { CtlabError } from '../errors.js';
@@ -313,6 +313,7 @@ export class DockerRuntime implements Runtime {
       if (StatusCode !== 0) {
         const logs = (await container.logs({ stdout: true, stderr: true }))
           .toString('utf8')
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: drops the binary bytes of the 8-byte frame header Docker puts before each multiplexed log chunk
           .replace(/[\x00-\x08]/g, '')
           .trim();
         throw new CtlabError('LAB', `${what} failed: ${logs || `exit ${StatusCode}`}`, {

@@ -4,7 +4,7 @@
 // are not rebuilt while the hash is unchanged. Works offline: when the Debian base image is
 // neither present nor pullable, it is made with debootstrap from the host's apt mirror.
 
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';

@@ -16,7 +16,7 @@ const BLOCK = 512;
 
 function octal(value: number, width: number): string {
   // width includes the terminating NUL
-  return value.toString(8).padStart(width - 1, '0') + '\0';
+  return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
 function header(name: string, size: number, mode: number, mtime: number, type: string, prefix = ''): Buffer {
@@ -34,7 +34,7 @@ function header(name: string, size: number, mode: number, mtime: number, type: s
   h.write(prefix, 345, 155, 'utf8');
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += h[i]!;
-  h.write(octal(sum, 7) + ' ', 148, 'ascii');
+  h.write(`${octal(sum, 7)} `, 148, 'ascii');
   return h;
 }
 

@@ -67,7 +67,7 @@ function locate(doc: Document, lc: LineCounter, path: PathKey[], key?: string): 
   let offset = 0;
   for (let n = path.length; n >= 0; n--) {
     const node = (n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true)) as YamlNode | undefined;
-    if (node && node.range) {
+    if (node?.range) {
       offset = node.range[0];
       if (key !== undefined && n === path.length && isMap(node)) {
         const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);

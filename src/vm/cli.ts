@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     progress: log,
     timeoutMs: timeout ? Number(timeout) * 1000 : undefined,
   });
-  process.stdout.write(JSON.stringify({ spec, resolveMs, ...r }, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify({ spec, resolveMs, ...r }, null, 2)}\n`);
   return r.exitCode === 0 ? 0 : 1;
 }
 

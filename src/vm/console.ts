@@ -36,10 +36,14 @@ export function stampLine(ms: number, line: string): string {
 
 /** Without carriage returns and terminal escapes (SeaBIOS and the kernel clear the screen). */
 export function cleanLine(raw: string): string {
-  return raw
-    .replace(/\r/g, '')
-    .replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '')
-    .replace(/\x1b[@-Z\\-_c]/g, '');
+  return (
+    raw
+      .replace(/\r/g, '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: \x1b (ESC) starts the CSI escape sequence this removes
+      .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: \x1b (ESC) starts the two-character escape sequence this removes
+      .replace(/\x1b[@-Z\\-_c]/g, '')
+  );
 }
 
 const kv = (s: string, k: string): string | undefined => new RegExp(`(?:^|\\s)${k}=(\\S*)`).exec(s)?.[1];

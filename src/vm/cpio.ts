@@ -27,7 +27,7 @@ export function newcHeader(o: {
   rdevMinor?: number;
   mtime?: number;
 }): Buffer {
-  const nameBuf = Buffer.from(o.name + '\0', 'utf8');
+  const nameBuf = Buffer.from(`${o.name}\0`, 'utf8');
   const fields = [
     '070701',
     hex8(o.ino),

@@ -145,7 +145,7 @@ async function resolveDebian(spec: string, d: DebianSeries, progress: (m: string
     }
     throw e;
   }
-  await writeFileAtomic(indexFile, JSON.stringify(resolved, null, 2) + '\n');
+  await writeFileAtomic(indexFile, `${JSON.stringify(resolved, null, 2)}\n`);
   const k = await kernelFromCache(spec, resolved);
   if (!k)
     throw new CtlabError('KERNEL', `kernel ${spec}: ${resolved.pkg} was downloaded but its files are not in the cache`);

@@ -80,7 +80,7 @@ export async function rememberedAccel(kernelKey: string): Promise<{ accel: Accel
 }
 
 export async function rememberAccel(kernelKey: string, accel: Accel, reason: string): Promise<void> {
-  await writeFileAtomic(accelFile(kernelKey), JSON.stringify({ accel, reason, at: new Date().toISOString() }) + '\n');
+  await writeFileAtomic(accelFile(kernelKey), `${JSON.stringify({ accel, reason, at: new Date().toISOString() })}\n`);
 }
 
 /** What to try first: $CTLAB_VM_ACCEL, else the remembered verdict, else KVM when /dev/kvm opens. */

@@ -211,7 +211,7 @@ async function boot(
     onLine: (ms, line) => {
       const kind = feedConsole(st, ms, line);
       const clean = cleanLine(line);
-      log.write(stampLine(ms, clean) + '\n');
+      log.write(`${stampLine(ms, clean)}\n`);
       const marker = /CTLAB-VM ((INIT|MODULES|JOB_END|FAIL).*)$/.exec(clean);
       if (kind === 'marker' && marker) progress(`${marker[1]!.trim()} (+${(ms / 1000).toFixed(1)} s)`);
       else if (kind === 'job') progress(`guest: ${clean}`);

@@ -14,6 +14,8 @@ import { buildAddon, createTopo, missingPrereqs, SERVER_IP, type Topo } from '..
 import { BUNDLES } from '../../src/bundles.js';
 import { repoRoot } from '../../src/util/repo-root.js';
 import { networkLayer, readPcap } from '../../src/packet/pcap.js';
+import type { MiddleboxCounters } from '../../src/middlebox/engine.js';
+import type { CountersSnapshot } from '../../src/middlebox/runner.js';
 import type { MiddleboxProfile, PathModel } from '../../src/scenario/model.js';
 import { describeWith, gate } from '../gate.js';
 import { sleep } from '../../src/util/sleep.js';
@@ -187,7 +189,9 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
     return { child, countersFile, flowsFile, stderr: () => err, exited };
   }
 
-  async function stopMb(mb: Mb): Promise<{ counters: any; flows: any[] }> {
+  async function stopMb(
+    mb: Mb,
+  ): Promise<{ counters: CountersSnapshot & { engine: MiddleboxCounters }; flows: unknown[] }> {
     mb.child.kill('SIGTERM');
     const code = await mb.exited;
     expect(code, `middlebox exit code; stderr: ${mb.stderr()}`).toBe(0);
@@ -329,7 +333,7 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
       const out: Seg[] = [];
       for (const p of pc.packets) {
         const nl = networkLayer(pc.linktype, p.data);
-        if (!nl || nl.ipVersion !== 4) continue;
+        if (nl?.ipVersion !== 4) continue;
         const ip = p.data.subarray(nl.offset);
         const t = ip.subarray((ip[0]! & 15) * 4);
         const dv = new DataView(t.buffer, t.byteOffset, t.byteLength);

@@ -32,14 +32,17 @@ function clientWire(pcapFile: string): { addresses: Set<string>; serverData: num
   let duplicates = 0;
   for (const p of pcap.packets) {
     const nl = networkLayer(pcap.linktype, p.data, pcap.bigEndian);
-    if (!nl || nl.ipVersion !== 4) continue;
+    if (nl?.ipVersion !== 4) continue;
     const d = decode(p.data, nl.offset);
     addresses.add(d.ip.src).add(d.ip.dst);
     const t = d.tcp;
     if (!t || d.ip.src !== ADDR.server || d.payloadLength === 0) continue;
     serverData++;
     let s = seen.get(t.dstPort);
-    if (!s) seen.set(t.dstPort, (s = new Set()));
+    if (!s) {
+      s = new Set();
+      seen.set(t.dstPort, s);
+    }
     if (s.has(t.seq)) duplicates++;
     else s.add(t.seq);
   }

@@ -19,7 +19,10 @@ export function lateAckCapture(): Uint8Array {
   const siss = 900_000;
   const out: Array<{ timeMs: number; data: Uint8Array; originalLength: number }> = [];
   let t = 1_700_000_000_000;
-  const push = (b: Uint8Array) => out.push({ timeMs: (t += 1), data: b.subarray(0, 128), originalLength: b.length });
+  const push = (b: Uint8Array) => {
+    t += 1;
+    out.push({ timeMs: t, data: b.subarray(0, 128), originalLength: b.length });
+  };
   push(buildTcpPacket({ src: C, dst: S, srcPort: cp, dstPort: 80, seq: ciss, flags: TCP_SYN, window: 64240 }));
   push(
     buildTcpPacket({

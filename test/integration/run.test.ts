@@ -29,7 +29,7 @@ function clientPackets(file: string): Map<string, DecodedPacket> {
   const out = new Map<string, DecodedPacket>();
   for (const p of pcap.packets) {
     const nl = networkLayer(pcap.linktype, p.data, pcap.bigEndian);
-    if (!nl || nl.ipVersion !== 4) continue;
+    if (nl?.ipVersion !== 4) continue;
     const d = decode(p.data, nl.offset);
     if (d.tcp && d.ip.src === '198.18.1.2') out.set(`${d.tcp.srcPort}/${d.ip.id}`, d);
   }

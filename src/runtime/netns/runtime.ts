@@ -212,7 +212,7 @@ export class NetnsRuntime implements Runtime {
     child.unref();
     await writeFile(
       join(dir, 'holder.json'),
-      JSON.stringify({ runId: this.runId, node: spec.name, pid, netns }) + '\n',
+      `${JSON.stringify({ runId: this.runId, node: spec.name, pid, netns })}\n`,
     );
     const node = new NetnsNode(spec, `ctlab-${this.runId}-${spec.name}`, pid, netns, this.runId, {
       nsenter: this.programs.nsenter!,

@@ -29,11 +29,14 @@ type Step = {
 };
 type Inputs = Record<string, { default?: unknown; type?: string; description?: string }>;
 
-function load(rel: string): Record<string, any> {
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML of open shape; the assertions below check it field by field
+type Yaml = Record<string, any>;
+
+function load(rel: string): Yaml {
   const text = readFileSync(join(REPO, rel), 'utf8');
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) throw new Error(`${rel}: ${doc.errors.map((e) => e.message).join('; ')}`);
-  return doc.toJS() as Record<string, any>;
+  return doc.toJS() as Yaml;
 }
 
 /** Every `${{ ... }}` expression in a value, recursively. */
@@ -118,6 +121,7 @@ describe('.github/workflows/ctlab.yml', () => {
     // The linter does find problems (so an empty list means something).
     expect(
       lint(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: GitHub Actions expression text in the workflow under test, not a JS template
         'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n',
         'x.yml',
       ).map((p) => p.kind),
@@ -135,6 +139,7 @@ describe('action.yml (composite)', () => {
     expect(action.inputs['node-version'].default).toBe('20');
     for (const s of steps) if (s.uses) expect(s.uses).toMatch(/^[\w-]+\/[\w-]+@v\d+$/);
     expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))!.with!['node-version']).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: GitHub Actions expression text in the workflow under test, not a JS template
       '${{ inputs.node-version }}',
     );
   });
@@ -161,6 +166,7 @@ describe('action.yml (composite)', () => {
     expect(step('summary').if).toBe('always()');
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'))!;
     expect(upload.if).toMatch(/^always\(\)/);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: GitHub Actions expression text in the workflow under test, not a JS template
     expect(upload.with!.path).toBe('${{ steps.run.outputs.run-dir }}');
     const gate = steps[steps.length - 1]!;
     expect(gate.name).toMatch(/gate/i);
@@ -389,6 +395,7 @@ describe('the sharded workflow (shards: 2), its steps run locally', () => {
       outputs?: Record<string, string>;
     }
   >;
+  // biome-ignore-start lint/suspicious/noTemplateCurlyInString: GitHub Actions expression text in the workflow under test, not JS templates
   const subst = (v: unknown, shard: number, n: number) =>
     String(v).replaceAll('${{ matrix.shard }}', String(shard)).replaceAll('${{ inputs.shards }}', String(n));
 
@@ -422,6 +429,7 @@ describe('the sharded workflow (shards: 2), its steps run locally', () => {
     for (const name of ['Load the kernel modules the lab needs', 'ctlab doctor', 'Build the lab images'])
       expect(step(name).if, name).toBe("inputs.command != 'merge'");
   });
+  // biome-ignore-end lint/suspicious/noTemplateCurlyInString: end of the expressions above
 
   it('the plan step lists the shards and refuses a bad count', async () => {
     const plan = jobs.plan!.steps[0]!;

@@ -124,7 +124,7 @@ describe('parseOaiResponse', () => {
 
 describe('BodyReader (HTTP body framing)', () => {
   const chunked = (parts: string[]) =>
-    parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') + '0\r\nX-Trailer: 1\r\n\r\n';
+    `${parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('')}0\r\nX-Trailer: 1\r\n\r\n`;
 
   it('decodes a chunked body fed one byte at a time', () => {
     const parts = ['<OAI-PMH>', 'é'.repeat(300), '</OAI-PMH>'];

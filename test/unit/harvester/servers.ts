@@ -48,7 +48,8 @@ export interface ServeOptions {
 export const SMALL = { records: 950, pageSize: 100, recordBytes: 1500, seed: 11 };
 let cached: GeneratedRepository | null = null;
 export function smallRepo(): GeneratedRepository {
-  return (cached ??= generateRepository(SMALL));
+  cached ??= generateRepository(SMALL);
+  return cached;
 }
 
 export async function serve(opts: ServeOptions = {}): Promise<TestServer> {

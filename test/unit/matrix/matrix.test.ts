@@ -227,7 +227,7 @@ describe('control selection', () => {
     const s = parseScenario(
       matrix
         .replace('firewall: [asa, asa+lb-strip-sack, transparent]', 'firewall: [asa, transparent]')
-        .replace(/  exclude:\n.*\n/, ''),
+        .replace(/ {2}exclude:\n.*\n/, ''),
       'm.yaml',
     );
     // flag-on comes first on the axis, but the unmitigated server is the baseline.
@@ -245,7 +245,7 @@ describe('control selection', () => {
     const none = parseScenario(
       matrix
         .replace('[asa, asa+lb-strip-sack, transparent]', '[asa, asa+lb-strip-sack]')
-        .replace(/  exclude:\n.*\n/, ''),
+        .replace(/ {2}exclude:\n.*\n/, ''),
       'm.yaml',
     );
     expect(selectControl(none, expandMatrix(none))).toBeUndefined();

@@ -4,7 +4,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { decode, encode, ipv4HeaderChecksum, networkLayer, readPcap, tcpChecksum } from '../../../src/packet/index.js';
+import {
+  decode,
+  encode,
+  ipv4HeaderChecksum,
+  networkLayer,
+  readPcap,
+  type TcpOption,
+  tcpChecksum,
+} from '../../../src/packet/index.js';
 import { describeWith, requireTool } from '../../gate.js';
 
 const FIXTURES = ['deadlock-upper-half-offset.pcap', 'invalid-reasons-nflog.pcap'];
@@ -79,7 +87,7 @@ describeWith(requireTool('tshark: apt-get install -y tshark'), 'tshark agreement
         const row = rows[i]!;
         const where = `${name} frame ${row['frame.number']}`;
         const nl = networkLayer(pcap.linktype, pkt.data, pcap.bigEndian);
-        if (!nl || nl.ipVersion !== 4) {
+        if (nl?.ipVersion !== 4) {
           expect(row['ip.src'], where).toBe('');
           continue;
         }
@@ -102,7 +110,8 @@ describeWith(requireTool('tshark: apt-get install -y tshark'), 'tshark agreement
         }
         tcpSeen++;
         const t = d.tcp;
-        const opt = <N extends string>(n: N) => t.options.filter((o) => o.name === n) as any[];
+        const opt = <N extends string>(n: N) =>
+          t.options.filter((o) => o.name === n) as Extract<TcpOption, { name: N }>[];
         const got = {
           where,
           sport: t.srcPort,

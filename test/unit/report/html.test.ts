@@ -25,7 +25,7 @@ async function hostile(): Promise<{ r: RunResult; ev: Record<string, VariantEvid
   r.scenarioFile = `scenarios/${XSS}.yaml`;
   r.verdict = `Reproduced ${XSS}`;
   r.problems = [`problem ${XSS}`];
-  r.variants[0]!.files['evil'] = `"><img src=x onerror=alert(2)>.pcap`;
+  r.variants[0]!.files.evil = `"><img src=x onerror=alert(2)>.pcap`;
   r.variants[0]!.expectations[0]!.text = `records > 0 ${XSS}`;
   r.variants[0]!.expectations[0]!.passed = false;
   const e = ev['flag-off']!;

@@ -71,7 +71,7 @@ describe('generateRepository', () => {
     });
     expect(chain[38]!.token).toBeNull();
     // Every token file is on the chain exactly once (no orphan pages).
-    const tokenFiles = incident.files.filter((f) => f.path.startsWith(TOKEN_DIR + '/')).map((f) => f.path);
+    const tokenFiles = incident.files.filter((f) => f.path.startsWith(`${TOKEN_DIR}/`)).map((f) => f.path);
     expect(new Set(chain.slice(1).map((p) => p.file))).toEqual(new Set(tokenFiles));
     // The last page's token element is present but empty, as OAI-PMH requires.
     expect(files.get(chain[38]!.file)!.toString()).toMatch(/<resumptionToken completeListSize="3812" cursor="3800"\/>/);

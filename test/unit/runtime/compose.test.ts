@@ -13,6 +13,7 @@ import { parseProcessConfigText } from '../../../src/middlebox/process-config.js
 import { PATHS } from '../../../src/topology/build.js';
 
 const root = repoRoot();
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML of open shape; the assertions below check it field by field
 type Svc = Record<string, any>;
 const doc = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Svc>;

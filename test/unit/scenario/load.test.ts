@@ -40,7 +40,7 @@ describe('scenario loading', () => {
   });
 
   it('fills defaults and applies preset overrides', () => {
-    const s = parseScenario(minimal + 'middlebox: { preset: asa, sackTranslation: true }\n', 'x/t.yaml');
+    const s = parseScenario(`${minimal}middlebox: { preset: asa, sackTranslation: true }\n`, 'x/t.yaml');
     expect(s.middlebox.name).toBe('asa');
     expect(s.middlebox.sackTranslation).toBe(true);
     expect(s.middlebox.isn.server).toBe(true);
@@ -50,13 +50,13 @@ describe('scenario loading', () => {
   });
 
   it('names file, line and field for an unknown field', () => {
-    const p = problems(minimal + 'path:\n  delayMs: 10\n  latency: 5\n');
+    const p = problems(`${minimal}path:\n  delayMs: 10\n  latency: 5\n`);
     expect(p).toHaveLength(1);
     expect(p[0]).toMatchObject({ file: 'f.yaml', line: 8, field: 'path.latency', message: 'unknown field' });
   });
 
   it('rejects a negative delay on its line', () => {
-    const p = problems(minimal + 'path:\n  delayMs: -5\n');
+    const p = problems(`${minimal}path:\n  delayMs: -5\n`);
     expect(p[0]).toMatchObject({ line: 7, field: 'path.delayMs' });
     expect(p[0]!.message).toMatch(/at least 0/);
   });
@@ -111,7 +111,7 @@ variants:
   it('formats a one-line message naming file:line:col', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctlab-'));
     const f = join(dir, 's.yaml');
-    writeFileSync(f, minimal + 'workload:\n  retries: -1\n');
+    writeFileSync(f, `${minimal}workload:\n  retries: -1\n`);
     try {
       loadScenario(f);
       throw new Error('no error');

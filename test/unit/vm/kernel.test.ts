@@ -50,7 +50,7 @@ describe('resolveKernel(path:...)', () => {
     await expect(resolveKernel(`path:${img},${other}`)).rejects.toThrow(/is for 6\.6\.2, but .* is 6\.6\.1-lab/);
     await expect(resolveKernel(`path:${img},${dir}`)).rejects.toThrow(/has no modules\.dep/);
     await expect(resolveKernel(`path:${join(dir, 'missing')}`)).rejects.toThrow(/cannot be read/);
-    await writeFile(join(dir, 'vmlinux'), Buffer.from('\x7fELF' + 'x'.repeat(1000)));
+    await writeFile(join(dir, 'vmlinux'), Buffer.from(`\x7fELF${'x'.repeat(1000)}`));
     await expect(resolveKernel(`path:${join(dir, 'vmlinux')}`)).rejects.toThrow(/not an x86 bzImage/);
   });
 });

@@ -53,7 +53,7 @@ describe('module trimming', () => {
   });
   it('every module the guest loads is one the trimming keeps', () => {
     const all = LOAD_MODULES.flatMap((m) => m.split('|'));
-    const dep = all.map((n) => `kernel/x/${n}.ko:`).join('\n') + '\n';
+    const dep = `${all.map((n) => `kernel/x/${n}.ko:`).join('\n')}\n`;
     expect(trimModules(dep).map(moduleName).sort()).toEqual([...all].sort());
   });
 });
