@@ -4,7 +4,7 @@
 // Pure and synchronous: the NFQUEUE loop (main.ts) hands it packets and honours its verdicts.
 // It allocates nothing per packet on the common path.
 import type { MiddleboxProfile, PathModel } from '../scenario/model.js';
-import { ipToString, readU16, readU32, writeU16 } from '../packet/bytes.js';
+import { ipToString, readU8, readU16, readU32, writeU16 } from '../packet/bytes.js';
 import { scanTcpOptions } from '../packet/options.js';
 import { IPPROTO_TCP } from '../packet/ipv4.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../packet/tcp.js';
@@ -189,11 +189,14 @@ export class MiddleboxEngine {
     c.packetsSeen++;
     const delay = this.path.delayMs;
     // IPv4 sanity: anything we cannot parse goes through untouched (the receiver will judge it).
-    if (len < 20 || buf[off]! >>> 4 !== 4) {
+    // The caller hands a packet inside buf (off + len <= buf.length); the byte reads below stay
+    // inside it: the IPv4 header by `len < 20` and `ihl < 20 || total > len`, the TCP header by
+    // `tcpLen < 20` and `thl > tcpLen`.
+    if (len < 20 || readU8(buf, off) >>> 4 !== 4) {
       c.malformed++;
       return this.hold(delay);
     }
-    const ihl = (buf[off]! & 0x0f) << 2;
+    const ihl = (readU8(buf, off) & 0x0f) << 2;
     const total = readU16(buf, off + 2);
     if (ihl < 20 || total < ihl || total > len) {
       c.malformed++;
@@ -213,7 +216,7 @@ export class MiddleboxEngine {
       c.malformed++;
       return this.hold(delay);
     }
-    const thl = (buf[t + 12]! >>> 4) << 2;
+    const thl = (readU8(buf, t + 12) >>> 4) << 2;
     if (thl < 20 || thl > tcpLen) {
       c.malformed++;
       return this.hold(delay);
@@ -229,12 +232,13 @@ export class MiddleboxEngine {
     const dst = readU32(buf, off + 16);
     const sport = readU16(buf, t);
     const dport = readU16(buf, t + 2);
-    const flags = buf[t + 13]!;
+    const flags = readU8(buf, t + 13);
     const seq = readU32(buf, t + 4);
     const table = this.table;
 
     let r = table.lookup(src, dst, sport, dport);
     if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      // r >= 0: a flow of the table (bounds: see FlowTable); so below for f and fd.
       if (r >= 0 && (r & 1) === 0 && table.isn[r]! === seq) {
         // A retransmitted SYN (same ISN): same flow, same offsets.
         c.synRetransmissions++;
@@ -260,7 +264,7 @@ export class MiddleboxEngine {
       c.untracked++;
       return this.hold(delay);
     }
-    const f = r >>> 1;
+    const f = r >>> 1; // r >= 0: f < table.count, so [f] and [fd] are in bounds (see FlowTable)
     const dir = r & 1;
     const fd = r; // 2 * f + dir
     table.lastSeen[f] = nowMs;
@@ -361,6 +365,7 @@ export class MiddleboxEngine {
   flowRecords(): FlowRecord[] {
     const t = this.table;
     const out: FlowRecord[] = [];
+    // f < t.count: [f] and [2 * f + 1] are in bounds (see FlowTable).
     for (let f = 0; f < t.count; f++) {
       const p = t.ports[f]!;
       const fl = t.flags[f]!;

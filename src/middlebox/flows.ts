@@ -26,6 +26,10 @@ function symmetricHash(a1: number, p1: number, a2: number, p2: number): number {
   return h >>> 0;
 }
 
+// Bounds (the `!` on reads below and in engine.ts / mutations/): a flow index f comes from
+// lookup() or create(), so f < count <= capacity; per-flow arrays hold capacity entries and
+// per-direction arrays 2 * capacity, so [f] and [2 * f + dir] are inside them. Slot indices are
+// masked with `mask` = slots.length - 1 (a power of two), so slots[i] is inside too.
 export class FlowTable {
   /** Number of flows ever created; a flow's ordinal is its index. */
   count = 0;
@@ -102,9 +106,9 @@ export class FlowTable {
     const fwd = ((sport << 16) | dport) >>> 0;
     const rev = ((dport << 16) | sport) >>> 0;
     for (;;) {
-      const f = this.slots[i]!;
+      const f = this.slots[i]!; // i masked: in bounds
       if (f < 0) return -1;
-      const p = this.ports[f]!;
+      const p = this.ports[f]!; // f >= 0 in a slot: a created flow, f < count
       if (p === fwd && this.caddr[f] === src && this.saddr[f] === dst) return f << 1;
       if (p === rev && this.caddr[f] === dst && this.saddr[f] === src) return (f << 1) | 1;
       i = (i + 1) & this.mask;
@@ -126,15 +130,15 @@ export class FlowTable {
     this.lastSeen[f] = nowMs;
     // Point the index at the new flow: reuse the slot of an older flow on this 4-tuple, if any.
     let i = symmetricHash(caddr, cport, saddr, sport) & this.mask;
-    const fwd = this.ports[f]!;
+    const fwd = ((cport << 16) | sport) >>> 0;
     const rev = ((sport << 16) | cport) >>> 0;
     for (;;) {
-      const g = this.slots[i]!;
+      const g = this.slots[i]!; // i masked: in bounds
       if (g < 0) {
         this.slots[i] = f;
         break;
       }
-      const p = this.ports[g]!;
+      const p = this.ports[g]!; // g >= 0 in a slot: a created flow, g < count
       if (
         (p === fwd && this.caddr[g] === caddr && this.saddr[g] === saddr) ||
         (p === rev && this.caddr[g] === saddr && this.saddr[g] === caddr)
@@ -191,9 +195,9 @@ export class FlowTable {
     const old = this.slots;
     this.slots = new Int32Array(size).fill(-1);
     this.mask = size - 1;
-    for (let k = 0; k < old.length; k++) {
-      const f = old[k]!;
+    for (const f of old) {
       if (f < 0) continue;
+      // f >= 0 in a slot: a created flow, f < count; i masked: in bounds.
       const p = this.ports[f]!;
       let i = symmetricHash(this.caddr[f]!, p >>> 16, this.saddr[f]!, p & 0xffff) & this.mask;
       while (this.slots[i]! >= 0) i = (i + 1) & this.mask;

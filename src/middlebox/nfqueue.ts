@@ -100,13 +100,13 @@ interface Addon {
 /** Where the addon is looked for, in order. */
 export function addonCandidates(explicit?: string): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
+  if (explicit) return [resolve(explicit)];
   const list: string[] = [];
-  if (explicit) list.push(resolve(explicit));
   if (process.env.CTLAB_NFQUEUE_ADDON) list.push(resolve(process.env.CTLAB_NFQUEUE_ADDON));
   list.push('/opt/ctlab/native/nfqueue.node');
   // Next to the compiled code (an image that copies the addon into dist/).
   list.push(join(here, 'nfqueue.node'));
-  return explicit ? [list[0]!] : list;
+  return list;
 }
 
 let cached: Addon | undefined;

@@ -86,6 +86,7 @@ export function startMiddlebox(
     const now = performance.now();
     const bytes = q.bytes;
     const desc = q.desc;
+    // i < count: desc holds STRIDE entries for each packet of the batch (addon contract, nfqueue.ts).
     for (let i = 0; i < count; i++) {
       const b = i * STRIDE;
       const off = desc[b + OFF]!;

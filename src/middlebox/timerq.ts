@@ -38,6 +38,10 @@ export interface HoldQueueStats {
   poolUsed: number;
 }
 
+// Bounds (the `!` on typed-array reads below; no check per access on this per-packet path):
+// every entry index e held in heap, freeList or order is < cap, and every array indexed by an
+// entry has cap elements (grow() resizes them all together); heap positions read are < n <= cap,
+// freeList positions < freeTop <= cap, order positions are taken modulo cap.
 export class HoldQueue {
   private cap: number;
   private at: Float64Array;
@@ -94,7 +98,7 @@ export class HoldQueue {
 
   /** Earliest release time, or Infinity when empty. */
   nextAt(): number {
-    return this.n === 0 ? Infinity : this.at[this.heap[0]!]!;
+    return this.n === 0 ? Infinity : this.at[this.heap[0]!]!; // n > 0: heap[0] is an entry
   }
 
   /**
@@ -105,7 +109,7 @@ export class HoldQueue {
     if (verdict !== VERDICT.ACCEPT && verdict !== VERDICT.DROP)
       throw new RangeError(`HoldQueue: verdict must be ACCEPT or DROP, got ${verdict}`);
     if (this.freeTop === 0) this.grow();
-    const e = this.freeList[--this.freeTop]!;
+    const e = this.freeList[--this.freeTop]!; // freeTop > 0: grown just above if it was 0
     this.at[e] = releaseAt;
     this.seq[e] = this.nextSeq++;
     this.id[e] = id;
@@ -152,6 +156,7 @@ export class HoldQueue {
     let total = 0;
     const r = this.rdesc;
     while (this.n > 0 && this.at[this.heap[0]!]! <= now) {
+      // n > 0: heap[0] is an entry
       const e = this.popMin();
       const own = this.overflow[e];
       if (own) {
@@ -215,7 +220,7 @@ export class HoldQueue {
   }
 
   private poolUsed(): number {
-    if (this.orderLen === 0) return 0;
+    if (this.orderLen === 0) return 0; // else order[orderHead] is a live pool entry
     const tail = this.off[this.order[this.orderHead]!]!;
     return this.wrapped ? this.pool.length - tail + this.head : this.head - tail;
   }
@@ -228,7 +233,7 @@ export class HoldQueue {
 
   private popMin(): number {
     const h = this.heap;
-    const top = h[0]!;
+    const top = h[0]!; // callers pop only when n > 0
     const last = h[--this.n]!;
     if (this.n > 0) {
       // sift down
@@ -238,7 +243,7 @@ export class HoldQueue {
         const l = 2 * i + 1;
         if (l >= n) break;
         const rr = l + 1;
-        const c = rr < n && this.less(h[rr]!, h[l]!) ? rr : l;
+        const c = rr < n && this.less(h[rr]!, h[l]!) ? rr : l; // l < n, rr < n: checked
         if (!this.less(h[c]!, last)) break;
         h[i] = h[c]!;
         i = c;

@@ -1,5 +1,14 @@
 // Big-endian field access on a Uint8Array at any offset. Byte-wise on purpose: a DataView per
 // packet would allocate, and the fields of a packet in a larger buffer need not be aligned.
+//
+// The readers do not check bounds: they run per field of every packet. Their contract is that
+// the bytes read lie inside b (the `!` below rest on it); every caller checks the length of the
+// packet or header once before reading its fields, and names that check where it reads.
+
+/** The byte at b[o]; o < b.length (the caller's length check). */
+export function readU8(b: Uint8Array, o: number): number {
+  return b[o]!;
+}
 
 export function readU16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;

@@ -1,5 +1,5 @@
 // The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
-import { readU16 } from './bytes.js';
+import { readU8, readU16 } from './bytes.js';
 
 /** Fold a non-negative sum below 2^32 to 16 bits with end-around carry. */
 function fold(s: number): number {
@@ -15,6 +15,7 @@ function fold(s: number): number {
  */
 export function onesSum(buf: Uint8Array, off: number, len: number, initial = 0): number {
   let s = initial;
+  // buf[off, off+len) lies inside buf (the caller's length check): i + 1 < end <= off + len.
   const end = off + (len & ~1);
   for (let i = off; i < end; i += 2) s += (buf[i]! << 8) | buf[i + 1]!;
   if (len & 1) s += buf[off + len - 1]! << 8;
@@ -23,7 +24,8 @@ export function onesSum(buf: Uint8Array, off: number, len: number, initial = 0):
 
 /** The IPv4 header checksum the header at `off` should carry (its own checksum field ignored). */
 export function ipv4HeaderChecksum(buf: Uint8Array, off: number): number {
-  const ihl = (buf[off]! & 0x0f) << 2;
+  // The header at off lies inside buf (the caller's length check).
+  const ihl = (readU8(buf, off) & 0x0f) << 2;
   let s = onesSum(buf, off, 10);
   s = onesSum(buf, off + 12, ihl - 12, s);
   return ~s & 0xffff;
@@ -35,12 +37,13 @@ export function ipv4HeaderChecksum(buf: Uint8Array, off: number): number {
  * tcpLen defaults to total length - header length.
  */
 export function tcpChecksum(buf: Uint8Array, ipOff: number, tcpLen?: number): number {
-  const ihl = (buf[ipOff]! & 0x0f) << 2;
+  // The whole packet lies inside buf (this function's contract, above).
+  const ihl = (readU8(buf, ipOff) & 0x0f) << 2;
   const len = tcpLen ?? readU16(buf, ipOff + 2) - ihl;
   const t = ipOff + ihl;
   // Pseudo-header: source, destination, zero+protocol, TCP length.
   let s = onesSum(buf, ipOff + 12, 8);
-  s += buf[ipOff + 9]! + len;
+  s += readU8(buf, ipOff + 9) + len;
   s = onesSum(buf, t, 16, s);
   s = onesSum(buf, t + 18, len - 18, s);
   return ~s & 0xffff;

@@ -1,6 +1,6 @@
 // TCP options: a zero-allocation scanner for the per-packet path, and a structured decoder /
 // encoder (for tests and diagnostics) that keeps unknown and malformed bytes intact.
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readU8, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 
 export const TCPOPT_EOL = 0;
 export const TCPOPT_NOP = 1;
@@ -38,14 +38,14 @@ export function scanTcpOptions(buf: Uint8Array, start: number, end: number, out:
   let n = 0;
   let o = start;
   while (o < end) {
-    const kind = buf[o]!;
+    const kind = readU8(buf, o); // o < end <= buf.length (caller's header check)
     if (kind === TCPOPT_EOL) break;
     if (kind === TCPOPT_NOP) {
       o++;
       continue;
     }
     if (o + 1 >= end) return -1;
-    const len = buf[o + 1]!;
+    const len = readU8(buf, o + 1); // o + 1 < end: checked just above
     if (len < 2 || o + len > end || !knownLengthOk(kind, len)) return -1;
     out[n++] = o;
     o += len;
@@ -77,7 +77,7 @@ export function decodeTcpOptions(buf: Uint8Array, start: number, end: number): T
   let o = start;
   while (o < end) {
     const rel = o - start;
-    const kind = buf[o]!;
+    const kind = readU8(buf, o); // o < end <= buf.length (caller's header check)
     if (kind === TCPOPT_EOL) {
       opts.push({ kind: 0, name: 'eol', offset: rel, padding: buf.slice(o + 1, end) });
       break;
@@ -87,7 +87,7 @@ export function decodeTcpOptions(buf: Uint8Array, start: number, end: number): T
       o++;
       continue;
     }
-    const len = o + 1 < end ? buf[o + 1]! : 0;
+    const len = o + 1 < end ? readU8(buf, o + 1) : 0;
     if (len < 2 || o + len > end || !knownLengthOk(kind, len)) {
       opts.push({ kind, name: 'malformed', offset: rel, raw: buf.slice(o, end) });
       break;
@@ -97,7 +97,8 @@ export function decodeTcpOptions(buf: Uint8Array, start: number, end: number): T
         opts.push({ kind: 2, name: 'mss', offset: rel, mss: readU16(buf, o + 2) });
         break;
       case TCPOPT_WSCALE:
-        opts.push({ kind: 3, name: 'wscale', offset: rel, shift: buf[o + 2]! });
+        // knownLengthOk: wscale has length 3, so o + 2 < o + len <= end.
+        opts.push({ kind: 3, name: 'wscale', offset: rel, shift: readU8(buf, o + 2) });
         break;
       case TCPOPT_SACK_PERM:
         opts.push({ kind: 4, name: 'sack-permitted', offset: rel });

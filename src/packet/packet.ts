@@ -1,6 +1,6 @@
 // Plain-object decoding and encoding of IPv4/TCP packets, for tests, diagnostics and evidence.
 // The per-packet path uses the accessors in ipv4.ts / tcp.ts instead.
-import { PacketError, ipToString, parseIp, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { PacketError, ipToString, parseIp, readU8, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { ipv4HeaderChecksum, tcpChecksum } from './checksum.js';
 import { IPPROTO_TCP } from './ipv4.js';
 import { decodeTcpOptions, encodeTcpOptions, scanTcpOptions, tcpOptionLength, type TcpOption } from './options.js';
@@ -61,10 +61,11 @@ export interface DecodedPacket {
  * as long as the headers are present; throws PacketError when they are not.
  */
 export function decode(buf: Uint8Array, off = 0, len = buf.length - off): DecodedPacket {
+  // Byte reads: the 20-byte IPv4 header by `len < 20`, the TCP header by `end - t < 20`.
   if (len < 20) throw new PacketError(`packet too short for IPv4: ${len} bytes`);
-  const version = buf[off]! >>> 4;
+  const version = readU8(buf, off) >>> 4;
   if (version !== 4) throw new PacketError(`not IPv4: version ${version}`);
-  const ihl = (buf[off]! & 0x0f) << 2;
+  const ihl = (readU8(buf, off) & 0x0f) << 2;
   if (ihl < 20 || ihl > len) throw new PacketError(`bad IPv4 header length ${ihl} (packet ${len} bytes)`);
   const totalLength = readU16(buf, off + 2);
   if (totalLength < ihl) throw new PacketError(`IPv4 total length ${totalLength} below header length ${ihl}`);
@@ -72,13 +73,13 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
   const ip: IPv4Header = {
     version,
     headerLength: ihl,
-    tos: buf[off + 1]!,
+    tos: readU8(buf, off + 1),
     totalLength,
     id: readU16(buf, off + 4),
-    flags: buf[off + 6]! >>> 5,
+    flags: readU8(buf, off + 6) >>> 5,
     fragmentOffset: readU16(buf, off + 6) & 0x1fff,
-    ttl: buf[off + 8]!,
-    protocol: buf[off + 9]!,
+    ttl: readU8(buf, off + 8),
+    protocol: readU8(buf, off + 9),
     checksum: readU16(buf, off + 10),
     src: ipToString(readU32(buf, off + 12)),
     dst: ipToString(readU32(buf, off + 16)),
@@ -91,7 +92,7 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
     return { ip, payload: buf.slice(t, end), payloadLength: totalLength - ihl, truncated, trailer };
   }
   if (end - t < 20) throw new PacketError(`TCP header truncated: ${end - t} bytes`);
-  const thl = (buf[t + 12]! >>> 4) << 2;
+  const thl = (readU8(buf, t + 12) >>> 4) << 2;
   if (thl < 20 || t + thl > end) throw new PacketError(`bad TCP header length ${thl} (${end - t} bytes available)`);
   const tcp: TcpHeader = {
     srcPort: readU16(buf, t),
@@ -99,8 +100,8 @@ export function decode(buf: Uint8Array, off = 0, len = buf.length - off): Decode
     seq: readU32(buf, t + 4),
     ack: readU32(buf, t + 8),
     headerLength: thl,
-    reserved: buf[t + 12]! & 0x0f,
-    flags: buf[t + 13]!,
+    reserved: readU8(buf, t + 12) & 0x0f,
+    flags: readU8(buf, t + 13),
     window: readU16(buf, t + 14),
     checksum: readU16(buf, t + 16),
     urgentPointer: readU16(buf, t + 18),
@@ -156,7 +157,7 @@ export function fixChecksums(buf: Uint8Array, off = 0): void {
   writeU16(buf, off + 10, ipv4HeaderChecksum(buf, off));
   const total = readU16(buf, off + 2);
   if (buf[off + 9] === IPPROTO_TCP && (readU16(buf, off + 6) & 0x1fff) === 0 && buf.length - off >= total) {
-    const ihl = (buf[off]! & 0x0f) << 2;
+    const ihl = (readU8(buf, off) & 0x0f) << 2; // off < buf.length: its header was just summed
     writeU16(buf, off + ihl + 16, tcpChecksum(buf, off));
   }
 }

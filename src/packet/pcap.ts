@@ -1,6 +1,6 @@
 // A small reader (and writer) for classic libpcap files: both byte orders, micro- and
 // nanosecond timestamps, and the link types a Linux lab produces.
-import { PacketError } from './bytes.js';
+import { PacketError, readU8, readU16 } from './bytes.js';
 
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_RAW = 101;
@@ -113,10 +113,10 @@ export function networkLayer(linktype: number, data: Uint8Array, bigEndian = fal
     case LINKTYPE_ETHERNET: {
       let o = 12;
       if (data.length < 14) return null;
-      let type = (data[o]! << 8) | data[o + 1]!;
+      let type = readU16(data, o); // 14 bytes: checked just above
       while ((type === 0x8100 || type === 0x88a8) && data.length >= o + 6) {
         o += 4;
-        type = (data[o]! << 8) | data[o + 1]!;
+        type = readU16(data, o); // o + 2 <= data.length: the loop condition
       }
       const v = etherVersion(type);
       return v ? { offset: o + 2, ipVersion: v } : null;
@@ -126,17 +126,17 @@ export function networkLayer(linktype: number, data: Uint8Array, bigEndian = fal
     case LINKTYPE_RAW_ALT[0]:
     case LINKTYPE_RAW_ALT[1]: {
       if (data.length < 1) return null;
-      const v = data[0]! >>> 4;
+      const v = readU8(data, 0) >>> 4;
       return { offset: 0, ipVersion: v === 4 || v === 6 ? v : 0 };
     }
     case LINKTYPE_LINUX_SLL: {
       if (data.length < 16) return null;
-      const v = etherVersion((data[14]! << 8) | data[15]!);
+      const v = etherVersion(readU16(data, 14));
       return v ? { offset: 16, ipVersion: v } : null;
     }
     case LINKTYPE_LINUX_SLL2: {
       if (data.length < 20) return null;
-      const v = etherVersion((data[0]! << 8) | data[1]!);
+      const v = etherVersion(readU16(data, 0));
       return v ? { offset: 20, ipVersion: v } : null;
     }
     case LINKTYPE_NFLOG:
@@ -153,13 +153,14 @@ function nflogLayer(data: Uint8Array, bigEndian: boolean): NetworkLayer | null {
   // 4-byte header (family, version, resource id), then TLVs: length (incl. the 4-byte TLV
   // header) and type in the file's byte order, value, padding to 4 bytes.
   if (data.length < 4) return null;
-  const family = data[0]!;
+  const family = readU8(data, 0);
   let prefix: string | undefined;
   let payload = -1;
   let o = 4;
   while (o + 4 <= data.length) {
-    const len = bigEndian ? (data[o]! << 8) | data[o + 1]! : data[o]! | (data[o + 1]! << 8);
-    const type = (bigEndian ? (data[o + 2]! << 8) | data[o + 3]! : data[o + 2]! | (data[o + 3]! << 8)) & 0x7fff;
+    // The 4-byte TLV header: inside data by the loop condition.
+    const len = bigEndian ? readU16(data, o) : readU8(data, o) | (readU8(data, o + 1) << 8);
+    const type = (bigEndian ? readU16(data, o + 2) : readU8(data, o + 2) | (readU8(data, o + 3) << 8)) & 0x7fff;
     if (len < 4 || o + len > data.length) break;
     if (type === NFULA_PREFIX) {
       let e = o + 4;
@@ -169,7 +170,8 @@ function nflogLayer(data: Uint8Array, bigEndian: boolean): NetworkLayer | null {
     o += (len + 3) & ~3;
   }
   if (payload < 0) return null;
-  const v = family === 2 ? 4 : family === 10 ? 6 : data[payload]! >>> 4;
+  // An empty payload TLV can end the record (payload === data.length): no byte, version 0.
+  const v = family === 2 ? 4 : family === 10 ? 6 : (data[payload] ?? 0) >>> 4;
   return { offset: payload, ipVersion: v, ...(prefix !== undefined ? { prefix } : {}) };
 }
 

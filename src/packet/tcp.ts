@@ -1,5 +1,6 @@
-// Zero-copy TCP header accessors: `t` is the offset of the TCP header in `b`.
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+// Zero-copy TCP header accessors: `t` is the offset of the TCP header in `b`. Like the readers
+// of bytes.js they do not check bounds: the caller checks once that the header lies inside `b`.
+import { readU8, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -15,11 +16,11 @@ export const tcpDstPort = (b: Uint8Array, t: number): number => readU16(b, t + 2
 export const tcpSeq = (b: Uint8Array, t: number): number => readU32(b, t + 4);
 export const tcpAck = (b: Uint8Array, t: number): number => readU32(b, t + 8);
 /** Header length in bytes (data offset * 4). */
-export const tcpHeaderLength = (b: Uint8Array, t: number): number => (b[t + 12]! >>> 4) << 2;
+export const tcpHeaderLength = (b: Uint8Array, t: number): number => (readU8(b, t + 12) >>> 4) << 2;
 /** The low nibble of byte 12: three reserved bits and AE (formerly NS). */
-export const tcpReserved = (b: Uint8Array, t: number): number => b[t + 12]! & 0x0f;
+export const tcpReserved = (b: Uint8Array, t: number): number => readU8(b, t + 12) & 0x0f;
 /** The eight classic flags (CWR..FIN). */
-export const tcpFlags = (b: Uint8Array, t: number): number => b[t + 13]!;
+export const tcpFlags = (b: Uint8Array, t: number): number => readU8(b, t + 13);
 export const tcpWindow = (b: Uint8Array, t: number): number => readU16(b, t + 14);
 export const tcpChecksumField = (b: Uint8Array, t: number): number => readU16(b, t + 16);
 export const tcpUrgentPointer = (b: Uint8Array, t: number): number => readU16(b, t + 18);

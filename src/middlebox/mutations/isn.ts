@@ -3,7 +3,7 @@
 // shifted back too (translation on) or left alone (translation off: the bug this lab is about).
 import type { MiddleboxProfile } from '../../scenario/model.js';
 import { csumAdjust, csumUpdate32, onesSum } from '../../packet/checksum.js';
-import { readU32, writeU32 } from '../../packet/bytes.js';
+import { readU8, readU32, writeU32 } from '../../packet/bytes.js';
 import { TCPOPT_SACK } from '../../packet/options.js';
 import { TCP_ACK } from '../../packet/tcp.js';
 import { flowOffset } from '../rng.js';
@@ -51,7 +51,7 @@ export class IsnRewriter {
   /** Shift seq by this direction's offset and ack back by the other's. */
   rewriteSeqAck(ctx: PacketContext): void {
     const { buf, t, table } = ctx;
-    const fd = 2 * ctx.flow + ctx.dir;
+    const fd = 2 * ctx.flow + ctx.dir; // ctx.flow: a flow of the table, in bounds (see FlowTable)
     const own = table.offset[fd]!;
     if (own !== 0) {
       const seq = readU32(buf, t + 4);
@@ -79,11 +79,14 @@ export class IsnRewriter {
    */
   rewriteSack(ctx: PacketContext): void {
     const { buf, table } = ctx;
+    // ctx.flow: a flow of the table, in bounds (see FlowTable).
     const peer = table.offset[2 * ctx.flow + (ctx.dir ^ 1)]!;
+    // i < nopts <= opts.length; scanTcpOptions stored o only for an option whose length byte
+    // (o + 1) and whole body lie inside the TCP header, which the engine checked is inside buf.
     for (let i = 0; i < ctx.nopts; i++) {
       const o = ctx.opts[i]!;
       if (buf[o] !== TCPOPT_SACK) continue;
-      const len = buf[o + 1]!;
+      const len = readU8(buf, o + 1);
       const blocks = (len - 2) >>> 3;
       this.sackBlocksSeen += blocks;
       if (peer === 0) continue;

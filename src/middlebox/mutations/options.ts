@@ -3,6 +3,7 @@
 import type { MiddleboxProfile, Sides } from '../../scenario/model.js';
 import { onesSum } from '../../packet/checksum.js';
 import { csumAdjust } from '../../packet/checksum.js';
+import { readU8 } from '../../packet/bytes.js';
 import { TCPOPT_SACK_PERM, TCPOPT_TIMESTAMP, TCPOPT_WSCALE } from '../../packet/options.js';
 import { TCP_ACK, TCP_SYN } from '../../packet/tcp.js';
 import type { PacketContext } from './context.js';
@@ -58,9 +59,10 @@ export class OptionRewriter {
     if (!syn && !this.tsAll) return;
     const side = syn ? (ctx.flags & TCP_ACK ? 2 : 1) : 0;
     const { buf } = ctx;
+    // i < nopts <= opts.length; o: an option start inside the TCP header (scanTcpOptions).
     for (let i = 0; i < ctx.nopts; i++) {
       const o = ctx.opts[i]!;
-      const kind = buf[o]!;
+      const kind = readU8(buf, o);
       if (kind === TCPOPT_WSCALE && side) {
         if (this.wsStrip & side) {
           nopOut(ctx, o, 3);
