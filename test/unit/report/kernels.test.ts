@@ -45,6 +45,20 @@ function evidence(dir: string, reasons: [string, number][]): VariantEvidence {
   };
 }
 
+/** A kernel that ran in a VM under TCG, and passed. */
+function emulated(spec: string, release: string, verdict: string): KernelRun {
+  return {
+    spec,
+    release,
+    runtime: 'netns',
+    vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
+    totalMs: 40000,
+    dir: `kernel-${spec}`,
+    passed: true,
+    verdict,
+  };
+}
+
 function run(variants: VariantResult[], kernelRuns?: KernelRun[]): RunResult {
   return runResult(variants, {
     scenario: 'late-ack',
@@ -125,16 +139,7 @@ describe('kernels side by side', () => {
   });
   it('warns against comparing emulated timings with native ones, and only then', () => {
     const runs: KernelRun[] = [
-      {
-        spec: '5.10',
-        release: '5.10.0-35-cloud-amd64',
-        runtime: 'netns',
-        vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
-        totalMs: 40000,
-        dir: 'kernel-5.10',
-        passed: true,
-        verdict: 'x',
-      },
+      emulated('5.10', '5.10.0-35-cloud-amd64', 'x'),
       {
         spec: 'host',
         release: '6.18.0',
@@ -154,26 +159,8 @@ describe('kernels side by side', () => {
   });
   it('puts the comparison in report.html and summary.md', () => {
     const r = run(vs, [
-      {
-        spec: '5.10',
-        release: '5.10.0-35-cloud-amd64',
-        runtime: 'netns',
-        vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
-        totalMs: 40000,
-        dir: 'kernel-5.10',
-        passed: true,
-        verdict: 'late ACKs dropped',
-      },
-      {
-        spec: '6.1',
-        release: '6.1.0-40-cloud-amd64',
-        runtime: 'netns',
-        vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
-        totalMs: 40000,
-        dir: 'kernel-6.1',
-        passed: true,
-        verdict: 'nothing dropped',
-      },
+      emulated('5.10', '5.10.0-35-cloud-amd64', 'late ACKs dropped'),
+      emulated('6.1', '6.1.0-40-cloud-amd64', 'nothing dropped'),
     ]);
     const html = renderHtml(r, ev);
     expect(html).toContain('<h2 id="kernels">Kernels side by side</h2>');
