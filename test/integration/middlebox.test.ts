@@ -267,8 +267,8 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
     );
     const capC = join(work, 'client.pcap'),
       capS = join(work, 'server.pcap');
-    const dumps = [
-      topo.spawn(topo.client, [
+    const tcpdump = (node: typeof topo.client, file: string) =>
+      topo.spawn(node, [
         'tcpdump',
         '--immediate-mode',
         '-U',
@@ -278,23 +278,10 @@ describeWith(prerequisites, 'middlebox on the host kernel', () => {
         '-i',
         'eth0',
         '-w',
-        capC,
+        file,
         'tcp port 8080',
-      ]),
-      topo.spawn(topo.server, [
-        'tcpdump',
-        '--immediate-mode',
-        '-U',
-        '-n',
-        '-s',
-        '128',
-        '-i',
-        'eth0',
-        '-w',
-        capS,
-        'tcp port 8080',
-      ]),
-    ];
+      ]);
+    const dumps = [tcpdump(topo.client, capC), tcpdump(topo.server, capS)];
     children.push(...dumps);
     await Promise.all(
       dumps.map(

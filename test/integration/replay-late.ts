@@ -23,110 +23,27 @@ export function lateAckCapture(): Uint8Array {
     t += 1;
     out.push({ timeMs: t, data: b.subarray(0, 128), originalLength: b.length });
   };
-  push(buildTcpPacket({ src: C, dst: S, srcPort: cp, dstPort: 80, seq: ciss, flags: TCP_SYN, window: 64240 }));
-  push(
-    buildTcpPacket({
-      src: S,
-      dst: C,
-      srcPort: 80,
-      dstPort: cp,
-      seq: siss,
-      ack: ciss + 1,
-      flags: TCP_SYN | TCP_ACK,
-      window: 65160,
-    }),
-  );
-  push(
-    buildTcpPacket({
-      src: C,
-      dst: S,
-      srcPort: cp,
-      dstPort: 80,
-      seq: ciss + 1,
-      ack: siss + 1,
-      flags: TCP_ACK,
-      window: 64240,
-    }),
-  );
-  push(
-    buildTcpPacket({
-      src: C,
-      dst: S,
-      srcPort: cp,
-      dstPort: 80,
-      seq: ciss + 1,
-      ack: siss + 1,
-      flags: TCP_ACK | TCP_PSH,
-      payload: 100,
-      window: 64240,
-    }),
-  );
+  type More = { ack?: number; payload?: number };
+  const client = (seq: number, flags: number, o: More = {}) =>
+    buildTcpPacket({ src: C, dst: S, srcPort: cp, dstPort: 80, seq, flags, window: 64240, ...o });
+  const server = (seq: number, flags: number, o: More = {}) =>
+    buildTcpPacket({ src: S, dst: C, srcPort: 80, dstPort: cp, seq, flags, window: 65160, ...o });
+  push(client(ciss, TCP_SYN));
+  push(server(siss, TCP_SYN | TCP_ACK, { ack: ciss + 1 }));
+  push(client(ciss + 1, TCP_ACK, { ack: siss + 1 }));
+  push(client(ciss + 1, TCP_ACK | TCP_PSH, { ack: siss + 1, payload: 100 }));
   const acks: Uint8Array[] = [];
   for (let i = 0; i < 100; i++) {
-    push(
-      buildTcpPacket({
-        src: S,
-        dst: C,
-        srcPort: 80,
-        dstPort: cp,
-        seq: siss + 1 + i * 1448,
-        ack: ciss + 101,
-        flags: TCP_ACK,
-        payload: 1448,
-        window: 65160,
-      }),
-    );
-    const a = buildTcpPacket({
-      src: C,
-      dst: S,
-      srcPort: cp,
-      dstPort: 80,
-      seq: ciss + 101,
-      ack: siss + 1 + (i + 1) * 1448,
-      flags: TCP_ACK,
-      window: 64240,
-    });
+    push(server(siss + 1 + i * 1448, TCP_ACK, { ack: ciss + 101, payload: 1448 }));
+    const a = client(ciss + 101, TCP_ACK, { ack: siss + 1 + (i + 1) * 1448 });
     acks.push(a);
     push(a);
     // three late ACKs, each well after the server sent > 66,000 bytes past it
     if (i === 70 || i === 80 || i === 90) push(acks[i - 68]!);
   }
   const end = siss + 1 + 100 * 1448;
-  push(
-    buildTcpPacket({
-      src: C,
-      dst: S,
-      srcPort: cp,
-      dstPort: 80,
-      seq: ciss + 101,
-      ack: end,
-      flags: TCP_ACK | TCP_FIN,
-      window: 64240,
-    }),
-  );
-  push(
-    buildTcpPacket({
-      src: S,
-      dst: C,
-      srcPort: 80,
-      dstPort: cp,
-      seq: end,
-      ack: ciss + 102,
-      flags: TCP_ACK | TCP_FIN,
-      window: 65160,
-    }),
-  );
-  push(
-    buildTcpPacket({
-      src: C,
-      dst: S,
-      srcPort: cp,
-      dstPort: 80,
-      seq: ciss + 102,
-      ack: end + 1,
-      flags: TCP_ACK,
-      window: 64240,
-    }),
-  );
+  push(client(ciss + 101, TCP_ACK | TCP_FIN, { ack: end }));
+  push(server(end, TCP_ACK | TCP_FIN, { ack: ciss + 102 }));
+  push(client(ciss + 102, TCP_ACK, { ack: end + 1 }));
   return writePcap(out, LINKTYPE_RAW, 128);
 }

@@ -7,10 +7,11 @@
 // skips (with a message) otherwise.
 
 import { execa } from 'execa';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanLab } from '../../src/runtime/cleanup.js';
@@ -388,6 +389,19 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
   });
 });
 
+/** A child lab process with its output (stdout and stderr together) and its exit code or signal. */
+function watched(p: ChildProcessByStdio<null, Readable, Readable>) {
+  let out = '';
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  p.stderr.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | string | null>((res) => p.on('exit', (code, sig) => res(code ?? sig)));
+  return { p, exited, output: () => out };
+}
+
 describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
   const child = join(root, 'dist', 'bench', 'lab-up.js');
 
@@ -397,16 +411,9 @@ describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
   });
 
   async function startChild(runId: string) {
-    const p = spawn(process.execPath, [child, '--hold', '--run-id', runId], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<number | string | null>((res) => p.on('exit', (code, sig) => res(code ?? sig)));
-    return { p, exited, output: () => out };
+    return watched(
+      spawn(process.execPath, [child, '--hold', '--run-id', runId], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
   }
 
   it('SIGKILL mid start-up leaves only labelled containers, and cleanLab({runId}) removes them all', async () => {
@@ -465,19 +472,12 @@ describeWith(netns, 'cleanup after a killed run (netns)', () => {
   });
 
   function startChild(runId: string) {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NETNS_TEST_RUN_ID: runId },
-    });
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      out += d;
-    });
-    const exited = new Promise<number | string | null>((res) => p.on('exit', (code, sig) => res(code ?? sig)));
-    return { p, exited, output: () => out };
+    return watched(
+      spawn(process.execPath, ['--input-type=module', '-e', code], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NETNS_TEST_RUN_ID: runId },
+      }),
+    );
   }
 
   it("SIGKILL mid start-up leaves only that run's processes, and cleanNetnsLab({runId}) removes them all and nothing else", async () => {

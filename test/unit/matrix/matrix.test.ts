@@ -6,9 +6,10 @@ import { globMatch, matchAxis } from '../../../src/matrix/pattern.js';
 import { cellList, cellText, failureLines, gridTable } from '../../../src/matrix/render.js';
 import { renderMatrixHtml, renderMatrixMarkdown } from '../../../src/matrix/report.js';
 import { cellResult, matrixVerdict, type CellRun, type MatrixResult } from '../../../src/matrix/result.js';
-import type { RunResult, VariantResult } from '../../../src/result/types.js';
+import type { VariantResult } from '../../../src/result/types.js';
 import { parseSysctlOutput } from '../../../src/measure/parse.js';
 import { loadScenario, parseScenario, ScenarioError } from '../../../src/scenario/load.js';
+import { runResult, variantResult } from '../result/variant.js';
 
 const base = `name: m
 seed: 3
@@ -258,64 +259,43 @@ function variant(
   o: { records?: number; complete?: boolean; timedOut?: number; drops?: number; ctInvalid?: number; thr?: number } = {},
 ): VariantResult {
   const records = o.records ?? 500;
-  return {
+  return variantResult({
     name,
-    repetition: 1,
     seed: 3,
     kernel: '6.18.0',
     sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
     serverSettings: { 'net.ipv4.tcp_sack': '1', 'net.ipv4.tcp_congestion_control': 'cubic' },
-    harvest: { records, expectedRecords: 500, complete: o.complete ?? records === 500, pages: 5, stoppedBecause: null },
+    harvest: { records, expectedRecords: 500, complete: o.complete ?? records === 500, pages: 5 },
     attempts: {
       total: 5,
       ok: 5,
       timedOut: o.timedOut ?? 0,
-      connectTimeouts: 0,
       readTimeouts: o.timedOut ?? 0,
-      resets: 0,
-      errors: 0,
-      retries: 0,
       failed: o.timedOut ?? 0,
     },
     connectMs: { p50: 31, p90: 31, p99: 31, max: 31 },
     requestMs: { p50: 100, p90: 100, p99: 100, max: 100 },
     durationMs: 2000,
     throughputBytesPerSec: o.thr ?? 1_000_000,
-    server: {
-      invalidDrops: o.drops ?? 0,
-      conntrackInvalid: o.ctInvalid ?? o.drops ?? 0,
-      conntrackStats: {},
-      nstat: {},
-    },
-    client: { nstat: {} },
-    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 5 },
-    expectations: [],
-    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    server: { invalidDrops: o.drops ?? 0, conntrackInvalid: o.ctInvalid ?? o.drops ?? 0 },
+    middlebox: { flows: 5 },
     dir: name,
-    files: {},
-  };
+  });
 }
 
 function run(cellIndex: number, v: VariantResult | undefined, passedExp: boolean[] = []): CellRun {
   const s = parseScenario(matrix, 'm.yaml');
   const cell = expandMatrix(s)[cellIndex]!;
   if (v) v.expectations = cell.expect.map((e, i) => ({ text: e.text, passed: passedExp[i] ?? true, actual: 0 }));
-  const result: RunResult | undefined = v && {
-    schemaVersion: 1,
-    scenario: cell.scenario.name,
-    scenarioFile: 'm.yaml',
-    seed: 3,
-    repetitions: 1,
-    kernel: '6.18.0',
-    runId: 'r',
-    startedAt: '',
-    durationMs: 1,
-    verdict: '',
-    passed: passedExp.every(Boolean),
-    variants: [v],
-    problems: [],
-    reports: { html: 'report.html', markdown: 'summary.md', junit: 'junit.xml' },
-  };
+  const result =
+    v &&
+    runResult([v], {
+      scenario: cell.scenario.name,
+      scenarioFile: 'm.yaml',
+      seed: 3,
+      passed: passedExp.every(Boolean),
+      reports: { html: 'report.html', markdown: 'summary.md', junit: 'junit.xml' },
+    });
   return {
     cell,
     runId: `r-c${cellIndex + 1}`,

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { expandMatrix } from '../../../src/matrix/cells.js';
 import { cellResult, type CellRun } from '../../../src/matrix/result.js';
 import { checkExpectations } from '../../../src/result/expectations.js';
-import type { RunResult, VariantResult } from '../../../src/result/types.js';
+import type { VariantResult } from '../../../src/result/types.js';
 import { parseScenario, ScenarioError } from '../../../src/scenario/load.js';
+import { runResult, variantResult } from '../result/variant.js';
 
 const scenario = `name: t
 workload: { records: 500 }
@@ -21,36 +22,16 @@ matrix:
 `;
 
 function v(name: string, bytesPerSec: number, complete = true): VariantResult {
-  return {
+  return variantResult({
     name,
-    repetition: 1,
     seed: 1,
     kernel: '6.18.0',
-    sysctls: {},
-    harvest: { records: complete ? 500 : 10, expectedRecords: 500, complete, pages: 5, stoppedBecause: null },
-    attempts: {
-      total: 5,
-      ok: 5,
-      timedOut: 0,
-      connectTimeouts: 0,
-      readTimeouts: 0,
-      resets: 0,
-      errors: 0,
-      retries: 0,
-      failed: 0,
-    },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000,
+    harvest: { records: complete ? 500 : 10, expectedRecords: 500, complete, pages: 5 },
+    attempts: { total: 5, ok: 5 },
     throughputBytesPerSec: bytesPerSec,
-    server: { invalidDrops: 0, conntrackInvalid: 0, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} },
-    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 5 },
-    expectations: [],
-    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    middlebox: { flows: 5 },
     dir: name,
-    files: {},
-  };
+  });
 }
 
 describe('throughput metrics', () => {
@@ -75,21 +56,12 @@ describe('relative throughput in the matrix', () => {
     const cell = cells[i]!;
     // What the cell's own run does: check the expectations its variant carries.
     variant.expectations = checkExpectations(variant, cell.scenario.variants[0]!.expect);
-    const result: RunResult = {
-      schemaVersion: 1,
+    const result = runResult([variant], {
       scenario: cell.scenario.name,
       scenarioFile: 't.yaml',
       seed: 1,
-      repetitions: 1,
-      kernel: '6.18.0',
-      runId: 'r',
-      startedAt: '',
-      durationMs: 1,
-      verdict: '',
       passed: variant.expectations.every((e) => e.passed),
-      variants: [variant],
-      problems: [],
-    };
+    });
     return { cell, runId: `r${i}`, dir: cell.name, result };
   };
 

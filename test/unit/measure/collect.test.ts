@@ -14,6 +14,7 @@ import {
 import type { RunResult } from '../../../src/result/types.js';
 import type { ExecResult, LabNode } from '../../../src/runtime/types.js';
 import { PATHS, type Topology } from '../../../src/topology/build.js';
+import { NFQUEUE_PROC, NFQUEUE_STATS } from './nfqueue.js';
 
 const RUN = join(import.meta.dirname, '../../fixtures/evidence/run');
 const NAT = join(import.meta.dirname, '../../fixtures/evidence/nat-reset');
@@ -137,24 +138,11 @@ describe('what only a running middlebox tells', () => {
     const mb = fakeNode(
       { [`sh -c kill -0 $(cat ${PATHS.middleboxPid})`]: '' },
       {
-        '/proc/net/netfilter/nfnetlink_queue':
-          '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n',
+        '/proc/net/netfilter/nfnetlink_queue': NFQUEUE_PROC,
       },
     );
     const live = await readMiddleboxLive(mb);
-    expect(live).toEqual({
-      alive: true,
-      queue: {
-        queue: 0,
-        portid: 25618,
-        queueTotal: 3,
-        copyMode: 2,
-        copyRange: 65531,
-        queueDropped: 5,
-        userDropped: 7,
-        idSequence: 495444,
-      },
-    });
+    expect(live).toEqual({ alive: true, queue: NFQUEUE_STATS[0] });
     const m = await collectMiddlebox(mb, live);
     expect(m.counters.queueDrops).toBe(12);
     // No counters file: empty counters, and the caller is told.

@@ -14,6 +14,7 @@ import {
   parseNstat,
   percentile,
 } from '../../../src/measure/parse.js';
+import { NFQUEUE_PROC, NFQUEUE_STATS } from './nfqueue.js';
 
 // Output captured from iptables v1.8.9 (nf_tables) in a lab server.
 const IPT = `Chain INPUT (policy DROP 3 packets, 180 bytes)
@@ -113,30 +114,7 @@ describe('the conntrack-flush action', () => {
 
 describe('kernel queue stats', () => {
   it('parses /proc/net/netfilter/nfnetlink_queue lines', () => {
-    const text =
-      '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
-    expect(parseKernelQueueStats(text)).toEqual([
-      {
-        queue: 0,
-        portid: 25618,
-        queueTotal: 3,
-        copyMode: 2,
-        copyRange: 65531,
-        queueDropped: 5,
-        userDropped: 7,
-        idSequence: 495444,
-      },
-      {
-        queue: 7,
-        portid: 0,
-        queueTotal: 0,
-        copyMode: 2,
-        copyRange: 65531,
-        queueDropped: 0,
-        userDropped: 0,
-        idSequence: 0,
-      },
-    ]);
+    expect(parseKernelQueueStats(NFQUEUE_PROC)).toEqual(NFQUEUE_STATS);
   });
   it('ignores junk', () => {
     expect(parseKernelQueueStats('\nnot a line\n')).toEqual([]);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CtlabError } from '../../../src/errors.js';
 import { parseProcessConfig, parseProcessConfigText } from '../../../src/middlebox/process-config.js';
-import { parseKernelQueueStats } from '../../../src/middlebox/nfqueue.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../../src/util/repo-root.js';
@@ -130,37 +129,5 @@ describe('one validation: the scenario schema and the process config agree', () 
     expect(() => parseScenario(scenario(yaml), 's.yaml')).toThrow(inScenario ?? msg);
     const c = good();
     expect(() => parseProcessConfig({ ...c, path: { ...c.path, ...patch } })).toThrow(msg);
-  });
-});
-
-describe('kernel queue stats', () => {
-  it('parses /proc/net/netfilter/nfnetlink_queue lines', () => {
-    const text =
-      '    0  25618     3 2 65531     5     7   495444  1\n    7      0     0 2 65531     0     0        0  1\n';
-    expect(parseKernelQueueStats(text)).toEqual([
-      {
-        queue: 0,
-        portid: 25618,
-        queueTotal: 3,
-        copyMode: 2,
-        copyRange: 65531,
-        queueDropped: 5,
-        userDropped: 7,
-        idSequence: 495444,
-      },
-      {
-        queue: 7,
-        portid: 0,
-        queueTotal: 0,
-        copyMode: 2,
-        copyRange: 65531,
-        queueDropped: 0,
-        userDropped: 0,
-        idSequence: 0,
-      },
-    ]);
-  });
-  it('ignores junk', () => {
-    expect(parseKernelQueueStats('\nnot a line\n')).toEqual([]);
   });
 });

@@ -58,98 +58,36 @@ describe('pass-through (transparent profile)', () => {
 });
 
 describe('malformed and unusual packets', () => {
+  /** The client's ACK of the handshake with these raw TCP options. */
+  const withOptions =
+    (...bytes: number[]) =>
+    () =>
+      buildTcpPacket({
+        src: CLIENT,
+        dst: SERVER,
+        srcPort: CPORT,
+        dstPort: SPORT,
+        seq: 2,
+        ack: 3,
+        flags: ACK,
+        rawOptions: Uint8Array.from(bytes),
+      });
+  /** The client's ACK of the handshake with these bytes of its IP/TCP header overwritten. */
+  const poked = (bytes: Record<number, number>) => () => {
+    const p = c2s({ seq: 2, ack: 3, flags: ACK });
+    for (const [at, value] of Object.entries(bytes)) p[Number(at)] = value;
+    return p;
+  };
   const bad: Array<[string, () => Uint8Array]> = [
-    [
-      'an option of length 0',
-      () =>
-        buildTcpPacket({
-          src: CLIENT,
-          dst: SERVER,
-          srcPort: CPORT,
-          dstPort: SPORT,
-          seq: 2,
-          ack: 3,
-          flags: ACK,
-          rawOptions: Uint8Array.from([5, 0, 0, 0]),
-        }),
-    ],
-    [
-      'a SACK option running past the header',
-      () =>
-        buildTcpPacket({
-          src: CLIENT,
-          dst: SERVER,
-          srcPort: CPORT,
-          dstPort: SPORT,
-          seq: 2,
-          ack: 3,
-          flags: ACK,
-          rawOptions: Uint8Array.from([1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2]),
-        }),
-    ],
-    [
-      'a SACK option with a partial block',
-      () =>
-        buildTcpPacket({
-          src: CLIENT,
-          dst: SERVER,
-          srcPort: CPORT,
-          dstPort: SPORT,
-          seq: 2,
-          ack: 3,
-          flags: ACK,
-          rawOptions: Uint8Array.from([1, 1, 5, 6, 0, 0, 0, 1]),
-        }),
-    ],
-    [
-      'a TCP data offset beyond the packet',
-      () => {
-        const p = c2s({ seq: 2, ack: 3, flags: ACK });
-        p[32] = 0xf0;
-        return p;
-      },
-    ],
-    [
-      'a TCP data offset below 5',
-      () => {
-        const p = c2s({ seq: 2, ack: 3, flags: ACK });
-        p[32] = 0x30;
-        return p;
-      },
-    ],
-    [
-      'an IP header length below 20',
-      () => {
-        const p = c2s({ seq: 2, ack: 3, flags: ACK });
-        p[0] = 0x44;
-        return p;
-      },
-    ],
-    [
-      'an IP total length beyond the buffer',
-      () => {
-        const p = c2s({ seq: 2, ack: 3, flags: ACK });
-        p[3] = 200;
-        return p;
-      },
-    ],
-    [
-      'an IP total length too short for TCP',
-      () => {
-        const p = c2s({ seq: 2, ack: 3, flags: ACK });
-        p[2] = 0;
-        p[3] = 30;
-        return p;
-      },
-    ],
-    [
-      'IPv6',
-      () => {
-        const p = c2s({ seq: 2, ack: 3, flags: ACK });
-        p[0] = 0x60;
-        return p;
-      },
-    ],
+    ['an option of length 0', withOptions(5, 0, 0, 0)],
+    ['a SACK option running past the header', withOptions(1, 1, 5, 18, 0, 0, 0, 1, 0, 0, 0, 2)],
+    ['a SACK option with a partial block', withOptions(1, 1, 5, 6, 0, 0, 0, 1)],
+    ['a TCP data offset beyond the packet', poked({ 32: 0xf0 })],
+    ['a TCP data offset below 5', poked({ 32: 0x30 })],
+    ['an IP header length below 20', poked({ 0: 0x44 })],
+    ['an IP total length beyond the buffer', poked({ 3: 200 })],
+    ['an IP total length too short for TCP', poked({ 2: 0, 3: 30 })],
+    ['IPv6', poked({ 0: 0x60 })],
   ];
   for (const [what, mk] of bad) {
     it(`passes ${what} through unmodified and counts it`, () => {

@@ -51,6 +51,10 @@ const syn = () =>
     ],
   });
 
+/** The server's data to the client, seq 5 ack 9. */
+const serverData = (flags: number, payload: number) =>
+  buildTcpPacket({ src: '198.18.2.2', dst: '198.18.1.2', srcPort: 80, dstPort: 41000, seq: 5, ack: 9, flags, payload });
+
 describe('IPv4/TCP accessors and decode', () => {
   it('reads every field of a crafted SYN at an odd offset in a larger buffer', () => {
     const p = syn();
@@ -82,16 +86,7 @@ describe('IPv4/TCP accessors and decode', () => {
   });
 
   it('round-trips byte for byte, including data, IP options and an Ethernet trailer', () => {
-    const p = buildTcpPacket({
-      src: '198.18.2.2',
-      dst: '198.18.1.2',
-      srcPort: 80,
-      dstPort: 41000,
-      seq: 5,
-      ack: 9,
-      flags: TCP_ACK | TCP_PSH,
-      payload: 33,
-    });
+    const p = serverData(TCP_ACK | TCP_PSH, 33);
     expect(encode(decode(p))).toEqual(p);
     // Insert a 4-byte IP option (NOP NOP NOP EOL) and 6 bytes of link padding.
     const withOpt = new Uint8Array(p.length + 4 + 6);
@@ -111,16 +106,7 @@ describe('IPv4/TCP accessors and decode', () => {
   });
 
   it('decodes a truncated capture (snap length) and round-trips what was captured', () => {
-    const p = buildTcpPacket({
-      src: '198.18.2.2',
-      dst: '198.18.1.2',
-      srcPort: 80,
-      dstPort: 41000,
-      seq: 5,
-      ack: 9,
-      flags: TCP_ACK,
-      payload: 1000,
-    });
+    const p = serverData(TCP_ACK, 1000);
     const cut = p.slice(0, 128);
     const d = decode(cut);
     expect(d.truncated).toBe(true);

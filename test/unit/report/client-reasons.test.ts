@@ -6,66 +6,33 @@ import { renderHtml } from '../../../src/report/html.js';
 import { compareKernels, differenceSentences } from '../../../src/report/kernels.js';
 import { renderMarkdown } from '../../../src/report/markdown.js';
 import type { RunResult, VariantResult } from '../../../src/result/types.js';
+import { runResult, variantResult } from '../result/variant.js';
 
 // The client's conntrack reasons of scenarios/nat-reset.yaml's nat variant on 5.10 and 6.18
 // (real captures, see test/fixtures/evidence/nat-reset/README.md).
 const NAT = join(import.meta.dirname, '../../fixtures/evidence/nat-reset');
 
 function variant(kernel: string, o: { complete: boolean; clientInvalid: number }): VariantResult {
-  return {
+  return variantResult({
     name: 'nat',
-    repetition: 1,
-    seed: 7,
     kernel,
     sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': '0' },
-    harvest: {
-      records: o.complete ? 2000 : 0,
-      expectedRecords: 2000,
-      complete: o.complete,
-      pages: 4,
-      stoppedBecause: null,
-    },
-    attempts: {
-      total: 4,
-      ok: 4,
-      timedOut: 0,
-      connectTimeouts: 0,
-      readTimeouts: 0,
-      resets: 0,
-      errors: 0,
-      retries: 0,
-      failed: 0,
-    },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000,
-    throughputBytesPerSec: 1000,
-    server: { invalidDrops: 0, conntrackInvalid: 0, conntrackStats: {}, nstat: {} },
+    harvest: { records: o.complete ? 2000 : 0, expectedRecords: 2000, complete: o.complete, pages: 4 },
+    attempts: { total: 4, ok: 4 },
     client: { nstat: {}, serviceVip: '198.18.3.80', conntrackInvalid: o.clientInvalid, invalidDrops: null },
-    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
-    expectations: [],
-    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
     dir: `kernel-${kernel}/nat`,
-    files: {},
-  };
+  });
 }
 
 function run(variants: VariantResult[]): RunResult {
-  return {
-    schemaVersion: 1,
+  return runResult(variants, {
     scenario: 'nat-reset',
     scenarioFile: '/x/nat-reset.yaml',
-    seed: 7,
-    repetitions: 1,
     kernel: 'several',
     runId: 'r1',
     startedAt: '2026-11-25T00:00:00Z',
-    durationMs: 1,
     verdict: 'v',
-    passed: true,
-    variants,
-    problems: [],
-  };
+  });
 }
 
 describe("the client's conntrack in the reports", async () => {

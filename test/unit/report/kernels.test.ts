@@ -13,44 +13,17 @@ import {
 import { renderHtml } from '../../../src/report/html.js';
 import { renderMarkdown } from '../../../src/report/markdown.js';
 import type { KernelRun, RunResult, VariantResult } from '../../../src/result/types.js';
+import { runResult, variantResult } from '../result/variant.js';
 
 function variant(name: string, kernel: string, o: { complete: boolean; drops: number }): VariantResult {
-  return {
+  return variantResult({
     name,
-    repetition: 1,
-    seed: 7,
     kernel,
     sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': name === 'flag-on' ? '1' : '0' },
-    harvest: {
-      records: o.complete ? 100 : 10,
-      expectedRecords: 100,
-      complete: o.complete,
-      pages: 2,
-      stoppedBecause: null,
-    },
-    attempts: {
-      total: 3,
-      ok: 3,
-      timedOut: 0,
-      connectTimeouts: 0,
-      readTimeouts: 0,
-      resets: 0,
-      errors: 0,
-      retries: 0,
-      failed: 0,
-    },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000,
-    throughputBytesPerSec: 1000,
-    server: { invalidDrops: o.drops, conntrackInvalid: o.drops, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} },
-    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
-    expectations: [],
-    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    harvest: { records: o.complete ? 100 : 10, complete: o.complete },
+    server: { invalidDrops: o.drops, conntrackInvalid: o.drops },
     dir: `kernel-${kernel}/${name}`,
-    files: {},
-  };
+  });
 }
 
 function evidence(dir: string, reasons: [string, number][]): VariantEvidence {
@@ -72,23 +45,31 @@ function evidence(dir: string, reasons: [string, number][]): VariantEvidence {
   };
 }
 
-function run(variants: VariantResult[], kernelRuns?: KernelRun[]): RunResult {
+/** A kernel that ran in a VM under TCG, and passed. */
+function emulated(spec: string, release: string, verdict: string): KernelRun {
   return {
-    schemaVersion: 1,
+    spec,
+    release,
+    runtime: 'netns',
+    vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
+    totalMs: 40000,
+    dir: `kernel-${spec}`,
+    passed: true,
+    verdict,
+  };
+}
+
+function run(variants: VariantResult[], kernelRuns?: KernelRun[]): RunResult {
+  return runResult(variants, {
     scenario: 'late-ack',
     scenarioFile: '/x/late-ack.yaml',
     seed: 1,
-    repetitions: 1,
     kernel: 'several',
     runId: 'r1',
     startedAt: '2026-11-25T00:00:00Z',
-    durationMs: 1,
     verdict: 'v',
-    passed: true,
-    variants,
-    problems: [],
     kernelRuns,
-  };
+  });
 }
 
 describe('kernel notes', () => {
@@ -158,16 +139,7 @@ describe('kernels side by side', () => {
   });
   it('warns against comparing emulated timings with native ones, and only then', () => {
     const runs: KernelRun[] = [
-      {
-        spec: '5.10',
-        release: '5.10.0-35-cloud-amd64',
-        runtime: 'netns',
-        vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
-        totalMs: 40000,
-        dir: 'kernel-5.10',
-        passed: true,
-        verdict: 'x',
-      },
+      emulated('5.10', '5.10.0-35-cloud-amd64', 'x'),
       {
         spec: 'host',
         release: '6.18.0',
@@ -187,26 +159,8 @@ describe('kernels side by side', () => {
   });
   it('puts the comparison in report.html and summary.md', () => {
     const r = run(vs, [
-      {
-        spec: '5.10',
-        release: '5.10.0-35-cloud-amd64',
-        runtime: 'netns',
-        vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
-        totalMs: 40000,
-        dir: 'kernel-5.10',
-        passed: true,
-        verdict: 'late ACKs dropped',
-      },
-      {
-        spec: '6.1',
-        release: '6.1.0-40-cloud-amd64',
-        runtime: 'netns',
-        vm: { accel: 'tcg', bootMs: 9000, jobMs: 30000 },
-        totalMs: 40000,
-        dir: 'kernel-6.1',
-        passed: true,
-        verdict: 'nothing dropped',
-      },
+      emulated('5.10', '5.10.0-35-cloud-amd64', 'late ACKs dropped'),
+      emulated('6.1', '6.1.0-40-cloud-amd64', 'nothing dropped'),
     ]);
     const html = renderHtml(r, ev);
     expect(html).toContain('<h2 id="kernels">Kernels side by side</h2>');

@@ -2,13 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { variantTable, verdictSentence } from '../../../src/report/verdict.js';
 import type { RunResult, VariantResult } from '../../../src/result/types.js';
+import { variantResult } from '../result/variant.js';
 
 function variant(name: string, flag: string, o: { records: number; timedOut: number; drops: number }): VariantResult {
   const complete = o.records === 3812;
-  return {
+  return variantResult({
     name,
-    repetition: 1,
-    seed: 7,
     kernel: '6.18.0',
     sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': flag },
     harvest: {
@@ -22,10 +21,7 @@ function variant(name: string, flag: string, o: { records: number; timedOut: num
       total: 45,
       ok: 45 - o.timedOut,
       timedOut: o.timedOut,
-      connectTimeouts: 0,
       readTimeouts: o.timedOut,
-      resets: 0,
-      errors: 0,
       retries: o.timedOut,
       failed: o.timedOut,
     },
@@ -33,14 +29,10 @@ function variant(name: string, flag: string, o: { records: number; timedOut: num
     requestMs: { p50: 400, p90: 900, p99: 4000, max: 4000 },
     durationMs: 20000,
     throughputBytesPerSec: 600000,
-    server: { invalidDrops: o.drops, conntrackInvalid: o.drops, conntrackStats: {}, nstat: { TcpRetransSegs: 10 } },
-    client: { nstat: {} },
-    middlebox: { counters: { packetsSeen: 1000 }, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 45 },
-    expectations: [],
-    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
+    server: { invalidDrops: o.drops, conntrackInvalid: o.drops, nstat: { TcpRetransSegs: 10 } },
+    middlebox: { counters: { packetsSeen: 1000 }, flows: 45 },
     dir: name,
-    files: {},
-  };
+  });
 }
 
 describe('verdict', () => {

@@ -3,39 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunResult, VariantResult } from '../../../src/result/types.js';
+import { runResult, variantResult } from '../result/variant.js';
 import { kernelDirName, parseKernelList, runOnKernels, type KernelRunner } from '../../../src/run/kernels.js';
 
 function variant(name: string, kernel: string, drops: number): VariantResult {
-  return {
+  return variantResult({
     name,
-    repetition: 1,
-    seed: 7,
     kernel,
     sysctls: { 'net.netfilter.nf_conntrack_tcp_be_liberal': name === 'flag-on' ? '1' : '0' },
-    harvest: { records: 100, expectedRecords: 100, complete: true, pages: 2, stoppedBecause: null },
-    attempts: {
-      total: 3,
-      ok: 3,
-      timedOut: 0,
-      connectTimeouts: 0,
-      readTimeouts: 0,
-      resets: 0,
-      errors: 0,
-      retries: 0,
-      failed: 0,
-    },
-    connectMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    requestMs: { p50: 1, p90: 1, p99: 1, max: 1 },
-    durationMs: 1000,
-    throughputBytesPerSec: 1000,
-    server: { invalidDrops: drops, conntrackInvalid: drops, conntrackStats: {}, nstat: {} },
-    client: { nstat: {} },
-    middlebox: { counters: {}, binding: {}, hold: {}, cpu: {}, queueDrops: 0, flows: 1 },
+    server: { invalidDrops: drops, conntrackInvalid: drops },
     expectations: [{ text: 'records == 100', passed: true, actual: 100 }],
-    timings: { labUpMs: 1, harvestMs: 1, collectMs: 1, teardownMs: 1 },
     dir: name,
-    files: {},
-  };
+  });
 }
 
 /** A runner that writes a real run folder per kernel, as the host run or a VM's job would. */
@@ -44,21 +23,16 @@ function fakeRunner(releases: Record<string, string>, fail: string[] = []): Kern
     if (fail.includes(spec)) throw new Error(`qemu: kernel ${spec} panicked`);
     const release = releases[spec]!;
     const drops = release.startsWith('5.') ? 172 : 0;
-    const result: RunResult = {
-      schemaVersion: 1,
+    const result = runResult([variant('flag-off', release, drops), variant('flag-on', release, 0)], {
       scenario: 'late-ack',
       scenarioFile: '/s/late-ack.yaml',
       seed: 3,
-      repetitions: 1,
       kernel: release,
       runId: `in-${spec}`,
       startedAt: '2026-11-25T00:00:00Z',
       durationMs: 5,
       verdict: `verdict ${spec}`,
-      passed: true,
-      variants: [variant('flag-off', release, drops), variant('flag-on', release, 0)],
-      problems: [],
-    };
+    });
     for (const v of result.variants) await mkdir(join(dir, v.dir), { recursive: true });
     await writeFile(join(dir, 'result.json'), JSON.stringify(result));
     return {
