@@ -117,7 +117,7 @@ export function summarise(
   const verdicts: PacketVerdict[] = [];
   const idx = new Set<number>([...a.invalid, ...a.reasons.keys()]);
   for (const i of [...idx].sort((x, y) => x - y)) {
-    const p = packets[i]!;
+    const p = packets[i]!; // idx holds packet indexes from the attribution of these packets
     const reason = a.reasons.get(i) ?? null;
     verdicts.push({
       index: p.index,
@@ -140,7 +140,7 @@ export function summarise(
   const tally = new Map<string, { packets: number; flows: Set<number> }>();
   for (const v of verdicts) {
     if (!v.invalid) continue;
-    const fv = perFlow.get(v.flow)!;
+    const fv = perFlow.get(v.flow)!; // perFlow has every flow
     fv.invalid++;
     fv.firstInvalid ??= v;
     const k = v.reasonKind ?? '(no reason logged)';
@@ -243,7 +243,7 @@ export function evaluate(e: Expectation, runs: readonly ReplayRun[], multiKernel
     if (r.error) continue;
     if (e.where && settingValue(r.setting, e.where.key) !== e.where.value) continue;
     applied++;
-    const v = REPLAY_METRICS[e.metric]!.of(r);
+    const v = REPLAY_METRICS[e.metric]!.of(r); // parseExpectation refused unknown metrics
     actual[runLabel(r, multiKernel)] = v;
     if (!compare(v, e.op, e.value)) passed = false;
   }

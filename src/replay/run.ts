@@ -60,9 +60,7 @@ export function settingsFor(extra: Record<string, string>): Setting[] {
 }
 
 /** Parse everything the user gave before anything starts (bad input: exit 2, nothing started). */
-export async function loadInput(
-  o: Pick<ReplayOptions, 'capture' | 'flow' | 'expect'>,
-): Promise<{
+export async function loadInput(o: Pick<ReplayOptions, 'capture' | 'flow' | 'expect'>): Promise<{
   prepared: Prepared;
   counts: ReturnType<typeof tcpPackets>['counts'];
   format: 'pcap' | 'pcapng';
@@ -187,7 +185,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   await writeFile(
     pcap,
     writePcap(
-      p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })),
+      p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })), // one frame per packet
       LINKTYPE_ETHERNET,
     ),
   );
@@ -243,6 +241,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       filteredOutFlows: p.filteredOutFlows,
       filteredOutPackets: p.filteredOutPackets,
       replayed: p.packets.length,
+      // loadInput refused a capture with no packet left to replay.
       firstTimeMs: p.packets[0]!.timeMs,
       lastTimeMs: p.packets[p.packets.length - 1]!.timeMs,
     },
