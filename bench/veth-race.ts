@@ -42,7 +42,7 @@ function monitorNode(pid: number, name: string, sink: string[]): ChildProcess {
   const p = spawn('nsenter', ['--target', String(pid), '--net', '--', 'ip', '-t', 'monitor', 'link'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  p.stdout!.on('data', (d: Buffer) => {
+  p.stdout.on('data', (d: Buffer) => {
     for (const l of d.toString('utf8').split('\n')) if (l.trim()) sink.push(`${stamp()} [${name}] ${l.trim()}`);
   });
   return p;

@@ -380,14 +380,15 @@ export function program(): Command {
         if (o.kernel) {
           // A shard runs only the kernels it owns a cell on, and on each only those cells.
           const ownedOn = (k: string) =>
-            shard!.cells.filter((u) => u.startsWith(`${k}:`)).map((u) => u.slice(k.length + 1));
+            (shard?.cells ?? []).filter((u) => u.startsWith(`${k}:`)).map((u) => u.slice(k.length + 1));
           const kernels = shard ? o.kernel.filter((k) => ownedOn(k).length > 0) : o.kernel;
           if (shard)
             for (const k of kernels) log(`shard ${shard.index}/${shard.count}: kernel ${k}: ${ownedOn(k).join(', ')}`);
           if (kernels.length === 0) {
-            await writeEmptyKernelShard(out, s, runId, shard!);
+            if (!shard) throw new CtlabError('SCENARIO', '--kernel: no kernel given');
+            await writeEmptyKernelShard(out, s, runId, shard);
             process.stdout.write(
-              `Shard ${shard!.index}/${shard!.count} owns no cell (more shards than cells); wrote ${join(out, 'matrix.json')}\n`,
+              `Shard ${shard.index}/${shard.count} owns no cell (more shards than cells); wrote ${join(out, 'matrix.json')}\n`,
             );
             return;
           }
@@ -474,6 +475,7 @@ export function program(): Command {
       const runId = newRunId();
       const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
       // The default folder needs the scenario's name: read the first shard (merge re-reads and checks all).
+      // dirs[0] exists: commander requires at least one <dir...>.
       const out = resolve(o.out ?? join('runs', `${(await readShard(dirs[0]!)).json.scenario}-merged-${runId}`));
       const r = await mergeShards({ dirs, outDir: out, runId, progress: log });
       if (o.json) process.stdout.write(`${JSON.stringify(r.result, null, 2)}\n`);

@@ -150,8 +150,9 @@ class Joiner {
  * space rather than the server's real one: closer to ack + offset than to ack.
  */
 export function sackInShiftedSpace(p: TcpPacket, serverOffset: number): boolean {
-  if (p.sack.length === 0 || serverOffset === 0) return false;
-  const [, right] = p.sack[0]!;
+  const block = p.sack[0];
+  if (!block || serverOffset === 0) return false;
+  const [, right] = block;
   const dReal = Math.abs((right - p.ack) | 0);
   const dShift = Math.abs((right - serverOffset - p.ack) | 0);
   return dShift < dReal;
@@ -173,9 +174,10 @@ function bucketize(
 ): SeriesPoint[] {
   const n = Math.max(1, Math.ceil(durationMs / bucketMs));
   const v = new Array<number>(n).fill(0);
-  for (let i = 0; i < times.length; i++) {
-    const b = Math.floor((times[i]! - t0) / bucketMs);
+  for (const [i, t] of times.entries()) {
+    const b = Math.floor((t - t0) / bucketMs);
     if (b < 0 || b >= n) continue;
+    // b is in [0, n) (checked above); weights, when given, has one entry per time.
     v[b]! += weights ? weights[i]! : 1;
   }
   return v.map((x, i) => ({ tMs: i * bucketMs, value: perSecond ? (x * 1000) / bucketMs : x }));
@@ -266,10 +268,11 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   let withReason = 0;
   for (const p of dropPkts) {
     const l = pending.get(p.key);
-    const match = l && l.length > 0 && l[0]!.timeMs <= p.timeMs + 1 ? l.shift() : undefined;
+    const match = l?.[0] && l[0].timeMs <= p.timeMs + 1 ? l.shift() : undefined;
     const reason = match ? normaliseReason(match.prefix ?? '') : null;
     if (reason !== null) {
       withReason++;
+      // match came from pending, which tallyReasons built (with its count) from the same packets.
       reasonCounts.get(reason)!.dropped++;
     }
     const j = join.flowFor(p);
@@ -360,7 +363,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
       client: f.client,
       page: a?.page ?? null,
       attempt: a?.attempt ?? null,
-      attemptIndex: a ? attemptIndexOf.get(a)! : null,
+      attemptIndex: a ? attemptIndexOf.get(a)! : null, // every attempt is a key of attemptIndexOf
       outcome: a?.outcome ?? null,
       serverOffset: f.serverOffset,
       serverOffsetHalf: f.serverOffsetHalf,

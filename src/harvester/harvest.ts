@@ -153,10 +153,12 @@ function retryableStatus(s: number): boolean {
 }
 
 function percentiles(xs: number[]): Percentiles {
-  if (xs.length === 0) return { p50: null, p90: null, p99: null, max: null };
   const s = [...xs].sort((a, b) => a - b);
+  const max = s.at(-1);
+  if (max === undefined) return { p50: null, p90: null, p99: null, max: null };
+  // The index is clamped to [0, s.length - 1] and s is not empty.
   const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1]! };
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max };
 }
 
 interface Target {
@@ -349,8 +351,8 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
               throw new OaiParseError('response body is not valid UTF-8');
             }
             const resp = parseOaiResponse(text);
-            if (resp.errors.length) {
-              const e = resp.errors[0]!;
+            const [e] = resp.errors;
+            if (e) {
               if (e.code === 'noRecordsMatch' && page === 0) {
                 // An empty list: a complete harvest of zero records.
                 pageRecords = 0;

@@ -178,10 +178,11 @@ function classify(
 export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
   const t0 = performance.now();
   return new Promise<ExchangeResult>((resolve) => {
-    const reused = !!opts.socket && !opts.socket.destroyed;
+    const given = opts.socket;
+    const reused = given != null && !given.destroyed;
     let socket: net.Socket;
     try {
-      socket = reused ? opts.socket! : (opts.socketFactory ?? defaultSocketFactory)(opts.target);
+      socket = reused ? given : (opts.socketFactory ?? defaultSocketFactory)(opts.target);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       resolve({
@@ -289,8 +290,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
       }
       status = Number(m[2]);
       headers = {};
-      for (let i = 1; i < lines.length; i++) {
-        const line = lines[i]!;
+      for (const line of lines.slice(1)) {
         if (!line) continue;
         const c = line.indexOf(':');
         if (c <= 0) continue;
@@ -318,7 +318,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
     };
 
     const complete = () => {
-      const s = status!;
+      const s = status!; // complete() runs once a head was parsed, which set status
       if (s >= 200 && s < 300) finish('ok', null, null);
       else finish('http-error', `HTTP ${s}`, `HTTP_${s}`);
     };
@@ -334,6 +334,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
           }
           const rest = head.subarray(idx + 4);
           if (!parseHead(head.subarray(0, idx))) return;
+          // parseHead returned true: it set status and body.
           if (status! >= 100 && status! < 200) {
             // An interim response (100 Continue): the real one follows.
             head = rest;

@@ -89,7 +89,7 @@ export function parseOaiResponse(xml: string): OaiResponse {
       },
       text(text, depth) {
         if (inToken && depth === 2) tokenText += text;
-        else if (errorIdx >= 0 && depth === 1) r.errors[errorIdx]!.message += text;
+        else if (errorIdx >= 0 && depth === 1) r.errors[errorIdx]!.message += text; // errorIdx: the error pushed last
       },
     });
   } catch (err) {

@@ -33,7 +33,7 @@ const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', a
 export function decodeEntities(s: string): string {
   if (s.indexOf('&') < 0) return s;
   return s.replace(ENTITY, (_m, e: string) => {
-    if (e[0] !== '#') return NAMED[e]!;
+    if (e[0] !== '#') return NAMED[e]!; // ENTITY matches only the names in NAMED, or #...
     const cp = e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
     return String.fromCodePoint(cp);
   });

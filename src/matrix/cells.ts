@@ -99,9 +99,10 @@ export function rewritesNothing(p: MiddleboxProfile): boolean {
  */
 export function selectControl(s: Scenario, cells: MatrixCell[]): MatrixCell | undefined {
   const m = matrixOf(s);
-  if (m.control) return cells.find((c) => c.firewall === m.control!.firewall && c.server === m.control!.server);
+  const control = m.control;
+  if (control) return cells.find((c) => c.firewall === control.firewall && c.server === control.server);
   const plain = cells.filter((c) => rewritesNothing(c.scenario.middlebox));
   const flagOff = (c: MatrixCell) =>
-    (c.scenario.variants[0]!.sysctls[BE_LIBERAL] ?? c.scenario.server.sysctls[BE_LIBERAL] ?? '0') === '0';
+    (c.scenario.variants[0]?.sysctls[BE_LIBERAL] ?? c.scenario.server.sysctls[BE_LIBERAL] ?? '0') === '0';
   return plain.find(flagOff) ?? plain[0];
 }

@@ -140,7 +140,8 @@ export function mergeKernelMatrices(
   o: { runId: string; startedAt: Date },
 ): KernelMatrixResult {
   const ok = list.filter((x): x is { run: KernelMatrixRun; matrix: MatrixResult } => x.matrix !== null);
-  if (ok.length === 0)
+  const [firstOk] = ok;
+  if (!firstOk)
     throw new CtlabError(
       'LAB',
       `the matrix did not run on any kernel: ${list.map((x) => `${x.run.spec}: ${x.run.error}`).join('; ')}`,
@@ -149,22 +150,20 @@ export function mergeKernelMatrices(
   const names = [...new Set(ok.flatMap((x) => x.matrix.cells.map((c) => c.name)))];
   const differences: KernelMatrixResult['differences'] = [];
   for (const cell of names) {
-    const perKernel = sorted
-      .filter((x) => x.matrix)
-      .flatMap((x) => {
-        const c = x.matrix!.cells.find((y) => y.name === cell);
-        return c
-          ? [
-              {
-                release: x.run.release,
-                outcome: c.outcome,
-                invalidDrops: c.server.invalidDrops,
-                throughputVsControl: c.throughputVsControl,
-                passed: c.passed,
-              },
-            ]
-          : [];
-      });
+    const perKernel = sorted.flatMap((x) => {
+      const c = x.matrix?.cells.find((y) => y.name === cell);
+      return c
+        ? [
+            {
+              release: x.run.release,
+              outcome: c.outcome,
+              invalidDrops: c.server.invalidDrops,
+              throughputVsControl: c.throughputVsControl,
+              passed: c.passed,
+            },
+          ]
+        : [];
+    });
     if (
       perKernel.length > 1 &&
       (new Set(perKernel.map((p) => p.outcome)).size > 1 || new Set(perKernel.map((p) => p.passed)).size > 1)
@@ -172,11 +171,11 @@ export function mergeKernelMatrices(
       differences.push({ cell, perKernel });
   }
   const failed = list.filter((x) => x.run.error);
-  const first = ok[0]!.matrix;
+  const first = firstOk.matrix;
   const verdict = failed.length
     ? `Inconclusive: the matrix did not run on ${failed.map((x) => `${x.run.spec} (${x.run.error})`).join(', ')}.`
     : `${differences.length === 0 ? `Every cell had the same outcome on ${sorted.map((x) => x.run.release).join(', ')}` : `${differences.length} cell${differences.length === 1 ? '' : 's'} differ between kernels (${differences.map((d) => `${d.cell}: ${d.perKernel.map((p) => `${p.outcome} on ${p.release}`).join(', ')}`).join('; ')})`}. ` +
-      sorted.map((x) => `On ${x.run.release}: ${x.matrix!.verdict}`).join(' ');
+      sorted.flatMap((x) => (x.matrix ? [`On ${x.run.release}: ${x.matrix.verdict}`] : [])).join(' ');
   return {
     schemaVersion: 1,
     kind: 'ctlab-matrix-kernels',

@@ -78,8 +78,8 @@ export async function readShard(given: string): Promise<ShardFolder> {
 
 /** Every reason shards do not make one grid, as the first one-line refusal. Pure. */
 export function checkShards(shards: ShardFolder[]): void {
-  if (shards.length === 0) throw bad('ctlab merge: no shard folder given');
-  const first = shards[0]!;
+  const [first] = shards;
+  if (!first) throw bad('ctlab merge: no shard folder given');
   /** All shards must agree on key(s); the refusal shows each side as show(s). */
   const same = (what: string, key: (s: ShardFolder) => string, show: (s: ShardFolder) => string = key) => {
     const other = shards.find((s) => key(s) !== key(first));
@@ -149,7 +149,9 @@ export interface MergePart {
 
 /** The shards' matrices (all of one kernel) as one, cells in grid order. Pure. */
 export function mergeMatrixResults(parts: MergePart[], o: { runId: string }): MatrixResult {
-  const first = parts[0]!.m;
+  const [head] = parts;
+  if (!head) throw bad('ctlab merge: no shard folder given');
+  const first = head.m;
   // Each cell's ratio was taken against its own shard's control run: say which.
   const cells = parts
     .flatMap((p) =>
@@ -158,7 +160,8 @@ export function mergeMatrixResults(parts: MergePart[], o: { runId: string }): Ma
       ),
     )
     .sort(axisOrder(first));
-  const owner = parts.find((p) => first.control && p.m.cells.some((c) => c.name === first.control!.cell));
+  const control = first.control;
+  const owner = parts.find((p) => control && p.m.cells.some((c) => c.name === control.cell));
   const kernels = [...new Set(parts.map((p) => p.m.kernel).filter(Boolean))];
   const notes: MergedShardNote[] = parts
     .map((p) => ({
@@ -192,7 +195,7 @@ export function mergeMatrixResults(parts: MergePart[], o: { runId: string }): Ma
               : {
                   cell: p.m.control.cell,
                   throughputBytesPerSec: p.m.control.throughputBytesPerSec,
-                  owned: p.m.cells.some((c) => c.name === p.m.control!.cell),
+                  owned: p.m.cells.some((c) => c.name === p.m.control?.cell),
                   ...(p.kernel ? { kernel: p.kernel } : {}),
                 },
           ]
@@ -270,21 +273,24 @@ export async function mergeShards(o: {
   for (const d of o.dirs) shards.push(await readShard(d));
   checkShards(shards);
   shards.sort((a, b) => a.shard.index - b.shard.index);
+  const [lead] = shards;
+  if (!lead) throw bad('ctlab merge: no shard folder given');
   const out = resolve(o.outDir);
   await mkdir(out, { recursive: true });
-  progress(
-    `merging ${shards.length} shards of ${shards[0]!.json.scenario} (${shards[0]!.shard.total} cells) into ${out}`,
-  );
-  if (shards[0]!.json.kind === 'ctlab-matrix') {
-    const parts: MergePart[] = shards.map((s) => ({
-      shard: s.shard,
-      from: s.given,
-      m: s.json as MatrixResult,
-      ...((s.json as MatrixResult).controlOnly
-        ? { controlDir: controlDirFor(s.shard, (s.json as MatrixResult).controlOnly!.cell) }
-        : {}),
-    }));
-    for (const [k, p] of parts.entries()) await copyCells(p, shards[k]!.dir, out);
+  progress(`merging ${shards.length} shards of ${lead.json.scenario} (${lead.shard.total} cells) into ${out}`);
+  if (lead.json.kind === 'ctlab-matrix') {
+    const parts: MergePart[] = [];
+    for (const s of shards) {
+      const m = s.json as MatrixResult;
+      const part = {
+        shard: s.shard,
+        from: s.given,
+        m,
+        ...(m.controlOnly ? { controlDir: controlDirFor(s.shard, m.controlOnly.cell) } : {}),
+      };
+      parts.push(part);
+      await copyCells(part, s.dir, out);
+    }
     const result = mergeMatrixResults(parts, { runId: o.runId });
     await writeMatrix(out, result);
     return { kind: 'matrix', result };
@@ -293,19 +299,20 @@ export async function mergeShards(o: {
   const started = new Date(Math.min(...shards.map((s) => Date.parse(s.json.startedAt))));
   const list: { run: KernelMatrixRun; matrix: MatrixResult | null }[] = [];
   const allNotes: MergedShardNote[] = [];
-  for (const spec of shards[0]!.shard.kernels) {
+  for (const spec of lead.shard.kernels) {
     const runs = shards.flatMap((s) => {
       const k = (s.json as KernelMatrixResult).kernels.find((x) => x.spec === spec);
       return k ? [{ s, k }] : [];
     });
-    if (runs.length === 0) continue; // no shard owned a cell on it (more shards than cells)
-    const dirName = runs[0]!.k.dir;
+    const [firstRun] = runs;
+    if (!firstRun) continue; // no shard owned a cell on it (more shards than cells)
+    const dirName = firstRun.k.dir;
     const failed = runs.filter((r) => r.k.error);
     const totalMs = Math.max(...runs.map((r) => r.k.totalMs));
     if (failed.length) {
       const msg = failed.map((r) => `shard ${r.s.shard.index}/${r.s.shard.count}: ${r.k.error}`).join('; ');
       list.push({
-        run: { ...runs[0]!.k, totalMs, dir: dirName, passed: false, verdict: '', error: msg },
+        run: { ...firstRun.k, totalMs, dir: dirName, passed: false, verdict: '', error: msg },
         matrix: null,
       });
       continue;
@@ -323,20 +330,22 @@ export async function mergeShards(o: {
           s.given,
           `cell ${missing.join(', ')} on kernel ${spec}, which it owns, is not in ${k.dir}/matrix.json (an unfinished shard?)`,
         );
-      parts.push({
+      const part = {
         shard: s.shard,
         from: s.given,
         m,
         kernel: spec,
         ...(m.controlOnly ? { controlDir: controlDirFor(s.shard, m.controlOnly.cell) } : {}),
-      });
-      await copyCells(parts[parts.length - 1]!, join(s.dir, k.dir), join(out, dirName));
+      };
+      parts.push(part);
+      await copyCells(part, join(s.dir, k.dir), join(out, dirName));
     }
     const merged = mergeMatrixResults(parts, { runId: o.runId });
     await writeMatrix(join(out, dirName), merged);
+    // mergeMatrixResults always fills `merged` (its return statement sets it).
     allNotes.push(...merged.merged!.shards.map((n) => ({ ...n, cells: n.cells.map((c) => `${spec}:${c}`) })));
     const releases = [...new Set(runs.map((r) => r.k.release))];
-    const first = runs[0]!.k;
+    const first = firstRun.k;
     list.push({
       run: {
         spec,

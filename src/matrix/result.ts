@@ -189,10 +189,11 @@ function expectationFailures(c: MatrixCellResult): string {
 export function matrixVerdict(cells: MatrixCellResult[]): string {
   if (cells.length === 0) return 'Inconclusive: no cell ran.';
   const errors = cells.filter((c) => c.outcome === 'error');
-  if (errors.length > 0)
-    return `Inconclusive: ${errors.length} of ${cells.length} cell${cells.length === 1 ? '' : 's'} could not run (${errors[0]!.name}: ${errors[0]!.error}).`;
-  const untrusted = cells.filter((c) => c.problems.length > 0);
-  if (untrusted.length > 0) return `Inconclusive: ${untrusted[0]!.name}: ${untrusted[0]!.problems[0]}.`;
+  const [firstError] = errors;
+  if (firstError)
+    return `Inconclusive: ${errors.length} of ${cells.length} cell${cells.length === 1 ? '' : 's'} could not run (${firstError.name}: ${firstError.error}).`;
+  const untrusted = cells.find((c) => c.problems.length > 0);
+  if (untrusted) return `Inconclusive: ${untrusted.name}: ${untrusted.problems[0]}.`;
   const broken = cells.filter((c) => c.outcome === 'broken');
   const degraded = cells.filter((c) => c.outcome === 'degraded');
   const wrong = cells.filter((c) => !c.passed);

@@ -81,12 +81,13 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
       run.error = describeError(e);
     }
     done++;
-    const v = run.result?.variants[0];
+    const result = run.result;
+    const v = result?.variants[0];
     progress(
       `[${done}/${cells.length}] ${cell.name}: ` +
-        (v
+        (result && v
           ? `${v.harvest.records}/${v.harvest.expectedRecords} records, ${v.attempts.timedOut} timed out, ${v.server.invalidDrops} INVALID drops, ` +
-            `${run.result!.passed ? 'as expected' : 'NOT as expected'} (${((Date.now() - t) / 1000).toFixed(1)} s)`
+            `${result.passed ? 'as expected' : 'NOT as expected'} (${((Date.now() - t) / 1000).toFixed(1)} s)`
           : `could not run: ${run.error}`),
     );
     return run;

@@ -26,8 +26,10 @@ export function shardSectionHtml(m: Pick<MatrixResult, 'merged' | 'shard' | 'con
       .map(
         (s) =>
           `<tr><th scope="row">${s.index}/${s.count}</th><td>${esc(s.runId)}</td><td>${esc(s.kernel)}</td><td>${s.cells.map((c) => `<code>${esc(c)}</code>`).join(' ')}</td><td>${esc(controlText(s))}${s.control
-            .filter((c) => c.report ?? c.dir)
-            .map((c) => ` <a href="${esc(hrefPath((c.report ?? c.dir)!))}">${c.report ? 'report' : 'run folder'}</a>`)
+            .flatMap((c) => {
+              const href = c.report ?? c.dir;
+              return href ? [` <a href="${esc(hrefPath(href))}">${c.report ? 'report' : 'run folder'}</a>`] : [];
+            })
             .join('')}</td><td class="num">${esc(secs(s.durationMs))}</td><td>${esc(s.from)}</td></tr>`,
       )
       .join('');

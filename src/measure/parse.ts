@@ -100,16 +100,16 @@ export function parseConntrackList(text: string): ConntrackEntry[] {
   for (const line of text.split('\n')) {
     const head = /^\s*([a-z0-9]+)\s+\d+\s+\d+\s+(?:([A-Z_]+)\s+)?src=/.exec(line);
     if (!head) continue;
-    const ends: Partial<ConntrackEndpoints>[] = [{}, {}];
+    const ends: [Partial<ConntrackEndpoints>, Partial<ConntrackEndpoints>] = [{}, {}];
     let side = -1;
     for (const m of line.matchAll(/\b(src|dst|sport|dport)=(\S+)/g)) {
       if (m[1] === 'src') side++;
       if (side < 0 || side > 1) continue;
-      const e = ends[side]!;
+      const e = ends[side as 0 | 1]; // side is 0 or 1: checked just above
       if (m[1] === 'src' || m[1] === 'dst') e[m[1]] = m[2]!;
       else e[m[1] as 'sport' | 'dport'] = Number(m[2]);
     }
-    if (!ends[0]!.src || !ends[0]!.dst || !ends[1]!.src || !ends[1]!.dst) continue;
+    if (!ends[0].src || !ends[0].dst || !ends[1].src || !ends[1].dst) continue;
     out.push({
       proto: head[1]!,
       ...(head[2] ? { state: head[2] } : {}),
@@ -157,7 +157,7 @@ export function parseKernelQueueStats(text: string): KernelQueueStats[] {
   const out: KernelQueueStats[] = [];
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/).map(Number);
-    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) continue;
+    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) continue; // so f[0]..f[7] below exist
     out.push({
       queue: f[0]!,
       portid: f[1]!,

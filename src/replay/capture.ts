@@ -123,7 +123,7 @@ export function readPcapng(bytes: Uint8Array): RawCapture {
         const olen = dv.getUint16(p + 2, le);
         if (code === 0) break;
         if (code === 9 && olen >= 1) {
-          const r = bytes[p + 4]!;
+          const r = bytes[p + 4]!; // p + 4 < o + len <= bytes.length (checked above)
           tsUnitsPerSec = r & 0x80 ? 2 ** (r & 0x7f) : 10 ** (r & 0x7f);
         }
         p += 4 + ((olen + 3) & ~3);
@@ -152,7 +152,7 @@ export function readPcapng(bytes: Uint8Array): RawCapture {
       linktypes.add(iface.linktype);
       frames.push({
         index: frames.length,
-        timeMs: frames.length ? frames[frames.length - 1]!.timeMs : 0,
+        timeMs: frames.at(-1)?.timeMs ?? 0,
         linktype: iface.linktype,
         data: bytes.subarray(o + 12, o + 12 + capLen),
       });

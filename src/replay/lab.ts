@@ -337,6 +337,7 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
     }
     const receivedA = await linkRx(R, 'a1');
     const receivedB = await linkRx(R, 'b1');
+    // Both captures were pushed, in this order, when the lab came up.
     const dropsReasons = await stopNflog(caps[0]!);
     const dropsInvalid = await stopNflog(caps[1]!);
     caps.length = 0;

@@ -36,6 +36,7 @@ export function runTable(r: ReplayResult): string {
     x.error ? x.error : x.reasons.map((q) => `${q.reason} (${q.packets})`).join('; ') || '-',
   ]);
   const head = ['run', 'kernel', 'INVALID', 'flows', 'reasons'];
+  // Every row has one cell per heading.
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => Math.min(60, row[i]!.length))));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(w[i]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
@@ -76,9 +77,10 @@ export function renderReplayMarkdown(r: ReplayResult): string {
       '| flow | client | server | picked up mid-stream | INVALID | first: frame | dir | flags | seq | ack | len | reason |',
       '|---:|---|---|---|---:|---:|---|---|---:|---:|---:|---|',
     );
-    for (const f of first.flows.filter((x) => x.invalid > 0)) {
-      const fl = r.flows[f.flow - 1]!;
-      const p = f.firstInvalid!;
+    for (const f of first.flows) {
+      const p = f.firstInvalid; // set with the flow's first INVALID packet
+      if (f.invalid === 0 || !p) continue;
+      const fl = r.flows[f.flow - 1]!; // flow ids are 1-based positions in r.flows
       out.push(
         `| ${f.flow} | ${fl.client} | ${fl.server} | ${fl.pickedUp ? 'yes' : 'no'} | ${f.invalid} | ${p.frame + 1} | ${p.dir === 'c2s' ? 'client→server' : 'server→client'} | ${p.flags} | ${p.seq} | ${p.ack} | ${p.len} | ${p.reason ?? '(none logged)'} |`,
       );

@@ -128,7 +128,7 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
     return { src, dst, ihl };
   });
   input.forEach((p, i) => {
-    const { src, dst, ihl } = ends[i]!;
+    const { src, dst, ihl } = ends[i]!; // ends is input mapped one to one
     const k = flowKey(src, dst);
     let f = flows.get(k);
     const flags = tcpFlags(p.ip, ihl);
@@ -188,13 +188,13 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
   const frames: Uint8Array[] = [];
   let filteredOutPackets = 0;
   input.forEach((p, i) => {
-    const { src, dst, ihl } = ends[i]!;
+    const { src, dst, ihl } = ends[i]!; // ends is input mapped one to one
     const k = flowKey(src, dst);
     if (!keptKeys.has(k)) {
       filteredOutPackets++;
       return;
     }
-    const flow = flows.get(k)!.flow;
+    const flow = flows.get(k)!.flow; // keptKeys holds keys of `flows` only
     const dir: Direction = src === flow.client ? 'c2s' : 's2c';
     const index = packets.length;
     const frame = new Uint8Array(14 + p.ip.length);
@@ -210,7 +210,7 @@ export function prepare(input: readonly CapturedTcp[], filter?: FlowFilter): Pre
     fixChecksums(ipv, 0);
     const seq = tcpSeq(ipv, ihl);
     const ack = tcpAck(ipv, ihl);
-    const thl = (ipv[ihl + 12]! >>> 4) << 2;
+    const thl = (ipv[ihl + 12]! >>> 4) << 2; // the TCP header was length-checked when the capture was read
     packets.push({
       index,
       frame: p.frame,

@@ -117,7 +117,7 @@ export function summarise(
   const verdicts: PacketVerdict[] = [];
   const idx = new Set<number>([...a.invalid, ...a.reasons.keys()]);
   for (const i of [...idx].sort((x, y) => x - y)) {
-    const p = packets[i]!;
+    const p = packets[i]!; // idx holds packet indexes from the attribution of these packets
     const reason = a.reasons.get(i) ?? null;
     verdicts.push({
       index: p.index,
@@ -140,7 +140,7 @@ export function summarise(
   const tally = new Map<string, { packets: number; flows: Set<number> }>();
   for (const v of verdicts) {
     if (!v.invalid) continue;
-    const fv = perFlow.get(v.flow)!;
+    const fv = perFlow.get(v.flow)!; // perFlow has every flow
     fv.invalid++;
     fv.firstInvalid ??= v;
     const k = v.reasonKind ?? '(no reason logged)';
@@ -207,7 +207,7 @@ export function parseExpectation(text: string): Expectation {
     metric,
     op: m[4] as Expectation['op'],
     value: Number(m[5]),
-    ...(m[2] ? { where: { key: m[2], value: m[3]! } } : {}),
+    ...(m[2] && m[3] ? { where: { key: m[2], value: m[3] } } : {}), // group 3 matches whenever group 2 does
   };
 }
 
@@ -243,7 +243,7 @@ export function evaluate(e: Expectation, runs: readonly ReplayRun[], multiKernel
     if (r.error) continue;
     if (e.where && settingValue(r.setting, e.where.key) !== e.where.value) continue;
     applied++;
-    const v = REPLAY_METRICS[e.metric]!.of(r);
+    const v = REPLAY_METRICS[e.metric]!.of(r); // parseExpectation refused unknown metrics
     actual[runLabel(r, multiKernel)] = v;
     if (!compare(v, e.op, e.value)) passed = false;
   }
@@ -271,32 +271,31 @@ function whose(v: readonly PacketVerdict[]): string {
 
 /** One kernel's sentence: "conntrack would have dropped 147 of the client's ACKs in 3 connections: <reasons>; with be_liberal=1 it drops none". */
 export function kernelSentence(runs: readonly ReplayRun[]): string {
-  const ok = runs.filter((r) => !r.error);
-  if (ok.length === 0) return 'the replay could not run';
-  const [first, ...rest] = ok;
-  const inv = first!.packetVerdicts.filter((v) => v.invalid);
+  const [first, ...rest] = runs.filter((r) => !r.error);
+  if (!first) return 'the replay could not run';
+  const inv = first.packetVerdicts.filter((v) => v.invalid);
   let s: string;
-  if (first!.invalid === 0)
-    s = `conntrack would have dropped none of the ${plural(first!.packets.replayed, 'packet')}${first!.setting.name !== 'be_liberal=0' ? ` (${first!.setting.name})` : ''}`;
+  if (first.invalid === 0)
+    s = `conntrack would have dropped none of the ${plural(first.packets.replayed, 'packet')}${first.setting.name !== 'be_liberal=0' ? ` (${first.setting.name})` : ''}`;
   else {
     const k = kindOf(inv);
     const reasons =
-      first!.reasons
+      first.reasons
         .slice(0, 3)
         .map((r) => r.reason)
-        .join('; ') + (first!.reasons.length > 3 ? `; and ${first!.reasons.length - 3} more reasons` : '');
+        .join('; ') + (first.reasons.length > 3 ? `; and ${first.reasons.length - 3} more reasons` : '');
     const fins = k === 'ACK' ? inv.filter((p) => p.flags.includes('F')).length : 0;
     const who = whose(inv);
-    s = `conntrack would have dropped ${first!.invalid.toLocaleString('en-US')} ${who ? `of ${who}` : ''}${first!.invalid === 1 ? k : `${k}s`}${fins ? ` (${fins} of them FINs)` : ''} in ${plural(first!.invalidFlows, 'connection')}: ${reasons}`;
-    if (first!.setting.name !== 'be_liberal=0') s += ` (${first!.setting.name})`;
+    s = `conntrack would have dropped ${first.invalid.toLocaleString('en-US')} ${who ? `of ${who}` : ''}${first.invalid === 1 ? k : `${k}s`}${fins ? ` (${fins} of them FINs)` : ''} in ${plural(first.invalidFlows, 'connection')}: ${reasons}`;
+    if (first.setting.name !== 'be_liberal=0') s += ` (${first.setting.name})`;
   }
-  const accepted = first!.packetVerdicts.filter((v) => !v.invalid && v.reason !== null);
+  const accepted = first.packetVerdicts.filter((v) => !v.invalid && v.reason !== null);
   if (accepted.length) {
     const kinds = [...new Set(accepted.map((v) => v.reasonKind))].slice(0, 2).join('; ');
     s += ` (it logged ${plural(accepted.length, 'more packet')} but let ${accepted.length === 1 ? 'it' : 'them'} through: ${kinds})`;
   }
   for (const r of rest)
-    s += `; with ${r.setting.name} it drops ${r.invalid === 0 ? 'none' : r.invalid === first!.invalid ? `the same ${r.invalid.toLocaleString('en-US')}` : r.invalid.toLocaleString('en-US')}`;
+    s += `; with ${r.setting.name} it drops ${r.invalid === 0 ? 'none' : r.invalid === first.invalid ? `the same ${r.invalid.toLocaleString('en-US')}` : r.invalid.toLocaleString('en-US')}`;
   return s;
 }
 

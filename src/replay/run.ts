@@ -185,7 +185,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   await writeFile(
     pcap,
     writePcap(
-      p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })),
+      p.frames.map((data, i) => ({ timeMs: p.packets[i]!.timeMs, data })), // one frame per packet
       LINKTYPE_ETHERNET,
     ),
   );
@@ -241,6 +241,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
       filteredOutFlows: p.filteredOutFlows,
       filteredOutPackets: p.filteredOutPackets,
       replayed: p.packets.length,
+      // loadInput refused a capture with no packet left to replay.
       firstTimeMs: p.packets[0]!.timeMs,
       lastTimeMs: p.packets[p.packets.length - 1]!.timeMs,
     },

@@ -79,7 +79,9 @@ export function flowSentence(d: FlowDiagnosis, attempts: readonly Attempt[]): st
     const rs = Object.entries(d.reasons)
       .sort((x, y) => y[1] - x[1])
       .map(([r, n]) => `${fmt(n)} as '${r}'`);
-    const rsText = rs.length === 1 ? ` ${rs[0]!.replace(/^[\d,]+ /, '')}` : rs.length > 1 ? ` (${rs.join(', ')})` : '';
+    const [onlyReason] = rs;
+    const rsText =
+      rs.length > 1 ? ` (${rs.join(', ')})` : onlyReason !== undefined ? ` ${onlyReason.replace(/^[\d,]+ /, '')}` : '';
     parts.push(`the server's conntrack dropped ${fmt(d.invalidDrops)} of them${rsText}`);
   } else if (a && a.outcome !== 'ok') {
     parts.push('the server firewall dropped none of its packets');

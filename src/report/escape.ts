@@ -4,6 +4,7 @@
 export function esc(s: unknown): string {
   return String(s ?? '').replace(
     /[&<>"']/g,
+    // The pattern matches only the five keys of the table.
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 }

@@ -163,6 +163,7 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
   const attemptsHeight = Math.min(320, Math.max(140, 70 + 16 * maxPages));
   // One bucket size and one y scale for all variants, so the charts side by side compare.
   const bucketMs = Math.max(1, ...list.map(({ e }) => e?.series.bucketMs ?? 1));
+  // tp and dr have an entry for every e of list, which is what row() hands to the charts below.
   const tp = new Map(
     list.map(({ e }) => [e, e ? rebucket(e.series.throughput, e.series.bucketMs, bucketMs, 'rate') : []]),
   );

@@ -11,7 +11,7 @@ import type { RunResult, VariantResult } from '../result/types.js';
 /** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
 export function mdEscape(s: unknown): string {
   return String(s ?? '')
-    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!)
+    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!) // only the table's keys match
     .replace(/([\\`*_[\]|#])/g, '\\$1')
     .replace(/\r?\n/g, ' ');
 }
@@ -74,16 +74,17 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   if (r.variants.every((v) => v.expectations.length === 0)) out.push('- (none declared)');
   const why = r.variants
     .map((v) => ({ v, e: ev[variantDir(r, v)] }))
-    .filter(
-      ({ e }) =>
-        e && (e.reasons.length > 0 || (e.clientReasons?.length ?? 0) > 0 || e.attempts.some((a) => a.outcome !== 'ok')),
+    .flatMap(({ v, e }) =>
+      e && (e.reasons.length > 0 || (e.clientReasons?.length ?? 0) > 0 || e.attempts.some((a) => a.outcome !== 'ok'))
+        ? [{ v, e }]
+        : [],
     );
   if (why.length > 0) {
     out.push('');
     out.push('### Why packets died');
     out.push('');
     for (const { v, e } of why) {
-      out.push(`**${mdEscape(label(v))}**: ${headline(e!).map(mdEscape).join(' ')}`);
+      out.push(`**${mdEscape(label(v))}**: ${headline(e).map(mdEscape).join(' ')}`);
       out.push('');
     }
   }

@@ -26,11 +26,13 @@ function stall(v: VariantResult): string {
  */
 export function verdictSentence(variants: VariantResult[], problems: string[] = []): string {
   if (problems.length > 0) return `Inconclusive: ${problems[0]}`;
-  if (variants.length === 0) return 'Inconclusive: no variant ran.';
+  const [firstVariant] = variants;
+  if (!firstVariant) return 'Inconclusive: no variant ran.';
   const off = variants.filter((v) => flag(v) === '0');
   const on = variants.filter((v) => flag(v) === '1');
   const offBroken = off.filter((v) => broken(v) && v.server.invalidDrops > 0);
-  const onClean = on.length > 0 && on.every((v) => !broken(v) && v.server.invalidDrops === 0);
+  const [firstOn] = on;
+  const onClean = firstOn !== undefined && on.every((v) => !broken(v) && v.server.invalidDrops === 0);
   const drops = offBroken.reduce((a, v) => a + v.server.invalidDrops, 0);
   if (offBroken.length > 0 && onClean) {
     const worst = offBroken.reduce((a, v) => (v.harvest.records < a.harvest.records ? v : a));
@@ -38,7 +40,7 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
     return (
       `Reproduced${reps}: with nf_conntrack_tcp_be_liberal=0 the server's firewall dropped ${n(drops)} packet${drops === 1 ? '' : 's'} ` +
       `that conntrack judged INVALID and the harvest stalled (${stall(worst)}); with =1 it harvested all ` +
-      `${n(on[0]!.harvest.expectedRecords)} records with no timeout and no INVALID drop.`
+      `${n(firstOn.harvest.expectedRecords)} records with no timeout and no INVALID drop.`
     );
   }
   // A client-side NAT (kube-proxy style): packets its conntrack judged INVALID skip the reverse
@@ -49,14 +51,15 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   const natBroken = variants.filter((v) => broken(v) && escaped(v) > 0);
   if (natBroken.length > 0) {
     const cured = variants.filter((v) => !broken(v));
+    const [firstCured] = cured;
     const worst = natBroken.reduce((a, v) => (v.harvest.records < a.harvest.records ? v : a));
     const esc = natBroken.reduce((a, v) => a + escaped(v), 0);
     const rst = natBroken.reduce((a, v) => a + resets(v), 0);
     return (
       `Reproduced: the client's NAT let ${n(esc)} packet${esc === 1 ? '' : 's'} its conntrack judged INVALID through without the reverse NAT, ` +
       `the server reset ${n(rst)} connection${rst === 1 ? '' : 's'} and the harvest stalled (${natBroken.map((v) => v.name).join(', ')}: ${stall(worst)})` +
-      (cured.length
-        ? `; ${cured.map((v) => v.name).join(', ')} harvested all ${n(cured[0]!.harvest.expectedRecords)} records.`
+      (firstCured
+        ? `; ${cured.map((v) => v.name).join(', ')} harvested all ${n(firstCured.harvest.expectedRecords)} records.`
         : '.')
     );
   }
@@ -64,7 +67,7 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   const anyInvalid = variants.some((v) => invalidAnywhere(v) > 0);
   const anyBroken = variants.some(broken);
   if (!anyInvalid && !anyBroken) {
-    return `Not reproduced: no packet was dropped as INVALID and every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout.`;
+    return `Not reproduced: no packet was dropped as INVALID and every variant harvested all ${n(firstVariant.harvest.expectedRecords)} records without a timeout.`;
   }
   const parts = variants.map((v) => {
     const client = v.client.serviceVip
@@ -74,7 +77,7 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   });
   if (!anyBroken && anyInvalid) {
     return (
-      `Every variant harvested all ${n(variants[0]!.harvest.expectedRecords)} records without a timeout, but conntrack judged packets INVALID ` +
+      `Every variant harvested all ${n(firstVariant.harvest.expectedRecords)} records without a timeout, but conntrack judged packets INVALID ` +
       `(${parts.join('; ')}): TCP recovered this time.`
     );
   }
@@ -129,7 +132,8 @@ export function variantTable(r: RunResult): string {
   ];
   const cells = rows.map(([label, f]) => [label, ...r.variants.map(f)]);
   const header = ['', ...cols];
-  const widths = header.map((_, i) => Math.max(header[i]!.length, ...cells.map((c) => c[i]!.length)));
+  // Every row of cells has one entry per header column, and so does every line given to line().
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }

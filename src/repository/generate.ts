@@ -168,7 +168,7 @@ class Rng {
     return lo + Math.floor(this.next() * (hi - lo + 1));
   }
   pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)]!;
+    return xs[Math.floor(this.next() * xs.length)]!; // next() < 1: the index is in range (xs not empty)
   }
 }
 

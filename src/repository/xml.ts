@@ -12,5 +12,5 @@ const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;',
  * carry at all are replaced with U+FFFD rather than emitted (a page with one would be unparseable).
  */
 export function escapeXml(s: string): string {
-  return s.replace(INVALID_XML_CHARS, '\uFFFD').replace(SPECIAL, (c) => ENTITY[c]!);
+  return s.replace(INVALID_XML_CHARS, '\uFFFD').replace(SPECIAL, (c) => ENTITY[c]!); // SPECIAL matches ENTITY's keys only
 }

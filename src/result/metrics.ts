@@ -162,7 +162,7 @@ export function relativeThroughput(v: VariantResult, control: VariantResult | un
 
 /** A metric's measured value; null when it cannot be measured (throughput.relative without a control). */
 export function metricValue(v: VariantResult, m: Metric, ctx: MetricContext = {}): number | boolean | null {
-  // Every Metric names a row: the type is the table's names.
+  // Every Metric names a row (the type is the table's names), so BY_NAME has it.
   return BY_NAME.get(m)!.read(v, ctx);
 }
 

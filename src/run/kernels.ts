@@ -15,7 +15,7 @@ export function parseKernelList(text: string): string[] {
   // A path spec carries a comma of its own ("path:/k/bzImage,/k/lib/modules/6.6.1"): rejoin it.
   const out: string[] = [];
   for (let i = 0; i < specs.length; i++) {
-    const s = specs[i]!;
+    const s = specs[i]!; // i < specs.length; so is i + 1 below
     if (s.startsWith('path:') && i + 1 < specs.length && !/^(host|\d+\.\d+|path:)/.test(specs[i + 1]!)) {
       out.push(`${s},${specs[++i]}`);
     } else out.push(s);

@@ -34,7 +34,7 @@ export async function runLimited<T>(jobs: (() => Promise<T>)[], limit: number): 
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      out[i] = await jobs[i]!();
+      out[i] = await jobs[i]!(); // i < jobs.length (checked by the loop)
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, jobs.length)) }, worker));
@@ -48,7 +48,8 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
   const startedAt = new Date();
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
-  const variants = o.variants ? s.variants.filter((v) => o.variants!.includes(v.name)) : s.variants;
+  const wanted = o.variants;
+  const variants = wanted ? s.variants.filter((v) => wanted.includes(v.name)) : s.variants;
   const results: VariantResult[] = [];
   const problems: string[] = [];
   // Each variant gets its own three hosts (node names prefixed per variant), so variants of a

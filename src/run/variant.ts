@@ -223,7 +223,7 @@ type NodeOf = (name: string) => LabNode;
  */
 async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
   const nodes = new Map<string, LabNode>();
-  const node: NodeOf = (name) => nodes.get(name)!;
+  const node: NodeOf = (name) => nodes.get(name)!; // asked only for the topology's nodes, all added below
   try {
     await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
     for (const l of topo.links) await rt.link(l);

@@ -11,7 +11,7 @@ async function main(argv: string[]): Promise<void> {
   let force = false;
   let noCache = false;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i]!; // i < argv.length
     if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--force') force = true;
     else if (a === '--no-cache') noCache = true;

@@ -346,7 +346,9 @@ async function ensureDebianImage(
       });
   }
   const made = await debootstrapImage(docker, log, runId);
-  return { ref: made, id: (await imageId(docker, made))! };
+  const madeId = await imageId(docker, made);
+  if (!madeId) throw new CtlabError('IMAGE', `the base image ${made} was just built, but Docker does not know it`);
+  return { ref: made, id: madeId };
 }
 
 /**
@@ -405,7 +407,9 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
       });
       built.push(baseTag);
     }
-    const baseId = (await imageId(docker, baseTag))!;
+    const baseId = await imageId(docker, baseTag);
+    if (!baseId)
+      throw new CtlabError('IMAGE', `the base image ${baseTag} is missing right after it was built or found`);
 
     const images: BuildResult['images'] = { base: baseTag };
     for (const role of opts.roles ?? ROLES) {
@@ -416,6 +420,7 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
         });
       }
       const files = await roleContextFiles(repoRoot, `lab/${role}`);
+      // The Dockerfile exists (checked above) and roleContextFiles lists every file of lab/<role>.
       const dockerfile = files.find((f) => f.path === dockerfilePath)!.content;
       const args = { CTLAB_BASE: baseTag };
       const hash = contentHash({ dockerfile, files, parentId: baseId, buildArgs: args });

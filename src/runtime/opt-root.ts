@@ -71,7 +71,7 @@ export async function ensureAddon(o: { repoRoot?: string; log?: (m: string) => v
   await mkdir(dirname(dir), { recursive: true });
   const tmp = await mkdtemp(join(dirname(dir), 'build-'));
   o.log?.('building the NFQUEUE addon on the host');
-  const r = await runBuild(['sh', join(src, 'build.sh'), tmp]);
+  const r = await runBuild('sh', [join(src, 'build.sh'), tmp]);
   if (r.status !== 0) {
     await rm(tmp, { recursive: true, force: true });
     throw new CtlabError('HOST', 'building the NFQUEUE addon on the host failed', {
@@ -90,11 +90,11 @@ export async function ensureAddon(o: { repoRoot?: string; log?: (m: string) => v
 }
 
 /** Run the build script without blocking the event loop; its exit status (null: did not run) and stderr. */
-function runBuild(argv: string[]): Promise<{ status: number | null; stderr: string }> {
+function runBuild(cmd: string, args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString('utf8');
     });
     child.on('error', (e) => resolve({ status: null, stderr: stderr + e.message }));

@@ -33,7 +33,7 @@ function header(name: string, size: number, mode: number, mtime: number, type: s
   h.write('00', 263, 'ascii');
   h.write(prefix, 345, 155, 'utf8');
   let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
+  for (const b of h) sum += b;
   h.write(`${octal(sum, 7)} `, 148, 'ascii');
   return h;
 }
@@ -55,19 +55,20 @@ function paxRecord(key: string, value: string): string {
 export function packTar(entries: TarEntry[]): Buffer {
   const parts: Buffer[] = [];
   for (const e of entries) {
-    const isDir = e.content === undefined;
+    const content = e.content;
+    const isDir = content === undefined;
     let name = e.name.replace(/^\/+/, '');
     if (isDir && !name.endsWith('/')) name += '/';
     const mode = e.mode ?? (isDir ? 0o755 : 0o644);
     const mtime = e.mtime ?? 0;
-    const size = isDir ? 0 : e.content!.length;
+    const size = isDir ? 0 : content.length;
     if (Buffer.byteLength(name) > 100) {
       const pax = Buffer.from(paxRecord('path', name), 'utf8');
       parts.push(header('PaxHeader', pax.length, 0o644, mtime, 'x'), pax, pad(pax.length));
       name = name.slice(0, 99);
     }
     parts.push(header(name, size, mode, mtime, isDir ? '5' : '0'));
-    if (!isDir) parts.push(e.content!, pad(size));
+    if (!isDir) parts.push(content, pad(size));
   }
   parts.push(Buffer.alloc(BLOCK * 2, 0));
   return Buffer.concat(parts);
@@ -101,7 +102,7 @@ export function unpackTar(buf: Buffer): TarReadEntry[] {
     const h = buf.subarray(off, off + BLOCK);
     if (h.every((b) => b === 0)) break;
     const size = parseOctal(h, 124, 12);
-    const type = String.fromCharCode(h[156]!) || '0';
+    const type = String.fromCharCode(h[156]!) || '0'; // h is a whole 512-byte block
     const dataStart = off + BLOCK;
     const data = buf.subarray(dataStart, dataStart + size);
     off = dataStart + Math.ceil(size / BLOCK) * BLOCK;

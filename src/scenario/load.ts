@@ -41,7 +41,7 @@ export function formatProblem(p: ScenarioProblem): string {
 export class ScenarioError extends CtlabError {
   readonly problems: ScenarioProblem[];
   constructor(problems: ScenarioProblem[]) {
-    const first = formatProblem(problems[0]!);
+    const first = formatProblem(problems[0]!); // every caller passes at least one problem
     super(
       'SCENARIO',
       problems.length > 1
@@ -100,7 +100,7 @@ function overrideSides<T extends { strip: Sides | 'all' }>(base: T, o: Partial<T
 }
 
 function buildProfile(m: ScenarioFile['middlebox'], name = m.preset): MiddleboxProfile {
-  const base = PRESETS[m.preset]!;
+  const base = PRESETS[m.preset]!; // the schema admits only PRESETS' names
   return {
     name,
     isn: m.isn ?? base.isn,
@@ -246,7 +246,7 @@ export function parseScenario(text: string, file: string): Scenario {
       name: v.name,
       sysctls: v.sysctls,
       ...(v.client ? { client: toClientOverride(v.client) } : {}),
-      expect: variantExpect[i]!,
+      expect: variantExpect[i]!, // variantExpect has one entry per variant
       ...(v.actions ? { actions: v.actions.map(toAction) } : {}),
     })),
     ...(s.actions.length > 0 ? { actions: s.actions.map(toAction) } : {}),
@@ -276,7 +276,7 @@ const asPattern = (p: string | string[]): AxisPattern => (typeof p === 'string' 
  * would otherwise silently match nothing), the control cell, expectations, at least one cell.
  */
 function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
-  const m = s.matrix!;
+  const m = s.matrix!; // the one caller calls it only when s.matrix is set
   const base = ['matrix'] as PathKey[];
   const fwAxis = m.axes.firewall;
   const firewalls: MatrixModel['firewalls'] = [];

@@ -106,7 +106,7 @@ export function run(
       if (o.onLine) {
         pending += s;
         const lines = pending.split('\n');
-        pending = lines.pop()!;
+        pending = lines.pop()!; // split returns at least one element
         for (const l of lines) o.onLine(l);
       }
     });

@@ -240,14 +240,15 @@ export async function modulesCpio(
   k: KernelImage,
   progress: (m: string) => void = () => {},
 ): Promise<string | undefined> {
-  if (!k.modulesDir) return undefined;
+  const modulesDir = k.modulesDir;
+  if (!modulesDir) return undefined;
   const out = join(cacheRoot(), 'modules', `${k.release}-${k.key}.cpio`);
   if (await exists(out)) return out;
   const t0 = Date.now();
   return produce(out, async (tmp) => {
     const stage = `${tmp}.stage`;
     try {
-      const r = await packModules(k.modulesDir!, k.release, stage, tmp);
+      const r = await packModules(modulesDir, k.release, stage, tmp);
       progress(
         `kernel ${k.release}: ${r.modules} modules packed (${(r.bytes / 1e6).toFixed(1)} MB, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
       );

@@ -77,8 +77,7 @@ export const LOAD_MODULES: readonly string[] = [
 /** "kernel/net/netfilter/xt_nat.ko.xz" -> "xt_nat" (modprobe treats - and _ alike). */
 export function moduleName(path: string): string {
   return path
-    .split('/')
-    .pop()!
+    .slice(path.lastIndexOf('/') + 1)
     .replace(/\.ko(\.(xz|gz|zst))?$/, '')
     .replace(/-/g, '_');
 }

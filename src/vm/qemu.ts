@@ -142,9 +142,10 @@ export function runQemu(
       timedOut = true;
       kill();
     }, o.timeoutMs);
-    const ticker = o.check
+    const check = o.check;
+    const ticker = check
       ? setInterval(() => {
-          const why = o.check!(Date.now() - t0);
+          const why = check(Date.now() - t0);
           if (why && !stopped) {
             stopped = why;
             kill();
@@ -154,7 +155,7 @@ export function runQemu(
     child.stdout.on('data', (d: Buffer) => {
       pending += d.toString('utf8');
       const lines = pending.split('\n');
-      pending = lines.pop()!;
+      pending = lines.pop()!; // split returns at least one element
       const ms = Date.now() - t0;
       for (const l of lines) o.onLine(ms, l);
     });

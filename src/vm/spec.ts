@@ -78,8 +78,8 @@ export function pickKernelPackage(names: string[], series: string): { pkg: strin
   const esc = series.replace(/\./g, '\\.');
   const re = new RegExp(`^linux-image-(${esc}(?:\\.\\d+)*(?:-\\d+)?(?:\\+[a-z0-9.]+)?-cloud-amd64)$`);
   const hits = names.map((n) => n.trim()).filter((n) => re.test(n));
-  if (hits.length === 0) return undefined;
   hits.sort(compareNumeric);
-  const pkg = hits[hits.length - 1]!;
+  const pkg = hits.at(-1);
+  if (pkg === undefined) return undefined;
   return { pkg, release: pkg.slice('linux-image-'.length) };
 }

@@ -30,7 +30,7 @@ function gateScenario(dir: string): string {
   for (const [from, to] of [
     ['records: 3812', 'records: 300'],
     ['name: harvester-asa', 'name: cli-gate'],
-  ]) {
+  ] as const) {
     if (!head.includes(from)) throw new Error(`"${from}" not in ${CANONICAL}`);
     head = head.replace(from, to);
   }

@@ -69,21 +69,23 @@ describeWith(prerequisites, "late ACKs on this host's kernel (real Docker)", () 
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as { lateToServer: number; lateToClient: number });
-      expect(c.lateClientAcks, v.name).toBeGreaterThan(20);
+      const late = c.lateClientAcks;
+      if (late === undefined) throw new Error(`${v.name}: the middlebox reported no lateClientAcks counter`);
+      expect(late, v.name).toBeGreaterThan(20);
       expect(c.lateServerData, v.name).toBe(0);
       expect(
         flows.reduce((a, f) => a + f.lateToServer, 0),
         v.name,
-      ).toBe(c.lateClientAcks);
+      ).toBe(late);
       expect(c.packetsRewritten, v.name).toBe(0);
       expect(v.middlebox.queueDrops, v.name).toBe(0);
       const wire = lateAcksAtServer(join(out, v.dir, 'server.pcap'));
       // Every 20th pure ACK, per flow: the server saw about 20 times as many pure ACKs as were held.
-      expect(wire.pureAcks / c.lateClientAcks, v.name).toBeGreaterThanOrEqual(19);
-      expect(wire.pureAcks / c.lateClientAcks, v.name).toBeLessThan(21 + flows.length);
+      expect(wire.pureAcks / late, v.name).toBeGreaterThanOrEqual(19);
+      expect(wire.pureAcks / late, v.name).toBeLessThan(21 + flows.length);
       // Late at the server: most held ACKs (those with later ACKs behind them), and nothing else.
-      expect(wire.late, v.name).toBeGreaterThan(c.lateClientAcks / 2);
-      expect(wire.late, v.name).toBeLessThanOrEqual(c.lateClientAcks);
+      expect(wire.late, v.name).toBeGreaterThan(late / 2);
+      expect(wire.late, v.name).toBeLessThanOrEqual(late);
     }
   });
 

@@ -70,6 +70,7 @@ export class NetnsNode implements LabNode {
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
+      // stdio above pipes stdout and stderr (and stdin when given), so those streams exist.
       child.stdout!.on('data', (c: Buffer) => out.push(c));
       child.stderr!.on('data', (c: Buffer) => err.push(c));
       let timedOut = false;
@@ -78,7 +79,7 @@ export class NetnsNode implements LabNode {
       let grace: NodeJS.Timeout | undefined;
       const group = (sig: NodeJS.Signals) => {
         try {
-          process.kill(-child.pid!, sig);
+          if (child.pid !== undefined) process.kill(-child.pid, sig);
         } catch {
           /* gone */
         }

@@ -55,6 +55,7 @@ export class NetnsRuntime implements Runtime {
     /** /run/ctlab-netns/<runId> */
     readonly stateDir: string,
     readonly optRoot: string,
+    /** Path of every NETNS_HOST_PROGRAMS entry: checkHost refused a host that lacks one, so `programs.x!` holds. */
     private readonly programs: Record<string, string>,
   ) {}
 
@@ -147,15 +148,15 @@ export class NetnsRuntime implements Runtime {
     const pid = child.pid;
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString('utf8');
     });
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stderr.on('data', (c: Buffer) => {
       stderr += c.toString('utf8');
     });
     const outcome = await new Promise<'ready' | 'exit' | 'timeout' | 'error'>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), 30_000);
-      child.stdout!.on('data', () => {
+      child.stdout.on('data', () => {
         if (/^ready$/m.test(stdout)) {
           clearTimeout(timer);
           resolve('ready');
@@ -170,8 +171,8 @@ export class NetnsRuntime implements Runtime {
         resolve('error');
       });
     });
-    child.stdout!.destroy();
-    child.stderr!.destroy();
+    child.stdout.destroy();
+    child.stderr.destroy();
     const netns = pid !== undefined ? netnsOf(pid) : undefined;
     const hostNs = hostNetnses();
     if (outcome !== 'ready' || pid === undefined || netns === undefined || hostNs.has(netns)) {

@@ -25,7 +25,7 @@ describe('docker-compose.yml', () => {
       ['harvester', 'harvester'],
       ['middlebox', 'middlebox'],
       ['server', 'server'],
-    ]) {
+    ] as const) {
       const s = doc.services[svc]!;
       expect(s.build.dockerfile).toBe(`lab/${role}/Dockerfile`);
       expect(s.build.context).toBe('.');
