@@ -24,6 +24,9 @@ import type {
   VariantEvidence,
 } from './types.js';
 
+/** The tally's name for an NFLOG record that carried no prefix (the same in the tally and the drop match). */
+const NO_PREFIX = '(no reason logged)';
+
 /**
  * conntrack's reason text without the numbers that differ per packet and without the
  * "nf_ct_proto_6:" prefix, so equal reasons count together:
@@ -50,7 +53,7 @@ function tallyReasons(pkts: readonly TcpPacket[]): {
   const counts = new Map<string, ReasonCount>();
   const byKey = new Map<string, TcpPacket[]>();
   for (const p of pkts) {
-    const reason = normaliseReason(p.prefix ?? '(no reason logged)');
+    const reason = normaliseReason(p.prefix ?? NO_PREFIX);
     const rc = counts.get(reason) ?? { reason, judged: 0, dropped: 0 };
     rc.judged++;
     counts.set(reason, rc);
@@ -269,7 +272,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   for (const p of dropPkts) {
     const l = pending.get(p.key);
     const match = l?.[0] && l[0].timeMs <= p.timeMs + 1 ? l.shift() : undefined;
-    const reason = match ? normaliseReason(match.prefix ?? '') : null;
+    const reason = match ? normaliseReason(match.prefix ?? NO_PREFIX) : null;
     if (reason !== null) {
       withReason++;
       // match came from pending, which tallyReasons built (with its count) from the same packets.
