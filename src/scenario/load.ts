@@ -1,7 +1,7 @@
 // file → validated model. Every problem is reported as FILE:LINE:COL: field: what is wrong,
 // before anything is started. Expectations are parsed by the result model (src/result/).
 import { readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
@@ -22,6 +22,7 @@ import {
 import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { checkRulesLoad, nftBaseChains, readRules, unbracketed, COUNT_PRIORITY, type RulesModel } from './rules.js';
 import { checkSysctl } from './sysctls.js';
 import { checkServiceVip } from './vip.js';
 
@@ -165,6 +166,21 @@ export function parseScenario(text: string, file: string): Scenario {
         `${a.atMs} ms is not before workload.maxDurationMs (${s.workload.maxDurationMs} ms): the action would never run`,
       );
   };
+  // The user's ruleset: it must exist, and its nft base chains must sit between ctlab's
+  // counting chains (checking that it loads needs a namespace: checkRulesLoad, before a run).
+  let rules: RulesModel | undefined;
+  if (s.server.firewall.rules !== undefined) {
+    const r = readRules(s.server.firewall.rules, dirname(resolve(file)), s.server.firewall.format);
+    if (typeof r === 'string') at(['server', 'firewall', 'rules'], r);
+    else {
+      rules = r;
+      for (const c of r.format === 'nft' ? unbracketed(nftBaseChains(r.text)) : [])
+        at(
+          ['server', 'firewall', 'rules'],
+          `${r.given}:${c.line}: chain ${c.table}/${c.chain} (hook ${c.hook}, priority ${c.priority}) is not between ctlab's INVALID-counting chains (priorities ${COUNT_PRIORITY.before} and ${COUNT_PRIORITY.after}): give it a priority in between`,
+        );
+    }
+  }
   for (const [k, v] of Object.entries(s.server.sysctls)) {
     const err = checkSysctl(k, v);
     if (err) at(['server', 'sysctls'], err, k);
@@ -231,7 +247,15 @@ export function parseScenario(text: string, file: string): Scenario {
       ...(s.path.late ? { late: s.path.late } : {}),
     },
     middlebox: buildProfile(s.middlebox),
-    server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
+    server: {
+      sysctls: s.server.sysctls,
+      firewall: {
+        dropInvalid: s.server.firewall.dropInvalid,
+        backend: s.server.firewall.backend,
+        policy: s.server.firewall.policy,
+        ...(rules ? { rules } : {}),
+      },
+    },
     ...(s.client
       ? {
           client: {
@@ -419,4 +443,16 @@ export function variantClient(s: Scenario, v: VariantModel): ClientModel | undef
   const sysctls =
     vip || dropInvalid ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given } : given;
   return { ...(vip ? { serviceVip: vip } : {}), dropInvalid, sysctls };
+}
+
+/**
+ * Test-load the scenario's own ruleset, if it has one, in a throwaway network namespace: a
+ * file that does not load throws (exit 2, naming the file, line and the tool's words).
+ * Returns what could not be checked (e.g. without root), for the caller to print.
+ */
+export async function checkScenarioRules(s: Scenario): Promise<string[]> {
+  const r = s.server.firewall.rules;
+  if (!r) return [];
+  const c = await checkRulesLoad(r, s.server.firewall.backend);
+  return c.checked ? [] : [c.why];
 }
