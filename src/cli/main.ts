@@ -24,7 +24,7 @@ import { variantTable } from '../report/verdict.js';
 import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
-import { checkScenarioRules, loadScenario } from '../scenario/load.js';
+import { checkScenarioRules, loadScenario, scenarioInputFiles } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
 
 export const EXIT = { OK: 0, EXPECTATION: 1, USAGE: 2, LAB: 3 } as const;
@@ -104,6 +104,7 @@ function kernelRunner(o: {
     const vm = await runScenarioInVm({
       kernel,
       scenarioFile: o.file,
+      files: scenarioInputFiles(loadScenario(o.file)),
       args,
       outDir: dir,
       progress: (m) => o.log(`[${spec}] ${m}`),
@@ -162,6 +163,7 @@ function matrixKernelRunner(o: {
     const vm = await runScenarioInVm({
       kernel,
       scenarioFile: o.file,
+      files: scenarioInputFiles(loadScenario(o.file)),
       args,
       outDir: dir,
       job: 'matrix',

@@ -456,3 +456,19 @@ export async function checkScenarioRules(s: Scenario): Promise<string[]> {
   const c = await checkRulesLoad(r, s.server.firewall.backend);
   return c.checked ? [] : [c.why];
 }
+
+/**
+ * Files a scenario reads besides itself, for a VM job that carries the scenario to /job/scenario.yaml:
+ * name under /job (the path as the scenario gives it) → file here. Only paths below the
+ * scenario's folder can be carried that way.
+ */
+export function scenarioInputFiles(s: Scenario): Record<string, string> {
+  const r = s.server.firewall.rules;
+  if (!r) return {};
+  if (r.given.startsWith('/') || r.given.split('/').includes('..'))
+    throw new CtlabError(
+      'SCENARIO',
+      `${s.file}: server.firewall.rules: with --kernel the rules file must be a relative path below the scenario's folder, not ${r.given}`,
+    );
+  return { [r.given]: r.path };
+}
