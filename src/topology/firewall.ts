@@ -33,7 +33,7 @@ export function countTableText(): string {
     }
   }
   lines.push('}');
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The server's firewall commands: the user's ruleset then the counting table, or ctlab-firewall. */

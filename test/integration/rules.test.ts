@@ -4,13 +4,14 @@
 // (server.invalidCount) agree with conntrack's own NFLOG reasons (invalid-reasons.pcap) and
 // `conntrack -S`. Both scenarios run at once, sharing one image build. Without Docker: fails
 // when CI=true, skips (with a message) otherwise.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { analyzeVariant } from '../../src/evidence/index.js';
 import type { RunResult } from '../../src/result/types.js';
+import { chainTargetPackets, parseIptablesCounters } from '../../src/measure/parse.js';
 import { runScenario } from '../../src/run/run.js';
 import { newRunId } from '../../src/runtime/labels.js';
 import { checkScenarioRules, loadScenario } from '../../src/scenario/load.js';
@@ -81,4 +82,11 @@ describeWith(prerequisites, 'server.firewall.rules (real Docker, real kernel)', 
       expect(await labelledContainers(runs[name]!.runId)).toBe(0);
     });
   }
+
+  it("harvester-asa-ufw: ufw's own INVALID DROP rule counted what the bracket counted", () => {
+    const off = runs['harvester-asa-ufw']!.result.variants.find((v) => v.name === 'flag-off')!;
+    const ipt = readFileSync(join(out, 'harvester-asa-ufw', off.dir, 'server-iptables.txt'), 'utf8');
+    expect(off.server.invalidDrops).toBeGreaterThan(0);
+    expect(chainTargetPackets(parseIptablesCounters(ipt), 'ufw-before-input', 'DROP')).toBe(off.server.invalidDrops);
+  });
 });
