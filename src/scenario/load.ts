@@ -330,6 +330,13 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
     const entries = Object.entries(m.axes.server);
     if (entries.length === 0) at([...base, 'axes', 'server'], 'at least one server configuration');
     for (const [name, cfg] of entries) {
+      // ctlab's firewall options mean nothing once the scenario loads its own ruleset.
+      for (const k of ['dropInvalid', 'policy'] as const)
+        if (s.server.firewall.rules !== undefined && cfg.firewall?.[k] !== undefined)
+          at(
+            [...base, 'axes', 'server', name, 'firewall', k],
+            `does nothing with server.firewall.rules (${s.server.firewall.rules}): the ruleset decides`,
+          );
       for (const [k, v] of Object.entries(cfg.sysctls)) {
         const err = checkSysctl(k, v);
         if (err) at([...base, 'axes', 'server', name, 'sysctls'], err, k);

@@ -154,3 +154,12 @@ describe('ctlab validate/run: a bad rules file is one line, exit 2, nothing star
     expect(first).toMatch(new RegExp(`^ctlab: server\\.firewall\\.rules: bad\\.nft:${at + 1}: .+ \\(nft -c\\)$`));
   });
 });
+
+describe('a matrix over a scenario with its own ruleset', () => {
+  it("refuses ctlab's firewall options on the server axis: the ruleset decides", () => {
+    const text = `${readFileSync(UFW, 'utf8')}matrix:\n  axes:\n    server:\n      open: { firewall: { dropInvalid: false } }\n`;
+    expect(() => parseScenario(text, UFW)).toThrow(
+      /matrix\.axes\.server\.open\.firewall\.dropInvalid: does nothing with server\.firewall\.rules \(rules\/ufw\.rules\)/,
+    );
+  });
+});
