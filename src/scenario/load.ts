@@ -174,6 +174,14 @@ export function parseScenario(text: string, file: string): Scenario {
     if (typeof r === 'string') at(['server', 'firewall', 'rules'], r);
     else {
       rules = r;
+      // Only the file itself travels into the node, and it is test-loaded as root here: an nft
+      // `include` would read files of this machine (and echo them in errors).
+      const inc = r.format === 'nft' ? r.text.split('\n').findIndex((l) => /^\s*include\s/.test(l)) : -1;
+      if (inc >= 0)
+        at(
+          ['server', 'firewall', 'rules'],
+          `${r.given}:${inc + 1}: include is not supported: put the included rules in the file itself`,
+        );
       for (const c of r.format === 'nft' ? unbracketed(nftBaseChains(r.text)) : [])
         at(
           ['server', 'firewall', 'rules'],

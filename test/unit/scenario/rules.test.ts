@@ -163,3 +163,14 @@ describe('a matrix over a scenario with its own ruleset', () => {
     );
   });
 });
+
+describe('an nft ruleset that includes other files', () => {
+  it('is refused, naming the line: only the file itself travels, and it is test-loaded as root', () => {
+    const dir = tempDir('ctlab-rules-inc-');
+    writeFileSync(join(dir, 'inc.nft'), 'table inet t {\n}\ninclude "/etc/shadow"\n');
+    const text = readFileSync(UFW, 'utf8').replace('rules: rules/ufw.rules, backend: nft', 'rules: inc.nft');
+    expect(() => parseScenario(text, join(dir, 's.yaml'))).toThrow(
+      /server\.firewall\.rules: inc\.nft:3: include is not supported/,
+    );
+  });
+});
