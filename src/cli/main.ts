@@ -24,7 +24,7 @@ import { variantTable } from '../report/verdict.js';
 import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
-import { loadScenario } from '../scenario/load.js';
+import { checkScenarioRules, loadScenario, scenarioInputFiles } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
 
 export const EXIT = { OK: 0, EXPECTATION: 1, USAGE: 2, LAB: 3 } as const;
@@ -104,6 +104,7 @@ function kernelRunner(o: {
     const vm = await runScenarioInVm({
       kernel,
       scenarioFile: o.file,
+      files: scenarioInputFiles(loadScenario(o.file)),
       args,
       outDir: dir,
       progress: (m) => o.log(`[${spec}] ${m}`),
@@ -162,6 +163,7 @@ function matrixKernelRunner(o: {
     const vm = await runScenarioInVm({
       kernel,
       scenarioFile: o.file,
+      files: scenarioInputFiles(loadScenario(o.file)),
       args,
       outDir: dir,
       job: 'matrix',
@@ -236,6 +238,7 @@ export function program(): Command {
       ) => {
         const t0 = Date.now();
         const s = loadScenario(file);
+        for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         if (s.variants.length === 0)
           throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, {
             hint: `run it with \`ctlab matrix ${file}\``,
@@ -359,6 +362,7 @@ export function program(): Command {
         const t0 = Date.now();
         const spec = o.shard !== undefined ? parseShard(o.shard) : undefined;
         const s = loadScenario(file);
+        for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         if (!s.matrix)
           throw new CtlabError('SCENARIO', `${file} has no matrix section`, {
             hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`',
@@ -635,9 +639,10 @@ export function program(): Command {
     .description('check scenario files; print the model of each')
     .argument('<scenario...>')
     .option('--json', 'print the validated model')
-    .action((files: string[], o: { json?: boolean }) => {
+    .action(async (files: string[], o: { json?: boolean }) => {
       for (const f of files) {
         const s = loadScenario(f);
+        for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         const matrix = s.matrix
           ? `; matrix ${s.matrix.firewalls.length} firewalls x ${s.matrix.servers.length} server configurations`
           : '';

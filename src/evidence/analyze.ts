@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CtlabError } from '../errors.js';
+import { parseCountTable } from '../topology/firewall.js';
 import { NSTAT_KEPT } from '../measure/nstat.js';
 import { chainTargetPackets, parseConntrackStats, parseIptablesCounters } from '../measure/parse.js';
 import { countRetransmissions, readTcpPackets, type TcpPacket } from './packets.js';
@@ -232,7 +233,9 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
       r.bytes('client.pcap'),
     ]);
   // Only scenarios with a NAT on the client capture its conntrack's reasons.
-  const [clientReasonsPcap, clientIpt, clientCts] = await Promise.all([
+  // Only runs with the user's own ruleset count INVALID drops with the ctlab_count nft table.
+  const [countText, clientReasonsPcap, clientIpt, clientCts] = await Promise.all([
+    r.optionalText('server-invalid-count.json'),
     r.optionalBytes('client-invalid-reasons.pcap'),
     r.optionalText('client-iptables.txt'),
     r.optionalText('client-conntrack-stats.txt'),
@@ -301,10 +304,26 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   }
 
   let counter: number | null = null;
-  if (iptText !== null) counter = chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null;
-  if (iptText !== null && counter === null) problems.push('server-iptables.txt has no CTLAB_INVALID chain');
+  let accounted: boolean;
   const withoutReason = dropPkts.length - withReason;
-  const accounted = counter !== null ? counter <= withReason && withoutReason === 0 : withoutReason === 0;
+  if (countText !== null) {
+    // The user's ruleset: drops = INVALID seen before it minus after it. It logs no packets, so
+    // per reason `dropped` is known only when every logged INVALID packet was dropped.
+    const hooks = parseCountTable(countText);
+    if (!hooks) problems.push('server-invalid-count.json does not hold the ctlab_count counters');
+    else {
+      const before = Object.values(hooks).reduce((a, h) => a + h.before, 0);
+      counter = before - Object.values(hooks).reduce((a, h) => a + h.after, 0);
+      const logged = reasonPkts.length;
+      if (logged > 0 && counter === logged && before === logged)
+        for (const rc of reasonCounts.values()) rc.dropped = rc.judged;
+    }
+    accounted = counter !== null && counter <= reasonPkts.length;
+  } else {
+    if (iptText !== null) counter = chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null;
+    if (iptText !== null && counter === null) problems.push('server-iptables.txt has no CTLAB_INVALID chain');
+    accounted = counter !== null ? counter <= withReason && withoutReason === 0 : withoutReason === 0;
+  }
   const drops: DropAccounting = { counter, captured: dropPkts.length, withReason, withoutReason, accounted };
 
   // nginx against the harvester: what the server saw vs. what the client tried.

@@ -2,8 +2,10 @@
 // command or file holds what, read in which node. Each collector returns the facts a result
 // keeps and the raw text it read (kept as the variant's files, by file name). The parsing is
 // parse.ts's; when to collect (and stopping what must stop first) is src/run/variant.ts's.
-import type { VariantResult } from '../result/types.js';
+import { CtlabError } from '../errors.js';
+import type { InvalidCount, VariantResult } from '../result/types.js';
 import type { LabNode } from '../runtime/types.js';
+import { COUNT_TABLE, parseCountTable } from '../topology/firewall.js';
 import { ADDR, CLIENT_INVALID_CHAIN, NFQUEUE_NUM, PATHS, type Topology } from '../topology/build.js';
 import { keepNstat } from './nstat.js';
 import {
@@ -65,15 +67,31 @@ export async function collectServer(
   node: LabNode,
   topo: Pick<Topology, 'server'>,
 ): Promise<{ counters: VariantResult['server']; raw: RawFiles }> {
-  const [ipt, cts, nstat] = await Promise.all([
+  const [ipt, cts, nstat, count] = await Promise.all([
     node.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     node.exec(['conntrack', '-S'], { reject: false }),
     node.exec(['nstat', '-az'], { reject: false }),
+    topo.server.rules
+      ? node.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', COUNT_TABLE], { reject: false })
+      : undefined,
   ]);
   const ctStats = parseConntrackStats(cts.stdout);
+  let invalidCount: InvalidCount | undefined;
+  if (count) {
+    const hooks = parseCountTable(count.stdout);
+    if (!hooks)
+      throw new CtlabError('LAB', `the server's ${COUNT_TABLE} counters could not be read`, {
+        stderr: `${count.stderr}\n${count.stdout}`,
+      });
+    const sum = (k: 'before' | 'after') => Object.values(hooks).reduce((a, h) => a + h[k], 0);
+    invalidCount = { method: 'nft-bracket', before: sum('before'), after: sum('after'), hooks };
+  }
   return {
     counters: {
-      invalidDrops: chainTargetPackets(parseIptablesCounters(ipt.stdout), SERVER_INVALID_CHAIN, 'DROP') ?? 0,
+      invalidDrops: invalidCount
+        ? invalidCount.before - invalidCount.after
+        : (chainTargetPackets(parseIptablesCounters(ipt.stdout), SERVER_INVALID_CHAIN, 'DROP') ?? 0),
+      ...(invalidCount ? { invalidCount } : {}),
       conntrackInvalid: ctStats.invalid ?? 0,
       conntrackStats: ctStats,
       nstat: keepNstat(parseNstat(nstat.stdout)),
@@ -82,6 +100,7 @@ export async function collectServer(
       'server-iptables.txt': ipt.stdout,
       'server-conntrack-stats.txt': cts.stdout,
       'server-nstat.txt': nstat.stdout,
+      ...(count ? { 'server-invalid-count.json': count.stdout } : {}),
     },
   };
 }

@@ -15,6 +15,7 @@ export const METRIC_RUNS = {
   every: 'every run',
   client: 'runs with a configured client (`client:`: NAT, INVALID rule or sysctls)',
   clientRule: 'runs whose client drops INVALID (`client.dropInvalid`)',
+  rules: "runs with the user's own ruleset (`server.firewall.rules`)",
   matrix: 'matrix only (`matrix.expect`)',
 } as const;
 
@@ -63,10 +64,19 @@ export const METRIC_TABLE = [
   },
   {
     name: 'server.invalidDrops',
-    meaning: "packets the server firewall's INVALID rule dropped (its DROP counter)",
+    meaning:
+      "INVALID packets the server's firewall dropped: ctlab's firewall's DROP counter, or with `server.firewall.rules` the INVALID packets seen just after conntrack minus those seen after the ruleset (`server.invalidCount`)",
     unit: 'packets',
     runs: 'every',
     read: (v) => v.server.invalidDrops,
+  },
+  {
+    name: 'server.invalidSeen',
+    meaning:
+      "INVALID packets the ctlab_count chains saw just after conntrack, before the user's ruleset (input, forward and output)",
+    unit: 'packets',
+    runs: 'rules',
+    read: (v) => v.server.invalidCount?.before ?? null,
   },
   {
     name: 'server.conntrackInvalid',

@@ -51,8 +51,14 @@ export interface VariantResult {
   durationMs: number;
   throughputBytesPerSec: number;
   server: {
-    /** Packets the server firewall's INVALID chain dropped (its DROP rule counter). */
+    /**
+     * INVALID packets the server's firewall dropped: ctlab's firewall's DROP rule counter, or,
+     * with the user's ruleset (`server.firewall.rules`), `invalidCount.before - after` summed
+     * over the hooks.
+     */
     invalidDrops: number;
+    /** How invalidDrops was counted; absent for ctlab's own firewall (its DROP rule counter). */
+    invalidCount?: InvalidCount;
     /** conntrack -S invalid, summed over CPUs. */
     conntrackInvalid: number;
     conntrackStats: Record<string, number>;
@@ -149,4 +155,16 @@ export interface KernelRun {
   verdict: string;
   /** Set when the kernel could not run the scenario at all (boot failure, guest error). */
   error?: string;
+}
+
+/**
+ * INVALID packets counted around the user's ruleset by the ctlab_count nft table
+ * (src/topology/firewall.ts): `before` just after conntrack (priority -199), `after` behind
+ * every filtering chain (priority 1000), summed over input, forward and output; `hooks` per hook.
+ */
+export interface InvalidCount {
+  method: 'nft-bracket';
+  before: number;
+  after: number;
+  hooks: Record<'input' | 'forward' | 'output', { before: number; after: number }>;
 }

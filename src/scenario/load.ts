@@ -1,7 +1,7 @@
 // file → validated model. Every problem is reported as FILE:LINE:COL: field: what is wrong,
 // before anything is started. Expectations are parsed by the result model (src/result/).
 import { readFileSync, statSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { CtlabError } from '../errors.js';
@@ -22,6 +22,7 @@ import {
 import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
+import { checkRulesLoad, nftBaseChains, readRules, unbracketed, COUNT_PRIORITY, type RulesModel } from './rules.js';
 import { checkSysctl } from './sysctls.js';
 import { checkServiceVip } from './vip.js';
 
@@ -165,6 +166,29 @@ export function parseScenario(text: string, file: string): Scenario {
         `${a.atMs} ms is not before workload.maxDurationMs (${s.workload.maxDurationMs} ms): the action would never run`,
       );
   };
+  // The user's ruleset: it must exist, and its nft base chains must sit between ctlab's
+  // counting chains (checking that it loads needs a namespace: checkRulesLoad, before a run).
+  let rules: RulesModel | undefined;
+  if (s.server.firewall.rules !== undefined) {
+    const r = readRules(s.server.firewall.rules, dirname(resolve(file)), s.server.firewall.format);
+    if (typeof r === 'string') at(['server', 'firewall', 'rules'], r);
+    else {
+      rules = r;
+      // Only the file itself travels into the node, and it is test-loaded as root here: an nft
+      // `include` would read files of this machine (and echo them in errors).
+      const inc = r.format === 'nft' ? r.text.split('\n').findIndex((l) => /^\s*include\s/.test(l)) : -1;
+      if (inc >= 0)
+        at(
+          ['server', 'firewall', 'rules'],
+          `${r.given}:${inc + 1}: include is not supported: put the included rules in the file itself`,
+        );
+      for (const c of r.format === 'nft' ? unbracketed(nftBaseChains(r.text)) : [])
+        at(
+          ['server', 'firewall', 'rules'],
+          `${r.given}:${c.line}: chain ${c.table}/${c.chain} (hook ${c.hook}, priority ${c.priority}) is not between ctlab's INVALID-counting chains (priorities ${COUNT_PRIORITY.before} and ${COUNT_PRIORITY.after}): give it a priority in between`,
+        );
+    }
+  }
   for (const [k, v] of Object.entries(s.server.sysctls)) {
     const err = checkSysctl(k, v);
     if (err) at(['server', 'sysctls'], err, k);
@@ -231,7 +255,15 @@ export function parseScenario(text: string, file: string): Scenario {
       ...(s.path.late ? { late: s.path.late } : {}),
     },
     middlebox: buildProfile(s.middlebox),
-    server: { sysctls: s.server.sysctls, firewall: s.server.firewall },
+    server: {
+      sysctls: s.server.sysctls,
+      firewall: {
+        dropInvalid: s.server.firewall.dropInvalid,
+        backend: s.server.firewall.backend,
+        policy: s.server.firewall.policy,
+        ...(rules ? { rules } : {}),
+      },
+    },
     ...(s.client
       ? {
           client: {
@@ -306,6 +338,13 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
     const entries = Object.entries(m.axes.server);
     if (entries.length === 0) at([...base, 'axes', 'server'], 'at least one server configuration');
     for (const [name, cfg] of entries) {
+      // ctlab's firewall options mean nothing once the scenario loads its own ruleset.
+      for (const k of ['dropInvalid', 'policy'] as const)
+        if (s.server.firewall.rules !== undefined && cfg.firewall?.[k] !== undefined)
+          at(
+            [...base, 'axes', 'server', name, 'firewall', k],
+            `does nothing with server.firewall.rules (${s.server.firewall.rules}): the ruleset decides`,
+          );
       for (const [k, v] of Object.entries(cfg.sysctls)) {
         const err = checkSysctl(k, v);
         if (err) at([...base, 'axes', 'server', name, 'sysctls'], err, k);
@@ -419,4 +458,32 @@ export function variantClient(s: Scenario, v: VariantModel): ClientModel | undef
   const sysctls =
     vip || dropInvalid ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given } : given;
   return { ...(vip ? { serviceVip: vip } : {}), dropInvalid, sysctls };
+}
+
+/**
+ * Test-load the scenario's own ruleset, if it has one, in a throwaway network namespace: a
+ * file that does not load throws (exit 2, naming the file, line and the tool's words).
+ * Returns what could not be checked (e.g. without root), for the caller to print.
+ */
+export async function checkScenarioRules(s: Scenario): Promise<string[]> {
+  const r = s.server.firewall.rules;
+  if (!r) return [];
+  const c = await checkRulesLoad(r, s.server.firewall.backend);
+  return c.checked ? [] : [c.why];
+}
+
+/**
+ * Files a scenario reads besides itself, for a VM job that carries the scenario to /job/scenario.yaml:
+ * name under /job (the path as the scenario gives it) → file here. Only paths below the
+ * scenario's folder can be carried that way.
+ */
+export function scenarioInputFiles(s: Scenario): Record<string, string> {
+  const r = s.server.firewall.rules;
+  if (!r) return {};
+  if (r.given.startsWith('/') || r.given.split('/').includes('..'))
+    throw new CtlabError(
+      'SCENARIO',
+      `${s.file}: server.firewall.rules: with --kernel the rules file must be a relative path below the scenario's folder, not ${r.given}`,
+    );
+  return { [r.given]: r.path };
 }

@@ -3,6 +3,7 @@
 // measurements, report) reads these types, never the raw YAML. Expectations are the result
 // model's (src/result/expectations.ts).
 import type { Expectation } from '../result/expectations.js';
+import type { RulesModel } from './rules.js';
 
 /** Which handshake packets an option rewrite applies to. */
 export type Sides = 'none' | 'syn' | 'synack' | 'both';
@@ -83,7 +84,16 @@ export interface ServerModel {
    * INPUT chain's policy (default 'drop': default-deny, so an INVALID packet that no rule
    * accepts dies there even without the INVALID rule; 'accept' lets it reach TCP).
    */
-  firewall: { dropInvalid: boolean; backend: 'nft' | 'legacy'; policy?: 'drop' | 'accept' };
+  firewall: {
+    dropInvalid: boolean;
+    backend: 'nft' | 'legacy';
+    policy?: 'drop' | 'accept';
+    /**
+     * The user's ruleset, loaded instead of ctlab's firewall (dropInvalid and policy then do not
+     * apply); its INVALID drops are counted by nft chains bracketing it (src/topology/firewall.ts).
+     */
+    rules?: RulesModel;
+  };
 }
 
 export interface HarvestWorkload {

@@ -83,6 +83,10 @@ export const serverSchema = z
         dropInvalid: z.boolean().default(true),
         backend: z.enum(['nft', 'legacy']).default('nft'),
         policy: z.enum(['drop', 'accept']).default('drop'),
+        /** The user's own ruleset, loaded instead of ctlab's firewall: an iptables-save file or an nft -f ruleset (path relative to the scenario). */
+        rules: z.string().min(1).optional(),
+        /** The rules file's format; detected from its content when absent. */
+        format: z.enum(['iptables', 'nft']).optional(),
       })
       .strict()
       .default({}),

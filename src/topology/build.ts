@@ -7,6 +7,7 @@ import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
 import type { ClientModel, LabAction, Scenario, VariantModel } from '../scenario/model.js';
+import { serverFirewallCommands } from './firewall.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
 export const ADDR = {
@@ -85,8 +86,11 @@ export interface Topology {
   middlebox: { config: MiddleboxConfig; command: string[] };
   /** Packet captures taken during the harvest, one tcpdump each. */
   captures: CaptureSpec[];
-  /** `iptables` is the binary whose counters are read: the firewall's backend. */
-  server: { url: string; sysctls: Record<string, string>; iptables: string };
+  /**
+   * `iptables` is the binary whose counters are read: the firewall's backend. `rules`: the
+   * user's ruleset is loaded (its INVALID drops are counted by the ctlab_count table).
+   */
+  server: { url: string; sysctls: Record<string, string>; iptables: string; rules?: boolean };
   /** The client node's NAT/firewall/sysctls when the scenario gives it any (see clientSetup()). */
   client?: ClientModel & { iptables: string };
   /** `url`: what the harvester fetches (the service VIP's URL when the client NATs). */
@@ -204,10 +208,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     countersFile: PATHS.middleboxCounters,
     flowsFile: PATHS.middleboxFlows,
   };
-  // lab/server/firewall.sh, installed in the server image as ctlab-firewall.
-  const firewall = ['ctlab-firewall', '--backend', s.server.firewall.backend];
-  if (!s.server.firewall.dropInvalid) firewall.push('--no-drop-invalid');
-  if (s.server.firewall.policy === 'accept') firewall.push('--policy', 'accept');
+  const firewall = serverFirewallCommands(s.server.firewall);
   const byRole = { server: names.server, client: names.harvester, middlebox: names.middlebox };
   const actions = variantActions(s, v)
     .map((a) => ({ atMs: a.atMs, node: byRole[a.node], command: actionCommand(a), text: a.text }))
@@ -233,7 +234,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       [names.server]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         ['mkdir', '-p', PATHS.captures],
-        firewall,
+        ...firewall,
         [
           'node',
           `${PATHS.optRoot}/${GENERATOR_MAIN}`,
@@ -255,7 +256,12 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       config,
       command: ['node', `${PATHS.optRoot}/${BUNDLES.middlebox.out}`, '--config', PATHS.middleboxConfig],
     },
-    server: { url, sysctls, iptables: s.server.firewall.backend === 'legacy' ? 'iptables-legacy' : 'iptables-nft' },
+    server: {
+      url,
+      sysctls,
+      iptables: s.server.firewall.backend === 'legacy' ? 'iptables-legacy' : 'iptables-nft',
+      ...(s.server.firewall.rules ? { rules: true } : {}),
+    },
     ...(client ? { client: { ...client, iptables: 'iptables' } } : {}),
     captures: [
       {

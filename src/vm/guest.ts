@@ -216,8 +216,16 @@ export function writeJobCpio(path: string, j: JobFiles): number {
     if (!existsSync(j.scenarioFile)) throw new CtlabError('SCENARIO', `scenario file ${j.scenarioFile} does not exist`);
     w.hostFile('job/scenario.yaml', j.scenarioFile, 0o644);
   }
+  const dirs = new Set<string>();
   for (const [name, host] of Object.entries(j.files ?? {})) {
     if (!existsSync(host)) throw new CtlabError('SCENARIO', `${host} does not exist`);
+    // A nested name (a scenario's rules/ufw.rules) needs its folders first.
+    const parts = name.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const d = `job/${parts.slice(0, i).join('/')}`;
+      if (!dirs.has(d)) w.dir(d);
+      dirs.add(d);
+    }
     w.hostFile(`job/${name}`, host, 0o644);
   }
   const env = Object.entries(j.env)
