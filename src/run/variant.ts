@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CtlabError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
+import { startupMs } from '../util/startup.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
 import {
   collectClient,
@@ -35,7 +36,7 @@ async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));
   const cmd = `echo $$ > ${PATHS.middleboxPid}; exec ${topo.middlebox.command.join(' ')} > ${PATHS.middleboxLog} 2>&1`;
   await mb.exec(['sh', '-c', cmd], { detach: true });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + startupMs(20_000);
   for (;;) {
     const log = (
       await mb.exec(
@@ -48,14 +49,16 @@ async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
       )
     ).stdout;
     if (/^ready\b/m.test(log)) return;
-    if (!/ALIVE\s*$/.test(log) && Date.now() > deadline - 19_000) {
+    if (!/ALIVE\s*$/.test(log) && Date.now() > deadline - startupMs(19_000)) {
       throw new CtlabError('LAB', 'the middlebox process exited during start-up', {
         stderr: log.replace(/ALIVE\s*$/, ''),
         hint: 'see the middlebox log above; `ctlab doctor` checks NFQUEUE support',
       });
     }
     if (Date.now() > deadline)
-      throw new CtlabError('LAB', 'the middlebox did not report ready within 20 s', { stderr: log });
+      throw new CtlabError('LAB', `the middlebox did not report ready within ${startupMs(20_000) / 1000} s`, {
+        stderr: log,
+      });
     await sleep(100);
   }
 }
@@ -76,7 +79,7 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
         ],
         { detach: true },
       );
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + startupMs(10_000);
       for (;;) {
         const r = await n.exec(['sh', '-c', `cat ${log}; kill -0 $(cat ${c.file}.pid) 2>/dev/null && echo ALIVE`], {
           reject: false,

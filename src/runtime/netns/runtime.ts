@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CtlabError } from '../../errors.js';
+import { startupMs } from '../../util/startup.js';
 import { STD_PATH } from '../host-programs.js';
 import { assertNodeName, assertRunId, newRunId } from '../labels.js';
 import { NODE_DEFAULT_SYSCTLS, wireLink } from '../link.js';
@@ -146,6 +147,7 @@ export class NetnsRuntime implements Runtime {
       },
     );
     const pid = child.pid;
+    const startMs = startupMs(30_000);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -155,7 +157,7 @@ export class NetnsRuntime implements Runtime {
       stderr += c.toString('utf8');
     });
     const outcome = await new Promise<'ready' | 'exit' | 'timeout' | 'error'>((resolve) => {
-      const timer = setTimeout(() => resolve('timeout'), 30_000);
+      const timer = setTimeout(() => resolve('timeout'), startMs);
       child.stdout.on('data', () => {
         if (/^ready$/m.test(stdout)) {
           clearTimeout(timer);
@@ -186,7 +188,7 @@ export class NetnsRuntime implements Runtime {
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       const msg =
         stderr.trim().split('\n').filter(Boolean).pop() ??
-        (outcome === 'timeout' ? 'no answer within 30 s' : `exit ${child.exitCode ?? child.signalCode}`);
+        (outcome === 'timeout' ? `no answer within ${startMs / 1000} s` : `exit ${child.exitCode ?? child.signalCode}`);
       if (/sysctl/.test(stderr)) {
         throw new CtlabError('KERNEL', `node ${spec.name} could not start: ${msg}`, {
           stderr,
