@@ -9,7 +9,7 @@ import { byKernelVersion } from '../result/kernel.js';
 import { mdEscape } from '../report/markdown.js';
 import { esc, hrefPath } from '../report/escape.js';
 import type { KernelRun } from '../result/types.js';
-import { kernelDirName } from '../run/kernels.js';
+import { failedKernelRun, kernelDirName } from '../run/kernels.js';
 import type { Progress } from '../run/variant.js';
 import { relText } from './render.js';
 import { grid, MATRIX_CSS } from './report.js';
@@ -107,22 +107,9 @@ export async function runMatrixOnKernels(o: {
       });
       progress(`kernel ${spec} (${k.release}): ${k.matrix.verdict} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
     } catch (e) {
-      const msg = (e as Error)?.message ?? String(e);
-      list.push({
-        run: {
-          spec,
-          release: spec,
-          runtime: spec === 'host' ? 'docker' : 'netns',
-          vm: null,
-          totalMs: Date.now() - t,
-          dir: dirName,
-          passed: false,
-          verdict: '',
-          error: msg,
-        },
-        matrix: null,
-      });
-      progress(`kernel ${spec}: FAILED: ${msg}`);
+      const run = failedKernelRun(spec, dirName, t, e);
+      list.push({ run, matrix: null });
+      progress(`kernel ${spec}: FAILED: ${run.error}`);
     }
   }
   const result = mergeKernelMatrices(list, { runId: o.runId, startedAt });

@@ -69,6 +69,21 @@ export interface KernelsRunOptions {
 }
 
 /** Read a run folder's result.json (what a VM's job wrote). */
+/** The record of a kernel that could not run the scenario at all (boot failure, guest error). */
+export function failedKernelRun(spec: string, dir: string, startedMs: number, e: unknown): KernelRun {
+  return {
+    spec,
+    release: spec,
+    runtime: spec === 'host' ? 'docker' : 'netns',
+    vm: null,
+    totalMs: Date.now() - startedMs,
+    dir,
+    passed: false,
+    verdict: '',
+    error: e instanceof Error ? e.message : String(e),
+  };
+}
+
 export async function readRunResult(dir: string): Promise<RunResult> {
   const file = join(dir, 'result.json');
   let text: string;
@@ -118,21 +133,10 @@ export async function runOnKernels(o: KernelsRunOptions): Promise<RunResult> {
         `kernel ${spec} (${k.release}): ${k.result.verdict} (${((Date.now() - t) / 1000).toFixed(1)} s${k.vm ? `, boot ${(k.vm.bootMs / 1000).toFixed(1)} s under ${k.vm.accel}` : ''})`,
       );
     } catch (e) {
-      const msg = e instanceof CtlabError ? e.message : ((e as Error)?.message ?? String(e));
-      const run: KernelRun = {
-        spec,
-        release: spec,
-        runtime: spec === 'host' ? 'docker' : 'netns',
-        vm: null,
-        totalMs: Date.now() - t,
-        dir: dirName,
-        passed: false,
-        verdict: '',
-        error: msg,
-      };
+      const run = failedKernelRun(spec, dirName, t, e);
       runs.push(run);
       results.push({ run, result: null });
-      progress(`kernel ${spec}: FAILED: ${msg}`);
+      progress(`kernel ${spec}: FAILED: ${run.error}`);
     }
   }
   return finishRun(mergeKernelResults(results, { runId: o.runId, startedAt }), outDir, progress);
