@@ -24,6 +24,7 @@ import { variantTable } from '../report/verdict.js';
 import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
+import { loadScenarioOnKernel } from '../scenario/kernel-sysctls.js';
 import { loadScenario } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
 
@@ -235,7 +236,11 @@ export function program(): Command {
         },
       ) => {
         const t0 = Date.now();
-        const s = loadScenario(file);
+        // The sysctls are checked on this kernel when the lab runs here; a VM's guest checks its own.
+        const s =
+          !o.kernel || o.kernel.includes('host')
+            ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
+            : loadScenario(file);
         if (s.variants.length === 0)
           throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, {
             hint: `run it with \`ctlab matrix ${file}\``,
@@ -358,7 +363,10 @@ export function program(): Command {
       ) => {
         const t0 = Date.now();
         const spec = o.shard !== undefined ? parseShard(o.shard) : undefined;
-        const s = loadScenario(file);
+        const s =
+          !o.kernel || o.kernel.includes('host')
+            ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
+            : loadScenario(file);
         if (!s.matrix)
           throw new CtlabError('SCENARIO', `${file} has no matrix section`, {
             hint: 'add `matrix: { axes: { firewall: [...], server: {...} } }` (see scenarios/harvester-asa-matrix.yaml), or use `ctlab run`',
@@ -630,19 +638,21 @@ export function program(): Command {
     );
 
   p.command('validate')
-    .description('check scenario files; print the model of each')
+    .description("check scenario files (sysctls against this machine's kernel, as root); print the model of each")
     .argument('<scenario...>')
     .option('--json', 'print the validated model')
-    .action((files: string[], o: { json?: boolean }) => {
+    .action(async (files: string[], o: { json?: boolean }) => {
       for (const f of files) {
-        const s = loadScenario(f);
+        const { scenario: s, kernel } = await loadScenarioOnKernel(f, (m) =>
+          process.stderr.write(`ctlab: warning: ${f}: ${m}\n`),
+        );
         const matrix = s.matrix
           ? `; matrix ${s.matrix.firewalls.length} firewalls x ${s.matrix.servers.length} server configurations`
           : '';
         process.stdout.write(
           o.json
             ? JSON.stringify(s, null, 2) + '\n'
-            : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix})\n`,
+            : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix}${kernel ? `; sysctls checked on kernel ${kernel}` : ''})\n`,
         );
       }
     });
