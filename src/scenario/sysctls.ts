@@ -84,7 +84,7 @@ export function editDistance(a: string, b: string): number {
 /**
  * Up to three real names closest to `name`: by edit distance over the whole name and over its
  * last component (a typo in the leaf, or the right leaf under the wrong folder), ties broken by the
- * longer shared prefix. Names too far off to be a typo, or clearly worse than the best, are left out.
+ * longer shared prefix; with no near typo, those sharing the longest prefix (into the leaf). Names too far off to be a typo, or clearly worse than the best, are left out.
  */
 export function closestNames(name: string, names: Iterable<string>, max = 3): string[] {
   const leaf = name.slice(name.lastIndexOf('.') + 1);
@@ -97,10 +97,25 @@ export function closestNames(name: string, names: Iterable<string>, max = 3): st
     scored.push({ n, d, p });
   }
   scored.sort((x, y) => x.d - y.d || y.p - x.p || x.n.localeCompare(y.n));
+  if (scored.length === 0) return sharedPrefix(name, names, max);
   // Only the best and the nearly best: one clear typo gets one suggestion.
-  const best = scored[0]?.d ?? 0;
+  const best = scored[0]!.d;
   return scored
     .filter((x) => x.d <= best + 1)
     .slice(0, max)
     .map((x) => x.n);
+}
+
+/** No near typo: the names sharing the longest prefix with `name`, if it reaches into the leaf. */
+function sharedPrefix(name: string, names: Iterable<string>, max: number): string[] {
+  const leafAt = name.lastIndexOf('.') + 1;
+  let best = leafAt + 3;
+  let out: string[] = [];
+  for (const n of names) {
+    let p = 0;
+    while (p < name.length && name[p] === n[p]) p++;
+    if (p > best) [best, out] = [p, [n]];
+    else if (p === best) out.push(n);
+  }
+  return out.sort().slice(0, max);
 }
