@@ -2,7 +2,7 @@
 // was inconclusive; 2 bad input (nothing was started); 3 the lab or Docker failed.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
@@ -109,6 +109,16 @@ function kernelRunner(o: {
       outDir: dir,
       progress: (m) => o.log(`[${spec}] ${m}`),
     });
+    // Exit 2 in the guest: its `ctlab run` rejected the scenario on that kernel (e.g. a sysctl it
+    // does not have); its one line says why.
+    if (vm.exitCode === EXIT.USAGE) {
+      const log = await readFile(join(dir, 'vm', 'job.log'), 'utf8').catch(() => '');
+      const line = log
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('ctlab: '));
+      throw new CtlabError('SCENARIO', `rejected in the ${vm.release} guest: ${line?.slice(7) ?? 'exit 2'}`);
+    }
     const result = await readRunResult(dir);
     return {
       result,
