@@ -2,7 +2,7 @@
 // pre-check in a throwaway namespace is bypassed here, as when ctlab runs without root). Both
 // runtimes must fail with the KERNEL error (exit 3), one line naming the node and the sysctl, and
 // leave nothing running. Without Docker (or root for netns): fails when CI=true, skips otherwise.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { CtlabError } from '../../src/errors.js';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { DockerRuntime } from '../../src/runtime/docker.js';

@@ -167,6 +167,27 @@ describe('ctlab run: a bad scenario file is one line with file:line:col: field: 
       `ctlab: ${e.file}:${e.line}:${e.col}: path.delayMs: must be at least 0`,
     );
   });
+
+  itWith(
+    requireRoot(),
+    "ctlab validate checks sysctls on this machine's kernel: a typo gets the real name",
+    async () => {
+      const e = edited(
+        dir,
+        'validate-typo.yaml',
+        'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberal: 1 }',
+        'sysctls: { net.netfilter.nf_conntrack_tcp_be_liberl: 1 }',
+        'net.netfilter.nf_conntrack_tcp_be_liberl',
+      );
+      const { r, leftBehind } = await runIn(['validate', e.file]);
+      expect(expectUsageError(r, leftBehind)).toMatch(
+        new RegExp(
+          `^ctlab: .*validate-typo\\.yaml:${e.line}:${e.col}: variants\\[1\\]\\.sysctls\\.net\\.netfilter\\.nf_conntrack_tcp_be_liberl: unknown sysctl .* on kernel \\S+; did you mean net\\.netfilter\\.nf_conntrack_tcp_be_liberal\\?$`,
+        ),
+      );
+      expect(lines(r.stderr)).toHaveLength(1);
+    },
+  );
 });
 
 describe('ctlab run: bad options are exit 2 and start nothing', () => {
