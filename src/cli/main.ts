@@ -117,7 +117,9 @@ function kernelRunner(o: {
         .split('\n')
         .reverse()
         .find((l) => l.startsWith('ctlab: '));
-      throw new CtlabError('SCENARIO', `rejected in the ${vm.release} guest: ${line?.slice(7) ?? 'exit 2'}`);
+      // The guest reads the scenario as /job/scenario.yaml (src/vm/guest.ts): name the user's file.
+      const why = line?.slice(7).replace('/job/scenario.yaml', o.file) ?? 'exit 2';
+      throw new CtlabError('SCENARIO', `rejected in the ${vm.release} guest: ${why}`);
     }
     const result = await readRunResult(dir);
     return {
