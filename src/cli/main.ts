@@ -2,7 +2,7 @@
 // was inconclusive; 2 bad input (nothing was started); 3 the lab or Docker failed.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
@@ -24,6 +24,7 @@ import { variantTable } from '../report/verdict.js';
 import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
+import { loadScenarioOnKernel } from '../scenario/kernel-sysctls.js';
 import { checkScenarioRules, loadScenario, scenarioInputFiles } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
 
@@ -109,6 +110,18 @@ function kernelRunner(o: {
       outDir: dir,
       progress: (m) => o.log(`[${spec}] ${m}`),
     });
+    // Exit 2 in the guest: its `ctlab run` rejected the scenario on that kernel (e.g. a sysctl it
+    // does not have); its one line says why.
+    if (vm.exitCode === EXIT.USAGE) {
+      const log = await readFile(join(dir, 'vm', 'job.log'), 'utf8').catch(() => '');
+      const line = log
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('ctlab: '));
+      // The guest reads the scenario as /job/scenario.yaml (src/vm/guest.ts): name the user's file.
+      const why = line?.slice(7).replace('/job/scenario.yaml', o.file) ?? 'exit 2';
+      throw new CtlabError('SCENARIO', `rejected in the ${vm.release} guest: ${why}`);
+    }
     const result = await readRunResult(dir);
     return {
       result,
@@ -237,7 +250,11 @@ export function program(): Command {
         },
       ) => {
         const t0 = Date.now();
-        const s = loadScenario(file);
+        // The sysctls are checked on this kernel when the lab runs here; a VM's guest checks its own.
+        const s =
+          !o.kernel || o.kernel.includes('host')
+            ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
+            : loadScenario(file);
         for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         if (s.variants.length === 0)
           throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, {
@@ -361,7 +378,10 @@ export function program(): Command {
       ) => {
         const t0 = Date.now();
         const spec = o.shard !== undefined ? parseShard(o.shard) : undefined;
-        const s = loadScenario(file);
+        const s =
+          !o.kernel || o.kernel.includes('host')
+            ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
+            : loadScenario(file);
         for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         if (!s.matrix)
           throw new CtlabError('SCENARIO', `${file} has no matrix section`, {
@@ -636,12 +656,14 @@ export function program(): Command {
     );
 
   p.command('validate')
-    .description('check scenario files; print the model of each')
+    .description("check scenario files (sysctls against this machine's kernel, as root); print the model of each")
     .argument('<scenario...>')
     .option('--json', 'print the validated model')
     .action(async (files: string[], o: { json?: boolean }) => {
       for (const f of files) {
-        const s = loadScenario(f);
+        const { scenario: s, kernel } = await loadScenarioOnKernel(f, (m) =>
+          process.stderr.write(`ctlab: warning: ${f}: ${m}\n`),
+        );
         for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         const matrix = s.matrix
           ? `; matrix ${s.matrix.firewalls.length} firewalls x ${s.matrix.servers.length} server configurations`
@@ -649,7 +671,7 @@ export function program(): Command {
         process.stdout.write(
           o.json
             ? `${JSON.stringify(s, null, 2)}\n`
-            : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix})\n`,
+            : `${f}: ok (${s.variants.length} variants${s.variants.length ? `: ${s.variants.map((v) => v.name).join(', ')}` : ''}${matrix}${kernel ? `; sysctls checked on kernel ${kernel}` : ''})\n`,
         );
       }
     });

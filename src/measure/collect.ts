@@ -51,14 +51,15 @@ export async function readText(node: LabNode, path: string): Promise<string> {
 export interface ServerSettings {
   /** `uname -r` in the server node. */
   kernel: string;
-  /** SERVER_SETTINGS as `sysctl` printed them (those it could not read are absent). */
+  /** SERVER_SETTINGS and the scenario's own sysctls as `sysctl` printed them (those it could not read are absent). */
   settings: Record<string, string>;
 }
 
-/** The kernel the server runs and the TCP settings it runs with. */
-export async function readServerSettings(node: LabNode): Promise<ServerSettings> {
+/** The kernel the server runs and the TCP settings it runs with (SERVER_SETTINGS, plus `also`: the scenario's sysctls). */
+export async function readServerSettings(node: LabNode, also: string[] = []): Promise<ServerSettings> {
   const kernel = (await node.exec(['uname', '-r'])).stdout.trim();
-  const settings = parseSysctlOutput((await node.exec(['sysctl', ...SERVER_SETTINGS], { reject: false })).stdout);
+  const names = [...new Set([...SERVER_SETTINGS, ...also])];
+  const settings = parseSysctlOutput((await node.exec(['sysctl', ...names], { reject: false })).stdout);
   return { kernel, settings };
 }
 

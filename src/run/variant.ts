@@ -410,7 +410,7 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   progress(`${topo.variant}: starting hosts`);
   const node = await bringUp(rt, topo);
   const labUpMs = Date.now() - t0;
-  const settings = await readServerSettings(node(topo.names.server));
+  const settings = await readServerSettings(node(topo.names.server), Object.keys(topo.server.sysctls));
 
   progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
   const h = await harvest(topo, node, problems);

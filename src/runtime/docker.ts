@@ -273,7 +273,7 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       await container.remove({ force: true }).catch(() => undefined);
       const msg = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
-      if (/sysctl/i.test(msg)) {
+      if (/sysctl|\/proc\/sys\//i.test(msg)) {
         throw new CtlabError('KERNEL', `node ${spec.name} could not start: ${msg}`, {
           hint: 'a sysctl in the scenario does not exist in this kernel or is not per network namespace',
           cause: err,

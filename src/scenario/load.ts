@@ -23,7 +23,7 @@ import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkRulesLoad, nftBaseChains, readRules, unbracketed, COUNT_PRIORITY, type RulesModel } from './rules.js';
-import { checkSysctl } from './sysctls.js';
+import { checkSysctl, type KernelSysctls } from './sysctls.js';
 import { checkServiceVip } from './vip.js';
 
 export interface ScenarioProblem {
@@ -120,7 +120,13 @@ function buildProfile(m: ScenarioFile['middlebox'], name = m.preset): MiddleboxP
 }
 
 /** Validate a scenario given as text. `file` is used in messages and as Scenario.file. */
-export function parseScenario(text: string, file: string): Scenario {
+/** How far to check: `kernel` checks sysctl names and values against that kernel's answers. */
+export interface LoadOptions {
+  kernel?: KernelSysctls;
+}
+
+export function parseScenario(text: string, file: string, opts: LoadOptions = {}): Scenario {
+  const kernel = opts.kernel;
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -190,12 +196,12 @@ export function parseScenario(text: string, file: string): Scenario {
     }
   }
   for (const [k, v] of Object.entries(s.server.sysctls)) {
-    const err = checkSysctl(k, v);
+    const err = checkSysctl(k, v, kernel);
     if (err) at(['server', 'sysctls'], err, k);
   }
   if (s.client) {
     for (const [k, v] of Object.entries(s.client.sysctls)) {
-      const err = checkSysctl(k, v);
+      const err = checkSysctl(k, v, kernel);
       if (err) at(['client', 'sysctls'], err, k);
     }
     const vipErr = s.client.serviceVip === undefined ? undefined : checkServiceVip(s.client.serviceVip);
@@ -213,11 +219,11 @@ export function parseScenario(text: string, file: string): Scenario {
     if (names.has(v.name)) at(['variants', i, 'name'], `duplicate variant name "${v.name}"`);
     names.add(v.name);
     for (const [k, val] of Object.entries(v.sysctls)) {
-      const err = checkSysctl(k, val);
+      const err = checkSysctl(k, val, kernel);
       if (err) at(['variants', i, 'sysctls'], err, k);
     }
     for (const [k, val] of Object.entries(v.client?.sysctls ?? {})) {
-      const err = checkSysctl(k, val);
+      const err = checkSysctl(k, val, kernel);
       if (err) at(['variants', i, 'client', 'sysctls'], err, k);
     }
     const vip = v.client?.serviceVip;
@@ -231,7 +237,7 @@ export function parseScenario(text: string, file: string): Scenario {
     at(['path', 'reorder', 'extraDelayMs'], 'reordering needs extraDelayMs > 0');
   if (s.path.late && !s.path.late.clientAcks && !s.path.late.serverData)
     at(['path', 'late'], 'late needs clientAcks or serverData (or remove it)');
-  const matrix = s.matrix ? checkMatrix(s, at) : undefined;
+  const matrix = s.matrix ? checkMatrix(s, at, kernel) : undefined;
   if (problems.length > 0) throw new ScenarioError(problems);
 
   const loss: Scenario['path']['loss'] =
@@ -307,7 +313,7 @@ const asPattern = (p: string | string[]): AxisPattern => (typeof p === 'string' 
  * The matrix's checks: preset names, sysctls, every pattern matching some axis value (a typo
  * would otherwise silently match nothing), the control cell, expectations, at least one cell.
  */
-function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
+function checkMatrix(s: ScenarioFile, at: At, kernel?: KernelSysctls): MatrixModel | undefined {
   const m = s.matrix!; // the one caller calls it only when s.matrix is set
   const base = ['matrix'] as PathKey[];
   const fwAxis = m.axes.firewall;
@@ -346,7 +352,7 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
             `does nothing with server.firewall.rules (${s.server.firewall.rules}): the ruleset decides`,
           );
       for (const [k, v] of Object.entries(cfg.sysctls)) {
-        const err = checkSysctl(k, v);
+        const err = checkSysctl(k, v, kernel);
         if (err) at([...base, 'axes', 'server', name, 'sysctls'], err, k);
       }
       servers.push({ name, sysctls: cfg.sysctls, firewall: { ...cfg.firewall } });
@@ -406,7 +412,7 @@ function checkMatrix(s: ScenarioFile, at: At): MatrixModel | undefined {
 }
 
 /** Read and validate a scenario file. */
-export function loadScenario(path: string): Scenario {
+export function loadScenario(path: string, opts: LoadOptions = {}): Scenario {
   const file = resolve(path);
   let text: string;
   try {
@@ -422,7 +428,7 @@ export function loadScenario(path: string): Scenario {
       },
     );
   }
-  return parseScenario(text, path);
+  return parseScenario(text, path, opts);
 }
 
 /** The mid-run actions a variant runs with: its own if it names any (even none), else the scenario's. */

@@ -10,6 +10,7 @@ import type { VariantResult } from '../../../src/result/types.js';
 import { parseSysctlOutput } from '../../../src/measure/parse.js';
 import { loadScenario, parseScenario, ScenarioError } from '../../../src/scenario/load.js';
 import { runResult, variantResult } from '../result/variant.js';
+import { FAKE_KERNEL } from '../scenario/fake-kernel.js';
 
 const base = `name: m
 seed: 3
@@ -36,7 +37,7 @@ const matrix = `${base}matrix:
 
 function problems(text: string) {
   try {
-    parseScenario(text, 'm.yaml');
+    parseScenario(text, 'm.yaml', { kernel: FAKE_KERNEL });
   } catch (e) {
     expect(e).toBeInstanceOf(ScenarioError);
     return (e as ScenarioError).problems.map((p) => `${p.line} ${p.field}: ${p.message}`);
@@ -122,7 +123,9 @@ describe('matrix validation', () => {
 `);
     expect(q).toEqual([
       expect.stringMatching(/^9 matrix\.axes\.firewall\[1\]: "cisco-pix" is not a middlebox preset/),
-      expect.stringMatching(/^11 matrix\.axes\.server\.off\.sysctls\.net\.ipv4\.tcp_sackk: unknown sysctl/),
+      expect.stringMatching(
+        /^11 matrix\.axes\.server\.off\.sysctls\.net\.ipv4\.tcp_sackk: unknown sysctl .*did you mean net\.ipv4\.tcp_sack or net\.ipv4\.tcp_dsack\?$/,
+      ),
       expect.stringMatching(/^12 matrix\.control\.firewall: "transparent" is not a firewall of the matrix \(asa\)/),
       expect.stringMatching(/^14 matrix\.expect\[0\]\.server\[1\]: "nope" matches no server \(servers: off\)/),
       expect.stringMatching(/^14 matrix\.expect\[0\]\.expect\[0\]: .*not of the form/),

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario, ScenarioError, variantSysctls } from '../../../src/scenario/load.js';
 import { CtlabError } from '../../../src/errors.js';
+import { FAKE_KERNEL } from './fake-kernel.js';
 
 const minimal = `
 name: t
@@ -16,7 +17,7 @@ variants:
 
 function problems(text: string) {
   try {
-    parseScenario(text, 'f.yaml');
+    parseScenario(text, 'f.yaml', { kernel: FAKE_KERNEL });
   } catch (e) {
     expect(e).toBeInstanceOf(ScenarioError);
     return (e as ScenarioError).problems;
@@ -78,9 +79,13 @@ variants:
 `);
     const msgs = p.map((x) => `${x.line} ${x.field}: ${x.message}`);
     expect(msgs).toEqual([
-      expect.stringMatching(/^4 variants\[0\]\.sysctls\.net\.netfilter\.nf_conntrack_tcp_be_liberal: .*must be 0 or 1/),
+      expect.stringMatching(
+        /^4 variants\[0\]\.sysctls\.net\.netfilter\.nf_conntrack_tcp_be_liberal: kernel 6\.99\.0-fake refuses net\.netfilter\.nf_conntrack_tcp_be_liberal=2: Invalid argument$/,
+      ),
       expect.stringMatching(/^5 variants\[1\]\.name: duplicate variant name "a"/),
-      expect.stringMatching(/^6 variants\[1\]\.sysctls\.net\.ipv4\.no_such_thing: unknown sysctl/),
+      expect.stringMatching(
+        /^6 variants\[1\]\.sysctls\.net\.ipv4\.no_such_thing: unknown sysctl "net\.ipv4\.no_such_thing": not per network namespace on kernel 6\.99\.0-fake$/,
+      ),
       expect.stringMatching(/^7 variants\[1\]\.expect\[0\]: .*not of the form/),
       expect.stringMatching(/^7 variants\[1\]\.expect\[1\]: unknown metric "bogus.metric"/),
       expect.stringMatching(/^7 variants\[1\]\.expect\[2\]: "complete" compares with true or false/),
