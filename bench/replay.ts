@@ -41,120 +41,33 @@ function capture(target: number): { pcap: Uint8Array; packets: number; invalidPl
     t += 0.01;
     out.push({ timeMs: t, data: b.subarray(0, 128), originalLength: b.length });
   };
+  type Flow = (typeof flows)[number];
+  type More = { ack?: number; payload?: number };
+  const client = (x: Flow, seq: number, flags: number, o: More = {}) =>
+    buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq, flags, window: 64240, ...o });
+  const server = (x: Flow, seq: number, flags: number, o: More = {}) =>
+    buildTcpPacket({ src: x.s, dst: x.c, srcPort: 80, dstPort: x.cp, seq, flags, window: 65160, ...o });
   for (const x of flows) {
-    push(
-      buildTcpPacket({ src: x.c, dst: x.s, srcPort: x.cp, dstPort: 80, seq: x.ciss, flags: TCP_SYN, window: 64240 }),
-    );
-    push(
-      buildTcpPacket({
-        src: x.s,
-        dst: x.c,
-        srcPort: 80,
-        dstPort: x.cp,
-        seq: x.siss,
-        ack: x.ciss + 1,
-        flags: TCP_SYN | TCP_ACK,
-        window: 65160,
-      }),
-    );
-    push(
-      buildTcpPacket({
-        src: x.c,
-        dst: x.s,
-        srcPort: x.cp,
-        dstPort: 80,
-        seq: x.ciss + 1,
-        ack: x.siss + 1,
-        flags: TCP_ACK,
-        window: 64240,
-      }),
-    );
-    push(
-      buildTcpPacket({
-        src: x.c,
-        dst: x.s,
-        srcPort: x.cp,
-        dstPort: 80,
-        seq: x.ciss + 1,
-        ack: x.siss + 1,
-        flags: TCP_ACK | TCP_PSH,
-        payload: 100,
-        window: 64240,
-      }),
-    );
+    push(client(x, x.ciss, TCP_SYN));
+    push(server(x, x.siss, TCP_SYN | TCP_ACK, { ack: x.ciss + 1 }));
+    push(client(x, x.ciss + 1, TCP_ACK, { ack: x.siss + 1 }));
+    push(client(x, x.ciss + 1, TCP_ACK | TCP_PSH, { ack: x.siss + 1, payload: 100 }));
   }
   // Interleave the flows' data rounds, as concurrent connections would be captured.
   for (let r = 0; r < rounds; r++) {
     for (const x of flows) {
       const seq = (x.siss + 1 + r * MSS) >>> 0;
-      push(
-        buildTcpPacket({
-          src: x.s,
-          dst: x.c,
-          srcPort: 80,
-          dstPort: x.cp,
-          seq,
-          ack: x.ciss + 101,
-          flags: TCP_ACK,
-          payload: MSS,
-          window: 65160,
-        }),
-      );
+      push(server(x, seq, TCP_ACK, { ack: x.ciss + 101, payload: MSS }));
       const bogus = r % 100 === 99;
       if (bogus) planted++;
-      const ack = (seq + MSS + (bogus ? 10_000_000 : 0)) >>> 0;
-      push(
-        buildTcpPacket({
-          src: x.c,
-          dst: x.s,
-          srcPort: x.cp,
-          dstPort: 80,
-          seq: x.ciss + 101,
-          ack,
-          flags: TCP_ACK,
-          window: 64240,
-        }),
-      );
+      push(client(x, x.ciss + 101, TCP_ACK, { ack: (seq + MSS + (bogus ? 10_000_000 : 0)) >>> 0 }));
     }
   }
   for (const x of flows) {
     const end = (x.siss + 1 + rounds * MSS) >>> 0;
-    push(
-      buildTcpPacket({
-        src: x.c,
-        dst: x.s,
-        srcPort: x.cp,
-        dstPort: 80,
-        seq: x.ciss + 101,
-        ack: end,
-        flags: TCP_ACK | TCP_FIN,
-        window: 64240,
-      }),
-    );
-    push(
-      buildTcpPacket({
-        src: x.s,
-        dst: x.c,
-        srcPort: 80,
-        dstPort: x.cp,
-        seq: end,
-        ack: x.ciss + 102,
-        flags: TCP_ACK | TCP_FIN,
-        window: 65160,
-      }),
-    );
-    push(
-      buildTcpPacket({
-        src: x.c,
-        dst: x.s,
-        srcPort: x.cp,
-        dstPort: 80,
-        seq: x.ciss + 102,
-        ack: end + 1,
-        flags: TCP_ACK,
-        window: 64240,
-      }),
-    );
+    push(client(x, x.ciss + 101, TCP_ACK | TCP_FIN, { ack: end }));
+    push(server(x, end, TCP_ACK | TCP_FIN, { ack: x.ciss + 102 }));
+    push(client(x, x.ciss + 102, TCP_ACK, { ack: end + 1 }));
   }
   return { pcap: writePcap(out, LINKTYPE_RAW, 128), packets: out.length, invalidPlanted: planted };
 }
