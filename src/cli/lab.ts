@@ -90,12 +90,16 @@ export async function runtimeFor(runId: string, images: LabImages): Promise<Runt
 }
 
 export async function clean(o: { runId?: string; images?: boolean }): Promise<string> {
-  // Namespace labs first (needs root to see every process; no Docker needed), then Docker's.
+  // Namespace labs and replay namespaces first (needs root to see every process; no Docker
+  // needed), then Docker's.
   let netns = '';
   if (process.getuid?.() === 0 && platform() === 'linux') {
     const { cleanNetnsLab } = await import('../runtime/netns/clean.js');
     const n = await cleanNetnsLab({ runId: o.runId });
     netns = `, ${n.nodes.length} namespace node(s) (${n.processes} process(es))`;
+    const { cleanReplay } = await import('../replay/clean.js');
+    const rp = await cleanReplay({ runId: o.runId });
+    netns += `, ${rp.namespaces.length} replay namespace(s)${rp.namespaces.length ? ` ${rp.namespaces.join(' ')}` : ''} (${rp.processes} process(es))`;
   }
   const { cleanLab } = await import('../runtime/cleanup.js');
   const r = await cleanLab(o);

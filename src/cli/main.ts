@@ -598,17 +598,8 @@ export function program(): Command {
           throw new CtlabError('SCENARIO', `unexpected argument ${JSON.stringify(outFile)}`, {
             hint: 'give one capture; an output file only with --anonymize',
           });
-        const sysctls: Record<string, string> = {};
-        for (const s of o.sysctl ?? []) {
-          const m = /^(net\.[\w.]+)=(\S+)$/.exec(s);
-          if (!m)
-            throw new CtlabError(
-              'SCENARIO',
-              `--sysctl ${JSON.stringify(s)}: expected name=value, e.g. net.netfilter.nf_conntrack_tcp_loose=0`,
-            );
-          sysctls[m[1]!] = m[2]!;
-        }
-        const { runReplay } = await import('../replay/run.js');
+        const { parseSysctlArgs, runReplay } = await import('../replay/run.js');
+        const sysctls = parseSysctlArgs(o.sysctl ?? []);
         const { runTable } = await import('../replay/output.js');
         const runId = newRunId();
         const base = capture
@@ -687,7 +678,9 @@ export function program(): Command {
     });
 
   p.command('clean')
-    .description('remove every container and network labelled ctlab.run (all runs, or one)')
+    .description(
+      'remove every container and network labelled ctlab.run, namespace labs and replay namespaces (all runs, or one)',
+    )
     .option('--run <id>', 'only this run')
     .option('--images', 'also remove the lab images')
     .option(

@@ -21,9 +21,28 @@ import { CtlabError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import { ROUTER_MAC, WIRE_MAC } from './prepare.js';
 
+/**
+ * The namespaces of one lab: `ctlab-<run id>-<setting index>-rpr` (router) and `-rpw` (wire).
+ * `ctlab clean` finds what a SIGKILLed replay left by this naming (replayNetnsRun).
+ */
+export function replayNetns(runId: string, setting: number): { router: string; wire: string } {
+  return { router: `ctlab-${runId}-${setting}-rpr`, wire: `ctlab-${runId}-${setting}-rpw` };
+}
+
+// The setting index is one run of digits before a fixed suffix, so the run id (src/runtime/labels.ts
+// RUN_ID_RE) is everything before it, unambiguously: run "a-1" setting 2 is ctlab-a-1-2-rpr.
+const REPLAY_NETNS_RE = /^ctlab-([a-z0-9][a-z0-9_.-]{0,39})-\d+-rp[rw]$/;
+
+/** The run id of a replay lab's namespace name, or undefined for any other name. */
+export function replayNetnsRun(name: string): string | undefined {
+  return REPLAY_NETNS_RE.exec(name)?.[1];
+}
+
 export interface LabRunOptions {
-  /** Unique per lab (namespace names). */
-  id: string;
+  /** The replay's run id (namespace names, with `setting`). */
+  runId: string;
+  /** Index of the setting this lab plays (namespace names). */
+  setting: number;
   /** Folder for this lab's files (replay.pcap is read from `pcap`; captures are written here). */
   dir: string;
   /** The Ethernet pcap to play. */
@@ -119,11 +138,14 @@ ip netns exec ${R} iptables -w -t mangle -A PREROUTING -p tcp -m comment --comme
 ip netns exec ${R} iptables -w -t mangle -A PREROUTING -p tcp -m conntrack --ctstate INVALID -j NFLOG --nflog-group 1 --nflog-prefix ctlab-invalid
 `;
 
-/** Set sysctls in the router (conntrack's exist once the rules above loaded it) and read them back. */
+/**
+ * Set sysctls in the router (conntrack's exist once the rules above loaded it) and read them back.
+ * Names and values were checked against this kernel before anything started (run.ts).
+ */
 async function setSysctls(R: string, s: Record<string, string>): Promise<Record<string, string>> {
   const lines = Object.entries(s).map(([k, v]) => {
     const path = `/proc/sys/${k.replace(/\./g, '/')}`;
-    return `[ -e ${path} ] || { echo "no sysctl ${k} on this kernel" >&2; exit 1; }; echo '${v.replace(/'/g, '')}' > ${path}; echo "${k}=$(cat ${path})"`;
+    return `echo '${v.replace(/'/g, '')}' > ${path}; echo "${k}=$(cat ${path})"`;
   });
   const out = await sh(`ip netns exec ${R} sh -ec '${lines.join('\n').replace(/'/g, `'\\''`)}'`, 'setting sysctls');
   const back: Record<string, string> = {};
@@ -214,7 +236,7 @@ export async function countRecords(file: string): Promise<number> {
  * them and, when that count equals the number of signal listeners, re-raises the signal and
  * kills this process before this handler has run (seen: SIGINT left the namespaces behind).
  */
-const active = new Map<string, { procs: Set<ResultPromise> }>();
+const active = new Map<string, { procs: Set<ResultPromise>; names: string[] }>();
 let trapped = false;
 function trapSignals(): void {
   if (trapped) return;
@@ -229,10 +251,9 @@ function trapSignals(): void {
       if (exiting) return;
       exiting = true;
       void (async () => {
-        for (const [id, lab] of active) {
+        for (const lab of active.values()) {
           for (const p of lab.procs) p.kill('SIGKILL');
-          await execa('ip', ['netns', 'del', `ctlab-${id}-rpr`], { reject: false });
-          await execa('ip', ['netns', 'del', `ctlab-${id}-rpw`], { reject: false });
+          for (const n of lab.names) await execa('ip', ['netns', 'del', n], { reject: false });
         }
         process.exit(code);
       })();
@@ -242,13 +263,13 @@ function trapSignals(): void {
 
 /** Play the pcap once through a fresh router with these sysctls. Namespaces are always removed. */
 export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
-  const R = `ctlab-${o.id}-rpr`;
-  const W = `ctlab-${o.id}-rpw`;
+  const { router: R, wire: W } = replayNetns(o.runId, o.setting);
+  const key = `${R} ${W}`;
   const problems: string[] = [];
   const caps: Array<{ proc: ResultPromise; stderr: () => string }> = [];
   const procs = new Set<ResultPromise>();
   trapSignals();
-  active.set(o.id, { procs });
+  active.set(key, { procs, names: [R, W] });
   try {
     await sh(SETUP(R, W), 'setting up the router and wire namespaces');
     const sysctls = await setSysctls(R, o.sysctls);
@@ -362,7 +383,7 @@ export async function runLab(o: LabRunOptions): Promise<LabRunResult> {
       problems,
     };
   } finally {
-    active.delete(o.id);
+    active.delete(key);
     for (const c of caps) c.proc.kill('SIGKILL');
     await Promise.all(caps.map((c) => c.proc));
     await execa('ip', ['netns', 'del', R], { reject: false });

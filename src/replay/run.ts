@@ -15,6 +15,8 @@ import { renderReplayHtml } from './html.js';
 import { renderReplayJunit, renderReplayMarkdown } from './output.js';
 import { parseFlowFilter, prepare, type FlowFilter, type Prepared } from './prepare.js';
 import { checkHost, runLab } from './lab.js';
+import { probeKernelSysctls } from '../scenario/kernel-sysctls.js';
+import { checkSysctl, sysctlKey } from '../scenario/sysctls.js';
 import {
   BE_LIBERAL,
   evaluate,
@@ -57,6 +59,38 @@ export function settingsFor(extra: Record<string, string>): Setting[] {
     name: `be_liberal=${v}${extraText ? `, ${extraText}` : ''}`,
     sysctls: { ...base, [BE_LIBERAL]: v },
   }));
+}
+
+/**
+ * `--sysctl name=value` arguments, checked for shape (src/scenario/sysctls.ts checkSysctl, the
+ * scenarios' rule: a dotted net.* name, a one-line value); bad input: exit 2, nothing started.
+ */
+export function parseSysctlArgs(args: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of args) {
+    const i = a.indexOf('=');
+    const name = i > 0 ? a.slice(0, i).trim() : '';
+    const value = i > 0 ? a.slice(i + 1).trim() : '';
+    const err = i > 0 ? checkSysctl(name, value) : 'expected name=value, e.g. net.netfilter.nf_conntrack_tcp_loose=0';
+    if (err) throw new CtlabError('SCENARIO', `--sysctl ${JSON.stringify(a)}: ${err}`);
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * Every sysctl the settings set, checked against this machine's kernel in a throwaway network
+ * namespace as scenarios are (src/scenario/kernel-sysctls.ts: closest names for an unknown name,
+ * the kernel's own error for a refused value): exit 2 before any lab starts. Needs root (checkHost).
+ */
+async function checkSysctlsHere(settings: Setting[], given: Record<string, string>): Promise<void> {
+  const pairs = new Map<string, [string, string]>();
+  for (const s of settings) for (const [k, v] of Object.entries(s.sysctls)) pairs.set(sysctlKey(k, v), [k, v]);
+  const kernel = await probeKernelSysctls([...pairs.values()]);
+  for (const [k, v] of pairs.values()) {
+    const err = checkSysctl(k, v, kernel);
+    if (err) throw new CtlabError('SCENARIO', `${given[k] === v ? '--sysctl' : 'ctlab replay'}: ${err}`);
+  }
 }
 
 /** Parse everything the user gave before anything starts (bad input: exit 2, nothing started). */
@@ -122,12 +156,13 @@ async function replayHere(
   p: Prepared,
   s: Setting,
   dir: string,
-  o: { pace: boolean; id: string; kernel: string; log: (m: string) => void; pcap: string },
+  o: { pace: boolean; runId: string; setting: number; kernel: string; log: (m: string) => void; pcap: string },
 ): Promise<ReplayRun> {
   await mkdir(dir, { recursive: true });
   const expectA = p.packets.filter((x) => x.dir === 'c2s').length;
   const lab = await runLab({
-    id: o.id,
+    runId: o.runId,
+    setting: o.setting,
     dir,
     pcap: o.pcap,
     expectA,
@@ -177,7 +212,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
   const input = await loadInput(o);
   const settings = settingsFor(o.sysctls);
   const needHost = o.kernels.includes('host');
-  if (needHost) await checkHost();
+  if (needHost) {
+    await checkHost();
+    await checkSysctlsHere(settings, o.sysctls);
+  }
   const outDir = resolve(o.outDir);
   await mkdir(outDir, { recursive: true });
   const p = input.prepared;
@@ -202,7 +240,8 @@ export async function runReplay(o: ReplayOptions): Promise<ReplayResult> {
         try {
           const r = await replayHere(p, s, join(kdir, settingDir(s)), {
             pace: o.pace,
-            id: `${o.runId}-${i}`,
+            runId: o.runId,
+            setting: i,
             kernel: 'host',
             log: o.log,
             pcap,

@@ -92,8 +92,10 @@ function writeCache(release: string, names: string[]): void {
 export async function probeKernelSysctls(pairs: Array<[string, string]>): Promise<KernelSysctls> {
   const release = (await execa('uname', ['-r'])).stdout.trim();
   const cached = readCache(release);
-  // conntrack's sysctls exist once its module is loaded (the lab needs it loaded anyway).
-  if (!cached) await execa('modprobe', ['-q', 'nf_conntrack'], { reject: false });
+  // conntrack's sysctls exist once its module is loaded (the lab needs it loaded anyway): for the
+  // listing, and for writing a net.netfilter pair when the names come from the cache.
+  if (!cached || pairs.some(([k]) => k.startsWith('net.netfilter.')))
+    await execa('modprobe', ['-q', 'nf_conntrack'], { reject: false });
   const r = await execa('unshare', ['-n', process.execPath, '-e', PROBE, JSON.stringify({ list: !cached, pairs })], {
     reject: false,
   });

@@ -6,11 +6,12 @@
 // - a capture the project did not make (the prototype's, 830 packets): every SACK-bearing ACK,
 //   and nothing else, is marked "ACK is over upper bound";
 // - an anonymized capture replays to the same verdicts, packet by packet;
-// - the CLI: --expect as a CI gate (exit 0/1), bad input exit 2, no namespace left behind.
+// - the CLI: --expect as a CI gate (exit 0/1), bad input exit 2 (a --sysctl the kernel does not
+//   have or refuses, too), no namespace left behind.
 // Needs root, tcpreplay, tcpdump, iptables and editcap (test/gate.ts): without them it fails when
 // CI=true and skips with the reason otherwise.
 import { execa } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
@@ -258,5 +259,31 @@ describeWith(prerequisites, 'ctlab replay on the host kernel', () => {
     const bad = await ctlab(['replay', join(FIXTURE, 'events.jsonl')]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim().split('\n')[0]).toMatch(/events\.jsonl: not a pcap file/);
+    // --sysctl is checked against this kernel in a throwaway namespace before anything starts.
+    const typo = await ctlab([
+      'replay',
+      join(FIXTURE, 'server.pcap'),
+      '--out',
+      join(out, 'c'),
+      '--sysctl',
+      'net.netfilter.nf_conntrack_tcp_loos=0',
+    ]);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr.trim()).toMatch(
+      /^ctlab: --sysctl: unknown sysctl "net\.netfilter\.nf_conntrack_tcp_loos": .*did you mean net\.netfilter\.nf_conntrack_tcp_loose\?$/,
+    );
+    const refused = await ctlab([
+      'replay',
+      join(FIXTURE, 'server.pcap'),
+      '--out',
+      join(out, 'c'),
+      '--sysctl',
+      'net.netfilter.nf_conntrack_tcp_loose=abc',
+    ]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim()).toMatch(
+      /^ctlab: --sysctl: kernel \S+ refuses net\.netfilter\.nf_conntrack_tcp_loose=abc: Invalid argument$/,
+    );
+    expect(existsSync(join(out, 'c'))).toBe(false);
   }, 240_000);
 });
