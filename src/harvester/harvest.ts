@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
-import type { Percentiles } from '../result/types.js';
+import type { AttemptCounts, Percentiles } from '../result/types.js';
 import { sleep } from '../util/sleep.js';
 import { exchange, watchIdle, type AttemptOutcome, type SocketFactory } from './http.js';
 import { OaiParseError, parseOaiResponse, type OaiError } from './oai.js';
@@ -109,23 +109,7 @@ export interface HarvestSummary {
   complete: boolean;
   /** Pages fetched successfully. */
   pages: number;
-  attempts: {
-    total: number;
-    ok: number;
-    /** connect + read timeouts. */
-    timedOut: number;
-    connectTimeouts: number;
-    readTimeouts: number;
-    resets: number;
-    /** http-error + parse-error + error outcomes. */
-    errors: number;
-    httpErrors: number;
-    parseErrors: number;
-    /** total - ok. */
-    failed: number;
-    /** Attempts after a page's first. */
-    retries: number;
-  };
+  attempts: AttemptCounts;
   /** TCP connections opened (attempted: connect timeouts and refusals count). */
   connections: number;
   durationMs: number;

@@ -18,6 +18,25 @@ export interface ExpectationResult {
   kernel?: string;
 }
 
+/** The harvester's HTTP attempts by outcome: its summary's counts, kept as they are in result.json. */
+export interface AttemptCounts {
+  total: number;
+  ok: number;
+  /** connect + read timeouts. */
+  timedOut: number;
+  connectTimeouts: number;
+  readTimeouts: number;
+  resets: number;
+  /** http-error + parse-error + error outcomes. */
+  errors: number;
+  httpErrors: number;
+  parseErrors: number;
+  /** Attempts that did not end ok (total - ok). */
+  failed: number;
+  /** Attempts after a page's first. */
+  retries: number;
+}
+
 export interface VariantResult {
   name: string;
   repetition: number;
@@ -34,18 +53,7 @@ export interface VariantResult {
     pages: number;
     stoppedBecause: string | null;
   };
-  attempts: {
-    total: number;
-    ok: number;
-    timedOut: number;
-    connectTimeouts: number;
-    readTimeouts: number;
-    resets: number;
-    errors: number;
-    retries: number;
-    /** Attempts that did not end ok. */
-    failed: number;
-  };
+  attempts: AttemptCounts;
   connectMs: Percentiles;
   requestMs: Percentiles;
   durationMs: number;

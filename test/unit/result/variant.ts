@@ -33,6 +33,8 @@ export function variantResult(o: Over = {}): VariantResult {
       readTimeouts: 0,
       resets: 0,
       errors: 0,
+      httpErrors: 0,
+      parseErrors: 0,
       retries: 0,
       failed: 0,
       ...attempts,
