@@ -86,42 +86,28 @@ export function createTopo(prefix: string, opts: TopoOptions = {}): Topo {
       run('ip', ['netns', 'add', n]);
       run('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
     }
-    run('ip', [
-      'link',
-      'add',
-      'eth0',
-      'netns',
-      client,
-      'mtu',
-      mtu,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      mb,
-      'mtu',
-      mtu,
-    ]);
-    run('ip', [
-      'link',
-      'add',
-      'eth0',
-      'netns',
-      server,
-      'mtu',
-      mtu,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth1',
-      'netns',
-      mb,
-      'mtu',
-      mtu,
-    ]);
+    // One veth pair per link, both ends created straight in their namespaces.
+    const veth = (a: string, aIf: string, b: string, bIf: string) =>
+      run('ip', [
+        'link',
+        'add',
+        aIf,
+        'netns',
+        a,
+        'mtu',
+        mtu,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        bIf,
+        'netns',
+        b,
+        'mtu',
+        mtu,
+      ]);
+    veth(client, 'eth0', mb, 'eth0');
+    veth(server, 'eth0', mb, 'eth1');
     run('ip', ['-n', client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0']);
     run('ip', ['-n', mb, 'addr', 'add', '198.18.1.1/24', 'dev', 'eth0']);
     run('ip', ['-n', mb, 'addr', 'add', '198.18.2.1/24', 'dev', 'eth1']);

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  TCP_ACK,
-  buildTcpPacket,
   csumAdjust,
   csumUpdate16,
   csumUpdate32,
@@ -13,6 +11,7 @@ import {
   writeU16,
   writeU32,
 } from '../../../src/packet/index.js';
+import { sampleAck } from './sample.js';
 
 // Deterministic pseudo-random bytes (xorshift32), so failures reproduce.
 function rng(seed: number): () => number {
@@ -54,16 +53,7 @@ describe('Internet checksum', () => {
   });
 
   it('a built TCP packet verifies: whole segment + pseudo-header sums to 0xffff', () => {
-    const p = buildTcpPacket({
-      src: '198.18.1.2',
-      dst: '198.18.2.2',
-      srcPort: 40000,
-      dstPort: 80,
-      seq: 1,
-      ack: 2,
-      flags: TCP_ACK,
-      payload: 101,
-    });
+    const p = sampleAck({ payload: 101 });
     const tcpLen = p.length - 20;
     let s = onesSum(p, 12, 8);
     s = onesSum(p, 20, tcpLen, s + 6 + tcpLen);
@@ -75,14 +65,10 @@ describe('Internet checksum', () => {
     const r = rng(12345);
     for (let i = 0; i < 10_000; i++) {
       const len = 40 + (r() % 1400);
-      const p = buildTcpPacket({
-        src: '198.18.1.2',
-        dst: '198.18.2.2',
+      const p = sampleAck({
         srcPort: r() & 0xffff,
-        dstPort: 80,
         seq: r(),
         ack: r(),
-        flags: TCP_ACK,
         payload: Uint8Array.from({ length: len - 40 }, () => r() & 0xff),
       });
       let check = readU16(p, 36);

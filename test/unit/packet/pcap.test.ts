@@ -8,26 +8,16 @@ import {
   LINKTYPE_NFLOG,
   LINKTYPE_RAW,
   PacketError,
-  TCP_ACK,
-  buildTcpPacket,
   decode,
   networkLayer,
   readPcap,
   writePcap,
 } from '../../../src/packet/index.js';
+import { sampleAck } from './sample.js';
 
 const fixture = (name: string) =>
   new Uint8Array(readFileSync(fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url))));
-const pkt = buildTcpPacket({
-  src: '198.18.1.2',
-  dst: '198.18.2.2',
-  srcPort: 40000,
-  dstPort: 80,
-  seq: 1,
-  ack: 2,
-  flags: TCP_ACK,
-  payload: 5,
-});
+const pkt = sampleAck({ payload: 5 });
 
 /** Re-encode a little-endian pcap as big-endian, optionally with nanosecond stamps. */
 function toBigEndian(le: Uint8Array, ns: boolean): Uint8Array {
