@@ -231,12 +231,27 @@ async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
     await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
     for (const l of topo.links) await rt.link(l);
     await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
+    await startImages(rt, topo, nodes);
     await startMiddlebox(node(topo.names.middlebox), topo);
     await startCaptures(node, topo.captures);
   } catch (e) {
     throw LabSetupError.from(e);
   }
   return node;
+}
+
+/** The node a user's image runs as (it shares `node`'s network namespace). */
+export function imageNode(node: string): string {
+  return `${node}-image`;
+}
+
+/** The user's own images, once their nodes are set up (the server's firewall is in place). */
+async function startImages(rt: Runtime, topo: Topology, nodes: Map<string, LabNode>): Promise<void> {
+  const specs = Object.values(topo.images ?? {});
+  if (specs.length === 0) return;
+  const start = rt.startImage?.bind(rt);
+  if (!start) throw new CtlabError('LAB', `the ${rt.kind} runtime cannot run images (only the Docker runtime can)`);
+  await Promise.all(specs.map(async (spec) => nodes.set(imageNode(spec.node), await start(spec))));
 }
 
 interface Harvest {
@@ -335,6 +350,11 @@ async function keepFiles(
     readText(node(topo.names.harvester), PATHS.harvesterEvents),
     readText(node(topo.names.server), PATHS.nginxAccessLog),
   ]);
+  // The user's images: what their main process logged (server-image.log, client-image.log).
+  for (const [role, spec] of Object.entries(topo.images ?? {})) {
+    const text = (await node(imageNode(spec.node)).logs?.()) ?? '';
+    await save(`${role}-image.log`, text);
+  }
   const texts: RawFiles = {
     'events.jsonl': events,
     'harvester.log': h.exec.stderr,
@@ -407,7 +427,8 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const { runtime: rt, topology: topo, progress } = o;
   const problems: string[] = [];
   const t0 = Date.now();
-  progress(`${topo.variant}: starting hosts`);
+  const own = Object.values(topo.images ?? {}).map((i) => i.image);
+  progress(`${topo.variant}: starting hosts${own.length ? ` and ${own.join(', ')}` : ''}`);
   const node = await bringUp(rt, topo);
   const labUpMs = Date.now() - t0;
   const settings = await readServerSettings(node(topo.names.server), Object.keys(topo.server.sysctls));

@@ -20,15 +20,25 @@
 import type Docker from 'dockerode';
 import { PassThrough, Readable } from 'node:stream';
 import { basename, dirname } from 'node:path';
-import { GenericContainer, type StartedTestContainer, type WaitStrategy } from 'testcontainers';
+import { GenericContainer, type StartedTestContainer, Wait } from 'testcontainers';
 import { CtlabError } from '../errors.js';
 import { connectDocker, dockerError, isNotFound } from './connect.js';
 import { imageId } from './images.js';
-import { assertNodeName, assertRunId, containerName, helperLabels, newRunId, nodeLabels, runFilter } from './labels.js';
+import {
+  assertNodeName,
+  assertRunId,
+  containerName,
+  helperLabels,
+  imageLabels,
+  newRunId,
+  nodeLabels,
+  runFilter,
+} from './labels.js';
 import { ensureReaper } from './reaper.js';
+import { Exited, httpProbe, listeningProbe, LogTail, ProbeFromNode, readLogs, Running } from './waits.js';
 import { packTar, unpackTar } from './tar.js';
 import { NODE_DEFAULT_SYSCTLS, wireLink } from './link.js';
-import type { ExecOptions, ExecResult, LabNode, LinkSpec, NodeSpec, Role, Runtime } from './types.js';
+import type { ExecOptions, ExecResult, ImageSpec, LabNode, LinkSpec, NodeSpec, Role, Runtime } from './types.js';
 import { sleep } from '../util/sleep.js';
 import { startupMs } from '../util/startup.js';
 
@@ -54,100 +64,6 @@ export class LabContainer extends GenericContainer {
     this.hostConfig.PidMode = 'host';
     return this;
   }
-}
-
-/**
- * A testcontainers wait strategy for a one-shot container: ready once it has exited (the
- * engine's wait, sent after the start), keeping its exit code. It never throws on a non-zero
- * code, so the container stays for its logs to be read.
- */
-class ExitWait implements WaitStrategy {
-  statusCode: number | undefined;
-  private timeoutMs = 60_000;
-  async waitUntilReady(container: Docker.Container): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const r = (await Promise.race([
-        container.wait(),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`the helper did not exit within ${this.timeoutMs} ms`)),
-            this.timeoutMs,
-          );
-        }),
-      ])) as { StatusCode: number };
-      this.statusCode = r.StatusCode;
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
-  }
-  withStartupTimeout(ms: number): this {
-    this.timeoutMs = ms;
-    return this;
-  }
-  isStartupTimeoutSet(): boolean {
-    return true;
-  }
-  getStartupTimeout(): number {
-    return this.timeoutMs;
-  }
-}
-
-/**
- * A testcontainers wait strategy for a lab node: ready once the engine says it runs, with the pid
- * of its init (the engine's pid, read from the container's inspect, for the veth wiring).
- */
-class NodeRunning implements WaitStrategy {
-  pid = 0;
-  private timeoutMs = 30_000;
-  async waitUntilReady(container: Docker.Container): Promise<void> {
-    const deadline = Date.now() + this.timeoutMs;
-    for (;;) {
-      const { State } = await container.inspect();
-      if (State.Running && State.Pid > 0) {
-        this.pid = State.Pid;
-        return;
-      }
-      if (State.Status === 'exited' || State.Status === 'dead')
-        throw new Error(
-          `the node's container ${State.Status} (exit code ${State.ExitCode}) ${State.Error ?? ''}`.trim(),
-        );
-      if (Date.now() > deadline) throw new Error(`the node's container was not running after ${this.timeoutMs} ms`);
-      await sleep(20);
-    }
-  }
-  withStartupTimeout(ms: number): this {
-    this.timeoutMs = ms;
-    return this;
-  }
-  isStartupTimeoutSet(): boolean {
-    return true;
-  }
-  getStartupTimeout(): number {
-    return this.timeoutMs;
-  }
-}
-
-/** A container's logs as text: follows until the stream ends or `settleMs` passes (a running container's never ends). */
-export async function readLogs(
-  c: StartedTestContainer,
-  opts: { tail?: number; settleMs?: number } = {},
-): Promise<string> {
-  const stream = await c.logs({ tail: opts.tail });
-  return new Promise((resolve) => {
-    let text = '';
-    const done = () => {
-      clearTimeout(timer);
-      stream.destroy();
-      resolve(text);
-    };
-    const timer = setTimeout(done, opts.settleMs ?? 500);
-    stream.on('data', (d: Buffer | string) => {
-      text += d.toString();
-    });
-    stream.on('end', done);
-    stream.on('error', done);
-  });
 }
 
 export interface DockerRuntimeOptions {
@@ -181,6 +97,12 @@ export class DockerNode implements LabNode {
     readonly pid: number,
     readonly containerName: string,
     private readonly docker: Docker,
+    /**
+     * Whether timeouts go through coreutils timeout(1) in the container (ctlab's images have it;
+     * a user's image may not: then ctlab stops waiting at the timeout and the process goes with
+     * the container).
+     */
+    private readonly hasTimeout = true,
   ) {}
 
   get id(): string {
@@ -197,11 +119,12 @@ export class DockerNode implements LabNode {
     const timeoutMs = opts.timeoutMs;
     // coreutils timeout(1) kills the whole process group inside the node (a docker exec cannot
     // be killed through the API); exit 124 then means "timed out".
-    const argv = timeoutMs && !opts.detach ? ['timeout', '-k', '2', `${Math.max(timeoutMs, 1) / 1000}`, ...cmd] : cmd;
+    const wrap = timeoutMs && !opts.detach && this.hasTimeout;
+    const argv = wrap ? ['timeout', '-k', '2', `${Math.max(timeoutMs, 1) / 1000}`, ...cmd] : cmd;
     const r =
       opts.detach || opts.stdin !== undefined
         ? await this.execRaw(argv, opts)
-        : await this.execTestcontainers(argv, timeoutMs);
+        : await this.execTestcontainers(argv, timeoutMs, wrap ? 5000 : 0);
     if (opts.detach) return { command: cmd, node, ...r, durationMs: Date.now() - t0 };
     const durationMs = Date.now() - t0;
     const timedOut =
@@ -230,6 +153,7 @@ export class DockerNode implements LabNode {
   private async execTestcontainers(
     argv: string[],
     timeoutMs: number | undefined,
+    graceMs: number,
   ): Promise<{ exitCode: number | null; stdout: string; stderr: string; timedOut: boolean }> {
     let safety: NodeJS.Timeout | undefined;
     const env = this.spec.env;
@@ -241,13 +165,14 @@ export class DockerNode implements LabNode {
     );
     if (!timeoutMs) return run;
     try {
-      // Belt and braces if timeout(1) itself hangs: stop waiting (the process goes with the node).
+      // Belt and braces if timeout(1) itself hangs, or the timeout where there is no timeout(1):
+      // stop waiting (the process goes with the container).
       return await Promise.race([
         run,
         new Promise<{ exitCode: null; stdout: string; stderr: string; timedOut: true }>((resolve) => {
           safety = setTimeout(
             () => resolve({ exitCode: null, stdout: '', stderr: '', timedOut: true }),
-            timeoutMs + 5000,
+            timeoutMs + graceMs,
           );
         }),
       ]);
@@ -345,6 +270,10 @@ export class DockerNode implements LabNode {
     };
   }
 
+  async logs(): Promise<string> {
+    return readLogs(this.started).catch(() => '');
+  }
+
   async readFile(path: string): Promise<Buffer> {
     let buf: Buffer;
     try {
@@ -380,6 +309,8 @@ export class DockerNode implements LabNode {
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
   private readonly nodes = new Map<string, DockerNode>();
+  /** The user's images, by the node whose network namespace they joined. */
+  private readonly imagesIn = new Map<string, DockerNode>();
   private linkSeq = 0;
   private destroyed = false;
 
@@ -425,7 +356,7 @@ export class DockerRuntime implements Runtime {
         hint: 'build the lab images first (`node dist/src/runtime/build-images-cli.js`)',
       });
     const name = containerName(this.runId, spec.name);
-    const up = new NodeRunning();
+    const up = new Running();
     const container = new LabContainer(image)
       .withName(name)
       .withHostname(spec.name)
@@ -484,6 +415,94 @@ export class DockerRuntime implements Runtime {
     return new CtlabError('LAB', `${what} could not start: ${msg}`, { cause: err });
   }
 
+  /**
+   * The user's image in a node's network namespace (`NetworkMode: container:<node>`), through
+   * testcontainers: pulled when it is not here, started, and waited for (its port listening or
+   * its HTTP path answering, probed from the node; or a log line: Wait.forLogMessage). Failure
+   * is one CtlabError naming the image and what it waited for, its last log lines as detail;
+   * nothing of it is left (testcontainers removes a container that never became ready).
+   */
+  async startImage(spec: ImageSpec): Promise<DockerNode> {
+    const host = this.node(spec.node);
+    if (this.imagesIn.has(spec.node)) throw new CtlabError('LAB', `node ${spec.node} already runs an image`);
+    const name = `${containerName(this.runId, spec.node)}-image`;
+    const ready = spec.ready;
+    const wait =
+      ready === undefined
+        ? { strategy: new Running(), what: 'the container to run' }
+        : 'log' in ready
+          ? { strategy: Wait.forLogMessage(new RegExp(ready.log)), what: `a log line matching /${ready.log}/` }
+          : 'http' in ready
+            ? {
+                strategy: new ProbeFromNode(host, httpProbe(ready.port, ready.http)),
+                what: `HTTP GET ${ready.http} on port ${ready.port} to answer 2xx`,
+              }
+            : {
+                strategy: new ProbeFromNode(host, listeningProbe(ready.port)),
+                what: `port ${ready.port} to listen`,
+              };
+    const tail = new LogTail(20);
+    const container = new LabContainer(spec.image)
+      .withName(name)
+      .withLabels(imageLabels(this.runId, spec.node))
+      .withNetworkMode(`container:${host.id}`)
+      .withAutoCleanup(this.reaper)
+      .withLogConsumer((stream) => tail.follow(stream))
+      .withWaitStrategy(wait.strategy)
+      .withStartupTimeout(spec.startupTimeoutMs);
+    if (spec.env) container.withEnvironment(spec.env);
+    if (spec.command) container.withCommand(spec.command);
+    const t0 = Date.now();
+    let started: StartedTestContainer;
+    try {
+      started = await container.start();
+    } catch (err) {
+      await sleep(100); // the last log lines still on their way
+      await this.docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => undefined);
+      const msg = ((err as { json?: { message?: string } }).json?.message ?? (err as Error).message ?? String(err))
+        .split('\n')[0]!
+        .replace(/^\(HTTP code \d+\) [^-]*- /, '')
+        .trim();
+      const logs = tail.text();
+      if (!(await imageId(this.docker, spec.image).catch(() => 'unknown')))
+        throw new CtlabError(
+          'IMAGE',
+          `image ${spec.image} for node ${spec.node} is not on this machine and could not be pulled: ${msg}`,
+          {
+            hint: 'check the name, or build or load the image here first (`docker build -t ...`, `docker load`)',
+            cause: err,
+          },
+        );
+      const waited = Date.now() - t0 >= spec.startupTimeoutMs;
+      throw new CtlabError(
+        'LAB',
+        waited
+          ? `image ${spec.image} in node ${spec.node} was not ready within ${spec.startupTimeoutMs / 1000} s: it waited for ${wait.what}`
+          : `image ${spec.image} in node ${spec.node} failed while ctlab waited for ${wait.what}: ${msg}`,
+        {
+          stderr: logs || '(the container logged nothing)',
+          hint: `check the image's port and readiness in the scenario, and its logs (\`docker run ${spec.image}\`)`,
+          cause: err,
+        },
+      );
+    }
+    // A user's image may lack coreutils' timeout(1); ctlab's exec then stops waiting instead.
+    const probe = await started.exec(['sh', '-c', 'command -v timeout'], {}).catch(() => undefined);
+    const node = new DockerNode(
+      { name: `${spec.node}-image`, role: host.spec.role, ...(spec.env ? { env: spec.env } : {}) },
+      started,
+      0,
+      name,
+      this.docker,
+      probe?.exitCode === 0,
+    );
+    this.imagesIn.set(spec.node, node);
+    return node;
+  }
+
   async link(spec: LinkSpec): Promise<void> {
     // The veth pair is created by a helper container in the host's pid and network namespaces.
     await wireLink(spec, this.node(spec.a.node), this.node(spec.b.node), (cmd, what) => this.runHelper(cmd, what));
@@ -501,7 +520,7 @@ export class DockerRuntime implements Runtime {
     // took the helper, often before its `ip link add` ran. After the start the helper runs or has
     // exited, so "not-running" is its real exit (bench/veth-race.ts: 6 vanished in 60 lab starts
     // before, 0 in 2 x 60 after).
-    const exit = new ExitWait();
+    const exit = new Exited();
     let started: StartedTestContainer | undefined;
     try {
       started = await new LabContainer(this.images.base)
@@ -538,6 +557,9 @@ export class DockerRuntime implements Runtime {
   }
 
   async removeNode(name: string): Promise<void> {
+    const image = this.imagesIn.get(name);
+    this.imagesIn.delete(name);
+    if (image) await image.started.stop({ timeout: 0 }).catch(() => undefined);
     const node = this.nodes.get(name);
     this.nodes.delete(name);
     if (node) {
@@ -559,6 +581,9 @@ export class DockerRuntime implements Runtime {
    */
   async destroy(): Promise<void> {
     this.destroyed = true;
+    const images = [...this.imagesIn.values()];
+    this.imagesIn.clear();
+    await Promise.all(images.map((n) => n.started.stop({ timeout: 0 }).catch(() => undefined)));
     const nodes = [...this.nodes.values()];
     this.nodes.clear();
     await Promise.all(nodes.map((n) => n.started.stop({ timeout: 0 }).catch(() => undefined)));

@@ -12,10 +12,12 @@ import {
   type AxisPattern,
   type ClientModel,
   type ClientOverride,
+  type ImageReady,
   type LabAction,
   type MatrixModel,
   type MiddleboxProfile,
   type Scenario,
+  type ServiceImage,
   type Sides,
   type VariantModel,
 } from './model.js';
@@ -209,6 +211,11 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
     const vipErr = s.client.serviceVip === undefined ? undefined : checkServiceVip(s.client.serviceVip);
     if (vipErr) at(['client', 'serviceVip'], vipErr);
   }
+  if (s.client?.image && s.workload.kind !== 'command')
+    at(
+      ['client', 'image'],
+      `a client image runs the command workload (workload.kind: command), not ${s.workload.kind ?? 'oai-pmh'}: ctlab's own client runs in the client node`,
+    );
   if (!s.variants && !s.matrix) {
     at(
       ['variants'],
@@ -265,6 +272,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
     middlebox: buildProfile(s.middlebox),
     server: {
       sysctls: s.server.sysctls,
+      ...(s.server.image ? { image: toImage(s.server.image) as ServiceImage & { port: number } } : {}),
       firewall: {
         dropInvalid: s.server.firewall.dropInvalid,
         backend: s.server.firewall.backend,
@@ -278,6 +286,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
             ...(s.client.serviceVip ? { serviceVip: s.client.serviceVip } : {}),
             dropInvalid: s.client.dropInvalid,
             sysctls: s.client.sysctls,
+            ...(s.client.image ? { image: toImage(s.client.image) } : {}),
           },
         }
       : {}),
@@ -291,6 +300,25 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
     })),
     ...(s.actions.length > 0 ? { actions: s.actions.map(toAction) } : {}),
     ...(matrix ? { matrix } : {}),
+  };
+}
+
+/** A validated `server.image` or `client.image` → the model's (only the fields given). */
+function toImage(i: {
+  name: string;
+  env?: Record<string, string>;
+  command?: string[];
+  port?: number;
+  ready?: ImageReady;
+  startupTimeoutMs: number;
+}): ServiceImage {
+  return {
+    name: i.name,
+    ...(i.env ? { env: i.env } : {}),
+    ...(i.command ? { command: i.command } : {}),
+    ...(i.port !== undefined ? { port: i.port } : {}),
+    ...(i.ready ? { ready: i.ready } : {}),
+    startupTimeoutMs: i.startupTimeoutMs,
   };
 }
 

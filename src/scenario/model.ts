@@ -76,9 +76,30 @@ export interface LateModel {
 /** Server-side sysctls, keyed by full name, e.g. "net.netfilter.nf_conntrack_tcp_be_liberal". */
 export type Sysctls = Record<string, string>;
 
+/** How ctlab knows the user's service is ready (testcontainers wait strategies, probed from the node). */
+export type ImageReady = { port: number } | { http: string } | { log: string };
+
+/**
+ * The user's own image run in a lab node's network namespace (`server.image`, `client.image`):
+ * ctlab's conntrack, firewall, counters and captures stay in the node, the image needs none.
+ */
+export interface ServiceImage {
+  name: string;
+  env?: Record<string, string>;
+  /** The container's command (the image's entrypoint stays). */
+  command?: string[];
+  /** The service's TCP port (server only): the workloads are aimed at it. */
+  port?: number;
+  /** Server default: the port listening; client default: running. */
+  ready?: ImageReady;
+  startupTimeoutMs: number;
+}
+
 export interface ServerModel {
   /** Applied at container creation (the base of every variant). */
   sysctls: Sysctls;
+  /** The user's own service instead of ctlab's nginx (Docker runtime only). */
+  image?: ServiceImage & { port: number };
   /**
    * The hardened firewall: drop INVALID through a counted, NFLOG-ing chain. `policy` is the
    * INPUT chain's policy (default 'drop': default-deny, so an INVALID packet that no rule
@@ -172,7 +193,8 @@ export interface ClientModel {
   /** kube-proxy's fix: `-A INPUT -m conntrack --ctstate INVALID -j DROP` on the client, counted. */
   dropInvalid: boolean;
   /** The client namespace's sysctls (its conntrack's be_liberal is the other fix). */
-  sysctls: Sysctls;
+  sysctls: Sysctls /** The user's own client image; the command workload runs in it (Docker runtime only). */;
+  image?: ServiceImage;
 }
 
 /** A variant's changes to the client: each field given replaces the scenario's (sysctls merge). */

@@ -75,9 +75,80 @@ export const middleboxSchema = z
   })
   .strict();
 
+/** A TCP port. */
+const port = z.number().int().min(1).max(65535);
+
+/** A Docker image reference as `docker pull` takes it: [registry/]name[:tag][@digest], lower case. */
+const imageRef = z
+  .string()
+  .regex(
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$/,
+    'an image reference, e.g. my-service:1.2 or registry.example.com/team/app@sha256:...',
+  );
+
+/** A regular expression (the log line readiness waits for); compiled here so a bad one is exit 2. */
+const regexText = z
+  .string()
+  .min(1)
+  .superRefine((v, ctx) => {
+    try {
+      new RegExp(v);
+    } catch (e) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `not a regular expression: ${(e as Error).message}` });
+    }
+  });
+
+/** Environment of the user's container: values as given (numbers and booleans as text). */
+const envMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
+
+/**
+ * How ctlab knows the user's service is ready: a TCP port listening (`{ port }`), an HTTP path
+ * answering 2xx on the image's port (`{ http: /health }`), or a line of its log matching a
+ * regular expression (`{ log: "listening on" }`).
+ */
+const readyPort = z.object({ port }).strict();
+const readyHttp = z.object({ http: z.string().regex(/^\/\S*$/, 'a path starting with /, e.g. /health') }).strict();
+const readyLog = z.object({ log: regexText }).strict();
+export const imageReadySchema = z.union([readyPort, readyHttp, readyLog]);
+
+const imageFields = {
+  /** The image; pulled when it is not on this machine. */
+  name: imageRef,
+  env: envMap.optional(),
+  /** The container's command (its image's entrypoint stays). */
+  command: z.array(z.string()).min(1).optional(),
+  /** How long the container may take to be ready. */
+  startupTimeoutMs: ms.min(1000).max(600_000).default(60_000),
+};
+
+/** The user's own server: its container joins the server node's network namespace. */
+export const serverImageSchema = z
+  .object({
+    ...imageFields,
+    /** The TCP port the service listens on; the workloads are aimed at it. */
+    port,
+    /** Default: `{ port: <port> }`. */
+    ready: imageReadySchema.optional(),
+  })
+  .strict();
+
+/** The user's own client: its container joins the client node's network namespace; the command workload runs in it. */
+export const clientImageSchema = z
+  .object({
+    ...imageFields,
+    /** Default: ready once it runs. A client serves nothing the workloads use: a port or a log line. */
+    ready: z.union([readyPort, readyLog]).optional(),
+  })
+  .strict();
+
 export const serverSchema = z
   .object({
     sysctls: sysctlMap.default({}),
+    /** The user's own service image instead of ctlab's nginx. */
+    image: serverImageSchema.optional(),
     firewall: z
       .object({
         dropInvalid: z.boolean().default(true),
@@ -107,6 +178,8 @@ export const clientSchema = z
     serviceVip: ipv4.optional(),
     dropInvalid: z.boolean().default(false),
     sysctls: sysctlMap.default({}),
+    /** The user's own client image, for the command workload. */
+    image: clientImageSchema.optional(),
   })
   .strict();
 

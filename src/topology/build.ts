@@ -4,9 +4,9 @@
 import { BUNDLES } from '../bundles.js';
 import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
 import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
-import type { LinkSpec, NodeSpec } from '../runtime/types.js';
+import type { ImageSpec, LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
-import type { ClientModel, LabAction, Scenario, VariantModel } from '../scenario/model.js';
+import type { ClientModel, LabAction, Scenario, ServiceImage, VariantModel } from '../scenario/model.js';
 import { serverFirewallCommands } from './firewall.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
@@ -96,7 +96,11 @@ export interface Topology {
   /** `url`: what the harvester fetches (the service VIP's URL when the client NATs). */
   harvester: { command: string[]; timeoutMs: number; url: string };
   /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the harvest starts. */
-  actions?: ActionSpec[];
+  actions?: ActionSpec[] /**
+   * The user's own images (`server.image`, `client.image`), each started in its node's network
+   * namespace once the node is set up (ctlab's nginx is then not started in the server).
+   */;
+  images?: { server?: ImageSpec; client?: ImageSpec };
 }
 
 export interface ActionSpec {
@@ -210,12 +214,15 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     countersFile: PATHS.middleboxCounters,
     flowsFile: PATHS.middleboxFlows,
   };
-  const firewall = serverFirewallCommands(s.server.firewall);
+  const own = s.server.image;
+  const firewall = serverFirewallCommands(s.server.firewall, own ? [own.port] : []);
+  const images = imageSpecs(s, names);
   const byRole = { server: names.server, client: names.harvester, middlebox: names.middlebox };
   const actions = variantActions(s, v)
     .map((a) => ({ atMs: a.atMs, node: byRole[a.node], command: actionCommand(a), text: a.text }))
     .sort((a, b) => a.atMs - b.atMs);
-  const url = `http://${ADDR.server}/oai`;
+  // The workloads are aimed at the user's service when it has its own image.
+  const url = `http://${ADDR.server}${own && own.port !== 80 ? `:${own.port}` : ''}/oai`;
   // Through the VIP when the client NATs: the same server, reached only via the client's DNAT.
   const harvestUrl = client?.serviceVip ? `http://${client.serviceVip}/oai` : url;
   return {
@@ -237,13 +244,18 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         ['mkdir', '-p', PATHS.captures],
         ...firewall,
-        [
-          'node',
-          `${PATHS.optRoot}/${GENERATOR_MAIN}`,
-          ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
-        ],
-        // Returns once nginx listens, so a bad config fails this step.
-        ['nginx', '-g', 'daemon on;'],
+        // With the user's own image, ctlab's repository and nginx stay off: the image serves.
+        ...(own
+          ? []
+          : [
+              [
+                'node',
+                `${PATHS.optRoot}/${GENERATOR_MAIN}`,
+                ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
+              ],
+              // Returns once nginx listens, so a bad config fails this step.
+              ['nginx', '-g', 'daemon on;'],
+            ]),
       ],
       [names.middlebox]: [
         ['mkdir', '-p', '/etc/ctlab', '/run/ctlab'],
@@ -324,5 +336,33 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       url: harvestUrl,
     },
     ...(actions.length > 0 ? { actions } : {}),
+    ...(images ? { images } : {}),
   };
+}
+
+/** The scenario's own images as runtime specs for this lab's nodes (server: ready default = its port listening). */
+export function imageSpecs(
+  s: Scenario,
+  names: Topology['names'],
+): { server?: ImageSpec; client?: ImageSpec } | undefined {
+  const spec = (node: string, i: ServiceImage, defaultReady?: ImageSpec['ready']): ImageSpec => {
+    const ready: ImageSpec['ready'] =
+      i.ready === undefined
+        ? defaultReady
+        : 'http' in i.ready
+          ? { http: i.ready.http, port: i.port ?? 80 } // only a server image has an HTTP check, on its port
+          : i.ready;
+    return {
+      node,
+      image: i.name,
+      ...(i.env ? { env: i.env } : {}),
+      ...(i.command ? { command: i.command } : {}),
+      ...(ready ? { ready } : {}),
+      startupTimeoutMs: i.startupTimeoutMs,
+    };
+  };
+  const server = s.server.image ? spec(names.server, s.server.image, { port: s.server.image.port }) : undefined;
+  const client = s.client?.image ? spec(names.harvester, s.client.image) : undefined;
+  if (!server && !client) return undefined;
+  return { ...(server ? { server } : {}), ...(client ? { client } : {}) };
 }

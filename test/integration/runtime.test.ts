@@ -279,8 +279,9 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       expect(closed.exitCode).not.toBe(0);
       await s.exec(['ctlab-firewall', '--no-drop-invalid']);
       expect((await s.exec(['iptables-nft', '-S'])).stdout).not.toContain('--ctstate INVALID');
-      await s.exec(['ctlab-firewall', '--backend', 'legacy', '--iperf']);
+      await s.exec(['ctlab-firewall', '--backend', 'legacy', '--iperf', '--port', '8080']);
       expect((await s.exec(['iptables-legacy', '-S'])).stdout).toMatch(/--dport 5201/);
+      expect((await s.exec(['iptables-legacy', '-S'])).stdout).toMatch(/--dport 8080 .*-j ACCEPT/);
       expect((await s.exec(['iptables-nft', '-S', 'INPUT'])).stdout).not.toContain('-A INPUT');
       await s.exec(['ctlab-firewall', '--flush']);
       expect((await s.exec(['nstat', '-a'])).exitCode).toBe(0);
