@@ -383,6 +383,7 @@ export class DockerRuntime implements Runtime {
         });
       throw await this.startFailed(err, name, `node ${spec.name}`);
     }
+    await this.unlessDestroyed(started, `node ${spec.name}`);
     const node = new DockerNode(spec, started, up.pid, name, this.docker);
     this.nodes.set(spec.name, node);
     return node;
@@ -423,6 +424,7 @@ export class DockerRuntime implements Runtime {
    * nothing of it is left (testcontainers removes a container that never became ready).
    */
   async startImage(spec: ImageSpec): Promise<DockerNode> {
+    if (this.destroyed) throw new CtlabError('LAB', `run ${this.runId} was destroyed`);
     const host = this.node(spec.node);
     if (this.imagesIn.has(spec.node)) throw new CtlabError('LAB', `node ${spec.node} already runs an image`);
     const name = `${containerName(this.runId, spec.node)}-image`;
@@ -489,6 +491,7 @@ export class DockerRuntime implements Runtime {
         },
       );
     }
+    await this.unlessDestroyed(started, `image ${spec.image}`);
     // A user's image may lack coreutils' timeout(1); ctlab's exec then stops waiting instead.
     const probe = await started.exec(['sh', '-c', 'command -v timeout'], {}).catch(() => undefined);
     const node = new DockerNode(
@@ -503,6 +506,16 @@ export class DockerRuntime implements Runtime {
     return node;
   }
 
+  /**
+   * A container that finished starting after destroy() (a variant still coming up beside one
+   * that failed) would outlive the lab: stop it and fail instead.
+   */
+  private async unlessDestroyed(started: StartedTestContainer, what: string): Promise<void> {
+    if (!this.destroyed) return;
+    await started.stop({ timeout: 0 }).catch(() => undefined);
+    throw new CtlabError('LAB', `run ${this.runId} was destroyed while ${what} started`);
+  }
+
   async link(spec: LinkSpec): Promise<void> {
     // The veth pair is created by a helper container in the host's pid and network namespaces.
     await wireLink(spec, this.node(spec.a.node), this.node(spec.b.node), (cmd, what) => this.runHelper(cmd, what));
@@ -510,6 +523,7 @@ export class DockerRuntime implements Runtime {
 
   /** Run a command in a short-lived helper container in the host's pid and network namespaces. */
   private async runHelper(cmd: string[], what: string): Promise<void> {
+    if (this.destroyed) throw new CtlabError('LAB', `run ${this.runId} was destroyed`);
     const name = `${containerName(this.runId, 'helper')}-${++this.linkSeq}`;
     // Ready once exited. testcontainers starts it first, then waits. A wait sent before the start
     // (condition "not-running", the default) may reach the engine while the helper is still

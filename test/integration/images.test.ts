@@ -1,0 +1,94 @@
+// Your own server image (`server.image`) on the real engine and kernel. The image is a small HTTP
+// service (test/fixtures/own-server/) the test builds from ctlab's offline base and tags by content
+// (no registry needed). It reproduces the incident against that image (ASA preset with loss:
+// INVALID drops and a stalled transfer with the flag off) and cures it with the flag on; ctlab's
+// conntrack, firewall, counters and captures stay in the server node. A bad image name and a
+// service that never becomes ready each give one line and exit 3 with nothing left; --runtime
+// netns refuses images (exit 2). Without Docker: fails when CI=true, skips (with a message) otherwise.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, expect, it } from 'vitest';
+import { buildImages } from '../../src/cli/lab.js';
+import { connectDocker } from '../../src/runtime/connect.js';
+import { buildImageOn, type LabImages } from '../../src/runtime/images.js';
+import { LABEL_RUN, newRunId } from '../../src/runtime/labels.js';
+import { assertBuilt, ctlab, lines, STACK_FRAME, tempDir } from '../unit/cli/cli.js';
+import { describeWith } from '../gate.js';
+import { dockerGate } from './docker-gate.js';
+
+const prerequisites = await dockerGate();
+
+async function leftover(runId: string): Promise<string[]> {
+  const docker = await connectDocker();
+  const cs = await docker.listContainers({ all: true, filters: { label: [`${LABEL_RUN}=${runId}`] } });
+  return cs.map((c) => c.Names.join(','));
+}
+
+/** The run id a `ctlab run` printed in its first progress line. */
+function runIdOf(stderr: string): string {
+  const m = /, run (\S+)$/m.exec(stderr);
+  if (!m) throw new Error(`no run id in:\n${stderr}`);
+  return m[1]!;
+}
+
+describeWith(prerequisites, 'your own server image (real Docker, real kernel)', () => {
+  const dir = tempDir('ctlab-images-');
+  let images: LabImages;
+  let service: string;
+
+  /** A scenario file in the test's folder: one variant unless given, server.image as given. */
+  function scenario(name: string, image: string, rest = 'variants: [{ name: a }]\n'): string {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, `name: ${name}\nserver:\n  image: ${image}\n${rest}`);
+    return file;
+  }
+
+  beforeAll(async () => {
+    assertBuilt();
+    images = await buildImages({ runId: newRunId(), progress: () => {} });
+    service = (
+      await buildImageOn({
+        repo: 'ctlab-test-own-server',
+        role: 'test-service',
+        parent: images.base,
+        dockerfile: 'test/fixtures/own-server/Dockerfile',
+        files: ['test/fixtures/own-server/server.mjs'],
+      })
+    ).tag;
+  }, 300_000);
+
+  it('a bad image name: one line naming the image, exit 3, nothing left', async () => {
+    const file = scenario('no-such-image', '{ name: ctlab-no-such-image:404, port: 8080 }');
+    const r = await ctlab(['run', file, '--out', join(dir, 'out-bad')], { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).toBe(3);
+    const errs = lines(r.stderr).filter((l) => l.startsWith('ctlab: '));
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(
+      /^ctlab: image ctlab-no-such-image:404 for node \S*server is not on this machine and could not be pulled: /,
+    );
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(await leftover(runIdOf(r.stderr))).toEqual([]);
+  }, 150_000);
+
+  it('a service that never becomes ready: one line naming the image and what it waited for, its last log lines, exit 3, nothing left', async () => {
+    const file = scenario('never-ready', `{ name: ${service}, port: 9999, startupTimeoutMs: 4000 }`);
+    const r = await ctlab(['run', file, '--out', join(dir, 'out-never')], { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).toBe(3);
+    const errs = lines(r.stderr).filter((l) => l.startsWith('ctlab: '));
+    expect(errs).toEqual([
+      `ctlab: image ${service} in node server was not ready within 4 s: it waited for port 9999 to listen`,
+    ]);
+    // Its last log lines, as the error's detail: the service says where it really listens.
+    expect(r.stderr).toMatch(/^ {2}stderr: own-server listening on 8080$/m);
+    expect(await leftover(runIdOf(r.stderr))).toEqual([]);
+  }, 150_000);
+
+  it('--runtime netns cannot run images: one line, exit 2, before anything starts', async () => {
+    const file = scenario('netns-image', `{ name: ${service}, port: 8080 }`);
+    const r = await ctlab(['run', file, '--runtime', 'netns']);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      `ctlab: ${file}: server.image (${service}): --runtime netns cannot run images (only the Docker runtime can: leave --runtime out)`,
+    ]);
+  });
+});
