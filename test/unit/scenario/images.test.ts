@@ -82,6 +82,22 @@ describe('server.image and client.image', () => {
     expect(t.images).toEqual({
       server: { node: 'server', image: 'my-svc:1', ready: { port: 8080 }, startupTimeoutMs: 60_000 },
     });
+    const h = load('server: { image: { name: my-svc:1, port: 8080 } }\nworkload: { kind: http, size: 1000 }');
+    const th = buildTopology(h, h.variants[0]!, 1);
+    expect(th.harvester.url).toBe('http://198.18.2.2:8080');
+    expect(th.harvester.command.join(' ')).toContain('http://198.18.2.2:8080');
+    expect(th.setup.server!.map((c) => c.join(' ')).join('\n')).not.toMatch(/service|nginx/);
+    const c = load(
+      'client: { image: { name: box, command: [sleep, infinity] } }\nworkload: { kind: command, command: "true" }',
+    );
+    const tc = buildTopology(c, c.variants[0]!, 1);
+    expect(tc.images?.client).toEqual({
+      node: 'harvester',
+      image: 'box',
+      command: ['sleep', 'infinity'],
+      startupTimeoutMs: 60_000,
+    });
+    expect(tc.harvester.command.slice(0, 3)).toEqual(['sh', '-c', 'mkdir -p /run/ctlab && exec "$@"']);
     const plain = buildTopology(load(''), load('').variants[0]!, 1);
     expect(plain.images).toBeUndefined();
     expect(plain.setup.server!.map((c) => c.join(' '))).toContain('nginx -g daemon on;');
