@@ -5,14 +5,17 @@
 // conntrack, firewall, counters and captures stay in the server node. A bad image name and a
 // service that never becomes ready each give one line and exit 3 with nothing left; --runtime
 // netns refuses images (exit 2). Without Docker: fails when CI=true, skips (with a message) otherwise.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { buildImages } from '../../src/cli/lab.js';
+import { buildImages, runtimeFor } from '../../src/cli/lab.js';
+import type { RunResult } from '../../src/result/types.js';
+import { runScenario } from '../../src/run/run.js';
 import { connectDocker } from '../../src/runtime/connect.js';
 import { buildImageOn, type LabImages } from '../../src/runtime/images.js';
 import { LABEL_RUN, newRunId } from '../../src/runtime/labels.js';
-import { assertBuilt, ctlab, lines, STACK_FRAME, tempDir } from '../unit/cli/cli.js';
+import { loadScenario } from '../../src/scenario/load.js';
+import { assertBuilt, ctlab, lines, REPO, STACK_FRAME, tempDir } from '../unit/cli/cli.js';
 import { describeWith } from '../gate.js';
 import { dockerGate } from './docker-gate.js';
 
@@ -55,6 +58,52 @@ describeWith(prerequisites, 'your own server image (real Docker, real kernel)', 
         files: ['test/fixtures/own-server/server.mjs'],
       })
     ).tag;
+  }, 300_000);
+
+  it('reproduces the incident against the image (INVALID drops, stalled responses) and cures it with the flag', async () => {
+    // scenarios/http-asa.yaml (16 GETs of 200 and 500 kB behind the ASA preset, 1.5 % loss),
+    // with the test's service image as the server.
+    const text = readFileSync(join(REPO, 'scenarios/http-asa.yaml'), 'utf8');
+    const at = '  firewall: { dropInvalid: true, backend: nft }\n';
+    if (!text.includes(at)) throw new Error(`"${at.trim()}" not in scenarios/http-asa.yaml`);
+    const file = join(dir, 'own-server-asa.yaml');
+    writeFileSync(
+      file,
+      text
+        .replace('name: http-asa', 'name: own-server-asa')
+        .replace(
+          at,
+          `${at}  image: { name: ${service}, port: 8080, ready: { http: /health }, startupTimeoutMs: 20000 }\n`,
+        ),
+    );
+    const s = loadScenario(file);
+    expect(s.server.image).toMatchObject({ name: service, port: 8080 });
+    const runId = newRunId();
+    const r: RunResult = await runScenario(s, {
+      outDir: join(dir, 'out-asa'),
+      runId,
+      createRuntime: (id) => runtimeFor(id, images),
+    });
+    const off = r.variants.find((v) => v.name === 'flag-off')!;
+    const on = r.variants.find((v) => v.name === 'flag-on')!;
+    // Flag off: the server node's firewall dropped what its conntrack judged INVALID, and
+    // responses stalled into read timeouts.
+    expect(off.server.invalidDrops).toBeGreaterThan(0);
+    expect(off.server.conntrackInvalid).toBeGreaterThanOrEqual(off.server.invalidDrops);
+    expect(off.attempts.timedOut).toBeGreaterThan(0);
+    expect(off.middlebox.counters.sackBlocksUntranslated).toBeGreaterThan(0);
+    // Flag on: every response arrived in full, no INVALID drop.
+    expect(on.workload).toMatchObject({ kind: 'http' });
+    expect(on.attempts.timedOut).toBe(0);
+    expect(on.server.invalidDrops).toBe(0);
+    expect(r.passed).toBe(true);
+    // The image served (its log, kept per variant), ctlab's own service did not run, and the
+    // server node's captures are there as with ctlab's server.
+    const v = join(dir, 'out-asa', 'flag-on');
+    expect(readFileSync(join(v, 'server-image.log'), 'utf8')).toMatch(/^own-server listening on 8080$/m);
+    expect(readFileSync(join(v, 'service-access.log'), 'utf8')).toBe('');
+    for (const f of ['server.pcap', 'client.pcap', 'invalid-drops.pcap']) expect(existsSync(join(v, f)), f).toBe(true);
+    expect(await leftover(runId)).toEqual([]);
   }, 300_000);
 
   it('a bad image name: one line naming the image, exit 3, nothing left', async () => {
