@@ -2,7 +2,8 @@
 // service (test/fixtures/own-server/) the test builds from ctlab's offline base and tags by content
 // (no registry needed). It reproduces the incident against that image (ASA preset with loss:
 // INVALID drops and a stalled transfer with the flag off) and cures it with the flag on; ctlab's
-// conntrack, firewall, counters and captures stay in the server node. A bad image name and a
+// conntrack, firewall, counters and captures stay in the server node. The same image as
+// `client.image` runs a command workload in the client node's namespace. A bad image name and a
 // service that never becomes ready each give one line and exit 3 with nothing left; --runtime
 // netns refuses images (exit 2). Without Docker: fails when CI=true, skips (with a message) otherwise.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -106,7 +107,31 @@ describeWith(prerequisites, 'your own server image (real Docker, real kernel)', 
     expect(await leftover(runId)).toEqual([]);
   }, 300_000);
 
-  it('a bad image name: one line naming the image, exit 3, nothing left', async () => {
+  it.concurrent("client.image: the command workload runs in the image, in the client node's namespace", async () => {
+    const file = join(dir, 'client-image.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: client-image',
+        'client:',
+        `  image: { name: ${service}, ready: { log: listening } }`,
+        'workload:',
+        '  kind: command',
+        `  command: "curl -s -o /dev/null -w '%{http_code}\\n' $CTLAB_URL/bytes/100000; ls /srv"`,
+        'variants: [{ name: a, expect: [command.exitCode == 0] }]',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out-client');
+    const r = await ctlab(['run', file, '--out', out], { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    // ctlab's service answered through the middlebox; /srv/own-server.mjs exists only in the image.
+    expect(readFileSync(join(out, 'a', 'command-stdout.txt'), 'utf8')).toBe('200\nown-server.mjs\n');
+    expect(readFileSync(join(out, 'a', 'client-image.log'), 'utf8')).toMatch(/listening on 8080/);
+    expect(await leftover(runIdOf(r.stderr))).toEqual([]);
+  }, 150_000);
+
+  it.concurrent('a bad image name: one line naming the image, exit 3, nothing left', async () => {
     const file = scenario('no-such-image', '{ name: ctlab-no-such-image:404, port: 8080 }');
     const r = await ctlab(['run', file, '--out', join(dir, 'out-bad')], { timeoutMs: 120_000 });
     expect(r.exitCode, r.stderr).toBe(3);
@@ -119,7 +144,7 @@ describeWith(prerequisites, 'your own server image (real Docker, real kernel)', 
     expect(await leftover(runIdOf(r.stderr))).toEqual([]);
   }, 150_000);
 
-  it('a service that never becomes ready: one line naming the image and what it waited for, its last log lines, exit 3, nothing left', async () => {
+  it.concurrent('a service that never becomes ready: one line naming the image and what it waited for, its last log lines, exit 3, nothing left', async () => {
     const file = scenario('never-ready', `{ name: ${service}, port: 9999, startupTimeoutMs: 4000 }`);
     const r = await ctlab(['run', file, '--out', join(dir, 'out-never')], { timeoutMs: 120_000 });
     expect(r.exitCode, r.stderr).toBe(3);
