@@ -1,11 +1,12 @@
 #!/bin/sh
 # The ordinary hardened IPv4 firewall of the lab server (installed as /usr/local/sbin/ctlab-firewall).
 #
-#   ctlab-firewall [--no-drop-invalid] [--backend nft|legacy] [--policy drop|accept] [--iperf] [--flush]
+#   ctlab-firewall [--no-drop-invalid] [--backend nft|legacy] [--policy drop|accept] [--iperf] [--port N]... [--flush]
 #
 # INPUT: lo accepted; conntrack INVALID -> chain CTLAB_INVALID (NFLOG group 1, prefix
 # "ctlab-invalid", then DROP; its rule counters are the drop count); ESTABLISHED,RELATED
-# accepted; NEW tcp to 80 (and 5201 with --iperf) accepted; icmp accepted; policy DROP.
+# accepted; NEW tcp to 80 (and 5201 with --iperf, and each --port N: a user's service) accepted;
+# icmp accepted; policy DROP.
 # --no-drop-invalid leaves the INVALID rule out entirely (the chain still exists, unused).
 # --policy accept makes INPUT's policy ACCEPT instead of DROP (not default-deny): without the
 # INVALID rule, INVALID packets then reach TCP instead of dying on the policy.
@@ -18,6 +19,7 @@ DROP_INVALID=1
 BACKEND=nft
 POLICY=DROP
 IPERF=0
+PORTS=
 FLUSH=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,8 +29,13 @@ while [ $# -gt 0 ]; do
     --policy) [ $# -ge 2 ] || { echo "ctlab-firewall: --policy needs drop or accept" >&2; exit 2; }; POLICY=$2; shift ;;
     --policy=*) POLICY=${1#--policy=} ;;
     --iperf) IPERF=1 ;;
+    --port)
+      case "${2:-}" in
+        [1-9]|[1-9][0-9]|[1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9]) PORTS="$PORTS $2"; shift ;;
+        *) echo "ctlab-firewall: --port needs a TCP port number" >&2; exit 2 ;;
+      esac ;;
     --flush) FLUSH=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "ctlab-firewall: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -80,6 +87,9 @@ fi
 if [ "$IPERF" = 1 ]; then
   "$IPT" -w -A INPUT -p tcp --dport 5201 -m conntrack --ctstate NEW -j ACCEPT
 fi
+for p in $PORTS; do
+  "$IPT" -w -A INPUT -p tcp --dport "$p" -m conntrack --ctstate NEW -j ACCEPT
+done
 "$IPT" -w -A INPUT -p icmp -j ACCEPT
 "$IPT" -w -P INPUT "$POLICY"
-echo "ctlab-firewall: $IPT, drop-invalid=$DROP_INVALID, policy=$POLICY, iperf=$IPERF"
+echo "ctlab-firewall: $IPT, drop-invalid=$DROP_INVALID, policy=$POLICY, iperf=$IPERF, ports=80${PORTS}"

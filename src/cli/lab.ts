@@ -46,6 +46,14 @@ export async function prepareRuntime(o: {
 }): Promise<(runId: string) => Promise<Runtime>> {
   if (o.kind === 'docker') {
     const images = await buildImages({ runId: o.runId, verbose: o.verbose, progress: o.progress });
+    // Whether testcontainers' reaper runs here, said once in the progress.
+    const [{ ensureReaper }, { dockerError }] = await Promise.all([
+      import('../runtime/reaper.js'),
+      import('../runtime/connect.js'),
+    ]);
+    await ensureReaper(o.progress).catch((err) => {
+      throw dockerError(err, 'starting testcontainers');
+    });
     return (id) => runtimeFor(id, images);
   }
   const t = Date.now();

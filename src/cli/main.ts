@@ -25,6 +25,7 @@ import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from 
 import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
 import { loadScenarioOnKernel } from '../scenario/kernel-sysctls.js';
+import { imagesRuntimeProblem } from '../scenario/images.js';
 import { checkScenarioRules, loadScenario, scenarioInputFiles } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
 
@@ -255,6 +256,8 @@ export function program(): Command {
           !o.kernel || o.kernel.includes('host')
             ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
             : loadScenario(file);
+        const noImages = imagesRuntimeProblem(s, { runtime: o.runtime, kernels: o.kernel });
+        if (noImages) throw new CtlabError('SCENARIO', `${file}: ${noImages}`);
         for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         if (s.variants.length === 0)
           throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, {
@@ -382,6 +385,8 @@ export function program(): Command {
           !o.kernel || o.kernel.includes('host')
             ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
             : loadScenario(file);
+        const noImages = imagesRuntimeProblem(s, { runtime: o.runtime, kernels: o.kernel });
+        if (noImages) throw new CtlabError('SCENARIO', `${file}: ${noImages}`);
         for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
         if (!s.matrix)
           throw new CtlabError('SCENARIO', `${file} has no matrix section`, {

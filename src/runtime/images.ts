@@ -458,3 +458,60 @@ export async function buildLabImages(opts: BuildOptions = {}): Promise<BuildResu
     await log.close();
   }
 }
+
+/**
+ * One more image on top of one of ctlab's (e.g. a test's service image on the offline base),
+ * built and tagged the same way: `<repo>:<content hash>` over its Dockerfile, the files sent, the
+ * parent image's id and the build args (the parent's tag goes in as build arg `BASE`); not
+ * rebuilt while the hash is unchanged. Labelled ctlab.role=<role>, so `ctlab clean --images` removes it.
+ */
+export async function buildImageOn(o: {
+  repo: string;
+  role: string;
+  /** Parent image tag (e.g. buildLabImages().images.base). */
+  parent: string;
+  /** Repository-relative paths: the Dockerfile, then every file it copies. */
+  dockerfile: string;
+  files: string[];
+  repoRoot?: string;
+  docker?: Docker;
+  runId?: string;
+}): Promise<{ tag: string; built: boolean }> {
+  const repoRoot = o.repoRoot ?? findRoot();
+  const docker = await connectDocker({ docker: o.docker });
+  const parentId = await imageId(docker, o.parent);
+  if (!parentId) throw new CtlabError('IMAGE', `the parent image ${o.parent} of ${o.repo} is missing`);
+  const files: ContextFile[] = await Promise.all(
+    [...new Set([o.dockerfile, ...o.files])].map(async (p) => ({
+      path: p,
+      content: await readFile(join(repoRoot, p)),
+      mode: (await stat(join(repoRoot, p))).mode & 0o111 ? 0o755 : 0o644,
+    })),
+  );
+  const buildArgs = { BASE: o.parent };
+  const hash = contentHash({
+    dockerfile: files.find((f) => f.path === o.dockerfile)!.content, // the Dockerfile is the first path read
+    files,
+    parentId,
+    buildArgs,
+  });
+  const tag = `${o.repo}:${hash}`;
+  if (await imageId(docker, tag)) return { tag, built: false };
+  const runId = o.runId ?? newRunId();
+  const logDir = join(repoRoot, '.cache', 'ctlab', 'logs');
+  await mkdir(logDir, { recursive: true });
+  const log = new BuildLog(join(logDir, `build-${runId}.log`), false);
+  try {
+    await buildOne(docker, log, {
+      tag,
+      role: o.role,
+      dockerfilePath: o.dockerfile,
+      files,
+      buildargs: buildArgs,
+      labels: { [LABEL_ROLE]: o.role, [LABEL_RUN]: runId, [LABEL_HASH]: hash },
+    });
+  } finally {
+    await log.close();
+  }
+  return { tag, built: true };
+}

@@ -48,6 +48,11 @@ export function nodeLabels(runId: string, node: string, role: string): Record<st
   return { [LABEL_RUN]: runId, [LABEL_NODE]: node, [LABEL_ROLE]: role, [LABEL_KIND]: 'node' };
 }
 
+/** Labels of the user's image running in a node's network namespace. */
+export function imageLabels(runId: string, node: string): Record<string, string> {
+  return { [LABEL_RUN]: runId, [LABEL_NODE]: node, [LABEL_KIND]: 'image' };
+}
+
 /** Labels of a short-lived helper container (veth wiring). */
 export function helperLabels(runId: string): Record<string, string> {
   return { [LABEL_RUN]: runId, [LABEL_KIND]: 'helper' };

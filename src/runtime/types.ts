@@ -59,7 +59,24 @@ export interface LabNode {
   /** Read a file from the node. */
   readFile(path: string): Promise<Buffer>;
   /** Write a file into the node. */
-  writeFile(path: string, content: Buffer | string): Promise<void>;
+  writeFile(
+    path: string,
+    content: Buffer | string,
+  ): Promise<void> /** What its main process logged so far (the user's images; ctlab's nodes log nothing there). */;
+  logs?(): Promise<string>;
+}
+
+/** The user's own image, run in a node's network namespace (`server.image`, `client.image`). */
+export interface ImageSpec {
+  /** The node whose network namespace the container joins. */
+  node: string;
+  image: string;
+  env?: Record<string, string>;
+  /** The container's command (the image's entrypoint stays). */
+  command?: string[];
+  /** What ctlab waits for (probed from the node, which shares the namespace); absent: running. */
+  ready?: { port: number } | { http: string; port: number } | { log: string };
+  startupTimeoutMs: number;
 }
 
 export interface Runtime {
@@ -69,6 +86,11 @@ export interface Runtime {
   createNode(spec: NodeSpec): Promise<LabNode>;
   /** Create a veth pair straight between two nodes' network namespaces and configure both ends. */
   link(spec: LinkSpec): Promise<void>;
+  /**
+   * Start the user's image in a node's network namespace and wait until it is ready; returns it
+   * as a node to exec in. Only the Docker runtime has it. removeNode(node) removes it too.
+   */
+  startImage?(spec: ImageSpec): Promise<LabNode>;
   removeNode(name: string): Promise<void>;
   /** Remove everything this runtime created for runId. Idempotent; never throws for absent objects. */
   destroy(): Promise<void>;

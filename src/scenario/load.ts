@@ -12,10 +12,12 @@ import {
   type AxisPattern,
   type ClientModel,
   type ClientOverride,
+  type ImageReady,
   type LabAction,
   type MatrixModel,
   type MiddleboxProfile,
   type Scenario,
+  type ServiceImage,
   type Sides,
   type VariantModel,
 } from './model.js';
@@ -25,6 +27,7 @@ import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkRulesLoad, nftBaseChains, readRules, unbracketed, COUNT_PRIORITY, type RulesModel } from './rules.js';
 import { checkSysctl, type KernelSysctls } from './sysctls.js';
 import { checkServiceVip } from './vip.js';
+import { resolveWorkload } from './workload.js';
 
 export interface ScenarioProblem {
   file: string;
@@ -164,6 +167,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
   const problems: ScenarioProblem[] = [];
   const at = (path: PathKey[], message: string, key?: string) =>
     problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
+  const workload = resolveWorkload(s.workload, at);
   // An action after the harvest's time limit could never run.
   const checkAction = (a: LabAction, path: PathKey[]) => {
     if (a.atMs >= s.workload.maxDurationMs)
@@ -207,6 +211,11 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
     const vipErr = s.client.serviceVip === undefined ? undefined : checkServiceVip(s.client.serviceVip);
     if (vipErr) at(['client', 'serviceVip'], vipErr);
   }
+  if (s.client?.image && s.workload.kind !== 'command')
+    at(
+      ['client', 'image'],
+      `a client image runs the command workload (workload.kind: command), not ${s.workload.kind ?? 'oai-pmh'}: ctlab's own client runs in the client node`,
+    );
   if (!s.variants && !s.matrix) {
     at(
       ['variants'],
@@ -263,6 +272,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
     middlebox: buildProfile(s.middlebox),
     server: {
       sysctls: s.server.sysctls,
+      ...(s.server.image ? { image: toImage(s.server.image) as ServiceImage & { port: number } } : {}),
       firewall: {
         dropInvalid: s.server.firewall.dropInvalid,
         backend: s.server.firewall.backend,
@@ -276,10 +286,11 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
             ...(s.client.serviceVip ? { serviceVip: s.client.serviceVip } : {}),
             dropInvalid: s.client.dropInvalid,
             sysctls: s.client.sysctls,
+            ...(s.client.image ? { image: toImage(s.client.image) } : {}),
           },
         }
       : {}),
-    workload: s.workload,
+    workload,
     variants: (s.variants ?? []).map((v, i) => ({
       name: v.name,
       sysctls: v.sysctls,
@@ -289,6 +300,25 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
     })),
     ...(s.actions.length > 0 ? { actions: s.actions.map(toAction) } : {}),
     ...(matrix ? { matrix } : {}),
+  };
+}
+
+/** A validated `server.image` or `client.image` → the model's (only the fields given). */
+function toImage(i: {
+  name: string;
+  env?: Record<string, string>;
+  command?: string[];
+  port?: number;
+  ready?: ImageReady;
+  startupTimeoutMs: number;
+}): ServiceImage {
+  return {
+    name: i.name,
+    ...(i.env ? { env: i.env } : {}),
+    ...(i.command ? { command: i.command } : {}),
+    ...(i.port !== undefined ? { port: i.port } : {}),
+    ...(i.ready ? { ready: i.ready } : {}),
+    startupTimeoutMs: i.startupTimeoutMs,
   };
 }
 

@@ -76,9 +76,30 @@ export interface LateModel {
 /** Server-side sysctls, keyed by full name, e.g. "net.netfilter.nf_conntrack_tcp_be_liberal". */
 export type Sysctls = Record<string, string>;
 
+/** How ctlab knows the user's service is ready (testcontainers wait strategies, probed from the node). */
+export type ImageReady = { port: number } | { http: string } | { log: string };
+
+/**
+ * The user's own image run in a lab node's network namespace (`server.image`, `client.image`):
+ * ctlab's conntrack, firewall, counters and captures stay in the node, the image needs none.
+ */
+export interface ServiceImage {
+  name: string;
+  env?: Record<string, string>;
+  /** The container's command (the image's entrypoint stays). */
+  command?: string[];
+  /** The service's TCP port (server only): the workloads are aimed at it. */
+  port?: number;
+  /** Server default: the port listening; client default: running. */
+  ready?: ImageReady;
+  startupTimeoutMs: number;
+}
+
 export interface ServerModel {
   /** Applied at container creation (the base of every variant). */
   sysctls: Sysctls;
+  /** The user's own service instead of ctlab's nginx (Docker runtime only). */
+  image?: ServiceImage & { port: number };
   /**
    * The hardened firewall: drop INVALID through a counted, NFLOG-ing chain. `policy` is the
    * INPUT chain's policy (default 'drop': default-deny, so an INVALID packet that no rule
@@ -96,7 +117,19 @@ export interface ServerModel {
   };
 }
 
-export interface HarvestWorkload {
+/** The HTTP client's settings every HTTP workload shares (oai-pmh, http, upload, bulk). */
+export interface HttpClientSettings {
+  connectTimeoutMs: number;
+  /** An attempt that makes no progress (no byte received, none sent) for this long times out. */
+  readTimeoutMs: number;
+  /** Retries per request (per page for oai-pmh) after the first attempt. */
+  retries: number;
+  backoffMs: number;
+  /** Give up on the whole workload after this long. */
+  maxDurationMs: number;
+}
+
+export interface HarvestWorkload extends HttpClientSettings {
   kind: 'oai-pmh';
   /** Records the repository holds (3,812 in the incident). */
   records: number;
@@ -104,14 +137,49 @@ export interface HarvestWorkload {
   /** Mean size of one record's XML, bytes. */
   recordBytes: number;
   keepAlive: boolean;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
-  /** Retries per page after the first attempt. */
-  retries: number;
-  backoffMs: number;
-  /** Give up on the whole harvest after this long. */
+}
+
+/** N GETs of the server's /bytes/<n>: request i asks for sizes[i % sizes.length] bytes. */
+export interface HttpWorkload extends HttpClientSettings {
+  kind: 'http';
+  requests: number;
+  /** Response body sizes in bytes, taken in turn (at least one). */
+  sizes: number[];
+  /** Requests in flight at once (each on its own connection). */
+  concurrency: number;
+  keepAlive: boolean;
+}
+
+/** N POSTs of sizes[i % sizes.length] bytes to the server's /upload; it answers the byte count it read. */
+export interface UploadWorkload extends HttpClientSettings {
+  kind: 'upload';
+  requests: number;
+  /** Request body sizes in bytes, taken in turn. */
+  sizes: number[];
+  concurrency: number;
+  keepAlive: boolean;
+}
+
+/** One long transfer in one direction, for a size or a duration (exactly one of them). */
+export interface BulkWorkload extends HttpClientSettings {
+  kind: 'bulk';
+  direction: 'to-client' | 'to-server';
+  /** Bytes to move (null: move for durationMs). */
+  bytes: number | null;
+  /** How long to move data (null: move `bytes`). */
+  durationMs: number | null;
+}
+
+/** The user's own client command: `sh -c command` in the client node, stopped after maxDurationMs. */
+export interface CommandWorkload {
+  kind: 'command';
+  command: string;
   maxDurationMs: number;
 }
+
+/** What the client does during a run. */
+export type Workload = HarvestWorkload | HttpWorkload | UploadWorkload | BulkWorkload | CommandWorkload;
+export type WorkloadKind = Workload['kind'];
 
 /**
  * The client node (the harvester's network namespace). With `serviceVip` it is a Kubernetes
@@ -125,7 +193,8 @@ export interface ClientModel {
   /** kube-proxy's fix: `-A INPUT -m conntrack --ctstate INVALID -j DROP` on the client, counted. */
   dropInvalid: boolean;
   /** The client namespace's sysctls (its conntrack's be_liberal is the other fix). */
-  sysctls: Sysctls;
+  sysctls: Sysctls /** The user's own client image; the command workload runs in it (Docker runtime only). */;
+  image?: ServiceImage;
 }
 
 /** A variant's changes to the client: each field given replaces the scenario's (sysctls merge). */
@@ -171,7 +240,7 @@ export interface Scenario {
   server: ServerModel;
   /** The client node's NAT, firewall and sysctls (absent: a plain client). */
   client?: ClientModel;
-  workload: HarvestWorkload;
+  workload: Workload;
   /** Empty when the scenario has only a matrix (run it with `ctlab matrix`). */
   variants: VariantModel[];
   /** Mid-run actions of every variant (a variant's own `actions` replace them). */

@@ -2,11 +2,20 @@
 // each host up for one variant. Pure: no Docker here, so the whole plan is unit-testable and a
 // second runtime (plain network namespaces) can execute the same plan.
 import { BUNDLES } from '../bundles.js';
-import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
+import {
+  commandArgv,
+  GENERATOR_MAIN,
+  generatorArgv,
+  HARVESTER_MAIN,
+  harvesterArgv,
+  requestsArgv,
+  SERVICE_PORT,
+  serviceStartScript,
+} from '../harvester/workload.js';
 import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
-import type { LinkSpec, NodeSpec } from '../runtime/types.js';
+import type { ImageSpec, LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
-import type { ClientModel, LabAction, Scenario, VariantModel } from '../scenario/model.js';
+import type { ClientModel, LabAction, Scenario, ServiceImage, VariantModel, WorkloadKind } from '../scenario/model.js';
 import { serverFirewallCommands } from './firewall.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
@@ -31,6 +40,12 @@ export const PATHS = {
   repository: '/srv/oai',
   harvesterEvents: '/run/ctlab/events.jsonl',
   nginxAccessLog: '/var/log/nginx/access.log',
+  /** The service of the http, upload, bulk and command workloads (src/service/): its access log and its own log. */
+  serviceAccessLog: '/run/ctlab/service-access.log',
+  serviceLog: '/run/ctlab/service.log',
+  /** A command workload's output. */
+  commandStdout: '/run/ctlab/command-stdout.txt',
+  commandStderr: '/run/ctlab/command-stderr.txt',
   captures: '/run/ctlab/captures',
 } as const;
 
@@ -93,10 +108,19 @@ export interface Topology {
   server: { url: string; sysctls: Record<string, string>; iptables: string; rules?: boolean };
   /** The client node's NAT/firewall/sysctls when the scenario gives it any (see clientSetup()). */
   client?: ClientModel & { iptables: string };
-  /** `url`: what the harvester fetches (the service VIP's URL when the client NATs). */
-  harvester: { command: string[]; timeoutMs: number; url: string };
+  /**
+   * The client's part of the workload: `command` runs in the client node (the harvester, or the
+   * shell around a command workload); `url`: what it talks to (the VIP's when the client NATs).
+   */
+  harvester: { kind: WorkloadKind; command: string[]; timeoutMs: number; url: string };
   /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the harvest starts. */
   actions?: ActionSpec[];
+  /**
+   * The user's own images (`server.image`, `client.image`), each started in its node's network
+   * namespace once the node is set up (ctlab's nginx and service are then not started in the
+   * server; a client image runs the command workload).
+   */
+  images?: { server?: ImageSpec; client?: ImageSpec };
 }
 
 export interface ActionSpec {
@@ -127,7 +151,7 @@ export function actionCommand(a: LabAction): string[] {
  * which no socket exists: TCP answers with a RST to the server (kubernetes#74839). kube-proxy's
  * fix (PR #74840) drops INVALID first; here it goes through a chain whose DROP rule counts.
  */
-export function clientSetup(c: ClientModel, iptables = 'iptables'): string[][] {
+export function clientSetup(c: ClientModel, iptables = 'iptables', port = 80): string[][] {
   const cmds: string[][] = [];
   if (c.serviceVip) {
     cmds.push([
@@ -142,11 +166,11 @@ export function clientSetup(c: ClientModel, iptables = 'iptables'): string[][] {
       '-p',
       'tcp',
       '--dport',
-      '80',
+      String(port),
       '-j',
       'DNAT',
       '--to-destination',
-      `${ADDR.server}:80`,
+      `${ADDR.server}:${port}`,
     ]);
   }
   if (c.dropInvalid) {
@@ -208,14 +232,55 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     countersFile: PATHS.middleboxCounters,
     flowsFile: PATHS.middleboxFlows,
   };
-  const firewall = serverFirewallCommands(s.server.firewall);
+  const own = s.server.image;
+  const firewall = serverFirewallCommands(s.server.firewall, own ? [own.port] : []);
+  const images = imageSpecs(s, names);
   const byRole = { server: names.server, client: names.harvester, middlebox: names.middlebox };
   const actions = variantActions(s, v)
     .map((a) => ({ atMs: a.atMs, node: byRole[a.node], command: actionCommand(a), text: a.text }))
     .sort((a, b) => a.atMs - b.atMs);
-  const url = `http://${ADDR.server}/oai`;
   // Through the VIP when the client NATs: the same server, reached only via the client's DNAT.
-  const harvestUrl = client?.serviceVip ? `http://${client.serviceVip}/oai` : url;
+  const host = client?.serviceVip ?? ADDR.server;
+  // The workloads are aimed at the user's service when it has its own image.
+  const port = own ? own.port : SERVICE_PORT;
+  const hostPort = (h: string) => (port === 80 ? h : `${h}:${port}`);
+  const url = w.kind === 'oai-pmh' ? `http://${hostPort(ADDR.server)}/oai` : `http://${hostPort(ADDR.server)}`;
+  const harvestUrl = w.kind === 'oai-pmh' ? `http://${hostPort(host)}/oai` : `http://${hostPort(host)}`;
+  // The server: nginx and the OAI-PMH repository for a harvest, the service for the others.
+  // With the user's own image, neither: the image serves.
+  const serve: string[][] = own
+    ? []
+    : w.kind === 'oai-pmh'
+      ? [
+          [
+            'node',
+            `${PATHS.optRoot}/${GENERATOR_MAIN}`,
+            ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
+          ],
+          // Returns once nginx listens, so a bad config fails this step.
+          ['nginx', '-g', 'daemon on;'],
+        ]
+      : [
+          [
+            'sh',
+            '-c',
+            serviceStartScript({ optRoot: PATHS.optRoot, accessLog: PATHS.serviceAccessLog, log: PATHS.serviceLog }),
+          ],
+        ];
+  const clientCommand =
+    w.kind === 'oai-pmh'
+      ? [
+          'node',
+          `${PATHS.optRoot}/${HARVESTER_MAIN}`,
+          ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
+        ]
+      : w.kind === 'command'
+        ? inClientImage(s, commandArgv(w, { host, port, stdout: PATHS.commandStdout, stderr: PATHS.commandStderr }))
+        : [
+            'node',
+            `${PATHS.optRoot}/${HARVESTER_MAIN}`,
+            ...requestsArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
+          ];
   return {
     names,
     scenario: s.name,
@@ -229,19 +294,13 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       [names.harvester]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbClientSide],
         ['mkdir', '-p', PATHS.captures],
-        ...(client ? clientSetup(client) : []),
+        ...(client ? clientSetup(client, 'iptables', port) : []),
       ],
       [names.server]: [
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         ['mkdir', '-p', PATHS.captures],
         ...firewall,
-        [
-          'node',
-          `${PATHS.optRoot}/${GENERATOR_MAIN}`,
-          ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
-        ],
-        // Returns once nginx listens, so a bad config fails this step.
-        ['nginx', '-g', 'daemon on;'],
+        ...serve,
       ],
       [names.middlebox]: [
         ['mkdir', '-p', '/etc/ctlab', '/run/ctlab'],
@@ -313,14 +372,49 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
         : []),
     ],
     harvester: {
-      command: [
-        'node',
-        `${PATHS.optRoot}/${HARVESTER_MAIN}`,
-        ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
-      ],
+      kind: w.kind,
+      command: clientCommand,
       timeoutMs: w.maxDurationMs + 30_000,
       url: harvestUrl,
     },
     ...(actions.length > 0 ? { actions } : {}),
+    ...(images ? { images } : {}),
   };
+}
+
+/**
+ * The command workload's shell in the user's client image: the folder its output files go to may
+ * not exist there, so it is made first.
+ */
+function inClientImage(s: Scenario, argv: string[]): string[] {
+  if (!s.client?.image) return argv;
+  const dir = PATHS.commandStdout.replace(/\/[^/]*$/, '');
+  return ['sh', '-c', `mkdir -p ${dir} && exec "$@"`, 'sh', ...argv];
+}
+
+/** The scenario's own images as runtime specs for this lab's nodes (server: ready default = its port listening). */
+export function imageSpecs(
+  s: Scenario,
+  names: Topology['names'],
+): { server?: ImageSpec; client?: ImageSpec } | undefined {
+  const spec = (node: string, i: ServiceImage, defaultReady?: ImageSpec['ready']): ImageSpec => {
+    const ready: ImageSpec['ready'] =
+      i.ready === undefined
+        ? defaultReady
+        : 'http' in i.ready
+          ? { http: i.ready.http, port: i.port ?? 80 } // only a server image has an HTTP check, on its port
+          : i.ready;
+    return {
+      node,
+      image: i.name,
+      ...(i.env ? { env: i.env } : {}),
+      ...(i.command ? { command: i.command } : {}),
+      ...(ready ? { ready } : {}),
+      startupTimeoutMs: i.startupTimeoutMs,
+    };
+  };
+  const server = s.server.image ? spec(names.server, s.server.image, { port: s.server.image.port }) : undefined;
+  const client = s.client?.image ? spec(names.harvester, s.client.image) : undefined;
+  if (!server && !client) return undefined;
+  return { ...(server ? { server } : {}), ...(client ? { client } : {}) };
 }

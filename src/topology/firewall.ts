@@ -36,13 +36,19 @@ export function countTableText(): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The server's firewall commands: the user's ruleset then the counting table, or ctlab-firewall. */
-export function serverFirewallCommands(fw: {
-  dropInvalid: boolean;
-  backend: 'nft' | 'legacy';
-  policy?: 'drop' | 'accept';
-  rules?: RulesModel;
-}): string[][] {
+/**
+ * The server's firewall commands: the user's ruleset then the counting table, or ctlab-firewall
+ * (which accepts new connections to port 80 and to each of `ports`: a user's service image).
+ */
+export function serverFirewallCommands(
+  fw: {
+    dropInvalid: boolean;
+    backend: 'nft' | 'legacy';
+    policy?: 'drop' | 'accept';
+    rules?: RulesModel;
+  },
+  ports: number[] = [],
+): string[][] {
   if (fw.rules) {
     // The counting table goes in after the user's ruleset, so a `flush ruleset` in it cannot remove it.
     // The ruleset's text travels in the command itself (an argument, not a host path), so it
@@ -57,6 +63,7 @@ export function serverFirewallCommands(fw: {
   const firewall = ['ctlab-firewall', '--backend', fw.backend];
   if (!fw.dropInvalid) firewall.push('--no-drop-invalid');
   if (fw.policy === 'accept') firewall.push('--policy', 'accept');
+  for (const p of ports) if (p !== 80) firewall.push('--port', String(p));
   return [firewall];
 }
 

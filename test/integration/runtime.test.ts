@@ -279,8 +279,9 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
       expect(closed.exitCode).not.toBe(0);
       await s.exec(['ctlab-firewall', '--no-drop-invalid']);
       expect((await s.exec(['iptables-nft', '-S'])).stdout).not.toContain('--ctstate INVALID');
-      await s.exec(['ctlab-firewall', '--backend', 'legacy', '--iperf']);
+      await s.exec(['ctlab-firewall', '--backend', 'legacy', '--iperf', '--port', '8080']);
       expect((await s.exec(['iptables-legacy', '-S'])).stdout).toMatch(/--dport 5201/);
+      expect((await s.exec(['iptables-legacy', '-S'])).stdout).toMatch(/--dport 8080 .*-j ACCEPT/);
       expect((await s.exec(['iptables-nft', '-S', 'INPUT'])).stdout).not.toContain('-A INPUT');
       await s.exec(['ctlab-firewall', '--flush']);
       expect((await s.exec(['nstat', '-a'])).exitCode).toBe(0);
@@ -293,6 +294,19 @@ describe.each(flavors)('$kind runtime (real kernel)', (f) => {
         message: expect.stringContaining('name clash'),
       });
     });
+
+    it.runIf(f.kind === 'docker')(
+      "reads a link helper's own exit: a pair whose name exists fails with File exists, and no helper stays",
+      async () => {
+        await expect(rt.link({ a: LAB.client, b: LAB.mbClient, mtu: 1500 })).rejects.toMatchObject({
+          code: 'LAB',
+          message: expect.stringMatching(/^link client:eth-mb <-> middlebox:eth-client failed: .*File exists/),
+        });
+        const d = await connectDocker();
+        const filters = { label: [`ctlab.run=${rt.runId}`, 'ctlab.kind=helper'] };
+        expect(await d.listContainers({ all: true, filters })).toEqual([]);
+      },
+    );
 
     it.runIf(f.kind === 'netns')('refuses a second runtime with the same run id (name clash)', async () => {
       await expect(NetnsRuntime.create({ runId: rt.runId })).rejects.toMatchObject({
@@ -435,19 +449,26 @@ describeWith(docker, 'cleanup after a killed run (real Docker)', () => {
     expect(await labelled(runId)).toBe(0);
   }, 60_000);
 
-  it('SIGTERM during a run destroys the lab and exits 143', async () => {
-    const runId = newRunId();
-    const c = await startChild(runId);
-    const deadline = Date.now() + 30_000;
-    while (!c.output().includes('holding')) {
-      if (Date.now() > deadline) throw new Error(`child did not come up:\n${c.output()}`);
-      await sleep(50);
-    }
-    expect(await labelled(runId)).toBe(3);
-    c.p.kill('SIGTERM');
-    expect(await c.exited).toBe(143);
-    expect(await labelled(runId)).toBe(0);
-  }, 60_000);
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)(
+    '%s during a run destroys the lab and exits %i',
+    async (signal, code) => {
+      const runId = newRunId();
+      const c = await startChild(runId);
+      const deadline = Date.now() + 30_000;
+      while (!c.output().includes('holding')) {
+        if (Date.now() > deadline) throw new Error(`child did not come up:\n${c.output()}`);
+        await sleep(50);
+      }
+      expect(await labelled(runId)).toBe(3);
+      c.p.kill(signal);
+      expect(await c.exited).toBe(code);
+      expect(await labelled(runId)).toBe(0);
+    },
+    60_000,
+  );
 });
 
 describeWith(netns, 'cleanup after a killed run (netns)', () => {
