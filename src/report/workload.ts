@@ -126,3 +126,8 @@ export function completeLabel(vs: VariantResult[]): string {
 }
 
 export { workloadComplete };
+
+/** An expectation's measured value for a reader: a text quoted on one line (JSON), the rest as is. */
+export function actualText(a: number | boolean | string | null): string {
+  return typeof a === 'string' ? JSON.stringify(a) : String(a);
+}
