@@ -28,6 +28,7 @@ import { loadScenarioOnKernel } from '../scenario/kernel-sysctls.js';
 import { imagesRuntimeProblem } from '../scenario/images.js';
 import { checkScenarioRules, loadScenario, scenarioInputFiles } from '../scenario/load.js';
 import { buildImages, clean, doctor, isRuntimeKind, prepareRuntime, RUNTIME_KINDS, type RuntimeKind } from './lab.js';
+import { actualText } from '../report/workload.js';
 
 export const EXIT = { OK: 0, EXPECTATION: 1, USAGE: 2, LAB: 3 } as const;
 
@@ -312,7 +313,7 @@ export function program(): Command {
           for (const v of r.variants) {
             for (const e of v.expectations)
               process.stdout.write(
-                `  ${e.passed ? 'ok  ' : 'FAIL'} ${variantLabel(r, v)}: ${e.text} (measured ${String(e.actual)})\n`,
+                `  ${e.passed ? 'ok  ' : 'FAIL'} ${variantLabel(r, v)}: ${e.text} (measured ${actualText(e.actual)})\n`,
               );
           }
           for (const pr of r.problems) process.stdout.write(`  PROBLEM ${pr}\n`);

@@ -93,7 +93,7 @@ export interface RequestSummary {
   ok: number;
   /** Attempts the server acknowledged with another byte count than was sent (upload, bulk to-server). */
   wrongCount: number;
-  /** Payload bytes moved by the requests that ended ok: response bodies received, or upload bodies acknowledged. */
+  /** Payload bytes moved over every attempt: response body bytes received (also of attempts that failed midway), upload body bytes the server acknowledged. */
   bytes: number;
   /** Request body bytes sent by the requests that ended ok. */
   bytesSent: number;
@@ -414,9 +414,9 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
             nextToken: null,
           };
           emit(ev);
+          bytes += p.upload ? (acknowledged ?? 0) : got;
           if (outcome === 'ok') {
             ok++;
-            bytes += p.upload ? (acknowledged ?? 0) : got;
             bytesSent += r.bytesSent;
             break;
           }

@@ -1,6 +1,7 @@
 // The matrix for the terminal: a grid (rows = firewall, columns = server configuration) and a
 // flat list with each cell's numbers and failed expectations.
 import type { MatrixCellResult, MatrixResult } from './result.js';
+import { workloadCell } from '../report/workload.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -68,7 +69,9 @@ export function cellList(m: MatrixResult): string {
   const rows = m.cells.map((c) => [
     c.name,
     c.outcome,
-    `${n(c.harvest.records)}/${n(c.harvest.expectedRecords)}`,
+    c.workload && c.workload.kind !== 'oai-pmh'
+      ? workloadCell(c.workload)
+      : `${n(c.harvest.records)}/${n(c.harvest.expectedRecords)}`,
     n(c.attempts.timedOut),
     n(c.server.invalidDrops),
     n(c.server.conntrackInvalid),

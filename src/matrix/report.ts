@@ -6,6 +6,7 @@ import { PAGE_CSS } from '../report/page.js';
 import { relText } from './render.js';
 import { shardLinesMarkdown, shardSectionHtml } from './shard-report.js';
 import type { CellOutcome, MatrixCellResult, MatrixResult } from './result.js';
+import { workloadProgress } from '../report/workload.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const mbps = (b: number) => `${(b / 1e6).toFixed(2)} MB/s`;
@@ -27,7 +28,7 @@ function gridCell(m: MatrixResult, c: MatrixCellResult | undefined): string {
     `<b>${esc(OUTCOME_WORDS[c.outcome])}</b>${m.control?.cell === c.name ? ' <span class="sub">(control)</span>' : ''}`,
     c.outcome === 'error'
       ? esc(c.error ?? '')
-      : `${n(c.harvest.records)} / ${n(c.harvest.expectedRecords)} records · ${n(c.attempts.timedOut)} timed out`,
+      : `${c.workload && c.workload.kind !== 'oai-pmh' ? esc(workloadProgress(c.workload)) : `${n(c.harvest.records)} / ${n(c.harvest.expectedRecords)} records`} · ${n(c.attempts.timedOut)} timed out`,
     c.outcome === 'error'
       ? ''
       : `${n(c.server.invalidDrops)} INVALID drops · conntrack invalid ${n(c.server.conntrackInvalid)}`,

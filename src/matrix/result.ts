@@ -2,7 +2,7 @@
 // are documented (README, "Matrix"): add fields freely, never rename these.
 import { checkExpectations } from '../result/expectations.js';
 import { MATRIX_ONLY_METRICS, relativeThroughput, workloadComplete } from '../result/metrics.js';
-import type { RunResult, VariantResult } from '../result/types.js';
+import type { RunResult, VariantResult, WorkloadResult } from '../result/types.js';
 import type { MatrixCell } from './cells.js';
 import type { ShardInfo } from './shard.js';
 
@@ -21,6 +21,8 @@ export interface MatrixCellResult {
   /** Every expectation met, and the run trustworthy (no NFQUEUE drop, middlebox alive). */
   passed: boolean;
   harvest: { records: number; expectedRecords: number; complete: boolean };
+  /** The workload's section of the cell's run (result.json's `variants[].workload`); absent when the cell could not run. */
+  workload?: WorkloadResult;
   attempts: { total: number; timedOut: number; failed: number };
   server: { invalidDrops: number; conntrackInvalid: number };
   throughputBytesPerSec: number;
@@ -165,6 +167,7 @@ export function cellResult(run: CellRun, control: VariantResult | undefined): Ma
     outcome: outcomeOf(v),
     passed: run.result.passed && expectations.every((e) => e.passed),
     harvest: { records: v.harvest.records, expectedRecords: v.harvest.expectedRecords, complete: workloadComplete(v) },
+    ...(v.workload ? { workload: v.workload } : {}),
     attempts: { total: v.attempts.total, timedOut: v.attempts.timedOut, failed: v.attempts.failed },
     server: { invalidDrops: v.server.invalidDrops, conntrackInvalid: v.server.conntrackInvalid },
     throughputBytesPerSec: v.throughputBytesPerSec,

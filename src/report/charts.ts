@@ -86,7 +86,8 @@ function axes(f: ChartFrame, yMax: number, yFmt: (v: number) => string, kind: st
 }
 
 /** Attempts as bars on a timeline, one row per page, coloured by outcome. */
-export function attemptsChart(spans: readonly AttemptSpan[], f: ChartFrame): string {
+/** `unit`: what a row is, "page" for a harvest, "request" for the other workloads. */
+export function attemptsChart(spans: readonly AttemptSpan[], f: ChartFrame, unit = 'page'): string {
   const pages = [...new Set(spans.map((s) => s.page))].sort((a, b) => a - b);
   const rows = Math.max(1, pages.length);
   const pw = f.width - M.left - M.right;
@@ -100,7 +101,7 @@ export function attemptsChart(spans: readonly AttemptSpan[], f: ChartFrame): str
   pages.forEach((p, i) => {
     if (i % every === 0)
       parts.push(
-        `<text x="${M.left - 6}" y="${(M.top + i * rowH + rowH / 2 + 4).toFixed(1)}" class="yl">page ${p}</text>`,
+        `<text x="${M.left - 6}" y="${(M.top + i * rowH + rowH / 2 + 4).toFixed(1)}" class="yl">${unit} ${p}</text>`,
       );
   });
   for (const s of spans) {
@@ -111,7 +112,7 @@ export function attemptsChart(spans: readonly AttemptSpan[], f: ChartFrame): str
     const c = OUTCOME_COLOURS[s.outcome] ?? '#37474f';
     parts.push(
       `<rect class="pt" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${barH.toFixed(1)}" rx="2" fill="${c}" data-outcome="${esc(s.outcome)}">` +
-        `<title>page ${s.page}, attempt ${s.attempt}${s.localPort !== null ? `, port ${s.localPort}` : ''}: ${esc(OUTCOME_LABELS[s.outcome] ?? s.outcome)}, ${fmtSec(s.startMs)} → ${fmtSec(s.endMs)}</title></rect>`,
+        `<title>${unit} ${s.page}, attempt ${s.attempt}${s.localPort !== null ? `, port ${s.localPort}` : ''}: ${esc(OUTCOME_LABELS[s.outcome] ?? s.outcome)}, ${fmtSec(s.startMs)} → ${fmtSec(s.endMs)}</title></rect>`,
     );
   }
   if (spans.length === 0)

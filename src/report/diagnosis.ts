@@ -56,10 +56,11 @@ export function outcomeWords(a: Attempt): string {
 }
 
 /** One flow, joined across the middlebox, conntrack, the harvester and nginx, in one or more plain sentences. */
-export function flowSentence(d: FlowDiagnosis, attempts: readonly Attempt[]): string {
+/** `unit`: what the client's attempts fetch, "page" for a harvest, "request" for the other workloads. */
+export function flowSentence(d: FlowDiagnosis, attempts: readonly Attempt[], unit = 'page'): string {
   const a = d.attemptIndex === null ? undefined : attempts[d.attemptIndex];
   const who = a
-    ? `attempt ${a.attempt} of page ${a.page} (client port ${a.localPort})`
+    ? `attempt ${a.attempt} of ${unit} ${a.page} (client port ${a.localPort})`
     : `flow ${d.ordinal} (${d.client}), which no harvester attempt claims,`;
   const parts: string[] = [];
   parts.push(`${who} ${a ? outcomeWords(a) : 'was seen by the middlebox'}`);
@@ -117,15 +118,20 @@ export function dropNote(d: DropAccounting): string {
 }
 
 /** What nginx logged set against what the client tried, for one mismatch. */
-export function mismatchSentence(m: NginxMismatch, attempts: readonly Attempt[]): string {
+export function mismatchSentence(
+  m: NginxMismatch,
+  attempts: readonly Attempt[],
+  unit = 'page',
+  server = 'nginx',
+): string {
   const a = m.attemptIndex === null ? undefined : attempts[m.attemptIndex];
   if (m.kind === 'client-never-tried' || !a)
-    return `nginx logged a request from port ${m.remotePort} ("${m.nginx?.request ?? ''}") that matches no harvester attempt.`;
-  const who = `attempt ${a.attempt} of page ${a.page} (port ${a.localPort})`;
+    return `${server} logged a request from port ${m.remotePort} ("${m.nginx?.request ?? ''}") that matches no harvester attempt.`;
+  const who = `attempt ${a.attempt} of ${unit} ${a.page} (port ${a.localPort})`;
   if (m.kind === 'server-complete-client-failed' && m.nginx) {
-    return `nginx logged ${who} complete (status ${m.nginx.status}, ${fmt(m.nginx.bytesSent)} bytes) but the client received ${fmt(a.bytes)} bytes and ${a.outcome === 'read-timeout' ? 'timed out' : `ended with ${a.outcome}`}.`;
+    return `${server} logged ${who} complete (status ${m.nginx.status}, ${fmt(m.nginx.bytesSent)} bytes) but the client received ${fmt(a.bytes)} bytes and ${a.outcome === 'read-timeout' ? 'timed out' : `ended with ${a.outcome}`}.`;
   }
-  return `nginx never logged ${who}: the response was still in flight when the client gave up after ${secs(a.totalMs)}.`;
+  return `${server} never logged ${who}: the response was still in flight when the client gave up after ${secs(a.totalMs)}.`;
 }
 
 /** The client's conntrack (its NAT) in one sentence; undefined when the run did not capture its reasons. */

@@ -10,7 +10,7 @@ import { dropNote, flowSentence, headline, mismatchSentence, NSTAT_MEANINGS } fr
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from '../result/types.js';
 import { workloadKind } from '../result/metrics.js';
-import { completeLabel, progressWords, workloadComplete, workloadNoun } from './workload.js';
+import { actualText, completeLabel, progressWords, workloadComplete, workloadNoun } from './workload.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
@@ -45,6 +45,16 @@ export const FILE_DESCRIPTIONS: Record<string, string> = {
   'middlebox.log': "the middlebox's log",
   'topology.json': 'the lab as planned: hosts, links, commands',
 };
+
+/** What the client's attempts fetch, for the diagnosis's sentences. */
+function unitOf(v: VariantResult): string {
+  return workloadKind(v) === 'oai-pmh' ? 'page' : 'request';
+}
+
+/** Who served them: nginx for a harvest, ctlab's HTTP service for the other workloads. */
+function serverOf(v: VariantResult): string {
+  return workloadKind(v) === 'oai-pmh' ? 'nginx' : "the server's HTTP service";
+}
 
 function label(r: RunResult, v: VariantResult): string {
   return variantLabel(r, v);
@@ -145,7 +155,7 @@ function expectations(r: RunResult): string {
   const items = r.variants.flatMap((v) =>
     v.expectations.map(
       (e) =>
-        `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔ met' : '✘ FAILED'}</b> ${esc(label(r, v))}: <code>${esc(e.text)}</code> — measured ${esc(String(e.actual))}</li>`,
+        `<li class="${e.passed ? 'ok' : 'fail'}"><b>${e.passed ? '✔ met' : '✘ FAILED'}</b> ${esc(label(r, v))}: <code>${esc(e.text)}</code> — measured ${esc(actualText(e.actual))}</li>`,
     ),
   );
   return items.length ? `<ul class="exp">${items.join('')}</ul>` : '<p>No expectation was declared.</p>';
@@ -198,18 +208,22 @@ function charts(r: RunResult, ev: Record<string, VariantEvidence | undefined>): 
   return [
     row(
       'Attempts over time',
-      'Each bar is one request for one page, from its start to its end, coloured by how it ended. Same time scale on both sides.',
-      (_v, e) =>
-        attemptsChart(e.series.attempts, {
-          width,
-          height: attemptsHeight,
-          xMaxMs,
-          title: `Attempts (${e.attempts.length})`,
-        }),
+      'Each bar is one attempt of one request (one page of a harvest), from its start to its end, coloured by how it ended. Same time scale on both sides.',
+      (v, e) =>
+        attemptsChart(
+          e.series.attempts,
+          {
+            width,
+            height: attemptsHeight,
+            xMaxMs,
+            title: `Attempts (${e.attempts.length})`,
+          },
+          unitOf(v),
+        ),
     ) + legend(outcomes),
     row(
       'Data received over time',
-      'Bytes per second reaching the client (from the client-side capture). A healthy harvest keeps this up; a stalled one drops to zero while the client waits.',
+      'Bytes per second reaching the client (from the client-side capture). A healthy download keeps this up; a stalled one drops to zero while the client waits.',
       (_v, e) =>
         barsChart(
           tp.get(e)!,
@@ -309,7 +323,7 @@ function flowsSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
     out.push(
       `<ol class="flows">${shown
         .slice(0, MAX_FLOWS)
-        .map((f) => `<li data-flow="${f.ordinal}">${esc(flowSentence(f, e.attempts))}</li>`)
+        .map((f) => `<li data-flow="${f.ordinal}">${esc(flowSentence(f, e.attempts, unitOf(v)))}</li>`)
         .join('')}</ol>`,
     );
     if (shown.length > MAX_FLOWS)
@@ -323,16 +337,16 @@ function nginxSection(r: RunResult, ev: Record<string, VariantEvidence | undefin
     .map((v) => {
       const e = ev[variantDir(r, v)];
       if (!e) return '';
-      const head = `<p><b>${esc(label(r, v))}</b>: nginx logged ${n(e.nginx.requests)} request${e.nginx.requests === 1 ? '' : 's'} (${n(e.nginx.complete)} complete); the client made ${n(e.attempts.length)} attempt${e.attempts.length === 1 ? '' : 's'}.</p>`;
+      const head = `<p><b>${esc(label(r, v))}</b>: ${serverOf(v)} logged ${n(e.nginx.requests)} request${e.nginx.requests === 1 ? '' : 's'} (${n(e.nginx.complete)} complete); the client made ${n(e.attempts.length)} attempt${e.attempts.length === 1 ? '' : 's'}.</p>`;
       const ms = e.nginx.mismatches;
       return (
         head +
         (ms.length
           ? `<ul>${ms
               .slice(0, MAX_FLOWS)
-              .map((m) => `<li>${esc(mismatchSentence(m, e.attempts))}</li>`)
+              .map((m) => `<li>${esc(mismatchSentence(m, e.attempts, unitOf(v), serverOf(v)))}</li>`)
               .join('')}</ul>`
-          : '<p class="okline">Every attempt the client made matches what nginx logged.</p>')
+          : `<p class="okline">Every attempt the client made matches what ${serverOf(v)} logged.</p>`)
       );
     })
     .join('');

@@ -3,6 +3,7 @@
 import { escXml } from './escape.js';
 import { variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from '../result/types.js';
+import { actualText } from './workload.js';
 
 export function renderJunit(r: RunResult): string {
   const label = (v: VariantResult) => variantLabel(r, v);
@@ -16,7 +17,7 @@ export function renderJunit(r: RunResult): string {
       const head = `    <testcase classname="${escXml(`ctlab.${r.scenario}.${label(v)}`)}" name="${escXml(e.text)}" time="${time}"`;
       if (e.passed) return `${head}/>`;
       failures++;
-      const msg = `expected ${e.text}, measured ${String(e.actual)}`;
+      const msg = `expected ${e.text}, measured ${actualText(e.actual)}`;
       return `${head}>\n      <failure message="${escXml(msg)}" type="expectation">${escXml(`${msg}\nverdict: ${r.verdict}`)}</failure>\n    </testcase>`;
     });
     const f = v.expectations.filter((e) => !e.passed).length;

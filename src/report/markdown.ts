@@ -7,7 +7,7 @@ import { fmtRate } from './charts.js';
 import { headline } from './diagnosis.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from '../result/types.js';
-import { completeLabel, progressRow, workloadComplete } from './workload.js';
+import { actualText, completeLabel, progressRow, workloadComplete } from './workload.js';
 
 /** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
 export function mdEscape(s: unknown): string {
@@ -71,7 +71,7 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   for (const v of r.variants) {
     for (const e of v.expectations)
       out.push(
-        `- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: ${mdEscape(e.text)} — measured ${mdEscape(String(e.actual))}`,
+        `- ${e.passed ? '✅' : '❌'} ${mdEscape(label(v))}: ${mdEscape(e.text)} — measured ${mdEscape(actualText(e.actual))}`,
       );
   }
   if (r.variants.every((v) => v.expectations.length === 0)) out.push('- (none declared)');

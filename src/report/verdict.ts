@@ -119,19 +119,21 @@ function fmtMs(x: number | null): string {
 export function variantTable(r: RunResult): string {
   const cols = r.variants.map((v) => variantLabel(r, v));
   const progress = progressRow(r.variants);
+  // A command's HTTP is its own business: ctlab has no attempts of it to show.
+  const http = (f: (v: VariantResult) => string) => (v: VariantResult) => (workloadKind(v) === 'command' ? '-' : f(v));
   const rows: [string, (v: VariantResult) => string][] = [
     ['be_liberal', (v) => flag(v) ?? '-'],
     [progress.label, progress.cell],
     [completeLabel(r.variants), (v) => (workloadComplete(v) ? 'yes' : 'NO')],
-    ['attempts', (v) => n(v.attempts.total)],
+    ['attempts', http((v) => n(v.attempts.total))],
     [
       'timed out',
-      (v) => `${v.attempts.timedOut} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`,
+      http((v) => `${v.attempts.timedOut} (connect ${v.attempts.connectTimeouts}, read ${v.attempts.readTimeouts})`),
     ],
-    ['retries', (v) => n(v.attempts.retries)],
-    ['connect p50 / p99', (v) => `${fmtMs(v.connectMs.p50)} / ${fmtMs(v.connectMs.p99)}`],
-    ['request p50 / p99', (v) => `${fmtMs(v.requestMs.p50)} / ${fmtMs(v.requestMs.p99)}`],
-    ['throughput', (v) => `${(v.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`],
+    ['retries', http((v) => n(v.attempts.retries))],
+    ['connect p50 / p99', http((v) => `${fmtMs(v.connectMs.p50)} / ${fmtMs(v.connectMs.p99)}`)],
+    ['request p50 / p99', http((v) => `${fmtMs(v.requestMs.p50)} / ${fmtMs(v.requestMs.p99)}`)],
+    ['throughput', http((v) => `${(v.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`)],
     [
       r.variants.every((v) => workloadKind(v) === 'oai-pmh') ? 'harvest time' : 'workload time',
       (v) => fmtMs(v.durationMs),

@@ -34,7 +34,11 @@ function section(v: VariantResult): WorkloadResult {
 
 /** How far it got, e.g. "3,812 of 3,812 records", "3 of 20 uploads acknowledged", "the command exited 127". */
 export function progressWords(v: VariantResult): string {
-  const w = section(v);
+  return workloadProgress(section(v));
+}
+
+/** progressWords() from a workload section alone (a matrix cell keeps only the section). */
+export function workloadProgress(w: WorkloadResult): string {
   switch (w.kind) {
     case 'oai-pmh':
       return `${n(w.records)} of ${n(w.expectedRecords)} records`;
@@ -100,24 +104,25 @@ export function progressRow(vs: VariantResult[]): { label: string; cell: (v: Var
             : only === 'command'
               ? 'command exit'
               : 'workload';
-  const cell = (v: VariantResult) => {
-    const w = section(v);
-    switch (w.kind) {
-      case 'oai-pmh':
-        return `${n(w.records)} / ${n(w.expectedRecords)}`;
-      case 'http':
-        return `${n(w.ok)} / ${n(w.requests)}`;
-      case 'upload':
-        return `${n(w.acknowledged)} / ${n(w.requests)}`;
-      case 'bulk':
-        return w.targetBytes !== null
-          ? `${bytesWords(w.bytes ?? 0)} / ${bytesWords(w.targetBytes)}`
-          : bytesWords(w.bytes ?? 0);
-      case 'command':
-        return w.timedOut ? `stopped (${w.signal ?? 'timeout'})` : `exit ${w.exitCode}`;
-    }
-  };
-  return { label, cell };
+  return { label, cell: (v: VariantResult) => workloadCell(section(v)) };
+}
+
+/** A table cell of how far it got: "3,812 / 3,812", "3 / 20", "12 MB / 50 MB", "exit 0". */
+export function workloadCell(w: WorkloadResult): string {
+  switch (w.kind) {
+    case 'oai-pmh':
+      return `${n(w.records)} / ${n(w.expectedRecords)}`;
+    case 'http':
+      return `${n(w.ok)} / ${n(w.requests)}`;
+    case 'upload':
+      return `${n(w.acknowledged)} / ${n(w.requests)}`;
+    case 'bulk':
+      return w.targetBytes !== null
+        ? `${bytesWords(w.bytes ?? 0)} / ${bytesWords(w.targetBytes)}`
+        : bytesWords(w.bytes ?? 0);
+    case 'command':
+      return w.timedOut ? `stopped (${w.signal ?? 'timeout'})` : `exit ${w.exitCode}`;
+  }
 }
 
 /** The "complete" row's label: "harvest complete", "workload complete". */
@@ -126,3 +131,8 @@ export function completeLabel(vs: VariantResult[]): string {
 }
 
 export { workloadComplete };
+
+/** An expectation's measured value for a reader: a text quoted on one line (JSON), the rest as is. */
+export function actualText(a: number | boolean | string | null): string {
+  return typeof a === 'string' ? JSON.stringify(a) : String(a);
+}

@@ -187,7 +187,7 @@ export const METRIC_TABLE = [
   {
     name: 'bytes',
     meaning:
-      'payload bytes the workload moved: response bodies received (oai-pmh, http, bulk to-client), body bytes the server counted (upload, bulk to-server)',
+      'bytes the workload moved: every byte received (oai-pmh), response body bytes received, also of attempts that failed midway (http, bulk to-client), body bytes the server acknowledged (upload, bulk to-server)',
     unit: 'bytes',
     runs: 'bytes',
     read: (v) => (v.workload ? v.workload.bytes : null),
