@@ -101,7 +101,7 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
 }
 
 /** Stop the captures (SIGINT: tcpdump flushes and closes the file) and wait for them. */
-async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
+export async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
   await Promise.all(
     caps.map((c) =>
       nodes(c.node).exec(
@@ -172,7 +172,7 @@ export async function runActions(
   return out;
 }
 
-async function stopMiddlebox(mb: LabNode): Promise<void> {
+export async function stopMiddlebox(mb: LabNode): Promise<void> {
   await mb.exec(
     [
       'sh',
@@ -218,13 +218,13 @@ export interface VariantRunOptions {
 }
 
 /** The lab's nodes by name, once they are up. */
-type NodeOf = (name: string) => LabNode;
+export type NodeOf = (name: string) => LabNode;
 
 /**
  * Bring the lab up: hosts, links, set-up commands, the middlebox, the captures. Any failure is
  * a LabSetupError (nothing measured yet: the run may try a fresh lab).
  */
-async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
+export async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
   const nodes = new Map<string, LabNode>();
   const node: NodeOf = (name) => nodes.get(name)!; // asked only for the topology's nodes, all added below
   try {
