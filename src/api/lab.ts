@@ -138,13 +138,13 @@ class StartedLab implements Lab {
     this.inner(name); // a bad name fails here, not at the first exec
     return {
       name,
-      exec: (command, options) => this.inner(name).exec(command, options),
-      readFile: (path) => this.inner(name).readFile(path),
-      writeFile: (path, content) => this.inner(name).writeFile(path, content),
+      exec: async (command, options) => this.inner(name).exec(command, options),
+      readFile: async (path) => this.inner(name).readFile(path),
+      writeFile: async (path, content) => this.inner(name).writeFile(path, content),
     };
   }
 
-  exec(name: LabNodeName, command: string[], options?: ExecOptions): Promise<ExecResult> {
+  async exec(name: LabNodeName, command: string[], options?: ExecOptions): Promise<ExecResult> {
     return this.node(name).exec(command, options);
   }
 
@@ -159,7 +159,8 @@ class StartedLab implements Lab {
     return { server: server.counters, client: client.counters, middlebox: middlebox.counters };
   }
 
-  captures(options: { dir?: string } = {}): Promise<LabCapture[]> {
+  async captures(options: { dir?: string } = {}): Promise<LabCapture[]> {
+    if (!this.stopped) this.inner('server'); // a stopped lab's captures are gone (unless read before)
     this.stopped ??= (async () => {
       await stopCaptures(this.nodeOf, this.topo.captures);
       const byNode = Object.fromEntries(
