@@ -1,5 +1,5 @@
 // The build's record of what it compiled: `npm run build` (after tsc succeeds) writes the sha256
-// of every source the build reads (src/**/*.ts, bench/**/*.ts, tsconfig.json, tsconfig.types.json) to
+// of every source the build reads (src/**/*.ts, bench/**/*.ts, tsconfig.json) to
 // dist/.build-sources.json; the tests' global setup (test/dist-fresh.ts) recomputes them and
 // refuses to run against a dist/ built from other sources. Plain JavaScript: it runs before
 // anything is compiled.
@@ -12,7 +12,7 @@ export const STAMP = join('dist', '.build-sources.json');
 
 /** sha256 of each source of the build, by repository-relative '/'-separated path, sorted. */
 export function sourceHashes(root) {
-  const files = ['tsconfig.json', 'tsconfig.types.json'];
+  const files = ['tsconfig.json'];
   const walk = (dir) => {
     if (!existsSync(join(root, dir))) return;
     for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
