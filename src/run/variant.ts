@@ -172,7 +172,7 @@ export async function runActions(
   return out;
 }
 
-export async function stopMiddlebox(mb: LabNode): Promise<void> {
+async function stopMiddlebox(mb: LabNode): Promise<void> {
   await mb.exec(
     [
       'sh',
