@@ -114,6 +114,19 @@ else
   done_stage "npm install (no lockfile)"
 fi
 
+# The example suite (examples/, run by `npm test` after the main suite) has its own packages
+# (vitest, typescript); ctlab itself is linked from here (file:..), not copied.
+stage "example suite's node modules"
+EX_STAMP=examples/node_modules/.ctlab-setup-stamp
+EX_WANT=$( (cat examples/package.json examples/package-lock.json; node --version) | sha256sum | cut -d' ' -f1)
+if [ -f "$EX_STAMP" ] && [ "$(cat "$EX_STAMP")" = "$EX_WANT" ]; then
+  done_stage "up to date"
+else
+  (cd examples && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$EX_WANT" > "$EX_STAMP"
+  done_stage "npm ci"
+fi
+
 # --- compile ---------------------------------------------------------------------------------
 stage "build (tsc + in-lab bundles)"
 npm run build --silent

@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import { CtlabError } from '../errors.js';
 import type { LabImages } from '../runtime/images.js';
 import { newRunId } from '../runtime/labels.js';
-import { installCleanupTraps } from '../runtime/traps.js';
+import { installCleanupTraps, type TrapOptions } from '../runtime/traps.js';
 import type { Runtime } from '../runtime/types.js';
 
 export const RUNTIME_KINDS = ['docker', 'netns'] as const;
@@ -20,8 +20,8 @@ export function isRuntimeKind(v: string): v is RuntimeKind {
 }
 
 /** Destroy the lab on SIGINT/SIGTERM/SIGHUP or a crash; the traps go away with a normal destroy(). */
-async function withCleanupTraps<R extends Runtime>(rt: R): Promise<R> {
-  const untrap = installCleanupTraps(rt);
+async function withCleanupTraps<R extends Runtime>(rt: R, traps?: TrapOptions): Promise<R> {
+  const untrap = installCleanupTraps(rt, traps);
   const destroy = rt.destroy.bind(rt);
   rt.destroy = async () => {
     try {
@@ -43,6 +43,8 @@ export async function prepareRuntime(o: {
   runId: string;
   verbose?: boolean;
   progress: (m: string) => void;
+  /** How the runtimes trap signals and crashes (the library API traps signals only). */
+  traps?: TrapOptions;
 }): Promise<(runId: string) => Promise<Runtime>> {
   if (o.kind === 'docker') {
     const images = await buildImages({ runId: o.runId, verbose: o.verbose, progress: o.progress });
@@ -54,7 +56,7 @@ export async function prepareRuntime(o: {
     await ensureReaper(o.progress).catch((err) => {
       throw dockerError(err, 'starting testcontainers');
     });
-    return (id) => runtimeFor(id, images);
+    return (id) => runtimeFor(id, images, o.traps);
   }
   const t = Date.now();
   const { checkNetnsHost } = await import('../runtime/netns/host-check.js');
@@ -64,13 +66,16 @@ export async function prepareRuntime(o: {
   o.progress(
     `netns runtime ready in ${((Date.now() - t) / 1000).toFixed(1)} s (host programs ok; NFQUEUE addon ${addon})`,
   );
-  return (id) => netnsRuntimeFor(id);
+  return (id) => netnsRuntimeFor(id, { traps: o.traps });
 }
 
 /** A namespace runtime (no Docker) whose lab is removed on Ctrl-C, SIGTERM or a crash. */
-export async function netnsRuntimeFor(runId: string, opts: { optRoot?: string } = {}): Promise<Runtime> {
+export async function netnsRuntimeFor(
+  runId: string,
+  opts: { optRoot?: string; traps?: TrapOptions } = {},
+): Promise<Runtime> {
   const { NetnsRuntime } = await import('../runtime/netns/runtime.js');
-  return withCleanupTraps(await NetnsRuntime.create({ runId, optRoot: opts.optRoot }));
+  return withCleanupTraps(await NetnsRuntime.create({ runId, optRoot: opts.optRoot }), opts.traps);
 }
 
 export async function buildImages(o: {
@@ -92,9 +97,9 @@ export async function buildImages(o: {
 }
 
 /** A Docker runtime whose lab is removed on Ctrl-C, SIGTERM or a crash. */
-export async function runtimeFor(runId: string, images: LabImages): Promise<Runtime> {
+export async function runtimeFor(runId: string, images: LabImages, traps?: TrapOptions): Promise<Runtime> {
   const { DockerRuntime } = await import('../runtime/docker.js');
-  return withCleanupTraps(await DockerRuntime.create({ runId, images }));
+  return withCleanupTraps(await DockerRuntime.create({ runId, images }), traps);
 }
 
 export async function clean(o: { runId?: string; images?: boolean }): Promise<string> {

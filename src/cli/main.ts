@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { runScenario } from '../run/run.js';
+import { checkImages, checkVariants, loadScenarioInput, runHere } from '../api/run.js';
 import { runMatrix } from '../matrix/run.js';
 import { cellList, failureLines, gridTable } from '../matrix/render.js';
 import {
@@ -77,19 +77,14 @@ function kernelRunner(o: {
 }): KernelRunner {
   return async (spec, dir) => {
     if (spec === 'host') {
-      const createRuntime = await prepareRuntime({
-        kind: o.runtime,
-        runId: o.runId,
-        verbose: o.verbose,
-        progress: o.log,
-      });
-      const result = await runScenario(o.scenario, {
+      const result = await runHere(o.scenario, {
         outDir: dir,
+        runtime: o.runtime,
+        verbose: o.verbose,
         seed: o.seed,
         variants: o.variants,
         parallel: o.parallel,
         runId: o.runId,
-        createRuntime,
         progress: o.log,
       });
       return { result, release: result.variants[0]?.kernel || result.kernel, runtime: o.runtime, vm: null };
@@ -253,24 +248,18 @@ export function program(): Command {
       ) => {
         const t0 = Date.now();
         // The sysctls are checked on this kernel when the lab runs here; a VM's guest checks its own.
-        const s =
-          !o.kernel || o.kernel.includes('host')
-            ? (await loadScenarioOnKernel(file, (m) => process.stderr.write(`ctlab: warning: ${m}\n`))).scenario
-            : loadScenario(file);
-        const noImages = imagesRuntimeProblem(s, { runtime: o.runtime, kernels: o.kernel });
-        if (noImages) throw new CtlabError('SCENARIO', `${file}: ${noImages}`);
-        for (const w of await checkScenarioRules(s)) process.stderr.write(`note: ${w}\n`);
-        if (s.variants.length === 0)
-          throw new CtlabError('SCENARIO', `${file} has no variants, only a matrix`, {
-            hint: `run it with \`ctlab matrix ${file}\``,
-          });
-        if (o.variant) {
-          const unknown = o.variant.filter((n) => !s.variants.some((v) => v.name === n));
-          if (unknown.length)
-            throw new CtlabError('SCENARIO', `no variant ${unknown.map((u) => `"${u}"`).join(', ')} in ${file}`, {
-              hint: `variants: ${s.variants.map((v) => v.name).join(', ')}`,
-            });
+        const say = {
+          warn: (m: string) => process.stderr.write(`ctlab: warning: ${m}\n`),
+          note: (m: string) => process.stderr.write(`note: ${m}\n`),
+        };
+        let s: Scenario;
+        if (!o.kernel || o.kernel.includes('host')) s = await loadScenarioInput(file, say);
+        else {
+          s = loadScenario(file);
+          for (const w of await checkScenarioRules(s)) say.note(w);
         }
+        checkImages(s, { runtime: o.runtime, kernels: o.kernel });
+        checkVariants(s, o.variant);
         const runId = newRunId();
         const out = resolve(o.out ?? join('runs', `${s.name}-${runId}`));
         const log = (m: string) => process.stderr.write(`[${stamp()}] ${m}\n`);
@@ -295,14 +284,14 @@ export function program(): Command {
             }),
           });
         } else {
-          const createRuntime = await prepareRuntime({ kind: o.runtime, runId, verbose: o.verbose, progress: log });
-          r = await runScenario(s, {
+          r = await runHere(s, {
             outDir: out,
+            runtime: o.runtime,
+            verbose: o.verbose,
             seed: o.seed,
             variants: o.variant,
             parallel: o.parallel,
             runId,
-            createRuntime,
             progress: log,
           });
         }

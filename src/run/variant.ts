@@ -110,7 +110,7 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
 }
 
 /** Stop the captures (SIGINT: tcpdump flushes and closes the file) and wait for them. */
-async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
+export async function stopCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[]): Promise<void> {
   await Promise.all(
     caps.map((c) =>
       nodes(c.node).exec(
@@ -229,13 +229,13 @@ export interface VariantRunOptions {
 }
 
 /** The lab's nodes by name, once they are up. */
-type NodeOf = (name: string) => LabNode;
+export type NodeOf = (name: string) => LabNode;
 
 /**
  * Bring the lab up: hosts, links, set-up commands, the middlebox, the captures. Any failure is
  * a LabSetupError (nothing measured yet: the run may try a fresh lab).
  */
-async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
+export async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
   const nodes = new Map<string, LabNode>();
   const node: NodeOf = (name) => nodes.get(name)!; // asked only for the topology's nodes, all added below
   try {

@@ -7,6 +7,11 @@ export interface TrapOptions {
   exit?: (code: number) => void;
   /** Where to say what happened (default stderr). */
   log?: (line: string) => void;
+  /**
+   * Also clean up on an uncaught exception or unhandled rejection (default true). A library
+   * caller (a test runner's worker) handles those itself: there only the signals are trapped.
+   */
+  crashes?: boolean;
 }
 
 /**
@@ -62,8 +67,11 @@ export function installCleanupTraps(
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
   process.on('SIGHUP', onSighup);
-  process.on('uncaughtException', onError);
-  process.on('unhandledRejection', onError);
+  const crashes = opts.crashes ?? true;
+  if (crashes) {
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+  }
   return () => {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);

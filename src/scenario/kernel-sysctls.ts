@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CtlabError } from '../errors.js';
-import { loadScenario } from './load.js';
+import { loadScenario, type LoadOptions } from './load.js';
 import type { Scenario } from './model.js';
 import { sysctlKey, type KernelSysctls } from './sysctls.js';
 
@@ -125,7 +125,18 @@ export async function loadScenarioOnKernel(
   path: string,
   warn: (m: string) => void,
 ): Promise<{ scenario: Scenario; kernel?: string }> {
-  const s = loadScenario(path);
+  return checkOnKernel((o) => loadScenario(path, o), warn);
+}
+
+/**
+ * The same for any scenario source (a file, an object built in code): `load` validates it, and
+ * again with this kernel's answers when it sets sysctls.
+ */
+export async function checkOnKernel(
+  load: (o: LoadOptions) => Scenario,
+  warn: (m: string) => void,
+): Promise<{ scenario: Scenario; kernel?: string }> {
+  const s = load({});
   const pairs = scenarioSysctls(s);
   if (pairs.length === 0) return { scenario: s };
   if (process.getuid?.() !== 0) {
@@ -133,5 +144,5 @@ export async function loadScenarioOnKernel(
     return { scenario: s };
   }
   const kernel = await probeKernelSysctls(pairs);
-  return { scenario: loadScenario(path, { kernel }), kernel: kernel.release };
+  return { scenario: load({ kernel }), kernel: kernel.release };
 }

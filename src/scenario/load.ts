@@ -38,8 +38,9 @@ export interface ScenarioProblem {
   message: string;
 }
 
+/** FILE:LINE:COL: field: message; a scenario given as an object has no lines (line 0): FILE: field: message. */
 export function formatProblem(p: ScenarioProblem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+  return `${p.file}${p.line > 0 ? `:${p.line}:${p.col}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
 
 export class ScenarioError extends CtlabError {
@@ -84,17 +85,20 @@ function locate(doc: Document, lc: LineCounter, path: PathKey[], key?: string): 
   return { line: pos.line, col: pos.col };
 }
 
-function toProblems(file: string, doc: Document, lc: LineCounter, issues: ZodIssue[]): ScenarioProblem[] {
+/** Where a field is: its line and column in the file (0, 0 for a scenario given as an object). */
+type Locate = (path: PathKey[], key?: string) => { line: number; col: number };
+
+function toProblems(file: string, where: Locate, issues: ZodIssue[]): ScenarioProblem[] {
   const out: ScenarioProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        const at = locate(doc, lc, issue.path, key);
+        const at = where(issue.path, key);
         out.push({ file, ...at, field: fieldName([...issue.path, key]), message: 'unknown field' });
       }
       continue;
     }
-    out.push({ file, ...locate(doc, lc, issue.path), field: fieldName(issue.path), message: issueMessage(issue) });
+    out.push({ file, ...where(issue.path), field: fieldName(issue.path), message: issueMessage(issue) });
   }
   return out;
 }
@@ -126,10 +130,11 @@ function buildProfile(m: ScenarioFile['middlebox'], name = m.preset): MiddleboxP
 /** How far to check: `kernel` checks sysctl names and values against that kernel's answers. */
 export interface LoadOptions {
   kernel?: KernelSysctls;
+  /** Folder relative paths in the scenario (server.firewall.rules) start from (default: the file's folder). */
+  baseDir?: string;
 }
 
 export function parseScenario(text: string, file: string, opts: LoadOptions = {}): Scenario {
-  const kernel = opts.kernel;
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -146,27 +151,42 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
       }),
     );
   }
-  const raw: unknown = doc.toJS();
+  return validateScenario(doc.toJS(), file, (path, key) => locate(doc, lc, path, key), opts);
+}
+
+/**
+ * A scenario given as an object (the file's shape, e.g. built in a test), validated exactly like
+ * a file: problems name `label` and the field path (there are no lines).
+ */
+export function parseScenarioObject(raw: unknown, label: string, opts: LoadOptions = {}): Scenario {
+  return validateScenario(raw, label, () => ({ line: 0, col: 0 }), {
+    ...opts,
+    baseDir: opts.baseDir ?? process.cwd(),
+  });
+}
+
+/** The file's content (parsed YAML, or an object of its shape) → the model: the schema, then every other check. */
+function validateScenario(raw: unknown, file: string, where: Locate, opts: LoadOptions): Scenario {
+  const kernel = opts.kernel;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ScenarioError([
       {
         file,
-        line: 1,
-        col: 1,
+        ...where([]),
         field: '',
         message: 'a scenario is a YAML mapping (name, path, middlebox, server, workload, variants, ...)',
       },
     ]);
   }
   const parsed = scenarioSchema.safeParse(raw);
-  if (!parsed.success) throw new ScenarioError(toProblems(file, doc, lc, parsed.error.issues));
+  if (!parsed.success) throw new ScenarioError(toProblems(file, where, parsed.error.issues));
   const s = parsed.data;
 
   // Checks the schema cannot express: sysctl names and values, expectations, unique names,
   // loss that can be applied at all.
   const problems: ScenarioProblem[] = [];
   const at = (path: PathKey[], message: string, key?: string) =>
-    problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
+    problems.push({ file, ...where(path, key), field: fieldName(key ? [...path, key] : path), message });
   const workload = resolveWorkload(s.workload, at);
   // An action after the harvest's time limit could never run.
   const checkAction = (a: LabAction, path: PathKey[]) => {
@@ -180,7 +200,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
   // counting chains (checking that it loads needs a namespace: checkRulesLoad, before a run).
   let rules: RulesModel | undefined;
   if (s.server.firewall.rules !== undefined) {
-    const r = readRules(s.server.firewall.rules, dirname(resolve(file)), s.server.firewall.format);
+    const r = readRules(s.server.firewall.rules, opts.baseDir ?? dirname(resolve(file)), s.server.firewall.format);
     if (typeof r === 'string') at(['server', 'firewall', 'rules'], r);
     else {
       rules = r;

@@ -392,6 +392,8 @@ export const scenarioSchema = z
   .strict();
 
 export type ScenarioFile = z.infer<typeof scenarioSchema>;
+/** What a scenario file (or an object given in its place) may hold: defaults not yet applied. */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
 
 // ---- The middlebox process's config (/etc/ctlab/middlebox.json) ----------------------------------
 // The topology writes it from the validated scenario (profile resolved from its preset, loss as

@@ -4,9 +4,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CtlabError } from '../errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+/** parseArgs' values for these options (named, so the type declarations can name it). */
+type Values<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
 
 /** `--name value`, `--name=value` and flags; no positionals. Throws CtlabError on any mistake. */
-export function parseOptions<O extends Options>(argv: string[], options: O) {
+export function parseOptions<O extends Options>(argv: string[], options: O): Values<O> {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
