@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { analyzeVariant } from '../../src/evidence/index.js';
 import type { RunResult } from '../../src/result/types.js';
 import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 
@@ -82,6 +83,23 @@ describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
         (e) => /server\.invalidDrops > 0 \(kernel < 6\.1/.test(e.text) && e.passed,
       ),
     ).toBe(true);
+  });
+
+  it('logs late ACKs on both kernels: INVALID on 5.10, only "ignored" on 6.1', async () => {
+    // conntrack's own reasons (NFLOG group 0) for the held ACKs, per kernel.
+    const logged = async (series: string, reason: RegExp) =>
+      (await analyzeVariant(join(out, on(series, 'flag-off').dir))).reasons
+        .filter((x) => reason.test(x.reason))
+        .reduce((a, x) => a + x.judged, 0);
+    const invalid = await logged('5.10', /^ACK is under the lower bound/);
+    const ignored = await logged('6.1', /^ignored ACK under lower bound/);
+    console.log(
+      `[kernels.test] held ACKs ${on('5.10', 'flag-off').middlebox.counters.lateClientAcks} on 5.10, ${on('6.1', 'flag-off').middlebox.counters.lateClientAcks} on 6.1; ` +
+        `5.10: ${invalid} "ACK is under the lower bound", ${on('5.10', 'flag-off').server.invalidDrops} INVALID drops; 6.1: ${ignored} "ignored ACK under lower bound"`,
+    );
+    expect(invalid).toBeGreaterThan(0);
+    expect(on('5.10', 'flag-off').server.invalidDrops).toBeGreaterThanOrEqual(invalid);
+    expect(ignored).toBeGreaterThan(0);
   });
 
   it('names the reasons that differ between the kernels in the report', () => {
