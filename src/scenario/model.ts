@@ -126,6 +126,11 @@ export interface ClientModel {
   dropInvalid: boolean;
   /** The client namespace's sysctls (its conntrack's be_liberal is the other fix). */
   sysctls: Sysctls;
+  /**
+   * The user's ruleset for the client node (`client.firewall.rules`), loaded instead of the
+   * `dropInvalid` rule; its INVALID drops are counted like the server's (src/topology/firewall.ts).
+   */
+  firewall?: { rules: RulesModel; backend: 'nft' | 'legacy' };
 }
 
 /** A variant's changes to the client: each field given replaces the scenario's (sysctls merge). */

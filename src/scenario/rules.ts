@@ -1,4 +1,4 @@
-// A user's own firewall ruleset (`server.firewall.rules: <file>`): read it, tell an
+// A user's own firewall ruleset (`server.firewall.rules` or `client.firewall.rules`): read it, tell an
 // `iptables-save` file from an `nft -f` ruleset, find where its nft base chains sit relative to
 // ctlab's counting chains, and check that it loads (in a throwaway network namespace) before
 // anything starts. Pure reading and checking; the lab commands are in src/topology/firewall.ts.
@@ -96,6 +96,24 @@ export function unbracketed(chains: BaseChain[]): BaseChain[] {
       c.priority > -200 &&
       (c.priority <= COUNT_PRIORITY.before || c.priority >= COUNT_PRIORITY.after),
   );
+}
+
+/**
+ * What the file alone shows to be wrong, one message per problem naming its line: an nft
+ * `include` (only the file itself travels into the node, and it is test-loaded as root here: an
+ * include would read files of this machine and echo them in errors), and base chains the
+ * counting chains cannot bracket.
+ */
+export function rulesProblems(r: RulesModel): string[] {
+  if (r.format !== 'nft') return [];
+  const out: string[] = [];
+  const inc = r.text.split('\n').findIndex((l) => /^\s*include\s/.test(l));
+  if (inc >= 0) out.push(`${r.given}:${inc + 1}: include is not supported: put the included rules in the file itself`);
+  for (const c of unbracketed(nftBaseChains(r.text)))
+    out.push(
+      `${r.given}:${c.line}: chain ${c.table}/${c.chain} (hook ${c.hook}, priority ${c.priority}) is not between ctlab's INVALID-counting chains (priorities ${COUNT_PRIORITY.before} and ${COUNT_PRIORITY.after}): give it a priority in between`,
+    );
+  return out;
 }
 
 /** The program that loads a ruleset of `format` with the firewall `backend`. */

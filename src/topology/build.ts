@@ -7,7 +7,7 @@ import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
 import type { ClientModel, LabAction, Scenario, VariantModel } from '../scenario/model.js';
-import { serverFirewallCommands } from './firewall.js';
+import { rulesetCommands, serverFirewallCommands } from './firewall.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
 export const ADDR = {
@@ -128,7 +128,9 @@ export function actionCommand(a: LabAction): string[] {
  * fix (PR #74840) drops INVALID first; here it goes through a chain whose DROP rule counts.
  */
 export function clientSetup(c: ClientModel, iptables = 'iptables'): string[][] {
-  const cmds: string[][] = [];
+  // The user's ruleset first: its own tables (an iptables-save `*nat`, an nft `flush ruleset`)
+  // would otherwise replace the NAT rule below.
+  const cmds: string[][] = c.firewall ? rulesetCommands(c.firewall.rules, c.firewall.backend) : [];
   if (c.serviceVip) {
     cmds.push([
       iptables,
@@ -298,8 +300,8 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
         snaplen: 0,
         what: "packets the firewall's INVALID rule dropped (NFLOG group 1)",
       },
-      // The client's conntrack runs when it NATs or filters INVALID: its reasons, from its own namespace.
-      ...(client && (client.serviceVip || client.dropInvalid)
+      // The client's conntrack runs when it NATs or filters: its reasons, from its own namespace.
+      ...(client && (client.serviceVip || client.dropInvalid || client.firewall)
         ? [
             {
               name: 'client-invalid-reasons.pcap',

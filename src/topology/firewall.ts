@@ -1,5 +1,6 @@
-// The server's firewall as lab commands: ctlab's own (lab/server/firewall.sh) or the user's
-// ruleset (`server.firewall.rules`) plus ctlab's counting table that brackets it. Pure.
+// A node's firewall as lab commands: the server's own (lab/server/firewall.sh) or the user's
+// ruleset (`server.firewall.rules`, `client.firewall.rules`) plus ctlab's counting table that
+// brackets it. Pure.
 //
 // Counting whatever a ruleset does: table inet ctlab_count has, per hook (input, forward,
 // output), a base chain just after conntrack (priority -199) and one after every filtering
@@ -7,13 +8,14 @@
 // that the ruleset drops is seen by the first and not by the second: drops = before - after.
 // This works for nft rulesets and for iptables (nft or legacy backend: legacy's tables hook
 // netfilter at the same fixed priorities, raw -300 ... security 50).
+import type { InvalidCount } from '../result/types.js';
 import { COUNT_PRIORITY, loadCommand, type RulesModel } from '../scenario/rules.js';
 
 export const COUNT_TABLE = 'ctlab_count';
 export const COUNT_HOOKS = ['input', 'forward', 'output'] as const;
 export type CountHook = (typeof COUNT_HOOKS)[number];
 
-/** Where the user's ruleset is written in the server node. */
+/** Where the user's ruleset is written in its node. */
 export const RULES_PATH = '/etc/ctlab/firewall.rules';
 
 /** The counting table as an `nft -f` ruleset. */
@@ -36,6 +38,20 @@ export function countTableText(): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A node's own ruleset (server or client): written into the node, loaded, then the counting
+ * table. The counting table goes in after the user's ruleset, so a `flush ruleset` in it cannot
+ * remove it. The ruleset's text travels in the command itself (an argument, not a host path),
+ * so it reaches the node the same way with Docker, plain namespaces and inside a VM guest.
+ */
+export function rulesetCommands(rules: RulesModel, backend: 'nft' | 'legacy'): string[][] {
+  return [
+    ['sh', '-c', `mkdir -p /etc/ctlab && printf '%s' "$1" > ${RULES_PATH}`, 'sh', rules.text],
+    loadCommand(rules.format, backend, RULES_PATH),
+    ['sh', '-c', `printf '%s' "$1" | nft -f -`, 'sh', countTableText()],
+  ];
+}
+
 /** The server's firewall commands: the user's ruleset then the counting table, or ctlab-firewall. */
 export function serverFirewallCommands(fw: {
   dropInvalid: boolean;
@@ -43,16 +59,7 @@ export function serverFirewallCommands(fw: {
   policy?: 'drop' | 'accept';
   rules?: RulesModel;
 }): string[][] {
-  if (fw.rules) {
-    // The counting table goes in after the user's ruleset, so a `flush ruleset` in it cannot remove it.
-    // The ruleset's text travels in the command itself (an argument, not a host path), so it
-    // reaches the node the same way with Docker, plain namespaces and inside a VM guest.
-    return [
-      ['sh', '-c', `mkdir -p /etc/ctlab && printf '%s' "$1" > ${RULES_PATH}`, 'sh', fw.rules.text],
-      loadCommand(fw.rules.format, fw.backend, RULES_PATH),
-      ['sh', '-c', `printf '%s' "$1" | nft -f -`, 'sh', countTableText()],
-    ];
-  }
+  if (fw.rules) return rulesetCommands(fw.rules, fw.backend);
   // lab/server/firewall.sh, installed in the server image as ctlab-firewall.
   const firewall = ['ctlab-firewall', '--backend', fw.backend];
   if (!fw.dropInvalid) firewall.push('--no-drop-invalid');
@@ -80,4 +87,12 @@ export function parseCountTable(json: string): Record<CountHook, { before: numbe
     seen++;
   }
   return seen === COUNT_HOOKS.length * 2 ? out : undefined;
+}
+
+/** `nft -j list counters` of the ctlab_count table → the bracket's sums and hooks (undefined: not those counters). */
+export function invalidCountOf(json: string): InvalidCount | undefined {
+  const hooks = parseCountTable(json);
+  if (!hooks) return undefined;
+  const sum = (k: 'before' | 'after') => Object.values(hooks).reduce((a, h) => a + h[k], 0);
+  return { method: 'nft-bracket', before: sum('before'), after: sum('after'), hooks };
 }
