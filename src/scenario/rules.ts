@@ -133,13 +133,13 @@ export function loadCommand(format: RulesFormat, backend: 'nft' | 'legacy', file
  * The tool's own complaint → one line naming the file and its line. iptables-restore says
  * "Error occurred at line: N" after the reason; nft says "FILE:LINE:COL-COL: Error: ...".
  */
-export function loadError(r: RulesModel, output: string): string {
+export function loadError(r: Pick<RulesModel, 'given'> & Partial<RulesModel>, output: string, nft = 'nft -c'): string {
   const lines = output
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  const nft = lines.map((l) => /^(.*?):(\d+):\d+(?:-\d+)?:\s*Error:\s*(.*)$/.exec(l)).find((m) => m);
-  if (nft) return `${r.given}:${nft[2]}: ${nft[3]} (nft -c)`;
+  const nftLine = lines.map((l) => /^(.*?):(\d+):\d+(?:-\d+)?:\s*Error:\s*(.*)$/.exec(l)).find((m) => m);
+  if (nftLine) return `${r.given}:${nftLine[2]}: ${nftLine[3]} (${nft})`;
   const at = /Error occurred at line: (\d+)/.exec(output);
   const why = lines.find((l) => !/^Error occurred at line|^Try `/.test(l)) ?? 'did not load';
   return `${r.given}${at ? `:${at[1]}` : ''}: ${why}`;

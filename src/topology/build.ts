@@ -91,6 +91,8 @@ export interface Topology {
    * user's ruleset is loaded (its INVALID drops are counted by the ctlab_count table).
    */
   server: { url: string; sysctls: Record<string, string>; iptables: string; rules?: boolean };
+  /** The users' rulesets by node name: the field that named each, and the file as given (for a failed load's message). */
+  rulesets?: Record<string, { field: string; given: string }>;
   /** The client node's NAT/firewall/sysctls when the scenario gives it any (see clientSetup()). */
   client?: ClientModel & { iptables: string };
   /** `url`: what the harvester fetches (the service VIP's URL when the client NATs). */
@@ -265,6 +267,18 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       ...(s.server.firewall.rules ? { rules: true } : {}),
     },
     ...(client ? { client: { ...client, iptables: 'iptables' } } : {}),
+    ...(s.server.firewall.rules || client?.firewall
+      ? {
+          rulesets: {
+            ...(s.server.firewall.rules
+              ? { [names.server]: { field: 'server.firewall.rules', given: s.server.firewall.rules.given } }
+              : {}),
+            ...(client?.firewall
+              ? { [names.harvester]: { field: 'client.firewall.rules', given: client.firewall.rules.given } }
+              : {}),
+          },
+        }
+      : {}),
     captures: [
       {
         name: 'client.pcap',

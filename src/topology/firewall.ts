@@ -8,8 +8,9 @@
 // that the ruleset drops is seen by the first and not by the second: drops = before - after.
 // This works for nft rulesets and for iptables (nft or legacy backend: legacy's tables hook
 // netfilter at the same fixed priorities, raw -300 ... security 50).
+import { CtlabError } from '../errors.js';
 import type { InvalidCount } from '../result/types.js';
-import { COUNT_PRIORITY, loadCommand, type RulesModel } from '../scenario/rules.js';
+import { COUNT_PRIORITY, loadCommand, loadError, type RulesModel } from '../scenario/rules.js';
 
 export const COUNT_TABLE = 'ctlab_count';
 export const COUNT_HOOKS = ['input', 'forward', 'output'] as const;
@@ -50,6 +51,20 @@ export function rulesetCommands(rules: RulesModel, backend: 'nft' | 'legacy'): s
     loadCommand(rules.format, backend, RULES_PATH),
     ['sh', '-c', `printf '%s' "$1" | nft -f -`, 'sh', countTableText()],
   ];
+}
+
+/**
+ * A set-up command's failure in `node`, worded for the user when it was the real load of their
+ * ruleset (which the dry run cannot fully check: iptables-restore --test accepts a jump to a
+ * chain that does not exist): one line with the field, the file, the line and the tool's words.
+ * Any other failure is returned as it was.
+ */
+export function rulesetLoadFailure(e: unknown, node: string, r: { field: string; given: string } | undefined): unknown {
+  if (!r || !(e instanceof CtlabError) || e.command?.[e.command.length - 1] !== RULES_PATH) return e;
+  const words = loadError(r, `${e.stderr ?? ''}\n${e.stdout ?? ''}`, 'nft -f');
+  return new CtlabError('LAB', `${r.field}: ${words} (it passed the dry run; loading it in node ${node} failed)`, {
+    cause: e,
+  });
 }
 
 /** The server's firewall commands: the user's ruleset then the counting table, or ctlab-firewall. */

@@ -6,9 +6,10 @@
 // way (test/fixtures/scenarios/client-rules.yaml: a conntrack flush on a loose=0 client makes the
 // flow INVALID there). The scenarios run at once, sharing one image build. Without Docker: fails
 // when CI=true, skips (with a message) otherwise.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildImages, runtimeFor } from '../../src/cli/lab.js';
 import { analyzeVariant } from '../../src/evidence/index.js';
@@ -118,4 +119,57 @@ describeWith(prerequisites, 'server.firewall.rules and client.firewall.rules (re
     expect(r.passed).toBe(true);
     expect(await labelledContainers(runId)).toBe(0);
   });
+});
+
+describeWith(prerequisites, 'a ruleset that passes the dry run but not the real load (real Docker)', () => {
+  // iptables-nft-restore --test accepts a jump to a chain that does not exist; the real load in
+  // the node refuses it. Server and client at once: exit 3, one line naming the field, the file,
+  // the line and the tool's words, and no container left.
+  const dir = mkdtempSync(join(tmpdir(), 'ctlab-jump-'));
+  writeFileSync(
+    join(dir, 'jump.rules'),
+    '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -j no-such-chain\nCOMMIT\n',
+  );
+  const server = join(dir, 'server.yaml');
+  writeFileSync(
+    server,
+    readFileSync('scenarios/harvester-asa-ufw.yaml', 'utf8').replace('rules: rules/ufw.rules', 'rules: jump.rules'),
+  );
+  const client = join(dir, 'client.yaml');
+  writeFileSync(client, readFileSync(CLIENT, 'utf8').replace('rules/client-drop-invalid.nft', 'jump.rules'));
+
+  it.each([
+    ['server', server, 'server.firewall.rules'],
+    ['client', client, 'client.firewall.rules'],
+  ])(
+    '%s: exit 3, one line, nothing left running',
+    async (_, file, field) => {
+      const r = await execa(
+        'node',
+        [
+          resolve('bin/ctlab.js'),
+          'run',
+          file,
+          '--variant',
+          field.startsWith('server') ? 'flag-off' : 'flushed',
+          '--out',
+          join(dir, field),
+        ],
+        { reject: false, env: { CTLAB_DEBUG: '' } },
+      );
+      expect(r.exitCode, r.stderr).toBe(3);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('ctlab: ') || l.startsWith('  '));
+      expect(errors).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ctlab: ${field.replaceAll('.', '\\.')}: jump\\.rules:\\d+: iptables-nft-restore v[\\d.]+ \\(nf_tables\\): Chain 'no-such-chain' does not exist \\(it passed the dry run; loading it in node \\S+ failed\\)$`,
+          ),
+        ),
+      ]);
+      const runId = /\brun (\S+)$/m.exec(r.stderr)?.[1];
+      expect(runId, r.stderr).toBeDefined();
+      expect(await labelledContainers(runId!)).toBe(0);
+    },
+    300_000,
+  );
 });
