@@ -111,20 +111,21 @@ describe('ruleset files', () => {
   });
 });
 
+/** `ctlab ARGS` in an empty folder: exit 2, one line on stderr (returned), nothing on stdout, nothing written. */
+async function run(args: string[]) {
+  const cwd = tempDir('ctlab-badrules-cwd-');
+  const r = await ctlab(args, { cwd, env: NO_DOCKER });
+  expect(r.exitCode, r.stderr).toBe(2);
+  expect(r.stderr).not.toMatch(STACK_FRAME);
+  expect(r.stdout).toBe('');
+  expect(readdirSync(cwd)).toEqual([]);
+  expect(lines(r.stderr)).toHaveLength(1);
+  return lines(r.stderr)[0]!;
+}
+
 describe('ctlab validate/run: a bad rules file is one line, exit 2, nothing started', () => {
   beforeAll(assertBuilt);
   const dir = tempDir('ctlab-badrules-');
-
-  async function run(args: string[]) {
-    const cwd = tempDir('ctlab-badrules-cwd-');
-    const r = await ctlab(args, { cwd, env: NO_DOCKER });
-    expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr).not.toMatch(STACK_FRAME);
-    expect(r.stdout).toBe('');
-    expect(readdirSync(cwd)).toEqual([]);
-    expect(lines(r.stderr)).toHaveLength(1);
-    return lines(r.stderr)[0]!;
-  }
 
   it('a missing rules file', async () => {
     const file = join(dir, 'missing.yaml');
@@ -279,16 +280,7 @@ describe('ctlab validate: a bad client rules file is one line, exit 2, nothing s
   beforeAll(assertBuilt);
   const dir = tempDir('ctlab-badclientrules-');
 
-  async function validate(file: string) {
-    const cwd = tempDir('ctlab-badrules-cwd-');
-    const r = await ctlab(['validate', file], { cwd, env: NO_DOCKER });
-    expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr).not.toMatch(STACK_FRAME);
-    expect(r.stdout).toBe('');
-    expect(readdirSync(cwd)).toEqual([]);
-    expect(lines(r.stderr)).toHaveLength(1);
-    return lines(r.stderr)[0]!;
-  }
+  const validate = (file: string) => run(['validate', file]);
 
   it('a missing client rules file', async () => {
     const file = join(dir, 'missing.yaml');
