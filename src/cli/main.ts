@@ -21,7 +21,7 @@ import { parseShard, shardBanner, shardInfo, type ShardInfo } from '../matrix/sh
 import { variantLabel } from '../report/kernels.js';
 import type { RunResult } from '../result/types.js';
 import { variantTable } from '../report/verdict.js';
-import { parseKernelList, readRunResult, runOnKernels, type KernelRunner } from '../run/kernels.js';
+import { parseKernelList, readRunResult, runOnKernels, type KernelHow, type KernelRunner } from '../run/kernels.js';
 import type { Scenario } from '../scenario/model.js';
 import { newRunId } from '../runtime/labels.js';
 import { loadScenarioOnKernel } from '../scenario/kernel-sysctls.js';
@@ -59,22 +59,62 @@ function kernelArg(v: string): string[] {
   }
 }
 
+/** What the kernel runners need besides their own options: the scenario file, the runtime, the log. */
+interface KernelRunnerBase {
+  file: string;
+  runtime: RuntimeKind;
+  verbose?: boolean;
+  runId: string;
+  log: (m: string) => void;
+}
+
+/**
+ * The options of the `host` kernel's run or matrix: its folder, the command's seed and
+ * parallelism, and the runtime the command chose, prepared here.
+ */
+async function onHost(o: KernelRunnerBase & { seed?: number; parallel: number }, dir: string) {
+  return {
+    outDir: dir,
+    seed: o.seed,
+    parallel: o.parallel,
+    runId: o.runId,
+    createRuntime: await prepareRuntime({ kind: o.runtime, runId: o.runId, verbose: o.verbose, progress: o.log }),
+    progress: o.log,
+  };
+}
+
+/**
+ * A ctlab job (`ctlab run` or `ctlab matrix` with `args`) on the scenario in a VM booted with
+ * kernel `spec`: the guest runs the lab as namespaces and its folder comes back into `dir`.
+ */
+async function inVm(o: KernelRunnerBase, spec: string, dir: string, args: string[], job: 'run' | 'matrix') {
+  const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
+  const kernel = await resolveKernel(spec, o.log);
+  const vm = await runScenarioInVm({
+    kernel,
+    scenarioFile: o.file,
+    files: scenarioInputFiles(loadScenario(o.file)),
+    args,
+    outDir: dir,
+    job,
+    progress: (m) => o.log(`[${spec}] ${m}`),
+  });
+  const how: KernelHow = {
+    release: vm.release,
+    runtime: 'netns',
+    vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs },
+  };
+  return { vm, how };
+}
+
 /**
  * How `run --kernel` runs the scenario on one kernel: `host` here, with the chosen runtime; any
  * other kernel in a VM (src/vm), where the lab runs as namespaces and the guest's run folder
  * comes back into `dir`.
  */
-function kernelRunner(o: {
-  file: string;
-  scenario: Scenario;
-  runtime: RuntimeKind;
-  verbose?: boolean;
-  seed?: number;
-  variants?: string[];
-  parallel: number;
-  runId: string;
-  log: (m: string) => void;
-}): KernelRunner {
+function kernelRunner(
+  o: KernelRunnerBase & { scenario: Scenario; seed?: number; variants?: string[]; parallel: number },
+): KernelRunner {
   return async (spec, dir) => {
     if (spec === 'host') {
       const result = await runHere(o.scenario, {
@@ -89,8 +129,6 @@ function kernelRunner(o: {
       });
       return { result, release: result.variants[0]?.kernel || result.kernel, runtime: o.runtime, vm: null };
     }
-    const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
-    const kernel = await resolveKernel(spec, o.log);
     // One variant at a time in the guest: its two CPUs are emulated, and variants side by side
     // would slow each other down unevenly.
     const args = [
@@ -99,14 +137,7 @@ function kernelRunner(o: {
       '--parallel',
       '1',
     ];
-    const vm = await runScenarioInVm({
-      kernel,
-      scenarioFile: o.file,
-      files: scenarioInputFiles(loadScenario(o.file)),
-      args,
-      outDir: dir,
-      progress: (m) => o.log(`[${spec}] ${m}`),
-    });
+    const { vm, how } = await inVm(o, spec, dir, args, 'run');
     // Exit 2 in the guest: its `ctlab run` rejected the scenario on that kernel (e.g. a sysctl it
     // does not have); its one line says why.
     if (vm.exitCode === EXIT.USAGE) {
@@ -119,50 +150,20 @@ function kernelRunner(o: {
       const why = line?.slice(7).replace('/job/scenario.yaml', o.file) ?? 'exit 2';
       throw new CtlabError('SCENARIO', `rejected in the ${vm.release} guest: ${why}`);
     }
-    const result = await readRunResult(dir);
-    return {
-      result,
-      release: vm.release,
-      runtime: 'netns',
-      vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs },
-    };
+    return { result: await readRunResult(dir), ...how };
   };
 }
 
 /** How `matrix --kernel` runs the whole matrix on one kernel: `host` here, any other in a VM. */
-function matrixKernelRunner(o: {
-  file: string;
-  scenario: Scenario;
-  runtime: RuntimeKind;
-  verbose?: boolean;
-  seed?: number;
-  parallel: number;
-  runId: string;
-  log: (m: string) => void;
-  only?: (spec: string) => string[];
-}): MatrixKernelRunner {
+function matrixKernelRunner(
+  o: KernelRunnerBase & { scenario: Scenario; seed?: number; parallel: number; only?: (spec: string) => string[] },
+): MatrixKernelRunner {
   return async (spec, dir) => {
     const only = o.only?.(spec);
     if (spec === 'host') {
-      const createRuntime = await prepareRuntime({
-        kind: o.runtime,
-        runId: o.runId,
-        verbose: o.verbose,
-        progress: o.log,
-      });
-      const matrix = await runMatrix(o.scenario, {
-        outDir: dir,
-        seed: o.seed,
-        parallel: o.parallel,
-        runId: o.runId,
-        createRuntime,
-        progress: o.log,
-        only,
-      });
+      const matrix = await runMatrix(o.scenario, { ...(await onHost(o, dir)), only });
       return { matrix, release: matrix.kernel, runtime: o.runtime, vm: null };
     }
-    const { resolveKernel, runScenarioInVm } = await import('../vm/index.js');
-    const kernel = await resolveKernel(spec, o.log);
     // One cell at a time in the guest (two emulated CPUs).
     const args = [
       ...(o.seed !== undefined ? ['--seed', String(o.seed)] : []),
@@ -170,22 +171,8 @@ function matrixKernelRunner(o: {
       '1',
       ...(only ? ['--cells', only.join(',')] : []),
     ];
-    const vm = await runScenarioInVm({
-      kernel,
-      scenarioFile: o.file,
-      files: scenarioInputFiles(loadScenario(o.file)),
-      args,
-      outDir: dir,
-      job: 'matrix',
-      progress: (m) => o.log(`[${spec}] ${m}`),
-    });
-    const matrix = await readMatrixResult(dir);
-    return {
-      matrix,
-      release: vm.release,
-      runtime: 'netns',
-      vm: { accel: vm.accel, bootMs: vm.bootMs, jobMs: vm.jobMs },
-    };
+    const { how } = await inVm(o, spec, dir, args, 'matrix');
+    return { matrix: await readMatrixResult(dir), ...how };
   };
 }
 

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CtlabError } from '../errors.js';
-import { parseCountTable } from '../topology/firewall.js';
+import { invalidCountOf } from '../topology/firewall.js';
 import { NSTAT_KEPT } from '../measure/nstat.js';
 import { chainTargetPackets, parseConntrackStats, parseIptablesCounters } from '../measure/parse.js';
 import { countRetransmissions, readTcpPackets, type TcpPacket } from './packets.js';
@@ -195,18 +195,29 @@ function clientSide(
   pkts: TcpPacket[] | null,
   iptText: string | null,
   ctsText: string | null,
+  countText: string | null,
+  problems: string[],
 ): { reasons: ReasonCount[]; counters: NonNullable<VariantEvidence['clientCounters']> } | null {
   if (pkts === null) return null;
   const reasons = [...tallyReasons(pkts).counts.values()];
   const invalid = ctsText !== null ? (parseConntrackStats(ctsText).invalid ?? null) : null;
-  const drops =
-    iptText !== null ? (chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null) : null;
+  // With the client's own ruleset, its drops are the ctlab_count bracket's (before - after).
+  const count = countText !== null ? invalidCountOf(countText) : undefined;
+  if (countText !== null && !count) problems.push('client-invalid-count.json does not hold the ctlab_count counters');
+  const drops = count
+    ? count.before - count.after
+    : countText === null && iptText !== null
+      ? (chainTargetPackets(parseIptablesCounters(iptText), 'CTLAB_INVALID', 'DROP') ?? null)
+      : null;
   const logged = pkts.length;
-  // The client's rule logs nothing: its drops are the logged packets only if every INVALID packet
+  // The client's rules log nothing: its drops are the logged packets only if every INVALID packet
   // was logged (logged == invalid) and every one was dropped (drops == invalid).
   if (logged > 0 && invalid === logged && drops === logged) for (const rc of reasons) rc.dropped = rc.judged;
   reasons.sort(byDroppedThenJudged);
-  return { reasons, counters: { conntrackInvalid: invalid, invalidDrops: drops } };
+  return {
+    reasons,
+    counters: { conntrackInvalid: invalid, invalidDrops: drops, dropper: countText !== null ? 'ruleset' : 'rule' },
+  };
 }
 
 /** Read and join the evidence of one variant folder. */
@@ -234,12 +245,13 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
       r.bytes('client.pcap'),
     ]);
   // Only scenarios with a NAT on the client capture its conntrack's reasons.
-  // Only runs with the user's own ruleset count INVALID drops with the ctlab_count nft table.
-  const [countText, clientReasonsPcap, clientIpt, clientCts] = await Promise.all([
+  // Only runs with the user's own ruleset (server or client) count INVALID drops with the ctlab_count nft table.
+  const [countText, clientReasonsPcap, clientIpt, clientCts, clientCountText] = await Promise.all([
     r.optionalText('server-invalid-count.json'),
     r.optionalBytes('client-invalid-reasons.pcap'),
     r.optionalText('client-iptables.txt'),
     r.optionalText('client-conntrack-stats.txt'),
+    r.optionalText('client-invalid-count.json'),
   ]);
   const ev = parseEvents(eventsText ? jsonLines(eventsText, 'events.jsonl', problems) : []);
   const attempts = ev.attempts;
@@ -310,11 +322,11 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   if (countText !== null) {
     // The user's ruleset: drops = INVALID seen before it minus after it. It logs no packets, so
     // per reason `dropped` is known only when every logged INVALID packet was dropped.
-    const hooks = parseCountTable(countText);
-    if (!hooks) problems.push('server-invalid-count.json does not hold the ctlab_count counters');
+    const count = invalidCountOf(countText);
+    if (!count) problems.push('server-invalid-count.json does not hold the ctlab_count counters');
     else {
-      const before = Object.values(hooks).reduce((a, h) => a + h.before, 0);
-      counter = before - Object.values(hooks).reduce((a, h) => a + h.after, 0);
+      const before = count.before;
+      counter = before - count.after;
       const logged = reasonPkts.length;
       if (logged > 0 && counter === logged && before === logged)
         for (const rc of reasonCounts.values()) rc.dropped = rc.judged;
@@ -464,6 +476,8 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     clientReasonsPcap ? (pcap(clientReasonsPcap, 'client-invalid-reasons.pcap') ?? []) : null,
     clientIpt,
     clientCts,
+    clientCountText,
+    problems,
   );
 
   return {

@@ -174,8 +174,14 @@ export interface VariantEvidence {
   clientCounters?: {
     /** conntrack -S invalid in the client's namespace (client-conntrack-stats.txt), null if unreadable. */
     conntrackInvalid: number | null;
-    /** Packets the client's INVALID rule dropped (client-iptables.txt), null when it has no such rule. */
+    /**
+     * INVALID packets the client dropped: its INVALID rule's counter (client-iptables.txt), or
+     * with its own ruleset the ctlab_count bracket's before - after (client-invalid-count.json);
+     * null when it has neither.
+     */
     invalidDrops: number | null;
+    /** Who dropped them: ctlab's INVALID rule, or the client's own ruleset (counted around it). */
+    dropper: 'rule' | 'ruleset';
   };
   drops: DropAccounting;
   droppedPackets: DroppedPacket[];

@@ -9,7 +9,7 @@ import { byKernelVersion } from '../result/kernel.js';
 import { mdEscape } from '../report/markdown.js';
 import { esc, hrefPath } from '../report/escape.js';
 import type { KernelRun } from '../result/types.js';
-import { failedKernelRun, kernelDirName } from '../run/kernels.js';
+import { failedKernelRun, kernelDirName, kernelRun, type KernelHow } from '../run/kernels.js';
 import type { Progress } from '../run/variant.js';
 import { relText } from './render.js';
 import { grid, MATRIX_CSS } from './report.js';
@@ -52,11 +52,8 @@ export interface KernelMatrixResult {
   merged?: { shards: MergedShardNote[]; throughput: string };
 }
 
-export interface MatrixKernelOutcome {
+export interface MatrixKernelOutcome extends KernelHow {
   matrix: MatrixResult;
-  release: string;
-  runtime: KernelRun['runtime'];
-  vm: KernelRun['vm'];
 }
 
 export type MatrixKernelRunner = (spec: string, dir: string) => Promise<MatrixKernelOutcome>;
@@ -92,17 +89,7 @@ export async function runMatrixOnKernels(o: {
     try {
       const k = await o.runner(spec, join(outDir, dirName));
       list.push({
-        run: {
-          spec,
-          release: k.release,
-          runtime: k.runtime,
-          vm: k.vm,
-          totalMs: Date.now() - t,
-          dir: dirName,
-          passed: k.matrix.passed,
-          verdict: k.matrix.verdict,
-          matrix: `${dirName}/matrix.json`,
-        },
+        run: { ...kernelRun(spec, dirName, t, k, k.matrix), matrix: `${dirName}/matrix.json` },
         matrix: k.matrix,
       });
       progress(`kernel ${spec} (${k.release}): ${k.matrix.verdict} (${((Date.now() - t) / 1000).toFixed(1)} s)`);

@@ -5,7 +5,7 @@
 import { CtlabError } from '../errors.js';
 import type { InvalidCount, VariantResult } from '../result/types.js';
 import type { LabNode } from '../runtime/types.js';
-import { COUNT_TABLE, parseCountTable } from '../topology/firewall.js';
+import { COUNT_TABLE, invalidCountOf } from '../topology/firewall.js';
 import { ADDR, CLIENT_INVALID_CHAIN, NFQUEUE_NUM, PATHS, type Topology } from '../topology/build.js';
 import { keepNstat } from './nstat.js';
 import {
@@ -63,6 +63,24 @@ export async function readServerSettings(node: LabNode, also: string[] = []): Pr
   return { kernel, settings };
 }
 
+/**
+ * The INVALID counts around a node's own ruleset (the ctlab_count table), read in `node`; `who`
+ * names the node in the error when the table cannot be read. `text` is kept as the node's
+ * `<who>-invalid-count.json`.
+ */
+export async function readInvalidCount(
+  node: LabNode,
+  who: 'server' | 'client',
+): Promise<{ count: InvalidCount; text: string }> {
+  const r = await node.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', COUNT_TABLE], { reject: false });
+  const count = invalidCountOf(r.stdout);
+  if (!count)
+    throw new CtlabError('LAB', `the ${who}'s ${COUNT_TABLE} counters could not be read`, {
+      stderr: `${r.stderr}\n${r.stdout}`,
+    });
+  return { count, text: r.stdout };
+}
+
 /** The server's counters: its firewall's INVALID drops, `conntrack -S`, nstat. */
 export async function collectServer(
   node: LabNode,
@@ -72,21 +90,10 @@ export async function collectServer(
     node.exec([topo.server.iptables, '-w', '-L', '-v', '-x', '-n'], { reject: false }),
     node.exec(['conntrack', '-S'], { reject: false }),
     node.exec(['nstat', '-az'], { reject: false }),
-    topo.server.rules
-      ? node.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', COUNT_TABLE], { reject: false })
-      : undefined,
+    topo.server.rules ? readInvalidCount(node, 'server') : undefined,
   ]);
   const ctStats = parseConntrackStats(cts.stdout);
-  let invalidCount: InvalidCount | undefined;
-  if (count) {
-    const hooks = parseCountTable(count.stdout);
-    if (!hooks)
-      throw new CtlabError('LAB', `the server's ${COUNT_TABLE} counters could not be read`, {
-        stderr: `${count.stderr}\n${count.stdout}`,
-      });
-    const sum = (k: 'before' | 'after') => Object.values(hooks).reduce((a, h) => a + h[k], 0);
-    invalidCount = { method: 'nft-bracket', before: sum('before'), after: sum('after'), hooks };
-  }
+  const invalidCount = count?.count;
   return {
     counters: {
       invalidDrops: invalidCount
@@ -101,17 +108,21 @@ export async function collectServer(
       'server-iptables.txt': ipt.stdout,
       'server-conntrack-stats.txt': cts.stdout,
       'server-nstat.txt': nstat.stdout,
-      ...(count ? { 'server-invalid-count.json': count.stdout } : {}),
+      ...(count ? { 'server-invalid-count.json': count.text } : {}),
     },
   };
 }
 
-/** The client NAT's counters from its iptables listing (filter and nat tables), `conntrack -S` and `conntrack -L`. */
+/**
+ * The client NAT's counters from its iptables listing (filter and nat tables), `conntrack -S` and
+ * `conntrack -L`; with its own ruleset, its INVALID drops are the bracket's (`count`).
+ */
 export function clientCounters(
   tc: NonNullable<Topology['client']>,
   iptables: string,
   stats: string,
   list: string,
+  count?: InvalidCount,
 ): Omit<VariantResult['client'], 'nstat'> {
   const ctStats = parseConntrackStats(stats);
   return {
@@ -121,9 +132,12 @@ export function clientCounters(
     sysctls: tc.sysctls,
     conntrackInvalid: ctStats.invalid ?? 0,
     conntrackStats: ctStats,
-    invalidDrops: tc.dropInvalid
-      ? (chainTargetPackets(parseIptablesCounters(iptables), CLIENT_INVALID_CHAIN, 'DROP') ?? null)
-      : null,
+    invalidDrops: count
+      ? count.before - count.after
+      : tc.dropInvalid
+        ? (chainTargetPackets(parseIptablesCounters(iptables), CLIENT_INVALID_CHAIN, 'DROP') ?? null)
+        : null,
+    ...(count ? { invalidCount: count } : {}),
   };
 }
 
@@ -142,18 +156,20 @@ export async function collectClient(
           }),
           node.exec(['conntrack', '-S'], { reject: false }),
           node.exec(['conntrack', '-L'], { reject: false }),
+          tc.firewall ? readInvalidCount(node, 'client') : undefined,
         ])
       : undefined,
   ]);
   const counters: VariantResult['client'] = { nstat: keepNstat(parseNstat(nstat.stdout)) };
   const raw: RawFiles = { 'client-nstat.txt': nstat.stdout };
   if (tc && nat) {
-    const [ipt, cts, ctl] = nat;
-    Object.assign(counters, clientCounters(tc, ipt.stdout, cts.stdout, ctl.stdout));
+    const [ipt, cts, ctl, count] = nat;
+    Object.assign(counters, clientCounters(tc, ipt.stdout, cts.stdout, ctl.stdout, count?.count));
     Object.assign(raw, {
       'client-iptables.txt': ipt.stdout,
       'client-conntrack-stats.txt': cts.stdout,
       'client-conntrack.txt': ctl.stdout,
+      ...(count ? { 'client-invalid-count.json': count.text } : {}),
     });
   }
   return { counters, raw };

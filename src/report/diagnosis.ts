@@ -142,8 +142,12 @@ export function clientSentence(e: Pick<VariantEvidence, 'clientReasons' | 'clien
   const logged = e.clientReasons.reduce((s, x) => s + x.judged, 0);
   const list = e.clientReasons.map((x) => `${fmt(x.judged)} '${x.reason}'`).join(', ');
   const who = "The client's conntrack (its NAT)";
+  const rulesetDrops =
+    e.clientCounters?.dropper === 'ruleset' && drops !== null
+      ? `; the client's own ruleset dropped ${plural(drops, 'packet')} (counted just after conntrack and after the ruleset)`
+      : '';
   if (logged === 0)
-    return `${who} logged no packet with a reason${invalid ? ` (yet conntrack -S counts ${fmt(invalid)} INVALID)` : ''}.`;
+    return `${who} logged no packet with a reason${invalid ? ` (yet conntrack -S counts ${fmt(invalid)} INVALID)` : ''}${rulesetDrops}.`;
   if (invalid === 0)
     return `${who} logged ${plural(logged, 'packet')} with a reason (${list}) but counted none INVALID: it let them through (ignored).`;
   const judged =
@@ -153,7 +157,9 @@ export function clientSentence(e: Pick<VariantEvidence, 'clientReasons' | 'clien
   const fate =
     drops === null
       ? 'the client has no INVALID drop rule, so nothing stopped them'
-      : `the client's INVALID rule dropped ${plural(drops, 'packet')}`;
+      : rulesetDrops
+        ? rulesetDrops.slice(2)
+        : `the client's INVALID rule dropped ${plural(drops, 'packet')}`;
   return `${who} ${judged} (${list}); ${fate}.`;
 }
 

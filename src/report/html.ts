@@ -111,7 +111,7 @@ function table(r: RunResult): string {
     [
       'conntrack INVALID at the client (its NAT)',
       (v) =>
-        v.client.serviceVip
+        v.client.serviceVip || v.client.invalidCount
           ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` <span class="sub">(${n(v.client.invalidDrops)} dropped)</span>` : ''}`
           : '–',
       (v) => !!v.client.serviceVip && v.client.invalidDrops == null && (v.client.conntrackInvalid ?? 0) > 0,
@@ -276,7 +276,7 @@ function clientReasons(e: VariantEvidence): string {
   if (!e.clientReasons) return '';
   const c = e.clientCounters;
   const rows = e.clientReasons.length
-    ? `<table class="list"><thead><tr><th>conntrack's reason</th><th>logged</th><th>dropped by the client's INVALID rule</th></tr></thead><tbody>${e.clientReasons
+    ? `<table class="list"><thead><tr><th>conntrack's reason</th><th>logged</th><th>dropped by the client's ${c?.dropper === 'ruleset' ? 'ruleset' : 'INVALID rule'}</th></tr></thead><tbody>${e.clientReasons
         .map(
           (x) =>
             `<tr><td>${esc(x.reason)}</td><td class="num">${n(x.judged)}</td><td class="num">${c?.invalidDrops == null ? '–' : n(x.dropped)}</td></tr>`,
@@ -295,7 +295,7 @@ function clientReasons(e: VariantEvidence): string {
   facts.push(
     c?.invalidDrops == null
       ? 'The client has no INVALID drop rule: INVALID packets went on to its TCP without reverse NAT.'
-      : `The client's INVALID rule dropped ${n(c.invalidDrops)} packets (it logs none, so per reason only when every INVALID packet was logged and dropped).`,
+      : `The client's ${c.dropper === 'ruleset' ? 'own ruleset' : 'INVALID rule'} dropped ${n(c.invalidDrops)} packets (${c.dropper === 'ruleset' ? 'INVALID seen just after conntrack minus after the ruleset; ' : ''}it logs none, so per reason only when every INVALID packet was logged and dropped).`,
   );
   return `<h4>at the client's conntrack (its NAT)</h4>${rows}<p>${facts.map(esc).join(' ')}</p>`;
 }

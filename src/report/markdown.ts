@@ -49,7 +49,7 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
     [
       'client conntrack invalid (NAT)',
       (v) =>
-        v.client.serviceVip
+        v.client.serviceVip || v.client.invalidCount
           ? `${n(v.client.conntrackInvalid ?? 0)}${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}`
           : '–',
     ],

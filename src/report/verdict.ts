@@ -93,9 +93,10 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
     return `Not reproduced: no packet was dropped as INVALID and every variant ${completeWords(firstVariant)} without a timeout.`;
   }
   const parts = variants.map((v) => {
-    const client = v.client.serviceVip
-      ? `, client conntrack ${n(v.client.conntrackInvalid ?? 0)} INVALID${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}`
-      : '';
+    const client =
+      v.client.serviceVip || v.client.invalidCount
+        ? `, client conntrack ${n(v.client.conntrackInvalid ?? 0)} INVALID${v.client.invalidDrops != null ? ` (${n(v.client.invalidDrops)} dropped)` : ''}`
+        : '';
     return `${v.name}${variants.some((w) => w !== v && w.name === v.name) ? `#${v.repetition}` : ''}: ${stall(v)}, ${n(v.server.invalidDrops)} INVALID drops${client}`;
   });
   if (!anyBroken && anyInvalid) {
@@ -146,7 +147,10 @@ export function variantTable(r: RunResult): string {
     ['middlebox packets', (v) => n(Number(v.middlebox.counters.packetsSeen ?? 0))],
     ['middlebox loss drops', (v) => n(Number(v.middlebox.counters.droppedByLoss ?? 0))],
     ['SACK blocks untranslated', (v) => n(Number(v.middlebox.counters.sackBlocksUntranslated ?? 0))],
-    ['client conntrack invalid', (v) => (v.client.serviceVip ? n(v.client.conntrackInvalid ?? 0) : '-')],
+    [
+      'client conntrack invalid',
+      (v) => (v.client.serviceVip || v.client.invalidCount ? n(v.client.conntrackInvalid ?? 0) : '-'),
+    ],
     ['server conn. resets', (v) => n(v.server.nstat.TcpEstabResets ?? 0)],
     [
       'late packets held',

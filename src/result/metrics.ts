@@ -19,9 +19,10 @@ export const METRIC_RUNS = {
   upload: '`upload` workloads',
   bytes: 'every workload but `command`',
   command: '`command` workloads',
-  client: 'runs with a configured client (`client:`: NAT, INVALID rule or sysctls)',
-  clientRule: 'runs whose client drops INVALID (`client.dropInvalid`)',
+  client: 'runs with a configured client (`client:`: NAT, INVALID rule, ruleset or sysctls)',
+  clientRule: 'runs whose client drops INVALID (`client.dropInvalid`) or has its own ruleset (`client.firewall.rules`)',
   rules: "runs with the user's own ruleset (`server.firewall.rules`)",
+  clientRules: "runs with the client's own ruleset (`client.firewall.rules`)",
   matrix: 'matrix only (`matrix.expect`)',
 } as const;
 
@@ -142,10 +143,19 @@ export const METRIC_TABLE = [
   },
   {
     name: 'client.invalidDrops',
-    meaning: "packets the client's INVALID rule dropped; not measurable without the rule",
+    meaning:
+      "INVALID packets the client dropped: its INVALID rule's DROP counter, or with `client.firewall.rules` those seen just after conntrack minus those seen after the ruleset (`client.invalidCount`); not measurable without either",
     unit: 'packets',
     runs: 'clientRule',
     read: (v) => v.client.invalidDrops ?? null,
+  },
+  {
+    name: 'client.invalidSeen',
+    meaning:
+      "INVALID packets the client's ctlab_count chains saw just after conntrack, before the client's own ruleset (input, forward and output)",
+    unit: 'packets',
+    runs: 'clientRules',
+    read: (v) => v.client.invalidCount?.before ?? null,
   },
   {
     name: 'client.outRsts',

@@ -88,8 +88,13 @@ export interface VariantResult {
     /** `conntrack -S` invalid in the client's namespace, summed over CPUs. */
     conntrackInvalid?: number;
     conntrackStats?: Record<string, number>;
-    /** Packets the client's INVALID rule dropped; null when it has no such rule. */
+    /**
+     * Packets the client's INVALID rule dropped, or with its own ruleset (`client.firewall.rules`)
+     * `invalidCount.before - after`; null when it has neither.
+     */
     invalidDrops?: number | null;
+    /** How invalidDrops was counted with the client's own ruleset (absent otherwise). */
+    invalidCount?: InvalidCount;
     /** Entries of the client's conntrack table DNATed from the VIP to the server at the end of the harvest. */
     natFlows?: number;
   };
@@ -173,7 +178,7 @@ export interface KernelRun {
 }
 
 /**
- * INVALID packets counted around the user's ruleset by the ctlab_count nft table
+ * INVALID packets counted around the user's ruleset (server or client) by the ctlab_count nft table
  * (src/topology/firewall.ts): `before` just after conntrack (priority -199), `after` behind
  * every filtering chain (priority 1000), summed over input, forward and output; `hooks` per hook.
  */

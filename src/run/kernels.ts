@@ -49,12 +49,12 @@ export function kernelDirName(spec: string): string {
   }`;
 }
 
+/** How a kernel ran: its release, the runtime its lab used, its VM (null for the host). */
+export type KernelHow = Pick<KernelRun, 'release' | 'runtime' | 'vm'>;
+
 /** What running on one kernel gives back: that kernel's result.json, and how it ran. */
-export interface KernelOutcome {
+export interface KernelOutcome extends KernelHow {
   result: RunResult;
-  release: string;
-  runtime: KernelRun['runtime'];
-  vm: KernelRun['vm'];
 }
 
 /** Runs the scenario on one kernel into `dir` (host: natively; otherwise in a VM). */
@@ -68,7 +68,26 @@ export interface KernelsRunOptions {
   progress?: Progress;
 }
 
-/** Read a run folder's result.json (what a VM's job wrote). */
+/** The record of a kernel that ran (`startedMs`: when it started), with its outcome's verdict. */
+export function kernelRun(
+  spec: string,
+  dir: string,
+  startedMs: number,
+  how: KernelHow,
+  outcome: { passed: boolean; verdict: string },
+): KernelRun {
+  return {
+    spec,
+    release: how.release,
+    runtime: how.runtime,
+    vm: how.vm,
+    totalMs: Date.now() - startedMs,
+    dir,
+    passed: outcome.passed,
+    verdict: outcome.verdict,
+  };
+}
+
 /** The record of a kernel that could not run the scenario at all (boot failure, guest error). */
 export function failedKernelRun(spec: string, dir: string, startedMs: number, e: unknown): KernelRun {
   return {
@@ -84,6 +103,7 @@ export function failedKernelRun(spec: string, dir: string, startedMs: number, e:
   };
 }
 
+/** Read a run folder's result.json (what a VM's job wrote). */
 export async function readRunResult(dir: string): Promise<RunResult> {
   const file = join(dir, 'result.json');
   let text: string;
@@ -117,16 +137,7 @@ export async function runOnKernels(o: KernelsRunOptions): Promise<RunResult> {
     progress(`kernel ${spec}: starting`);
     try {
       const k = await o.runner(spec, dir);
-      const run: KernelRun = {
-        spec,
-        release: k.release,
-        runtime: k.runtime,
-        vm: k.vm,
-        totalMs: Date.now() - t,
-        dir: dirName,
-        passed: k.result.passed,
-        verdict: k.result.verdict,
-      };
+      const run = kernelRun(spec, dirName, t, k, k.result);
       runs.push(run);
       results.push({ run, result: k.result });
       progress(

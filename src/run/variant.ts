@@ -34,6 +34,7 @@ import type { ActionResult, Percentiles, VariantResult, WorkloadResult } from '.
 import type { ExecResult, LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel, Workload } from '../scenario/model.js';
 import { captureCommand, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
+import { rulesetLoadFailure } from '../topology/firewall.js';
 
 export type Progress = (msg: string) => void;
 
@@ -241,7 +242,13 @@ export async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
   try {
     await Promise.all(topo.nodes.map(async (spec) => nodes.set(spec.name, await rt.createNode(spec))));
     for (const l of topo.links) await rt.link(l);
-    await Promise.all(Object.entries(topo.setup).map(([name, cmds]) => runAll(node(name), cmds)));
+    await Promise.all(
+      Object.entries(topo.setup).map(([name, cmds]) =>
+        runAll(node(name), cmds).catch((e: unknown) => {
+          throw rulesetLoadFailure(e, name, topo.rulesets?.[name]);
+        }),
+      ),
+    );
     await startImages(rt, topo, nodes);
     await startMiddlebox(node(topo.names.middlebox), topo);
     await startCaptures(node, topo.captures);

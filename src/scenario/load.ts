@@ -24,7 +24,7 @@ import {
 import { fieldName, issueMessage, type PathKey } from './issues.js';
 import { PRESET_NAMES, PRESETS } from './presets.js';
 import { scenarioSchema, type ScenarioFile } from './schema.js';
-import { checkRulesLoad, nftBaseChains, readRules, unbracketed, COUNT_PRIORITY, type RulesModel } from './rules.js';
+import { checkRulesLoad, readRules, rulesProblems, type RulesFormat, type RulesModel } from './rules.js';
 import { checkSysctl, type KernelSysctls } from './sysctls.js';
 import { checkServiceVip } from './vip.js';
 import { resolveWorkload } from './workload.js';
@@ -196,29 +196,28 @@ function validateScenario(raw: unknown, file: string, where: Locate, opts: LoadO
         `${a.atMs} ms is not before workload.maxDurationMs (${s.workload.maxDurationMs} ms): the action would never run`,
       );
   };
-  // The user's ruleset: it must exist, and its nft base chains must sit between ctlab's
+  // The user's rulesets: each must exist, and its nft base chains must sit between ctlab's
   // counting chains (checking that it loads needs a namespace: checkRulesLoad, before a run).
-  let rules: RulesModel | undefined;
-  if (s.server.firewall.rules !== undefined) {
-    const r = readRules(s.server.firewall.rules, opts.baseDir ?? dirname(resolve(file)), s.server.firewall.format);
-    if (typeof r === 'string') at(['server', 'firewall', 'rules'], r);
-    else {
-      rules = r;
-      // Only the file itself travels into the node, and it is test-loaded as root here: an nft
-      // `include` would read files of this machine (and echo them in errors).
-      const inc = r.format === 'nft' ? r.text.split('\n').findIndex((l) => /^\s*include\s/.test(l)) : -1;
-      if (inc >= 0)
-        at(
-          ['server', 'firewall', 'rules'],
-          `${r.given}:${inc + 1}: include is not supported: put the included rules in the file itself`,
-        );
-      for (const c of r.format === 'nft' ? unbracketed(nftBaseChains(r.text)) : [])
-        at(
-          ['server', 'firewall', 'rules'],
-          `${r.given}:${c.line}: chain ${c.table}/${c.chain} (hook ${c.hook}, priority ${c.priority}) is not between ctlab's INVALID-counting chains (priorities ${COUNT_PRIORITY.before} and ${COUNT_PRIORITY.after}): give it a priority in between`,
-        );
+  const readRulesAt = (path: PathKey[], given: string, format: RulesFormat | undefined): RulesModel | undefined => {
+    const r = readRules(given, opts.baseDir ?? dirname(resolve(file)), format);
+    if (typeof r === 'string') {
+      at(path, r);
+      return undefined;
     }
-  }
+    for (const problem of rulesProblems(r)) at(path, problem);
+    return r;
+  };
+  const rules =
+    s.server.firewall.rules === undefined
+      ? undefined
+      : readRulesAt(['server', 'firewall', 'rules'], s.server.firewall.rules, s.server.firewall.format);
+  const clientFw = s.client?.firewall;
+  const clientRules = clientFw
+    ? readRulesAt(['client', 'firewall', 'rules'], clientFw.rules, clientFw.format)
+    : undefined;
+  // The client's ruleset replaces ctlab's INVALID rule there: asking for both is a mistake.
+  const noDropInvalid = `does nothing with client.firewall.rules (${clientFw?.rules}): the ruleset decides`;
+  if (clientFw && s.client?.dropInvalid) at(['client', 'dropInvalid'], noDropInvalid);
   for (const [k, v] of Object.entries(s.server.sysctls)) {
     const err = checkSysctl(k, v, kernel);
     if (err) at(['server', 'sysctls'], err, k);
@@ -255,6 +254,7 @@ function validateScenario(raw: unknown, file: string, where: Locate, opts: LoadO
       const err = checkSysctl(k, val, kernel);
       if (err) at(['variants', i, 'client', 'sysctls'], err, k);
     }
+    if (clientFw && v.client?.dropInvalid !== undefined) at(['variants', i, 'client', 'dropInvalid'], noDropInvalid);
     const vip = v.client?.serviceVip;
     const vipErr = vip === undefined || vip === 'none' ? undefined : checkServiceVip(vip);
     if (vipErr) at(['variants', i, 'client', 'serviceVip'], vipErr);
@@ -307,6 +307,7 @@ function validateScenario(raw: unknown, file: string, where: Locate, opts: LoadO
             dropInvalid: s.client.dropInvalid,
             sysctls: s.client.sysctls,
             ...(s.client.image ? { image: toImage(s.client.image) } : {}),
+            ...(clientRules && clientFw ? { firewall: { rules: clientRules, backend: clientFw.backend } } : {}),
           },
         }
       : {}),
@@ -501,8 +502,8 @@ export function variantSysctls(s: Scenario, variantName: string): Record<string,
 
 /**
  * The client a variant runs with: the scenario's `client`, then the variant's changes over it.
- * Undefined for a plain client (no NAT, no INVALID rule, no sysctls): nothing to set up. With
- * NAT or the INVALID rule, the client's conntrack runs, so its be_liberal is pinned to 0 unless
+ * Undefined for a plain client (no NAT, no INVALID rule, no ruleset, no sysctls): nothing to set
+ * up. With NAT, the INVALID rule or a ruleset, the client's conntrack runs, so its be_liberal is pinned to 0 unless
  * set (a run never inherits the host's) and its INVALID reasons are logged (NFLOG group 0).
  */
 export function variantClient(s: Scenario, v: VariantModel): ClientModel | undefined {
@@ -510,22 +511,38 @@ export function variantClient(s: Scenario, v: VariantModel): ClientModel | undef
   const vip = o.serviceVip === null ? undefined : (o.serviceVip ?? s.client?.serviceVip);
   const dropInvalid = o.dropInvalid ?? s.client?.dropInvalid ?? false;
   const given = { ...s.client?.sysctls, ...o.sysctls };
-  if (!vip && !dropInvalid && Object.keys(given).length === 0) return undefined;
+  const firewall = s.client?.firewall;
+  if (!vip && !dropInvalid && !firewall && Object.keys(given).length === 0) return undefined;
   const sysctls =
-    vip || dropInvalid ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given } : given;
-  return { ...(vip ? { serviceVip: vip } : {}), dropInvalid, sysctls };
+    vip || dropInvalid || firewall
+      ? { [BE_LIBERAL]: '0', 'net.netfilter.nf_conntrack_log_invalid': '6', ...given }
+      : given;
+  return { ...(vip ? { serviceVip: vip } : {}), dropInvalid, sysctls, ...(firewall ? { firewall } : {}) };
+}
+
+/** The scenario's own rulesets with their backends and the field each came from. */
+function scenarioRulesets(s: Scenario): { field: string; rules: RulesModel; backend: 'nft' | 'legacy' }[] {
+  return [
+    ...(s.server.firewall.rules
+      ? [{ field: 'server.firewall.rules', rules: s.server.firewall.rules, backend: s.server.firewall.backend }]
+      : []),
+    ...(s.client?.firewall ? [{ field: 'client.firewall.rules', ...s.client.firewall }] : []),
+  ];
 }
 
 /**
- * Test-load the scenario's own ruleset, if it has one, in a throwaway network namespace: a
- * file that does not load throws (exit 2, naming the file, line and the tool's words).
- * Returns what could not be checked (e.g. without root), for the caller to print.
+ * Test-load the scenario's own rulesets (server and client), if it has any, in a throwaway
+ * network namespace: a file that does not load throws (exit 2, naming the field, the file, the
+ * line and the tool's words). Returns what could not be checked (e.g. without root), for the
+ * caller to print.
  */
 export async function checkScenarioRules(s: Scenario): Promise<string[]> {
-  const r = s.server.firewall.rules;
-  if (!r) return [];
-  const c = await checkRulesLoad(r, s.server.firewall.backend);
-  return c.checked ? [] : [c.why];
+  const skipped: string[] = [];
+  for (const r of scenarioRulesets(s)) {
+    const c = await checkRulesLoad(r.rules, r.backend, r.field);
+    if (!c.checked) skipped.push(c.why);
+  }
+  return skipped;
 }
 
 /**
@@ -534,12 +551,14 @@ export async function checkScenarioRules(s: Scenario): Promise<string[]> {
  * scenario's folder can be carried that way.
  */
 export function scenarioInputFiles(s: Scenario): Record<string, string> {
-  const r = s.server.firewall.rules;
-  if (!r) return {};
-  if (r.given.startsWith('/') || r.given.split('/').includes('..'))
-    throw new CtlabError(
-      'SCENARIO',
-      `${s.file}: server.firewall.rules: with --kernel the rules file must be a relative path below the scenario's folder, not ${r.given}`,
-    );
-  return { [r.given]: r.path };
+  const files: Record<string, string> = {};
+  for (const { field, rules: r } of scenarioRulesets(s)) {
+    if (r.given.startsWith('/') || r.given.split('/').includes('..'))
+      throw new CtlabError(
+        'SCENARIO',
+        `${s.file}: ${field}: with --kernel the rules file must be a relative path below the scenario's folder, not ${r.given}`,
+      );
+    files[r.given] = r.path;
+  }
+  return files;
 }

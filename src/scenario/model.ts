@@ -193,8 +193,14 @@ export interface ClientModel {
   /** kube-proxy's fix: `-A INPUT -m conntrack --ctstate INVALID -j DROP` on the client, counted. */
   dropInvalid: boolean;
   /** The client namespace's sysctls (its conntrack's be_liberal is the other fix). */
-  sysctls: Sysctls /** The user's own client image; the command workload runs in it (Docker runtime only). */;
+  sysctls: Sysctls;
+  /** The user's own client image; the command workload runs in it (Docker runtime only). */
   image?: ServiceImage;
+  /**
+   * The user's ruleset for the client node (`client.firewall.rules`), loaded instead of the
+   * `dropInvalid` rule; its INVALID drops are counted like the server's (src/topology/firewall.ts).
+   */
+  firewall?: { rules: RulesModel; backend: 'nft' | 'legacy' };
 }
 
 /** A variant's changes to the client: each field given replaces the scenario's (sysctls merge). */

@@ -1,4 +1,4 @@
-// A user's own firewall ruleset (`server.firewall.rules: <file>`): read it, tell an
+// A user's own firewall ruleset (`server.firewall.rules` or `client.firewall.rules`): read it, tell an
 // `iptables-save` file from an `nft -f` ruleset, find where its nft base chains sit relative to
 // ctlab's counting chains, and check that it loads (in a throwaway network namespace) before
 // anything starts. Pure reading and checking; the lab commands are in src/topology/firewall.ts.
@@ -98,6 +98,24 @@ export function unbracketed(chains: BaseChain[]): BaseChain[] {
   );
 }
 
+/**
+ * What the file alone shows to be wrong, one message per problem naming its line: an nft
+ * `include` (only the file itself travels into the node, and it is test-loaded as root here: an
+ * include would read files of this machine and echo them in errors), and base chains the
+ * counting chains cannot bracket.
+ */
+export function rulesProblems(r: RulesModel): string[] {
+  if (r.format !== 'nft') return [];
+  const out: string[] = [];
+  const inc = r.text.split('\n').findIndex((l) => /^\s*include\s/.test(l));
+  if (inc >= 0) out.push(`${r.given}:${inc + 1}: include is not supported: put the included rules in the file itself`);
+  for (const c of unbracketed(nftBaseChains(r.text)))
+    out.push(
+      `${r.given}:${c.line}: chain ${c.table}/${c.chain} (hook ${c.hook}, priority ${c.priority}) is not between ctlab's INVALID-counting chains (priorities ${COUNT_PRIORITY.before} and ${COUNT_PRIORITY.after}): give it a priority in between`,
+    );
+  return out;
+}
+
 /** The program that loads a ruleset of `format` with the firewall `backend`. */
 export function loader(format: RulesFormat, backend: 'nft' | 'legacy'): string {
   if (format === 'nft') return 'nft';
@@ -115,13 +133,13 @@ export function loadCommand(format: RulesFormat, backend: 'nft' | 'legacy', file
  * The tool's own complaint → one line naming the file and its line. iptables-restore says
  * "Error occurred at line: N" after the reason; nft says "FILE:LINE:COL-COL: Error: ...".
  */
-export function loadError(r: RulesModel, output: string): string {
+export function loadError(r: Pick<RulesModel, 'given'> & Partial<RulesModel>, output: string, nft = 'nft -c'): string {
   const lines = output
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  const nft = lines.map((l) => /^(.*?):(\d+):\d+(?:-\d+)?:\s*Error:\s*(.*)$/.exec(l)).find((m) => m);
-  if (nft) return `${r.given}:${nft[2]}: ${nft[3]} (nft -c)`;
+  const nftLine = lines.map((l) => /^(.*?):(\d+):\d+(?:-\d+)?:\s*Error:\s*(.*)$/.exec(l)).find((m) => m);
+  if (nftLine) return `${r.given}:${nftLine[2]}: ${nftLine[3]} (${nft})`;
   const at = /Error occurred at line: (\d+)/.exec(output);
   const why = lines.find((l) => !/^Error occurred at line|^Try `/.test(l)) ?? 'did not load';
   return `${r.given}${at ? `:${at[1]}` : ''}: ${why}`;

@@ -144,6 +144,11 @@ export const clientImageSchema = z
   })
   .strict();
 
+/** The user's own ruleset: an iptables-save file or an nft -f ruleset (path relative to the scenario). */
+const rulesFile = z.string().min(1);
+/** The rules file's format; detected from its content when absent. */
+const rulesFormat = z.enum(['iptables', 'nft']);
+
 export const serverSchema = z
   .object({
     sysctls: sysctlMap.default({}),
@@ -154,10 +159,9 @@ export const serverSchema = z
         dropInvalid: z.boolean().default(true),
         backend: z.enum(['nft', 'legacy']).default('nft'),
         policy: z.enum(['drop', 'accept']).default('drop'),
-        /** The user's own ruleset, loaded instead of ctlab's firewall: an iptables-save file or an nft -f ruleset (path relative to the scenario). */
-        rules: z.string().min(1).optional(),
-        /** The rules file's format; detected from its content when absent. */
-        format: z.enum(['iptables', 'nft']).optional(),
+        /** The user's own ruleset, loaded instead of ctlab's firewall. */
+        rules: rulesFile.optional(),
+        format: rulesFormat.optional(),
       })
       .strict()
       .default({}),
@@ -180,6 +184,11 @@ export const clientSchema = z
     sysctls: sysctlMap.default({}),
     /** The user's own client image, for the command workload. */
     image: clientImageSchema.optional(),
+    /** The user's own ruleset for the client node, loaded instead of the `dropInvalid` rule. */
+    firewall: z
+      .object({ rules: rulesFile, format: rulesFormat.optional(), backend: z.enum(['nft', 'legacy']).default('nft') })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -16,7 +16,7 @@ import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { ImageSpec, LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
 import type { ClientModel, LabAction, Scenario, ServiceImage, VariantModel, WorkloadKind } from '../scenario/model.js';
-import { serverFirewallCommands } from './firewall.js';
+import { rulesetCommands, serverFirewallCommands } from './firewall.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
 export const ADDR = {
@@ -106,6 +106,8 @@ export interface Topology {
    * user's ruleset is loaded (its INVALID drops are counted by the ctlab_count table).
    */
   server: { url: string; sysctls: Record<string, string>; iptables: string; rules?: boolean };
+  /** The users' rulesets by node name: the field that named each, and the file as given (for a failed load's message). */
+  rulesets?: Record<string, { field: string; given: string }>;
   /** The client node's NAT/firewall/sysctls when the scenario gives it any (see clientSetup()). */
   client?: ClientModel & { iptables: string };
   /**
@@ -152,7 +154,9 @@ export function actionCommand(a: LabAction): string[] {
  * fix (PR #74840) drops INVALID first; here it goes through a chain whose DROP rule counts.
  */
 export function clientSetup(c: ClientModel, iptables = 'iptables', port = 80): string[][] {
-  const cmds: string[][] = [];
+  // The user's ruleset first: its own tables (an iptables-save `*nat`, an nft `flush ruleset`)
+  // would otherwise replace the NAT rule below.
+  const cmds: string[][] = c.firewall ? rulesetCommands(c.firewall.rules, c.firewall.backend) : [];
   if (c.serviceVip) {
     cmds.push([
       iptables,
@@ -322,6 +326,18 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
       ...(s.server.firewall.rules ? { rules: true } : {}),
     },
     ...(client ? { client: { ...client, iptables: 'iptables' } } : {}),
+    ...(s.server.firewall.rules || client?.firewall
+      ? {
+          rulesets: {
+            ...(s.server.firewall.rules
+              ? { [names.server]: { field: 'server.firewall.rules', given: s.server.firewall.rules.given } }
+              : {}),
+            ...(client?.firewall
+              ? { [names.harvester]: { field: 'client.firewall.rules', given: client.firewall.rules.given } }
+              : {}),
+          },
+        }
+      : {}),
     captures: [
       {
         name: 'client.pcap',
@@ -357,8 +373,8 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
         snaplen: 0,
         what: "packets the firewall's INVALID rule dropped (NFLOG group 1)",
       },
-      // The client's conntrack runs when it NATs or filters INVALID: its reasons, from its own namespace.
-      ...(client && (client.serviceVip || client.dropInvalid)
+      // The client's conntrack runs when it NATs or filters: its reasons, from its own namespace.
+      ...(client && (client.serviceVip || client.dropInvalid || client.firewall)
         ? [
             {
               name: 'client-invalid-reasons.pcap',

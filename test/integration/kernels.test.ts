@@ -3,12 +3,14 @@
 // (KVM where it boots, else software emulation) with the lab inside as namespaces, and merges
 // both into one result and one report. The physics measured in the reference: late client ACKs
 // are INVALID ("ACK is under the lower bound") and dropped on 5.10, and only "ignored" on 6.1.
+// Also: a matrix in a VM, and a sysctl the guest's kernel lacks (exit 3, the guest's one line).
 // Needs root and qemu (CI installs it); skips with the reason elsewhere, fails with CI=true.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { analyzeVariant } from '../../src/evidence/index.js';
 import type { RunResult } from '../../src/result/types.js';
 import { allOf, describeWith, requireRoot, requireTool } from '../gate.js';
 
@@ -84,6 +86,23 @@ describeWith(prerequisites, 'ctlab run --kernel 5.10,6.1 (late ACKs)', () => {
     ).toBe(true);
   });
 
+  it('logs late ACKs on both kernels: INVALID on 5.10, only "ignored" on 6.1', async () => {
+    // conntrack's own reasons (NFLOG group 0) for the held ACKs, per kernel.
+    const logged = async (series: string, reason: RegExp) =>
+      (await analyzeVariant(join(out, on(series, 'flag-off').dir))).reasons
+        .filter((x) => reason.test(x.reason))
+        .reduce((a, x) => a + x.judged, 0);
+    const invalid = await logged('5.10', /^ACK is under the lower bound/);
+    const ignored = await logged('6.1', /^ignored ACK under lower bound/);
+    console.log(
+      `[kernels.test] held ACKs ${on('5.10', 'flag-off').middlebox.counters.lateClientAcks} on 5.10, ${on('6.1', 'flag-off').middlebox.counters.lateClientAcks} on 6.1; ` +
+        `5.10: ${invalid} "ACK is under the lower bound", ${on('5.10', 'flag-off').server.invalidDrops} INVALID drops; 6.1: ${ignored} "ignored ACK under lower bound"`,
+    );
+    expect(invalid).toBeGreaterThan(0);
+    expect(on('5.10', 'flag-off').server.invalidDrops).toBeGreaterThanOrEqual(invalid);
+    expect(ignored).toBeGreaterThan(0);
+  });
+
   it('names the reasons that differ between the kernels in the report', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Kernels side by side');
@@ -144,5 +163,38 @@ describeWith(prerequisites, 'ctlab matrix --kernel 6.1 (a kernel axis in the mat
       rmSync(dir, { recursive: true, force: true });
     },
     21 * 60_000,
+  );
+});
+
+describeWith(prerequisites, 'ctlab run --kernel 6.1 with a sysctl that kernel lacks', () => {
+  it(
+    "fails that kernel with the guest's one line and exits 3 (a VM was started, no kernel ran)",
+    () => {
+      // net.ipv4.tcp_rto_max_ms exists from 6.15 on: the host (not in the list) does not check it,
+      // the 6.1 guest rejects it before its lab starts.
+      const dir = mkdtempSync(join(tmpdir(), 'ctlab-kreject-'));
+      const file = join(dir, 'new-sysctl.yaml');
+      writeFileSync(
+        file,
+        readFileSync('scenarios/late-ack.yaml', 'utf8').replace(
+          '    net.netfilter.nf_conntrack_log_invalid: 6\n',
+          '    net.netfilter.nf_conntrack_log_invalid: 6\n    net.ipv4.tcp_rto_max_ms: 60000\n',
+        ),
+      );
+      const p = spawnSync(
+        'node',
+        [resolve('bin/ctlab.js'), 'run', file, '--kernel', '6.1', '--out', join(dir, 'out')],
+        {
+          encoding: 'utf8',
+          timeout: 10 * 60_000,
+        },
+      );
+      expect(p.status, p.stderr.slice(-3000)).toBe(3);
+      expect(p.stderr).toMatch(
+        /kernel 6\.1: FAILED: rejected in the 6\.1\.\S+ guest: .*new-sysctl\.yaml:\d+:\d+: server\.sysctls\.net\.ipv4\.tcp_rto_max_ms: unknown sysctl .*on kernel 6\.1\.\S+/,
+      );
+      rmSync(dir, { recursive: true, force: true });
+    },
+    11 * 60_000,
   );
 });

@@ -56,7 +56,7 @@ describe('client-side NAT topology', () => {
   });
 
   it('plans nothing on the client for a scenario without client:', () => {
-    const plain = loadScenario('scenarios/late-ack.yaml');
+    const plain = loadScenario('scenarios/harvester-asa.yaml');
     const t = buildTopology(plain, plain.variants[0]!, 1);
     expect(t.client).toBeUndefined();
     expect(t.nodes.find((n) => n.role === 'harvester')!.sysctls).toBeUndefined();
