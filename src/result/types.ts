@@ -124,7 +124,7 @@ export interface VariantResult {
 export interface ActionResult {
   text: string;
   node: string;
-  /** When it was due, and when it ran, in ms after the harvest started (null: it never ran). */
+  /** When it was due, and when it ran, in ms after the workload's first connection reached the server (null: it never ran). */
   atMs: number;
   ranAtMs: number | null;
   ok: boolean;

@@ -33,7 +33,7 @@ import { checkExpectations } from '../result/expectations.js';
 import type { ActionResult, Percentiles, VariantResult, WorkloadResult } from '../result/types.js';
 import type { ExecResult, LabNode, Runtime } from '../runtime/types.js';
 import type { VariantModel, Workload } from '../scenario/model.js';
-import { captureCommand, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
+import { ADDR, captureCommand, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
 import { rulesetLoadFailure } from '../topology/firewall.js';
 
 export type Progress = (msg: string) => void;
@@ -328,6 +328,25 @@ async function workloadOutcome(topo: Topology, client: LabNode, h: ExecResult): 
   return { kind, status, stdout, stderr };
 }
 
+/**
+ * When the workload's first connection reached the server: the first TCP entry from the
+ * client's address in the server's conntrack table (polled every 25 ms; a fresh lab has none).
+ * Undefined when the workload ended first.
+ */
+async function firstConnection(server: LabNode, run: Promise<unknown>): Promise<number | undefined> {
+  let ended = false;
+  const end = () => {
+    ended = true;
+  };
+  run.then(end, end);
+  while (!ended) {
+    const r = await server.exec(['conntrack', '-L', '-p', 'tcp', '-s', ADDR.client], { reject: false });
+    if (r.exitCode === 0 && /\bsrc=/.test(r.stdout)) return Date.now();
+    await sleep(25);
+  }
+  return undefined;
+}
+
 /** Run the workload's client, and the mid-run actions beside it. */
 async function harvest(topo: Topology, node: NodeOf, problems: string[]): Promise<Harvest> {
   const t1 = Date.now();
@@ -337,7 +356,12 @@ async function harvest(topo: Topology, node: NodeOf, problems: string[]): Promis
     timeoutMs: topo.harvester.timeoutMs,
     reject: false,
   });
-  const actionsRun = runActions(node, topo.actions ?? [], t1, run);
+  // The actions' clock starts at the workload's first connection, not at the client's launch:
+  // under load a client can take longer to start than an early action's time.
+  const actionsRun =
+    (topo.actions ?? []).length === 0
+      ? Promise.resolve([])
+      : firstConnection(node(topo.names.server), run).then((t0) => runActions(node, topo.actions ?? [], t0 ?? t1, run));
   const h = await run;
   const harvestMs = Date.now() - t1;
   const actions = await actionsRun;

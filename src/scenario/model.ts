@@ -225,7 +225,7 @@ export interface VariantModel {
 
 /** Something done to a lab node while the harvest runs, e.g. flushing the server's conntrack table. */
 export interface LabAction {
-  /** Milliseconds after the harvest starts. */
+  /** Milliseconds after the workload's first connection reaches the server. */
   atMs: number;
   node: 'server' | 'client' | 'middlebox';
   do: 'conntrack-flush';

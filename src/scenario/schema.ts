@@ -289,10 +289,10 @@ export const workloadSchema = z.discriminatedUnion('kind', [
   commandWorkloadSchema,
 ]);
 
-/** A mid-run action: `{ at: 2s, node: server, do: conntrack-flush }` (`at` after the harvest starts). */
+/** A mid-run action: `{ at: 2s, node: server, do: conntrack-flush }` (`at` after the workload's first connection reaches the server). */
 export const actionSchema = z
   .object({
-    at: z.string().regex(/^\d+(\.\d+)?(ms|s)$/, 'a time after the harvest starts, e.g. "2s" or "1500ms"'),
+    at: z.string().regex(/^\d+(\.\d+)?(ms|s)$/, 'a time after the workload\'s first connection, e.g. "2s" or "1500ms"'),
     node: z.enum(['server', 'client', 'middlebox']).default('server'),
     do: z.enum(['conntrack-flush']),
   })

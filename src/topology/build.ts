@@ -115,7 +115,7 @@ export interface Topology {
    * shell around a command workload); `url`: what it talks to (the VIP's when the client NATs).
    */
   harvester: { kind: WorkloadKind; command: string[]; timeoutMs: number; url: string };
-  /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the harvest starts. */
+  /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the workload's first connection reaches the server. */
   actions?: ActionSpec[];
   /**
    * The user's own images (`server.image`, `client.image`), each started in its node's network

@@ -74,7 +74,7 @@ describe('actions', () => {
       ),
     ).toEqual([
       '3 actions[0].at: expected string, got number',
-      '4 actions[1].at: a time after the harvest starts, e.g. "2s" or "1500ms"',
+      `4 actions[1].at: a time after the workload's first connection, e.g. "2s" or "1500ms"`,
     ]);
     expect(
       problems(
