@@ -38,7 +38,7 @@ describe('parseExpectation', () => {
 
   it('names every known metric when it does not know one', () => {
     expect(parseExpectation('server.invalidDrop > 0')).toBe(
-      'unknown metric "server.invalidDrop" in "server.invalidDrop > 0" (known: records, complete, attempts.timedOut, attempts.failed, server.invalidDrops, server.invalidSeen, server.conntrackInvalid, middlebox.queueDrops, attempts.resets, client.conntrackInvalid, client.invalidDrops, client.outRsts, server.estabResets, throughputMbit, throughput.relative)',
+      'unknown metric "server.invalidDrop" in "server.invalidDrop > 0" (known: records, complete, attempts.timedOut, attempts.failed, server.invalidDrops, server.invalidSeen, server.conntrackInvalid, middlebox.queueDrops, attempts.resets, client.conntrackInvalid, client.invalidDrops, client.outRsts, server.estabResets, client.retransSegs, server.beyondWindow, throughputMbit, throughput.relative)',
     );
     expect(parseExpectation('server.invalidDrops is 0')).toMatch(/is not of the form "<metric> <op> <value>"/);
   });
