@@ -1,7 +1,7 @@
 // What matrix.json holds, and how it is built from the cells' RunResults. These field names
 // are documented (README, "Matrix"): add fields freely, never rename these.
 import { checkExpectations } from '../result/expectations.js';
-import { MATRIX_ONLY_METRICS, relativeThroughput } from '../result/metrics.js';
+import { MATRIX_ONLY_METRICS, relativeThroughput, workloadComplete } from '../result/metrics.js';
 import type { RunResult, VariantResult } from '../result/types.js';
 import type { MatrixCell } from './cells.js';
 import type { ShardInfo } from './shard.js';
@@ -33,7 +33,7 @@ export interface MatrixCellResult {
   sysctls: Record<string, string>;
   /** The settings that matter, read back with `sysctl` in the server node. */
   settings: Record<string, string>;
-  expectations: { text: string; passed: boolean; actual: number | boolean | null; why: string }[];
+  expectations: { text: string; passed: boolean; actual: number | boolean | string | null; why: string }[];
   problems: string[];
   /** Set when the cell could not run. */
   error?: string;
@@ -116,7 +116,7 @@ export interface MatrixResult {
 export type CellRun = { cell: MatrixCell; runId: string; dir: string; result?: RunResult; error?: string };
 
 export function outcomeOf(v: VariantResult): CellOutcome {
-  if (!v.harvest.complete) return 'broken';
+  if (!workloadComplete(v)) return 'broken';
   return v.attempts.timedOut > 0 || v.server.invalidDrops > 0 ? 'degraded' : 'clean';
 }
 
@@ -134,7 +134,11 @@ export function cellResult(run: CellRun, control: VariantResult | undefined): Ma
       ...base,
       outcome: 'error',
       passed: false,
-      harvest: { records: 0, expectedRecords: cell.scenario.workload.records, complete: false },
+      harvest: {
+        records: 0,
+        expectedRecords: cell.scenario.workload.kind === 'oai-pmh' ? cell.scenario.workload.records : 0,
+        complete: false,
+      },
       attempts: { total: 0, timedOut: 0, failed: 0 },
       server: { invalidDrops: 0, conntrackInvalid: 0 },
       throughputBytesPerSec: 0,
@@ -160,7 +164,7 @@ export function cellResult(run: CellRun, control: VariantResult | undefined): Ma
     ...base,
     outcome: outcomeOf(v),
     passed: run.result.passed && expectations.every((e) => e.passed),
-    harvest: { records: v.harvest.records, expectedRecords: v.harvest.expectedRecords, complete: v.harvest.complete },
+    harvest: { records: v.harvest.records, expectedRecords: v.harvest.expectedRecords, complete: workloadComplete(v) },
     attempts: { total: v.attempts.total, timedOut: v.attempts.timedOut, failed: v.attempts.failed },
     server: { invalidDrops: v.server.invalidDrops, conntrackInvalid: v.server.conntrackInvalid },
     throughputBytesPerSec: v.throughputBytesPerSec,

@@ -6,8 +6,9 @@ import type { ExpectationResult, VariantResult } from './types.js';
 
 export interface Expectation {
   metric: Metric;
-  op: '==' | '!=' | '>' | '>=' | '<' | '<=';
-  value: number | boolean;
+  /** contains and matches (a regular expression) compare a text metric (command.stdout, ...). */
+  op: '==' | '!=' | '>' | '>=' | '<' | '<=' | 'contains' | 'matches';
+  value: number | boolean | string;
   /** Original text, e.g. "server.invalidDrops > 0". */
   text: string;
   /** Tested only when the variant's kernel release meets this condition (absent: on every kernel). */
@@ -16,12 +17,54 @@ export interface Expectation {
 
 const EXPECTATION = /^\s*([a-zA-Z.]+)\s*(==|!=|>=|<=|>|<)\s*(true|false|-?\d+(?:\.\d+)?)\s*$/;
 
+/** A text metric's expectation: `command.stdout contains "200 OK"`, `command.output matches "^HTTP/1\\.1 200"`. */
+const TEXT_EXPECTATION = /^\s*([a-zA-Z.]+)\s+(contains|matches|==|!=)\s+("(?:[^"\\]|\\.)*"|'[^']*')\s*$/;
+
+/** The longest `actual` a text metric's result keeps. */
+export const TEXT_ACTUAL_CHARS = 200;
+
+function parseTextExpectation(text: string): Expectation | string | undefined {
+  const m = TEXT_EXPECTATION.exec(text);
+  const row = m ? metricRow(m[1]!) : undefined;
+  if (!m || !row) return undefined;
+  const metric = row.name as Metric;
+  if (!row.text) return `${metric} compares with a number${row.boolean ? ' (true or false)' : ''}, not a quoted text`;
+  const quoted = m[3]!;
+  let value: string;
+  if (quoted.startsWith("'")) value = quoted.slice(1, -1);
+  else {
+    try {
+      value = JSON.parse(quoted) as string;
+    } catch {
+      return `bad escape in ${quoted} (a double-quoted text takes JSON escapes, e.g. \\" and \\\\)`;
+    }
+  }
+  const op = m[2] as Expectation['op'];
+  if (op === 'matches') {
+    try {
+      new RegExp(value);
+    } catch (e) {
+      return `"${value}" is not a regular expression: ${(e as Error).message}`;
+    }
+  }
+  return { metric, op, value, text: text.trim() };
+}
+
 /** Parse "server.invalidDrops > 0". Returns the expectation or an error message. */
 export function parseExpectation(text: string): Expectation | string {
+  const t = parseTextExpectation(text);
+  if (t !== undefined) return t;
   const m = EXPECTATION.exec(text);
-  if (!m) return `expectation "${text}" is not of the form "<metric> <op> <value>", e.g. "server.invalidDrops > 0"`;
+  if (!m) {
+    const name = /^\s*([a-zA-Z.]+)/.exec(text)?.[1];
+    const row = name ? metricRow(name) : undefined;
+    if (row?.text)
+      return `expectation "${text}" is not of the form "${row.name} contains|matches|==|!= <quoted text>", e.g. '${row.name} contains "200 OK"'`;
+    return `expectation "${text}" is not of the form "<metric> <op> <value>", e.g. "server.invalidDrops > 0"`;
+  }
   const row = metricRow(m[1]!);
   if (!row) return `unknown metric "${m[1]}" in "${text}" (known: ${METRICS.join(', ')})`;
+  if (row.text) return `${row.name} is a text: compare it with contains, matches, == or != and a quoted text`;
   // A row of METRIC_TABLE: its name is a Metric (the row type widens it to string).
   const metric = row.name as Metric;
   const op = m[2] as Expectation['op'];
@@ -70,7 +113,23 @@ export function parseVariantExpect(
 }
 
 /** Whether the measured value meets the expectation (true/false compare as 1/0). */
-export function evaluate(e: Expectation, actual: number | boolean): boolean {
+export function evaluate(e: Expectation, actual: number | boolean | string): boolean {
+  if (typeof actual === 'string' || typeof e.value === 'string') {
+    const a = String(actual);
+    const b = String(e.value);
+    switch (e.op) {
+      case 'contains':
+        return a.includes(b);
+      case 'matches':
+        return new RegExp(b, 'm').test(a);
+      case '==':
+        return a === b;
+      case '!=':
+        return a !== b;
+      default:
+        return false;
+    }
+  }
   const a = typeof actual === 'boolean' ? Number(actual) : actual;
   const b = typeof e.value === 'boolean' ? Number(e.value) : e.value;
   switch (e.op) {
@@ -86,6 +145,8 @@ export function evaluate(e: Expectation, actual: number | boolean): boolean {
       return a < b;
     case '<=':
       return a <= b;
+    default:
+      return false;
   }
 }
 
@@ -110,7 +171,11 @@ export function checkExpectations(
     out.push({
       text,
       passed: actual !== null && evaluate(e, actual),
-      actual,
+      // A text is kept short: result.json is read by people and CI scripts, the whole is in the files.
+      actual:
+        typeof actual === 'string' && actual.length > TEXT_ACTUAL_CHARS
+          ? `${actual.slice(0, TEXT_ACTUAL_CHARS)}…`
+          : actual,
       ...(e.kernel ? { kernel: e.kernel.text } : {}),
     });
   }

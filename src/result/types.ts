@@ -12,8 +12,8 @@ export interface Percentiles {
 export interface ExpectationResult {
   text: string;
   passed: boolean;
-  /** The measured value the expectation was tested against. */
-  actual: number | boolean | null;
+  /** The measured value the expectation was tested against (a text metric's: at most its first 200 characters). */
+  actual: number | boolean | string | null;
   /** The kernel condition that selected it (e.g. "< 6.1"), for kernel-conditional expectations. */
   kernel?: string;
 }
@@ -46,6 +46,10 @@ export interface VariantResult {
   sysctls: Record<string, string>;
   /** TCP settings that matter, read back with `sysctl` in the server node (SERVER_SETTINGS). */
   serverSettings?: Record<string, string>;
+  /**
+   * The OAI-PMH harvest's. For the other workloads (see `workload`) `complete` and
+   * `stoppedBecause` are the workload's and records, expectedRecords and pages are 0.
+   */
   harvest: {
     records: number;
     expectedRecords: number;
@@ -53,6 +57,9 @@ export interface VariantResult {
     pages: number;
     stoppedBecause: string | null;
   };
+  /** What the workload was and did (every run since the workloads beside oai-pmh; older results lack it). */
+  workload?: WorkloadResult;
+  /** The HTTP attempts (all zero for a command workload, which ctlab does not see into). */
   attempts: AttemptCounts;
   connectMs: Percentiles;
   requestMs: Percentiles;
@@ -176,3 +183,89 @@ export interface InvalidCount {
   after: number;
   hooks: Record<'input' | 'forward' | 'output', { before: number; after: number }>;
 }
+
+/** The workloads a scenario can run (src/scenario/model.ts Workload). */
+export type WorkloadKind = 'oai-pmh' | 'http' | 'upload' | 'bulk' | 'command';
+
+/** What every workload's section says. */
+export interface WorkloadBase {
+  /**
+   * The workload did everything it was asked: every record (oai-pmh), every request answered in
+   * full with the size asked (http), every upload acknowledged with the right byte count
+   * (upload), the size or the duration reached (bulk), the command exited 0 (command).
+   */
+  complete: boolean;
+  /** Why it stopped: "complete", or what ended it (retries-exhausted, deadline, wrong-count, exit-code, timeout, ...). */
+  stoppedBecause: string | null;
+  /** Payload bytes it moved (response bodies received, upload bodies the server counted, bulk bytes); null for a command. */
+  bytes: number | null;
+  /** How long it ran, ms. */
+  durationMs: number;
+}
+
+export interface HarvestWorkloadResult extends WorkloadBase {
+  kind: 'oai-pmh';
+  records: number;
+  expectedRecords: number;
+}
+
+export interface HttpWorkloadResult extends WorkloadBase {
+  kind: 'http';
+  /** Requests asked for. */
+  requests: number;
+  /** Requests answered in full with the size asked. */
+  ok: number;
+  /** Response bytes asked for over all requests. */
+  expectedBytes: number;
+  concurrency: number;
+  keepAlive: boolean;
+}
+
+export interface UploadWorkloadResult extends WorkloadBase {
+  kind: 'upload';
+  /** Uploads asked for. */
+  requests: number;
+  /** Uploads the server acknowledged with the byte count sent. */
+  acknowledged: number;
+  /** Uploads the server acknowledged with another byte count than sent. */
+  wrongCount: number;
+  /** Body bytes sent in attempts the server acknowledged, and the counts it answered. */
+  bytesSent: number;
+  bytesAcknowledged: number;
+  /** Body bytes asked for over all uploads. */
+  expectedBytes: number;
+  concurrency: number;
+  keepAlive: boolean;
+}
+
+export interface BulkWorkloadResult extends WorkloadBase {
+  kind: 'bulk';
+  direction: 'to-client' | 'to-server';
+  /** The size asked (null: a transfer for targetMs). */
+  targetBytes: number | null;
+  /** The duration asked (null: a transfer of targetBytes). */
+  targetMs: number | null;
+}
+
+export interface CommandWorkloadResult extends WorkloadBase {
+  kind: 'command';
+  command: string;
+  /** The command's exit code; null when a signal ended it. */
+  exitCode: number | null;
+  /** The signal that ended it (after the timeout: SIGTERM or SIGKILL), else null. */
+  signal: string | null;
+  /** It ran past maxDurationMs and was stopped. */
+  timedOut: boolean;
+  /** Its output (at most the first 64 KiB of each; the whole in the variant's files command-stdout.txt, command-stderr.txt). */
+  stdout: string;
+  stderr: string;
+  stdoutBytes: number;
+  stderrBytes: number;
+}
+
+export type WorkloadResult =
+  | HarvestWorkloadResult
+  | HttpWorkloadResult
+  | UploadWorkloadResult
+  | BulkWorkloadResult
+  | CommandWorkloadResult;

@@ -70,7 +70,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
             topology: topo,
             variant: v,
             repetition: rep + 1,
-            expectedRecords: s.workload.records,
+            expectedRecords: s.workload.kind === 'oai-pmh' ? s.workload.records : 0,
             dir,
             progress,
           });

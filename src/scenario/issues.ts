@@ -36,7 +36,11 @@ export function issueMessage(issue: ZodIssue): string {
         .slice(0, 3)
         .join('; ')})`;
     case 'invalid_union_discriminator':
-      return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}`;
+      // An optional discriminator (workload.kind, oai-pmh when absent) lists undefined too.
+      return `must be one of ${issue.options
+        .filter((o) => o !== undefined)
+        .map((o) => JSON.stringify(o))
+        .join(', ')}`;
     case 'unrecognized_keys':
       return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     default:

@@ -25,6 +25,7 @@ import { scenarioSchema, type ScenarioFile } from './schema.js';
 import { checkRulesLoad, nftBaseChains, readRules, unbracketed, COUNT_PRIORITY, type RulesModel } from './rules.js';
 import { checkSysctl, type KernelSysctls } from './sysctls.js';
 import { checkServiceVip } from './vip.js';
+import { resolveWorkload } from './workload.js';
 
 export interface ScenarioProblem {
   file: string;
@@ -164,6 +165,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
   const problems: ScenarioProblem[] = [];
   const at = (path: PathKey[], message: string, key?: string) =>
     problems.push({ file, ...locate(doc, lc, path, key), field: fieldName(key ? [...path, key] : path), message });
+  const workload = resolveWorkload(s.workload, at);
   // An action after the harvest's time limit could never run.
   const checkAction = (a: LabAction, path: PathKey[]) => {
     if (a.atMs >= s.workload.maxDurationMs)
@@ -279,7 +281,7 @@ export function parseScenario(text: string, file: string, opts: LoadOptions = {}
           },
         }
       : {}),
-    workload: s.workload,
+    workload,
     variants: (s.variants ?? []).map((v, i) => ({
       name: v.name,
       sysctls: v.sysctls,

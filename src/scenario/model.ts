@@ -96,7 +96,19 @@ export interface ServerModel {
   };
 }
 
-export interface HarvestWorkload {
+/** The HTTP client's settings every HTTP workload shares (oai-pmh, http, upload, bulk). */
+export interface HttpClientSettings {
+  connectTimeoutMs: number;
+  /** An attempt that makes no progress (no byte received, none sent) for this long times out. */
+  readTimeoutMs: number;
+  /** Retries per request (per page for oai-pmh) after the first attempt. */
+  retries: number;
+  backoffMs: number;
+  /** Give up on the whole workload after this long. */
+  maxDurationMs: number;
+}
+
+export interface HarvestWorkload extends HttpClientSettings {
   kind: 'oai-pmh';
   /** Records the repository holds (3,812 in the incident). */
   records: number;
@@ -104,14 +116,49 @@ export interface HarvestWorkload {
   /** Mean size of one record's XML, bytes. */
   recordBytes: number;
   keepAlive: boolean;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
-  /** Retries per page after the first attempt. */
-  retries: number;
-  backoffMs: number;
-  /** Give up on the whole harvest after this long. */
+}
+
+/** N GETs of the server's /bytes/<n>: request i asks for sizes[i % sizes.length] bytes. */
+export interface HttpWorkload extends HttpClientSettings {
+  kind: 'http';
+  requests: number;
+  /** Response body sizes in bytes, taken in turn (at least one). */
+  sizes: number[];
+  /** Requests in flight at once (each on its own connection). */
+  concurrency: number;
+  keepAlive: boolean;
+}
+
+/** N POSTs of sizes[i % sizes.length] bytes to the server's /upload; it answers the byte count it read. */
+export interface UploadWorkload extends HttpClientSettings {
+  kind: 'upload';
+  requests: number;
+  /** Request body sizes in bytes, taken in turn. */
+  sizes: number[];
+  concurrency: number;
+  keepAlive: boolean;
+}
+
+/** One long transfer in one direction, for a size or a duration (exactly one of them). */
+export interface BulkWorkload extends HttpClientSettings {
+  kind: 'bulk';
+  direction: 'to-client' | 'to-server';
+  /** Bytes to move (null: move for durationMs). */
+  bytes: number | null;
+  /** How long to move data (null: move `bytes`). */
+  durationMs: number | null;
+}
+
+/** The user's own client command: `sh -c command` in the client node, stopped after maxDurationMs. */
+export interface CommandWorkload {
+  kind: 'command';
+  command: string;
   maxDurationMs: number;
 }
+
+/** What the client does during a run. */
+export type Workload = HarvestWorkload | HttpWorkload | UploadWorkload | BulkWorkload | CommandWorkload;
+export type WorkloadKind = Workload['kind'];
 
 /**
  * The client node (the harvester's network namespace). With `serviceVip` it is a Kubernetes
@@ -171,7 +218,7 @@ export interface Scenario {
   server: ServerModel;
   /** The client node's NAT, firewall and sysctls (absent: a plain client). */
   client?: ClientModel;
-  workload: HarvestWorkload;
+  workload: Workload;
   /** Empty when the scenario has only a matrix (run it with `ctlab matrix`). */
   variants: VariantModel[];
   /** Mid-run actions of every variant (a variant's own `actions` replace them). */

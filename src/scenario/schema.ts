@@ -119,20 +119,93 @@ export const clientOverrideSchema = z
   })
   .strict();
 
-export const workloadSchema = z
+/** The HTTP client's settings every HTTP workload shares (oai-pmh, http, upload, bulk). */
+const httpClientFields = {
+  connectTimeoutMs: ms.min(100).default(5000),
+  /** An attempt that makes no progress (no byte received, none sent) for this long times out. */
+  readTimeoutMs: ms.min(100).default(10000),
+  /** Retries per request (per page for oai-pmh) after the first attempt. */
+  retries: z.number().int().min(0).max(100).default(3),
+  backoffMs: ms.default(500),
+  /** Give up on the whole workload after this long. */
+  maxDurationMs: ms.min(1000).max(86_400_000).default(600_000),
+};
+
+/**
+ * A byte size: a whole number of bytes, or a string with a unit ("64KiB", "1.5 MB", "10MiB":
+ * B, kB/KB = 1000, KiB = 1024, MB, MiB, GB, GiB). Its limits are the workload's, checked in
+ * src/scenario/workload.ts (so the message can name them in words).
+ */
+export const byteSize = z.union([
+  z.number().finite(),
+  z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$/, 'a size in bytes, e.g. 1000, "64KiB" or "1.5MB"'),
+]);
+
+/** One size, or a list of sizes the requests take in turn. */
+const sizes = z.array(byteSize).min(1, 'at least one size').max(1000);
+
+/** The OAI-PMH harvest (the default workload): the incident's own traffic. */
+export const oaiWorkloadSchema = z
   .object({
-    kind: z.literal('oai-pmh').default('oai-pmh'),
+    kind: z.literal('oai-pmh').optional(),
     records: z.number().int().min(1).max(1_000_000).default(3812),
     pageSize: z.number().int().min(1).max(10_000).default(100),
     recordBytes: z.number().int().min(200).max(1_000_000).default(3000),
     keepAlive: z.boolean().default(false),
-    connectTimeoutMs: ms.min(100).default(5000),
-    readTimeoutMs: ms.min(100).default(10000),
-    retries: z.number().int().min(0).max(100).default(3),
-    backoffMs: ms.default(500),
-    maxDurationMs: ms.min(1000).default(600_000),
+    ...httpClientFields,
   })
   .strict();
+
+/** N GETs of the server's /bytes/<size>: `size` (every response) or `sizes` (taken in turn). */
+export const httpWorkloadSchema = z
+  .object({
+    kind: z.literal('http'),
+    /** How many requests (default: one per size listed). */
+    requests: z.number().int().min(1).max(100_000).optional(),
+    size: byteSize.optional(),
+    sizes: sizes.optional(),
+    /** Requests in flight at once, each on its own connection. */
+    concurrency: z.number().int().min(1).max(64).default(1),
+    keepAlive: z.boolean().default(false),
+    ...httpClientFields,
+  })
+  .strict();
+
+/** N POSTs to the server's /upload with bodies of `size` or `sizes`; each answer's byte count is checked. */
+export const uploadWorkloadSchema = httpWorkloadSchema.extend({ kind: z.literal('upload') }).strict();
+
+/** One long transfer, to the client or to the server, for `size` bytes or `durationMs`. */
+export const bulkWorkloadSchema = z
+  .object({
+    kind: z.literal('bulk'),
+    direction: z.enum(['to-client', 'to-server']).default('to-client'),
+    size: byteSize.optional(),
+    durationMs: ms.optional(),
+    ...httpClientFields,
+    /** One transfer: a retry would start it over, so none by default. */
+    retries: z.number().int().min(0).max(100).default(0),
+  })
+  .strict();
+
+/** The user's own client command, run with `sh -c` in the client node (CTLAB_SERVER, CTLAB_PORT, CTLAB_URL set). */
+export const commandWorkloadSchema = z
+  .object({
+    kind: z.literal('command'),
+    command: z.string(),
+    /** The command is stopped (SIGTERM, then SIGKILL) after this long. */
+    maxDurationMs: ms.min(1000).max(86_400_000).default(60_000),
+  })
+  .strict();
+
+export const workloadSchema = z.discriminatedUnion('kind', [
+  oaiWorkloadSchema,
+  httpWorkloadSchema,
+  uploadWorkloadSchema,
+  bulkWorkloadSchema,
+  commandWorkloadSchema,
+]);
 
 /** A mid-run action: `{ at: 2s, node: server, do: conntrack-flush }` (`at` after the harvest starts). */
 export const actionSchema = z

@@ -199,7 +199,7 @@ describe('axis expansion', () => {
       firewall: { dropInvalid: false, backend: 'nft', policy: 'drop' },
     });
     expect(c.scenario.matrix).toBeUndefined();
-    expect(c.scenario.workload.records).toBe(500);
+    expect(c.scenario.workload).toMatchObject({ kind: 'oai-pmh', records: 500 });
     const on = cells.find((x) => x.name === 'asa+lb-strip-sack--flag-on')!;
     expect(on.scenario.variants[0]!.sysctls).toEqual({ 'net.netfilter.nf_conntrack_tcp_be_liberal': '1' });
     expect(on.scenario.server.firewall).toEqual({ dropInvalid: true, backend: 'nft', policy: 'drop' });

@@ -3,10 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkExpectations,
+  evaluate,
   parseExpectation,
   parseVariantExpect,
   type Expectation,
 } from '../../../src/result/expectations.js';
+import { METRICS } from '../../../src/result/metrics.js';
 import { variantResult } from './variant.js';
 
 const exp = (t: string) => parseExpectation(t) as Expectation;
@@ -38,9 +40,42 @@ describe('parseExpectation', () => {
 
   it('names every known metric when it does not know one', () => {
     expect(parseExpectation('server.invalidDrop > 0')).toBe(
-      'unknown metric "server.invalidDrop" in "server.invalidDrop > 0" (known: records, complete, attempts.timedOut, attempts.failed, server.invalidDrops, server.invalidSeen, server.conntrackInvalid, middlebox.queueDrops, attempts.resets, client.conntrackInvalid, client.invalidDrops, client.outRsts, server.estabResets, client.retransSegs, server.beyondWindow, throughputMbit, throughput.relative)',
+      `unknown metric "server.invalidDrop" in "server.invalidDrop > 0" (known: ${METRICS.join(', ')})`,
     );
     expect(parseExpectation('server.invalidDrops is 0')).toMatch(/is not of the form "<metric> <op> <value>"/);
+    expect(METRICS).toContain('throughput.relative');
+  });
+
+  it('compares a text metric with contains, matches, == or != and a quoted text', () => {
+    expect(parseExpectation('command.stdout contains "200 OK"')).toMatchObject({
+      metric: 'command.stdout',
+      op: 'contains',
+      value: '200 OK',
+    });
+    expect(parseExpectation("command.output matches '^HTTP/1\\.1 2\\d\\d'")).toMatchObject({
+      op: 'matches',
+      value: '^HTTP/1\\.1 2\\d\\d',
+    });
+    expect(parseExpectation('command.stderr == ""')).toMatchObject({ op: '==', value: '' });
+    expect(parseExpectation('command.stdout matches "(unclosed"')).toMatch(/is not a regular expression/);
+    expect(parseExpectation('command.stdout > 3')).toMatch(/is a text: compare it with contains/);
+    expect(parseExpectation('command.stdout contains 200')).toMatch(/is not of the form "command.stdout contains/);
+    expect(parseExpectation('command.exitCode contains "1"')).toBe(
+      'command.exitCode compares with a number, not a quoted text',
+    );
+  });
+});
+
+describe('evaluate on texts', () => {
+  const e = (t: string) => parseExpectation(t) as Expectation;
+  it('contains is a substring, matches a regular expression per line, == the whole text', () => {
+    expect(evaluate(e('command.stdout contains "200 OK"'), 'HTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(evaluate(e('command.stdout contains "200 OK"'), 'HTTP/1.1 404 Not Found')).toBe(false);
+    expect(evaluate(e("command.stdout matches '^bytes=\\d+$'"), 'x\nbytes=1000\ny')).toBe(true);
+    expect(evaluate(e('command.stdout matches "^bytes=\\\\d+$"'), 'x\nbytes=1000\ny')).toBe(true);
+    expect(evaluate(e("command.stdout matches '^bytes=\\d+$'"), 'bytes=10 00')).toBe(false);
+    expect(evaluate(e('command.stdout == "ok"'), 'ok')).toBe(true);
+    expect(evaluate(e('command.stdout != "ok"'), 'ok')).toBe(false);
   });
 });
 

@@ -45,7 +45,7 @@ describe('scenario loading', () => {
     expect(s.middlebox.name).toBe('asa');
     expect(s.middlebox.sackTranslation).toBe(true);
     expect(s.middlebox.isn.server).toBe(true);
-    expect(s.workload.records).toBe(3812);
+    expect(s.workload).toMatchObject({ kind: 'oai-pmh', records: 3812 });
     expect(s.path.loss).toEqual({ kind: 'none' });
     expect(s.seed).toBe(1);
   });

@@ -47,6 +47,7 @@ describe('topology', () => {
     expect(off.middlebox.config.profile.sackTranslation).toBe(false);
     expect(off.middlebox.config.path.loss).toEqual({ kind: 'rate', rate: 0.015, direction: 'to-client' });
     const h = off.harvester.command.join(' ');
+    if (s.workload.kind !== 'oai-pmh') throw new Error('the fixture is a harvest');
     expect(h).toContain('--base-url http://198.18.2.2/oai');
     expect(h).toContain(`--read-timeout-ms ${s.workload.readTimeoutMs}`);
     expect(h).toContain(`--retries ${s.workload.retries}`);
