@@ -223,7 +223,8 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
     await Promise.all([
       r.text('events.jsonl'),
       r.text('middlebox-flows.jsonl'),
-      r.text('nginx-access.log'),
+      // nginx's for a harvest; the service's (the same JSON shape) for the other workloads.
+      r.optionalText('service-access.log').then((t) => t ?? r.text('nginx-access.log')),
       r.text('server-iptables.txt'),
       r.text('server-nstat.txt'),
       r.text('client-nstat.txt'),
@@ -243,7 +244,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   const ev = parseEvents(eventsText ? jsonLines(eventsText, 'events.jsonl', problems) : []);
   const attempts = ev.attempts;
   const flows = parseFlows(flowsText ? jsonLines(flowsText, 'middlebox-flows.jsonl', problems) : []);
-  const nginx = parseNginxLog(nginxText ? jsonLines(nginxText, 'nginx-access.log', problems) : []);
+  const nginx = parseNginxLog(nginxText ? jsonLines(nginxText, 'the server access log', problems) : []);
   const pcap = (b: Uint8Array | null, name: string): TcpPacket[] | null => {
     if (!b) return null;
     try {

@@ -1,9 +1,11 @@
-// One HTTP/1.1 GET over a node:net socket, timed exactly: connect from the socket's 'connect'
-// event, first byte from the first 'data' event, a read timeout that is re-armed by every byte
-// received (not socket.setTimeout, which writes also reset). Written on node:net rather than
+// One HTTP/1.1 exchange over a node:net socket, timed exactly: connect from the socket's 'connect'
+// event, first byte from the first 'data' event, a progress timeout that is re-armed by every byte
+// received and, while a request body is being sent, by every chunk the socket accepts (the
+// kernel took the previous ones): a stalled upload times out like a stalled download. Written on node:net rather than
 // node:http so that nothing (agent pools, parser buffering, implicit retries) sits between the
 // harvester and the TCP connection it is measuring.
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -41,6 +43,13 @@ export interface ExchangeOptions {
   socketFactory?: SocketFactory;
   /** Abort (deadline, SIGTERM): ends the exchange with outcome 'error' and this reason. */
   signal?: AbortSignal;
+  /**
+   * A request body sent after `request` (the head): chunks pulled one at a time, null at the
+   * end; `chunked` frames them as chunked transfer coding (the head must say so).
+   */
+  body?: { next: () => Buffer | null; chunked: boolean };
+  /** Response body bytes go here as they arrive instead of being kept (`body` is then empty). */
+  onBody?: (chunk: Buffer) => void;
 }
 
 export interface ExchangeResult {
@@ -50,6 +59,8 @@ export interface ExchangeResult {
   body: Buffer | null;
   /** Bytes received on the socket for this exchange: headers, framing and body. */
   bytes: number;
+  /** Request body bytes written to the socket (without chunk framing). */
+  bytesSent: number;
   /** Wall-clock ms from exchange start to the 'connect' event; null if reused or never connected. */
   connectMs: number | null;
   /** Ms from exchange start to the first response byte; null if none arrived. */
@@ -66,6 +77,35 @@ export interface ExchangeResult {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
+/**
+ * Bytes the kernel still holds unacknowledged on the TCP connection from `localPort` to
+ * `remotePort` (tx_queue in /proc/net/tcp of this network namespace), or null when unknown.
+ * An upload's bytes leave the socket long before the peer has them (the kernel's send buffer
+ * holds megabytes): this is how far the peer really got.
+ */
+export function unackedBytes(localPort: number, remotePort: number, text?: string): number | null {
+  let t = text;
+  if (t === undefined) {
+    try {
+      t = readFileSync('/proc/net/tcp', 'latin1');
+    } catch {
+      return null;
+    }
+  }
+  for (const line of t.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    const local = f[1]?.split(':')[1];
+    const remote = f[2]?.split(':')[1];
+    const tx = f[4]?.split(':')[0];
+    if (local && remote && tx && Number.parseInt(local, 16) === localPort && Number.parseInt(remote, 16) === remotePort)
+      return Number.parseInt(tx, 16);
+  }
+  return null;
+}
+
+/** How often an upload's acknowledged progress is looked at. */
+const ACK_POLL_MS = 200;
+
 /** Incremental body framing: Content-Length, chunked, or until the server closes. */
 export class BodyReader {
   private parts: Buffer[] = [];
@@ -79,21 +119,28 @@ export class BodyReader {
   constructor(
     readonly mode: 'length' | 'chunked' | 'close',
     readonly length: number,
+    /** Where body bytes go instead of being kept. */
+    private readonly sink?: (chunk: Buffer) => void,
   ) {
     if (mode === 'length' && length === 0) this.done = true;
+  }
+
+  private take(b: Buffer): void {
+    if (this.sink) this.sink(b);
+    else this.parts.push(b);
   }
 
   /** Feed bytes; returns false on a framing error (bad chunk size). */
   push(buf: Buffer): boolean {
     if (this.done) return true; // bytes past the end: the caller will not reuse this socket
     if (this.mode === 'close') {
-      this.parts.push(buf);
+      this.take(buf);
       this.got += buf.length;
       return true;
     }
     if (this.mode === 'length') {
       const take = Math.min(buf.length, this.length - this.got);
-      this.parts.push(take === buf.length ? buf : buf.subarray(0, take));
+      this.take(take === buf.length ? buf : buf.subarray(0, take));
       this.got += take;
       if (this.got === this.length) this.done = true;
       return true;
@@ -102,7 +149,7 @@ export class BodyReader {
     while (i < buf.length && !this.done) {
       if (this.phase === 'data') {
         const take = Math.min(this.chunkLeft, buf.length - i);
-        this.parts.push(buf.subarray(i, i + take));
+        this.take(buf.subarray(i, i + take));
         this.got += take;
         this.chunkLeft -= take;
         i += take;
@@ -141,7 +188,7 @@ export class BodyReader {
   }
 
   body(): Buffer {
-    return Buffer.concat(this.parts, this.got);
+    return Buffer.concat(this.parts);
   }
 
   received(): number {
@@ -191,6 +238,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
         headers: {},
         body: null,
         bytes: 0,
+        bytesSent: 0,
         connectMs: null,
         ttfbMs: null,
         totalMs: round(performance.now() - t0),
@@ -206,6 +254,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
     let connectMs: number | null = null;
     let ttfbMs: number | null = null;
     let bytes = 0;
+    let bytesSent = 0;
     let head: Buffer | null = null;
     let status: number | null = null;
     let headers: Record<string, string> = {};
@@ -215,6 +264,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
     let localPort: number | null = reused ? (socket.localPort ?? null) : null;
     let connectTimer: NodeJS.Timeout | null = null;
     let readTimer: NodeJS.Timeout | null = null;
+    let ackTimer: NodeJS.Timeout | null = null;
 
     const portNow = () => {
       // The kernel picks the port at connect(); it is readable while the SYN is still pending.
@@ -227,11 +277,13 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
       portNow();
       if (connectTimer) clearTimeout(connectTimer);
       if (readTimer) clearTimeout(readTimer);
+      if (ackTimer) clearInterval(ackTimer);
       socket.off('connect', onConnect);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('error', onError);
       socket.off('close', onClose);
+      socket.off('drain', writeBody);
       opts.signal?.removeEventListener('abort', onAbort);
       const ok = outcome === 'ok' || outcome === 'http-error';
       const keep =
@@ -255,6 +307,7 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
         headers,
         body: body?.done ? body.body() : null,
         bytes,
+        bytesSent,
         connectMs,
         ttfbMs,
         totalMs: round(performance.now() - t0),
@@ -301,17 +354,17 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
       const conn = (headers.connection ?? '').toLowerCase();
       serverWantsClose = conn.includes('close') || (m[1] === '0' && !conn.includes('keep-alive'));
       const te = (headers['transfer-encoding'] ?? '').toLowerCase();
-      if (te.includes('chunked')) body = new BodyReader('chunked', 0);
+      if (te.includes('chunked')) body = new BodyReader('chunked', 0, opts.onBody);
       else if (headers['content-length'] !== undefined) {
         const len = Number(headers['content-length']);
         if (!Number.isSafeInteger(len) || len < 0) {
           finish('error', `bad Content-Length ${JSON.stringify(headers['content-length'])}`, 'EPROTO');
           return false;
         }
-        body = new BodyReader('length', len);
+        body = new BodyReader('length', len, opts.onBody);
       } else if (status === 204 || status === 304) body = new BodyReader('length', 0);
       else {
-        body = new BodyReader('close', 0);
+        body = new BodyReader('close', 0, opts.onBody);
         serverWantsClose = true;
       }
       return true;
@@ -401,6 +454,48 @@ export function exchange(opts: ExchangeOptions): Promise<ExchangeResult> {
     function send() {
       armRead();
       socket.write(opts.request);
+      if (opts.body) {
+        writeBody();
+        watchAcks();
+      }
+    }
+    /** While a body is sent, the peer acknowledging bytes is progress too (unackedBytes()). */
+    function watchAcks() {
+      let last: number | null = null;
+      ackTimer = setInterval(() => {
+        const lp = socket.localPort;
+        const rp = socket.remotePort;
+        if (!lp || !rp) return;
+        const q = unackedBytes(lp, rp);
+        if (q !== null && last !== null && q < last) armRead();
+        last = q;
+      }, ACK_POLL_MS);
+      ackTimer.unref();
+    }
+    /** Write the request body's chunks while the socket takes them; 'drain' resumes. */
+    function writeBody() {
+      const b = opts.body!; // called only with a body
+      for (;;) {
+        if (finished) return;
+        const c = b.next();
+        if (c === null) {
+          if (b.chunked) socket.write('0\r\n\r\n');
+          return;
+        }
+        bytesSent += c.length;
+        let ok: boolean;
+        if (b.chunked) {
+          socket.write(`${c.length.toString(16)}\r\n`);
+          socket.write(c);
+          ok = socket.write('\r\n');
+        } else ok = socket.write(c);
+        // The socket took it below its high-water mark: the kernel is taking bytes, progress.
+        armRead();
+        if (!ok) {
+          socket.once('drain', writeBody);
+          return;
+        }
+      }
     }
 
     socket.on('data', onData);

@@ -1,5 +1,7 @@
 // Runs a matrix: each cell through the ordinary runScenario (its own three hosts, its own run
 // folder and report), a few at a time, then the grid, matrix.json, matrix.html and summary.md.
+import { workloadComplete } from '../result/metrics.js';
+import { progressWords } from '../report/workload.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CtlabError } from '../errors.js';
@@ -86,7 +88,7 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     progress(
       `[${done}/${cells.length}] ${cell.name}: ` +
         (result && v
-          ? `${v.harvest.records}/${v.harvest.expectedRecords} records, ${v.attempts.timedOut} timed out, ${v.server.invalidDrops} INVALID drops, ` +
+          ? `${progressWords(v)}, ${v.attempts.timedOut} timed out, ${v.server.invalidDrops} INVALID drops, ` +
             `${result.passed ? 'as expected' : 'NOT as expected'} (${((Date.now() - t) / 1000).toFixed(1)} s)`
           : `could not run: ${run.error}`),
     );
@@ -105,7 +107,8 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
           cell: controlRun.cell.name,
           shard: shardName,
           runId: controlRun.runId,
-          throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null,
+          throughputBytesPerSec:
+            controlVariant && workloadComplete(controlVariant) ? controlVariant.throughputBytesPerSec : null,
         };
       return c;
     });
@@ -140,7 +143,8 @@ export async function runMatrix(s: Scenario, o: MatrixOptions): Promise<MatrixRe
     control: control
       ? {
           cell: control.name,
-          throughputBytesPerSec: controlVariant?.harvest.complete ? controlVariant.throughputBytesPerSec : null,
+          throughputBytesPerSec:
+            controlVariant && workloadComplete(controlVariant) ? controlVariant.throughputBytesPerSec : null,
         }
       : null,
     cells: results,

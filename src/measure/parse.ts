@@ -1,9 +1,11 @@
 // Parsers of what the lab's hosts print or write: pure functions from text to numbers. Every
 // claim a run makes is asserted from one of these (the netfilter selftests' way): iptables rule
 // counters, `conntrack -S` and `-L`, `nstat`, `sysctl`, NFQUEUE's /proc counters, the
-// conntrack-flush action's output, the middlebox's counters file and the harvester's summary.
+// conntrack-flush action's output, the middlebox's counters file, the harvester's summary (a
+// harvest's or a workload's) and a command workload's status line.
 // Also loaded by the middlebox inside the lab (parseKernelQueueStats): no imports but types.
 import type { HarvestSummary } from '../harvester/harvest.js';
+import type { RequestSummary } from '../harvester/requests.js';
 
 export interface RuleCounter {
   packets: number;
@@ -194,16 +196,56 @@ export function countLines(text: string): number {
   return text.split('\n').filter((l) => l.trim()).length;
 }
 
-/** The harvester's stdout → its summary line (the last JSON line of type "summary"). */
-export function parseHarvestSummary(stdout: string): HarvestSummary | undefined {
+/** The last JSON line of type "summary" in a harvester's stdout. */
+function lastSummary(stdout: string): Record<string, unknown> | undefined {
   const lines = stdout.trim().split('\n').reverse();
   for (const l of lines) {
     try {
-      const j = JSON.parse(l) as HarvestSummary;
+      const j = JSON.parse(l) as Record<string, unknown>;
       if (j && j.type === 'summary') return j;
     } catch {
       /* not JSON: keep looking */
     }
   }
   return undefined;
+}
+
+/** The harvester's stdout → its harvest summary line (the last JSON line of type "summary"). */
+export function parseHarvestSummary(stdout: string): HarvestSummary | undefined {
+  const j = lastSummary(stdout);
+  return j && j.kind === undefined ? (j as unknown as HarvestSummary) : undefined;
+}
+
+/** The harvester's stdout in an http, upload or bulk workload → its summary (it names its kind). */
+export function parseRequestSummary(stdout: string): RequestSummary | undefined {
+  const j = lastSummary(stdout);
+  return j && (j.kind === 'http' || j.kind === 'upload' || j.kind === 'bulk')
+    ? (j as unknown as RequestSummary)
+    : undefined;
+}
+
+/** A command workload's status line (src/harvester/workload.ts commandArgv). */
+export interface CommandStatus {
+  /** timeout(1)'s exit code: the command's, 124 when it was stopped (TERM), 137 when killed after it. */
+  rc: number;
+  ms: number;
+  /** timeout(1) stopped it. */
+  timedOut: boolean;
+  /** The signal that stopped it, when timeout(1) did. */
+  signal: 'SIGTERM' | 'SIGKILL' | null;
+}
+
+/** `ctlab-command rc=0 ms=1234` → its fields; undefined when there is no such line. */
+export function parseCommandStatus(stdout: string): CommandStatus | undefined {
+  const m = /^ctlab-command rc=(\d+) ms=(-?\d+)\s*$/m.exec(stdout);
+  if (!m) return undefined;
+  const rc = Number(m[1]);
+  const signal = rc === 124 ? 'SIGTERM' : rc === 137 ? 'SIGKILL' : null;
+  return { rc, ms: Math.max(0, Number(m[2])), timedOut: signal !== null, signal };
+}
+
+/** The name sh could not find (`sh: 1: nosuch: not found`, bash's `nosuch: command not found`), or undefined. */
+export function commandNotFound(stderr: string): string | undefined {
+  const m = /^(?:[^:\n]*sh: (?:\d+: |line \d+: )?)?([^:\n]+): (?:command )?not found\s*$/m.exec(stderr);
+  return m?.[1]?.trim();
 }

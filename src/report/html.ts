@@ -9,6 +9,8 @@ import { PAGE_CSS } from './page.js';
 import { dropNote, flowSentence, headline, mismatchSentence, NSTAT_MEANINGS } from './diagnosis.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from '../result/types.js';
+import { workloadKind } from '../result/metrics.js';
+import { completeLabel, progressWords, workloadComplete, workloadNoun } from './workload.js';
 
 const n = (x: number) => Math.round(x).toLocaleString('en-US');
 const ms = (x: number | null) => (x == null ? '–' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`);
@@ -25,7 +27,12 @@ export const FILE_DESCRIPTIONS: Record<string, string> = {
     "every packet the client's conntrack (its NAT) logged with a reason, the kernel's reason as the NFLOG prefix; opens in Wireshark (column nflog.prefix)",
   'invalid-drops.pcap':
     "the packets the server firewall's INVALID rule dropped (NFLOG prefix ctlab-invalid); opens in Wireshark",
-  'events.jsonl': "the harvester's attempts, one JSON line each, and its summary",
+  'events.jsonl': "the client's HTTP attempts (the harvester's), one JSON line each, and its summary",
+  'service-access.log':
+    "the server's HTTP service's access log (JSON lines, nginx's fields plus the body bytes it read): what the server believes it sent and got",
+  'service.log': "the server's HTTP service's own log",
+  'command-stdout.txt': "the command's standard output, whole",
+  'command-stderr.txt': "the command's standard error, whole",
   'middlebox-flows.jsonl':
     "the middlebox's record of each TCP flow: sequence offsets, SACK blocks left untranslated, drops",
   'middlebox-counters.json': "the middlebox's counters",
@@ -50,7 +57,7 @@ function whatWasTested(r: RunResult): string {
     ? " A firewall in the middle (like a Cisco ASA) rewrites TCP sequence numbers but not the SACK blocks inside acknowledgements. The server's Linux connection tracking then sees acknowledgements for data that, as far as it knows, was never sent, marks them INVALID, and the server's firewall silently drops them, so downloads stall and clients time out while the web server's own log looks clean."
     : '';
   const what = r.description ? esc(r.description.trim()) : `the scenario ${esc(r.scenario)}`;
-  return `<p class="what"><b>What was tested.</b> ${what}${esc(story)} Each column below is the same harvest with the settings of one variant (its name, and the server's and client's <code>be_liberal</code> under it).</p>`;
+  return `<p class="what"><b>What was tested.</b> ${what}${esc(story)} Each column below is the same ${r.variants[0] ? esc(workloadNoun(r.variants[0]).replace(/^the /, '')) : 'harvest'} with the settings of one variant (its name, and the server's and client's <code>be_liberal</code> under it).</p>`;
 }
 
 function flagText(v: VariantResult): string {
@@ -65,11 +72,15 @@ function table(r: RunResult): string {
   const rows: [string, (v: VariantResult) => string, ((v: VariantResult) => boolean)?][] = [
     ['nf_conntrack_tcp_be_liberal', (v) => esc(v.sysctls[BE_LIBERAL] ?? '–')],
     [
-      'Records harvested',
-      (v) => `${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)}`,
-      (v) => !v.harvest.complete,
+      r.variants.every((v) => workloadKind(v) === 'oai-pmh') ? 'Records harvested' : 'Workload',
+      (v) => (workloadKind(v) === 'oai-pmh' ? progressWords(v).replace(/ records$/, '') : esc(progressWords(v))),
+      (v) => !workloadComplete(v),
     ],
-    ['Harvest complete', (v) => (v.harvest.complete ? 'yes' : 'NO'), (v) => !v.harvest.complete],
+    [
+      completeLabel(r.variants).replace(/^./, (c) => c.toUpperCase()),
+      (v) => (workloadComplete(v) ? 'yes' : 'NO'),
+      (v) => !workloadComplete(v),
+    ],
     ['Attempts', (v) => n(v.attempts.total)],
     [
       'Timed-out attempts',
@@ -81,7 +92,10 @@ function table(r: RunResult): string {
     ['Connect time p50 / p99', (v) => `${ms(v.connectMs.p50)} / ${ms(v.connectMs.p99)}`],
     ['Request time p50 / p99', (v) => `${ms(v.requestMs.p50)} / ${ms(v.requestMs.p99)}`],
     ['Throughput', (v) => fmtRate(v.throughputBytesPerSec)],
-    ['Harvest time', (v) => ms(v.durationMs)],
+    [
+      r.variants.every((v) => workloadKind(v) === 'oai-pmh') ? 'Harvest time' : 'Workload time',
+      (v) => ms(v.durationMs),
+    ],
     ['Packets dropped as INVALID (firewall)', (v) => n(v.server.invalidDrops), (v) => v.server.invalidDrops > 0],
     ['conntrack INVALID (conntrack -S)', (v) => n(v.server.conntrackInvalid), (v) => v.server.conntrackInvalid > 0],
     [
@@ -389,14 +403,14 @@ function kernelSection(r: RunResult, ev: Record<string, VariantEvidence | undefi
           .map((cell) => {
             if (!cell) return '<td>–</td>';
             const v = cell.variant;
-            const bad = !v.harvest.complete || v.server.invalidDrops > 0;
+            const bad = !workloadComplete(v) || v.server.invalidDrops > 0;
             const reasons = [
               ...[...cell.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([re, k]) => `${n(k)} × ${esc(re)}`),
               ...[...cell.clientReasons.entries()]
                 .sort((a, b) => b[1] - a[1])
                 .map(([re, k]) => `client: ${n(k)} × ${esc(re)}`),
             ];
-            return `<td${bad ? ' class="bad"' : ''}>${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records · ${n(v.attempts.timedOut)} timed out · ${n(v.server.invalidDrops)} INVALID drops<div class="sub">${reasons.length ? reasons.join('<br>') : 'no INVALID reason logged'}</div></td>`;
+            return `<td${bad ? ' class="bad"' : ''}>${esc(progressWords(v))} · ${n(v.attempts.timedOut)} timed out · ${n(v.server.invalidDrops)} INVALID drops<div class="sub">${reasons.length ? reasons.join('<br>') : 'no INVALID reason logged'}</div></td>`;
           })
           .join('')}</tr>`,
     )

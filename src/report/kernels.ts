@@ -1,5 +1,7 @@
 // The kernel axis in the reports: one label rule for a variant (name, repetition, kernel), the
 // side-by-side comparison of kernels, and what each kernel's conntrack is known to do.
+import { workloadComplete } from '../result/metrics.js';
+import { workloadNoun } from './workload.js';
 import type { ReasonCount, VariantEvidence } from '../evidence/types.js';
 import { byKernelVersion } from '../result/kernel.js';
 import type { KernelRun, RunResult, VariantResult } from '../result/types.js';
@@ -74,7 +76,10 @@ export interface KernelComparison {
   /** Reason strings judged on some kernels and not on others, per variant name and conntrack (server's or client's). */
   differences: { name: string; at: 'server' | 'client'; reason: string; onKernels: string[]; notOnKernels: string[] }[];
   /** Variants whose outcome (harvest complete, any INVALID drop) differs between kernels. */
-  outcomeDifferences: { name: string; perKernel: { kernel: string; complete: boolean; invalidDrops: number }[] }[];
+  outcomeDifferences: {
+    name: string;
+    perKernel: { kernel: string; complete: boolean; noun: string; invalidDrops: number }[];
+  }[];
 }
 
 /** Compare a run's variants across its kernels. `ev` is keyed by the variant's folder. */
@@ -127,13 +132,14 @@ export function compareKernels(
         }
       }
     }
-    const outcome = (c: KernelCell) => `${c.variant.harvest.complete}/${c.variant.server.invalidDrops > 0}`;
+    const outcome = (c: KernelCell) => `${workloadComplete(c.variant)}/${c.variant.server.invalidDrops > 0}`;
     if (new Set(present.map(outcome)).size > 1) {
       outcomeDifferences.push({
         name: row.name,
         perKernel: present.map((c) => ({
           kernel: c.kernel,
-          complete: c.variant.harvest.complete,
+          complete: workloadComplete(c.variant),
+          noun: workloadNoun(c.variant),
           invalidDrops: c.variant.server.invalidDrops,
         })),
       });
@@ -151,7 +157,7 @@ export function differenceSentences(c: KernelComparison): string[] {
       `${d.name}: ${d.perKernel
         .map(
           (p) =>
-            `on ${p.kernel} the harvest ${p.complete ? 'completed' : 'did not complete'} with ${p.invalidDrops.toLocaleString('en-US')} INVALID drop${p.invalidDrops === 1 ? '' : 's'}`,
+            `on ${p.kernel} ${p.noun} ${p.complete ? 'completed' : 'did not complete'} with ${p.invalidDrops.toLocaleString('en-US')} INVALID drop${p.invalidDrops === 1 ? '' : 's'}`,
         )
         .join('; ')}.`,
     );

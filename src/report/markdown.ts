@@ -7,6 +7,7 @@ import { fmtRate } from './charts.js';
 import { headline } from './diagnosis.js';
 import { compareKernels, differenceSentences, emulationCaveat, kernelsOf, notesFor, variantLabel } from './kernels.js';
 import type { RunResult, VariantResult } from '../result/types.js';
+import { completeLabel, progressRow, workloadComplete } from './workload.js';
 
 /** Outside text inside Markdown (table cells included): no HTML, no table breaks, no emphasis. */
 export function mdEscape(s: unknown): string {
@@ -29,10 +30,12 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   out.push('');
   out.push(`> ${mdEscape(r.verdict)}`);
   out.push('');
+  const progress = progressRow(r.variants);
+  const complete = completeLabel(r.variants);
   const rows: [string, (v: VariantResult) => string][] = [
     ['be_liberal', (v) => v.sysctls[BE_LIBERAL] ?? '–'],
-    ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],
-    ['harvest complete', (v) => (v.harvest.complete ? 'yes' : '**NO**')],
+    [progress.label, progress.cell],
+    [complete, (v) => (workloadComplete(v) ? 'yes' : '**NO**')],
     ['attempts', (v) => n(v.attempts.total)],
     [
       'timed out',
@@ -61,7 +64,7 @@ export function renderMarkdown(r: RunResult, ev: Record<string, VariantEvidence 
   out.push(`| | ${r.variants.map((v) => mdEscape(label(v))).join(' | ')} |`);
   out.push(`|---|${r.variants.map(() => '---:').join('|')}|`);
   for (const [l, f] of rows)
-    out.push(`| ${l} | ${r.variants.map((v) => (l === 'harvest complete' ? f(v) : mdEscape(f(v)))).join(' | ')} |`);
+    out.push(`| ${l} | ${r.variants.map((v) => (l === complete ? f(v) : mdEscape(f(v)))).join(' | ')} |`);
   out.push('');
   out.push('### Expectations');
   out.push('');

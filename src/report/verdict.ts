@@ -1,7 +1,9 @@
 // The verdict in plain words, and the side-by-side table for the terminal.
 import { BE_LIBERAL } from '../scenario/model.js';
 import { variantLabel } from './kernels.js';
+import { workloadComplete, workloadKind } from '../result/metrics.js';
 import type { RunResult, VariantResult } from '../result/types.js';
+import { completeLabel, completeWords, progressRow, progressWords, workloadNoun } from './workload.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
 
@@ -10,11 +12,34 @@ function flag(v: VariantResult): string | undefined {
 }
 
 function broken(v: VariantResult): boolean {
-  return !v.harvest.complete || v.attempts.timedOut > 0;
+  return !workloadComplete(v) || v.attempts.timedOut > 0;
+}
+
+/** How far the workload got, for ordering variants: the worst has done the least. */
+function done(v: VariantResult): number {
+  const w = v.workload;
+  if (!w) return v.harvest.records;
+  switch (w.kind) {
+    case 'oai-pmh':
+      return w.records;
+    case 'http':
+      return w.ok / w.requests;
+    case 'upload':
+      return w.acknowledged / w.requests;
+    case 'bulk':
+      return w.bytes ?? 0;
+    case 'command':
+      return w.complete ? 1 : 0;
+  }
+}
+
+/** A command fails; the transfers stall. */
+function stalled(v: VariantResult): string {
+  return workloadKind(v) === 'command' ? 'failed' : 'stalled';
 }
 
 function stall(v: VariantResult): string {
-  const parts = [`${n(v.harvest.records)} of ${n(v.harvest.expectedRecords)} records`];
+  const parts = [progressWords(v)];
   if (v.attempts.timedOut > 0)
     parts.push(`${n(v.attempts.timedOut)} timed-out attempt${v.attempts.timedOut === 1 ? '' : 's'}`);
   return parts.join(', ');
@@ -35,12 +60,12 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   const onClean = firstOn !== undefined && on.every((v) => !broken(v) && v.server.invalidDrops === 0);
   const drops = offBroken.reduce((a, v) => a + v.server.invalidDrops, 0);
   if (offBroken.length > 0 && onClean) {
-    const worst = offBroken.reduce((a, v) => (v.harvest.records < a.harvest.records ? v : a));
+    const worst = offBroken.reduce((a, v) => (done(v) < done(a) ? v : a));
     const reps = off.length > 1 ? ` in ${offBroken.length} of ${off.length} runs` : '';
     return (
       `Reproduced${reps}: with nf_conntrack_tcp_be_liberal=0 the server's firewall dropped ${n(drops)} packet${drops === 1 ? '' : 's'} ` +
-      `that conntrack judged INVALID and the harvest stalled (${stall(worst)}); with =1 it harvested all ` +
-      `${n(firstOn.harvest.expectedRecords)} records with no timeout and no INVALID drop.`
+      `that conntrack judged INVALID and ${workloadNoun(worst)} ${stalled(worst)} (${stall(worst)}); with =1 it ${completeWords(firstOn)} ` +
+      'with no timeout and no INVALID drop.'
     );
   }
   // A client-side NAT (kube-proxy style): packets its conntrack judged INVALID skip the reverse
@@ -52,22 +77,20 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   if (natBroken.length > 0) {
     const cured = variants.filter((v) => !broken(v));
     const [firstCured] = cured;
-    const worst = natBroken.reduce((a, v) => (v.harvest.records < a.harvest.records ? v : a));
+    const worst = natBroken.reduce((a, v) => (done(v) < done(a) ? v : a));
     const esc = natBroken.reduce((a, v) => a + escaped(v), 0);
     const rst = natBroken.reduce((a, v) => a + resets(v), 0);
     return (
       `Reproduced: the client's NAT let ${n(esc)} packet${esc === 1 ? '' : 's'} its conntrack judged INVALID through without the reverse NAT, ` +
-      `the server reset ${n(rst)} connection${rst === 1 ? '' : 's'} and the harvest stalled (${natBroken.map((v) => v.name).join(', ')}: ${stall(worst)})` +
-      (firstCured
-        ? `; ${cured.map((v) => v.name).join(', ')} harvested all ${n(firstCured.harvest.expectedRecords)} records.`
-        : '.')
+      `the server reset ${n(rst)} connection${rst === 1 ? '' : 's'} and ${workloadNoun(worst)} ${stalled(worst)} (${natBroken.map((v) => v.name).join(', ')}: ${stall(worst)})` +
+      (firstCured ? `; ${cured.map((v) => v.name).join(', ')} ${completeWords(firstCured)}.` : '.')
     );
   }
   const invalidAnywhere = (v: VariantResult) => v.server.invalidDrops + (v.client.invalidDrops ?? 0) + escaped(v);
   const anyInvalid = variants.some((v) => invalidAnywhere(v) > 0);
   const anyBroken = variants.some(broken);
   if (!anyInvalid && !anyBroken) {
-    return `Not reproduced: no packet was dropped as INVALID and every variant harvested all ${n(firstVariant.harvest.expectedRecords)} records without a timeout.`;
+    return `Not reproduced: no packet was dropped as INVALID and every variant ${completeWords(firstVariant)} without a timeout.`;
   }
   const parts = variants.map((v) => {
     const client = v.client.serviceVip
@@ -77,12 +100,14 @@ export function verdictSentence(variants: VariantResult[], problems: string[] = 
   });
   if (!anyBroken && anyInvalid) {
     return (
-      `Every variant harvested all ${n(firstVariant.harvest.expectedRecords)} records without a timeout, but conntrack judged packets INVALID ` +
+      `Every variant ${completeWords(firstVariant)} without a timeout, but conntrack judged packets INVALID ` +
       `(${parts.join('; ')}): TCP recovered this time.`
     );
   }
-  if (anyBroken && !anyInvalid)
-    return `Harvest failed without any packet judged INVALID, so conntrack is not the cause here (${parts.join('; ')}).`;
+  if (anyBroken && !anyInvalid) {
+    const what = workloadKind(firstVariant) === 'oai-pmh' ? 'Harvest' : 'The workload';
+    return `${what} failed without any packet judged INVALID, so conntrack is not the cause here (${parts.join('; ')}).`;
+  }
   return `Mixed result (${parts.join('; ')}).`;
 }
 
@@ -93,10 +118,11 @@ function fmtMs(x: number | null): string {
 /** Side-by-side table: one column per variant (and repetition). */
 export function variantTable(r: RunResult): string {
   const cols = r.variants.map((v) => variantLabel(r, v));
+  const progress = progressRow(r.variants);
   const rows: [string, (v: VariantResult) => string][] = [
     ['be_liberal', (v) => flag(v) ?? '-'],
-    ['records', (v) => `${n(v.harvest.records)} / ${n(v.harvest.expectedRecords)}`],
-    ['harvest complete', (v) => (v.harvest.complete ? 'yes' : 'NO')],
+    [progress.label, progress.cell],
+    [completeLabel(r.variants), (v) => (workloadComplete(v) ? 'yes' : 'NO')],
     ['attempts', (v) => n(v.attempts.total)],
     [
       'timed out',
@@ -106,7 +132,10 @@ export function variantTable(r: RunResult): string {
     ['connect p50 / p99', (v) => `${fmtMs(v.connectMs.p50)} / ${fmtMs(v.connectMs.p99)}`],
     ['request p50 / p99', (v) => `${fmtMs(v.requestMs.p50)} / ${fmtMs(v.requestMs.p99)}`],
     ['throughput', (v) => `${(v.throughputBytesPerSec / 1e6).toFixed(2)} MB/s`],
-    ['harvest time', (v) => fmtMs(v.durationMs)],
+    [
+      r.variants.every((v) => workloadKind(v) === 'oai-pmh') ? 'harvest time' : 'workload time',
+      (v) => fmtMs(v.durationMs),
+    ],
     ['INVALID drops (fw)', (v) => n(v.server.invalidDrops)],
     ['conntrack invalid', (v) => n(v.server.conntrackInvalid)],
     ['server retransmits', (v) => n(v.server.nstat.TcpRetransSegs ?? 0)],

@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { analyzeRun } from '../evidence/index.js';
 import { writeReports } from '../report/reports.js';
 import { verdictSentence } from '../report/verdict.js';
+import { progressWords } from '../report/workload.js';
 import type { RunResult, VariantResult } from '../result/types.js';
 import { newRunId } from '../runtime/labels.js';
 import type { Runtime } from '../runtime/types.js';
@@ -71,6 +72,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
             variant: v,
             repetition: rep + 1,
             expectedRecords: s.workload.kind === 'oai-pmh' ? s.workload.records : 0,
+            workload: s.workload,
             dir,
             progress,
           });
@@ -79,7 +81,7 @@ export async function runScenario(s: Scenario, o: RunOptions): Promise<RunResult
           r.result.timings.teardownMs = Date.now() - td;
           const met = r.result.expectations.filter((e) => e.passed).length;
           progress(
-            `${v.name}${s.repetitions > 1 ? ` #${rep + 1}` : ''}: ${r.result.harvest.records}/${r.result.harvest.expectedRecords} records, ` +
+            `${v.name}${s.repetitions > 1 ? ` #${rep + 1}` : ''}: ${progressWords(r.result)}, ` +
               `${r.result.attempts.timedOut} timed out, ${r.result.server.invalidDrops} INVALID drops, ` +
               `expectations ${met}/${r.result.expectations.length} (${((Date.now() - t) / 1000).toFixed(1)} s)`,
           );

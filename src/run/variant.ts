@@ -1,5 +1,6 @@
 // One variant on a fresh lab, step by step: bring the hosts up from the topology (middlebox and
-// captures included), run the harvest and the mid-run actions, collect the counters (through
+// captures included), run the workload (a harvest, requests, a bulk transfer or the user's
+// command) and the mid-run actions, collect the counters (through
 // src/measure/), keep the files, assemble the VariantResult. A fresh server per variant means a
 // fresh conntrack table and fresh per-namespace counters, so absolute values are deltas. This
 // file orchestrates; it parses nothing.
@@ -9,6 +10,7 @@ import { CtlabError } from '../errors.js';
 import { sleep } from '../util/sleep.js';
 import { startupMs } from '../util/startup.js';
 import type { HarvestSummary } from '../harvester/harvest.js';
+import type { RequestSummary } from '../harvester/requests.js';
 import {
   collectClient,
   collectMiddlebox,
@@ -19,11 +21,18 @@ import {
   type RawFiles,
   type ServerSettings,
 } from '../measure/collect.js';
-import { parseFlushOutput, parseHarvestSummary } from '../measure/parse.js';
+import {
+  commandNotFound,
+  parseCommandStatus,
+  parseFlushOutput,
+  parseHarvestSummary,
+  parseRequestSummary,
+  type CommandStatus,
+} from '../measure/parse.js';
 import { checkExpectations } from '../result/expectations.js';
-import type { ActionResult, VariantResult } from '../result/types.js';
+import type { ActionResult, Percentiles, VariantResult, WorkloadResult } from '../result/types.js';
 import type { ExecResult, LabNode, Runtime } from '../runtime/types.js';
-import type { VariantModel } from '../scenario/model.js';
+import type { VariantModel, Workload } from '../scenario/model.js';
 import { captureCommand, PATHS, type ActionSpec, type CaptureSpec, type Topology } from '../topology/build.js';
 
 export type Progress = (msg: string) => void;
@@ -210,8 +219,10 @@ export interface VariantRunOptions {
   topology: Topology;
   variant: VariantModel;
   repetition: number;
-  /** Records the repository holds (the workload's). */
+  /** Records the repository holds (the workload's; 0 for the other workloads). */
   expectedRecords: number;
+  /** The scenario's workload (what its result section reports against). */
+  workload: Workload;
   /** Folder for this variant's files. */
   dir: string;
   progress: Progress;
@@ -239,15 +250,63 @@ async function bringUp(rt: Runtime, topo: Topology): Promise<NodeOf> {
   return node;
 }
 
+/** What the client's side of the workload said. */
+type WorkloadOutcome =
+  | { kind: 'oai-pmh'; summary: HarvestSummary }
+  | { kind: 'requests'; summary: RequestSummary }
+  | { kind: 'command'; status: CommandStatus; stdout: Buffer; stderr: Buffer };
+
 interface Harvest {
-  /** The harvester's process (its stderr is kept as harvester.log). */
+  /** The client's process (the harvester's stderr is kept as harvester.log). */
   exec: ExecResult;
-  summary: HarvestSummary;
+  outcome: WorkloadOutcome;
   harvestMs: number;
   actions: ActionResult[];
 }
 
-/** Run the harvester, and the mid-run actions beside it; no summary from it is a lab failure. */
+/** The longest part of a command's stdout and stderr result.json keeps (the files keep all). */
+const COMMAND_TEXT_BYTES = 64 * 1024;
+
+/** What the client printed → the workload's outcome; no summary (status line) is a lab failure. */
+async function workloadOutcome(topo: Topology, client: LabNode, h: ExecResult): Promise<WorkloadOutcome> {
+  const kind = topo.harvester.kind;
+  const fail = (what: string) =>
+    new CtlabError('LAB', `${what} (exit ${h.exitCode})`, {
+      command: topo.harvester.command,
+      exitCode: h.exitCode,
+      stderr: h.stderr,
+      stdout: h.stdout.slice(-2000),
+    });
+  if (kind === 'oai-pmh') {
+    const summary = parseHarvestSummary(h.stdout);
+    if (!summary) throw fail('the harvester gave no summary');
+    return { kind, summary };
+  }
+  if (kind !== 'command') {
+    const summary = parseRequestSummary(h.stdout);
+    if (!summary) throw fail(`the harvester gave no summary of the ${kind} workload`);
+    return { kind: 'requests', summary };
+  }
+  const status = parseCommandStatus(h.stdout);
+  if (!status) throw fail("the command workload's shell gave no status line");
+  const [stdout, stderr] = (await Promise.all(
+    [PATHS.commandStdout, PATHS.commandStderr].map((f) => client.readFile(f).catch(() => Buffer.alloc(0))),
+  )) as [Buffer, Buffer];
+  // sh's 127 with its "not found": the lab cannot run what the scenario asks (exit 3, one line).
+  const missing = status.rc === 127 ? commandNotFound(stderr.toString('utf8')) : undefined;
+  if (missing !== undefined)
+    throw new CtlabError(
+      'LAB',
+      `the command workload's program was not found in the client node: ${missing} (sh exited 127)`,
+      {
+        stderr: stderr.toString('utf8').slice(0, 2000),
+        hint: 'install it in the client image (or on the host with --runtime netns), or give its full path',
+      },
+    );
+  return { kind, status, stdout, stderr };
+}
+
+/** Run the workload's client, and the mid-run actions beside it. */
 async function harvest(topo: Topology, node: NodeOf, problems: string[]): Promise<Harvest> {
   const t1 = Date.now();
   const run = node(topo.names.harvester).exec(topo.harvester.command, {
@@ -265,17 +324,9 @@ async function harvest(topo: Topology, node: NodeOf, problems: string[]): Promis
       );
     else if (!a.ok) problems.push(`${topo.variant}: action "${a.text}" failed: ${a.output || 'no output'}`);
   }
-  if (h.timedOut) problems.push(`the harvester did not finish within ${topo.harvester.timeoutMs} ms`);
-  const summary = parseHarvestSummary(h.stdout);
-  if (!summary) {
-    throw new CtlabError('LAB', `the harvester gave no summary (exit ${h.exitCode})`, {
-      command: topo.harvester.command,
-      exitCode: h.exitCode,
-      stderr: h.stderr,
-      stdout: h.stdout.slice(-2000),
-    });
-  }
-  return { exec: h, summary, harvestMs, actions };
+  if (h.timedOut) problems.push(`the workload's client did not finish within ${topo.harvester.timeoutMs} ms`);
+  const outcome = await workloadOutcome(topo, node(topo.names.harvester), h);
+  return { exec: h, outcome, harvestMs, actions };
 }
 
 interface Counters {
@@ -331,14 +382,20 @@ async function keepFiles(
     await writeFile(join(dir, name), content);
     files[name.replace(/\.[a-z]+$/, '')] = name;
   };
-  const [events, nginx] = await Promise.all([
+  const oai = topo.harvester.kind === 'oai-pmh';
+  const server = node(topo.names.server);
+  const [events, access, serviceLog] = await Promise.all([
     readText(node(topo.names.harvester), PATHS.harvesterEvents),
-    readText(node(topo.names.server), PATHS.nginxAccessLog),
+    readText(server, oai ? PATHS.nginxAccessLog : PATHS.serviceAccessLog),
+    oai ? '' : readText(server, PATHS.serviceLog),
   ]);
+  const o = h.outcome;
   const texts: RawFiles = {
     'events.jsonl': events,
-    'harvester.log': h.exec.stderr,
-    'nginx-access.log': nginx,
+    ...(o.kind === 'command'
+      ? { 'command-stdout.txt': o.stdout.toString('utf8'), 'command-stderr.txt': o.stderr.toString('utf8') }
+      : { 'harvester.log': h.exec.stderr }),
+    ...(oai ? { 'nginx-access.log': access } : { 'service-access.log': access, 'service.log': serviceLog }),
     ...raw,
     'topology.json': JSON.stringify(topo, null, 2),
   };
@@ -367,8 +424,8 @@ function assembleResult(
   files: Record<string, string>,
   timings: VariantResult['timings'],
 ): VariantResult {
-  const { summary, actions } = h;
-  const attempts = summary.attempts;
+  const { actions } = h;
+  const w = workloadFacts(o.workload, h.outcome, o.expectedRecords);
   const result: VariantResult = {
     name: topo.variant,
     repetition: o.repetition,
@@ -376,20 +433,13 @@ function assembleResult(
     kernel: settings.kernel,
     sysctls: topo.server.sysctls,
     serverSettings: settings.settings,
-    harvest: {
-      records: summary.records,
-      // The harvester learns the list size from the first page; if even that failed, the
-      // repository's size is what was expected.
-      expectedRecords: summary.expectedRecords ?? o.expectedRecords,
-      complete: summary.complete,
-      pages: summary.pages,
-      stoppedBecause: summary.stoppedBecause,
-    },
-    attempts: { ...attempts, failed: attempts.total - attempts.ok },
-    connectMs: summary.connectMs,
-    requestMs: summary.requestMs,
-    durationMs: summary.durationMs,
-    throughputBytesPerSec: summary.throughputBytesPerSec,
+    harvest: w.harvest,
+    workload: w.workload,
+    attempts: w.attempts,
+    connectMs: w.connectMs,
+    requestMs: w.requestMs,
+    durationMs: w.durationMs,
+    throughputBytesPerSec: w.throughputBytesPerSec,
     server: c.server,
     client: c.client,
     middlebox: c.middlebox,
@@ -403,6 +453,141 @@ function assembleResult(
   return result;
 }
 
+const NO_TIMES: Percentiles = { p50: null, p90: null, p99: null, max: null };
+const NO_ATTEMPTS: VariantResult['attempts'] = {
+  total: 0,
+  ok: 0,
+  timedOut: 0,
+  connectTimeouts: 0,
+  readTimeouts: 0,
+  resets: 0,
+  errors: 0,
+  httpErrors: 0,
+  parseErrors: 0,
+  failed: 0,
+  retries: 0,
+};
+
+/** The result's workload fields from what the client said: `harvest`, `workload`, the attempts and their times. */
+function workloadFacts(
+  model: Workload,
+  out: WorkloadOutcome,
+  expectedRecords: number,
+): Pick<VariantResult, 'harvest' | 'attempts' | 'connectMs' | 'requestMs' | 'durationMs' | 'throughputBytesPerSec'> & {
+  workload: WorkloadResult;
+} {
+  if (out.kind === 'oai-pmh') {
+    const s = out.summary;
+    // The harvester learns the list size from the first page; if even that failed, the
+    // repository's size is what was expected.
+    const expected = s.expectedRecords ?? expectedRecords;
+    return {
+      harvest: {
+        records: s.records,
+        expectedRecords: expected,
+        complete: s.complete,
+        pages: s.pages,
+        stoppedBecause: s.stoppedBecause,
+      },
+      workload: {
+        kind: 'oai-pmh',
+        complete: s.complete,
+        stoppedBecause: s.stoppedBecause,
+        bytes: s.bytes,
+        durationMs: s.durationMs,
+        records: s.records,
+        expectedRecords: expected,
+      },
+      attempts: { ...s.attempts, failed: s.attempts.total - s.attempts.ok },
+      connectMs: s.connectMs,
+      requestMs: s.requestMs,
+      durationMs: s.durationMs,
+      throughputBytesPerSec: s.throughputBytesPerSec,
+    };
+  }
+  // The other workloads have no records: `harvest` carries only whether the workload completed.
+  const harvest = (complete: boolean, stoppedBecause: string) => ({
+    records: 0,
+    expectedRecords: 0,
+    complete,
+    pages: 0,
+    stoppedBecause,
+  });
+  if (out.kind === 'command') {
+    const st = out.status;
+    const complete = st.rc === 0;
+    const stoppedBecause = complete ? 'complete' : st.timedOut ? 'timeout' : 'exit-code';
+    const text = (b: Buffer) => b.subarray(0, COMMAND_TEXT_BYTES).toString('utf8');
+    return {
+      harvest: harvest(complete, stoppedBecause),
+      workload: {
+        kind: 'command',
+        complete,
+        stoppedBecause,
+        bytes: null,
+        durationMs: st.ms,
+        command: model.kind === 'command' ? model.command : '',
+        exitCode: st.timedOut ? null : st.rc,
+        signal: st.signal,
+        timedOut: st.timedOut,
+        stdout: text(out.stdout),
+        stderr: text(out.stderr),
+        stdoutBytes: out.stdout.length,
+        stderrBytes: out.stderr.length,
+      },
+      attempts: NO_ATTEMPTS,
+      connectMs: NO_TIMES,
+      requestMs: NO_TIMES,
+      durationMs: st.ms,
+      throughputBytesPerSec: 0,
+    };
+  }
+  const s = out.summary;
+  const base = { complete: s.complete, stoppedBecause: s.stoppedBecause, bytes: s.bytes, durationMs: s.durationMs };
+  let workload: WorkloadResult;
+  if (model.kind === 'http')
+    workload = {
+      kind: 'http',
+      ...base,
+      requests: s.requests,
+      ok: s.ok,
+      expectedBytes: s.expectedBytes ?? 0,
+      concurrency: model.concurrency,
+      keepAlive: model.keepAlive,
+    };
+  else if (model.kind === 'upload')
+    workload = {
+      kind: 'upload',
+      ...base,
+      requests: s.requests,
+      acknowledged: s.ok,
+      wrongCount: s.wrongCount,
+      bytesSent: s.bytesSent,
+      bytesAcknowledged: s.bytes,
+      expectedBytes: s.expectedBytes ?? 0,
+      concurrency: model.concurrency,
+      keepAlive: model.keepAlive,
+    };
+  else if (model.kind === 'bulk')
+    workload = {
+      kind: 'bulk',
+      ...base,
+      direction: model.direction,
+      targetBytes: model.bytes,
+      targetMs: model.durationMs,
+    };
+  else throw new CtlabError('LAB', `the harvester reported a ${s.kind} workload for a ${model.kind} scenario`);
+  return {
+    harvest: harvest(s.complete, s.stoppedBecause),
+    workload,
+    attempts: { ...s.attempts, failed: s.attempts.total - s.attempts.ok },
+    connectMs: s.connectMs,
+    requestMs: s.requestMs,
+    durationMs: s.durationMs,
+    throughputBytesPerSec: s.throughputBytesPerSec,
+  };
+}
+
 export async function runVariant(o: VariantRunOptions): Promise<{ result: VariantResult; problems: string[] }> {
   const { runtime: rt, topology: topo, progress } = o;
   const problems: string[] = [];
@@ -412,7 +597,9 @@ export async function runVariant(o: VariantRunOptions): Promise<{ result: Varian
   const labUpMs = Date.now() - t0;
   const settings = await readServerSettings(node(topo.names.server), Object.keys(topo.server.sysctls));
 
-  progress(`${topo.variant}: harvesting (lab up in ${(labUpMs / 1000).toFixed(1)} s)`);
+  progress(
+    `${topo.variant}: ${topo.harvester.kind === 'oai-pmh' ? 'harvesting' : `running the ${topo.harvester.kind} workload`} (lab up in ${(labUpMs / 1000).toFixed(1)} s)`,
+  );
   const h = await harvest(topo, node, problems);
 
   progress(`${topo.variant}: reading counters`);

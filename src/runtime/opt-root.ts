@@ -19,6 +19,7 @@ export const OPT_ROOT_FILES = [
   BUNDLES.middlebox.out,
   BUNDLES.harvester.out,
   BUNDLES.repository.out,
+  BUNDLES.service.out,
   'native/nfqueue.node',
   'lab/server/firewall.sh',
   'lab/server/nginx.conf',

@@ -2,11 +2,20 @@
 // each host up for one variant. Pure: no Docker here, so the whole plan is unit-testable and a
 // second runtime (plain network namespaces) can execute the same plan.
 import { BUNDLES } from '../bundles.js';
-import { GENERATOR_MAIN, generatorArgv, HARVESTER_MAIN, harvesterArgv } from '../harvester/workload.js';
+import {
+  commandArgv,
+  GENERATOR_MAIN,
+  generatorArgv,
+  HARVESTER_MAIN,
+  harvesterArgv,
+  requestsArgv,
+  SERVICE_PORT,
+  serviceStartScript,
+} from '../harvester/workload.js';
 import type { MiddleboxProcessConfig } from '../middlebox/process-config.js';
 import type { LinkSpec, NodeSpec } from '../runtime/types.js';
 import { variantActions, variantClient, variantSysctls } from '../scenario/load.js';
-import type { ClientModel, LabAction, Scenario, VariantModel } from '../scenario/model.js';
+import type { ClientModel, LabAction, Scenario, VariantModel, WorkloadKind } from '../scenario/model.js';
 import { serverFirewallCommands } from './firewall.js';
 
 /** Lab addresses live in 198.18.0.0/15, the benchmarking range; nothing routes elsewhere. */
@@ -31,6 +40,12 @@ export const PATHS = {
   repository: '/srv/oai',
   harvesterEvents: '/run/ctlab/events.jsonl',
   nginxAccessLog: '/var/log/nginx/access.log',
+  /** The service of the http, upload, bulk and command workloads (src/service/): its access log and its own log. */
+  serviceAccessLog: '/run/ctlab/service-access.log',
+  serviceLog: '/run/ctlab/service.log',
+  /** A command workload's output. */
+  commandStdout: '/run/ctlab/command-stdout.txt',
+  commandStderr: '/run/ctlab/command-stderr.txt',
   captures: '/run/ctlab/captures',
 } as const;
 
@@ -93,8 +108,11 @@ export interface Topology {
   server: { url: string; sysctls: Record<string, string>; iptables: string; rules?: boolean };
   /** The client node's NAT/firewall/sysctls when the scenario gives it any (see clientSetup()). */
   client?: ClientModel & { iptables: string };
-  /** `url`: what the harvester fetches (the service VIP's URL when the client NATs). */
-  harvester: { command: string[]; timeoutMs: number; url: string };
+  /**
+   * The client's part of the workload: `command` runs in the client node (the harvester, or the
+   * shell around a command workload); `url`: what it talks to (the VIP's when the client NATs).
+   */
+  harvester: { kind: WorkloadKind; command: string[]; timeoutMs: number; url: string };
   /** Mid-run actions, in time order: `command` runs in `node` `atMs` after the harvest starts. */
   actions?: ActionSpec[];
 }
@@ -200,8 +218,6 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
     },
   ];
   const w = s.workload;
-  // The contract commit: the other workloads' lab set-up follows in the next commit.
-  if (w.kind !== 'oai-pmh') throw new Error(`workload ${w.kind}: the lab cannot run it yet`);
   const config: MiddleboxConfig = {
     queue: NFQUEUE_NUM,
     seed,
@@ -215,9 +231,43 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
   const actions = variantActions(s, v)
     .map((a) => ({ atMs: a.atMs, node: byRole[a.node], command: actionCommand(a), text: a.text }))
     .sort((a, b) => a.atMs - b.atMs);
-  const url = `http://${ADDR.server}/oai`;
   // Through the VIP when the client NATs: the same server, reached only via the client's DNAT.
-  const harvestUrl = client?.serviceVip ? `http://${client.serviceVip}/oai` : url;
+  const host = client?.serviceVip ?? ADDR.server;
+  const url = w.kind === 'oai-pmh' ? `http://${ADDR.server}/oai` : `http://${ADDR.server}`;
+  const harvestUrl = w.kind === 'oai-pmh' ? `http://${host}/oai` : `http://${host}`;
+  // The server: nginx and the OAI-PMH repository for a harvest, the service for the others.
+  const serve: string[][] =
+    w.kind === 'oai-pmh'
+      ? [
+          [
+            'node',
+            `${PATHS.optRoot}/${GENERATOR_MAIN}`,
+            ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
+          ],
+          // Returns once nginx listens, so a bad config fails this step.
+          ['nginx', '-g', 'daemon on;'],
+        ]
+      : [
+          [
+            'sh',
+            '-c',
+            serviceStartScript({ optRoot: PATHS.optRoot, accessLog: PATHS.serviceAccessLog, log: PATHS.serviceLog }),
+          ],
+        ];
+  const clientCommand =
+    w.kind === 'oai-pmh'
+      ? [
+          'node',
+          `${PATHS.optRoot}/${HARVESTER_MAIN}`,
+          ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
+        ]
+      : w.kind === 'command'
+        ? commandArgv(w, { host, port: SERVICE_PORT, stdout: PATHS.commandStdout, stderr: PATHS.commandStderr })
+        : [
+            'node',
+            `${PATHS.optRoot}/${HARVESTER_MAIN}`,
+            ...requestsArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
+          ];
   return {
     names,
     scenario: s.name,
@@ -237,13 +287,7 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
         ['ip', 'route', 'add', ADDR.labNet, 'via', ADDR.mbServerSide],
         ['mkdir', '-p', PATHS.captures],
         ...firewall,
-        [
-          'node',
-          `${PATHS.optRoot}/${GENERATOR_MAIN}`,
-          ...generatorArgv(w, { out: PATHS.repository, seed: s.seed, baseUrl: harvestUrl }),
-        ],
-        // Returns once nginx listens, so a bad config fails this step.
-        ['nginx', '-g', 'daemon on;'],
+        ...serve,
       ],
       [names.middlebox]: [
         ['mkdir', '-p', '/etc/ctlab', '/run/ctlab'],
@@ -315,11 +359,8 @@ export function buildTopology(s: Scenario, v: VariantModel, seed: number, prefix
         : []),
     ],
     harvester: {
-      command: [
-        'node',
-        `${PATHS.optRoot}/${HARVESTER_MAIN}`,
-        ...harvesterArgv(w, { baseUrl: harvestUrl, events: PATHS.harvesterEvents }),
-      ],
+      kind: w.kind,
+      command: clientCommand,
       timeoutMs: w.maxDurationMs + 30_000,
       url: harvestUrl,
     },

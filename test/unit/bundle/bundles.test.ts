@@ -150,23 +150,31 @@ describe('the bundled in-lab programs', () => {
 
 describe('where the bundles go', () => {
   const byRole = {
-    middlebox: BUNDLES.middlebox.out,
-    harvester: BUNDLES.harvester.out,
-    server: BUNDLES.repository.out,
+    middlebox: [BUNDLES.middlebox.out],
+    harvester: [BUNDLES.harvester.out],
+    server: [BUNDLES.repository.out, BUNDLES.service.out],
   } as const;
 
-  it('each role image is sent and copies its bundle to the same path under /opt/ctlab', async () => {
-    for (const [role, out] of Object.entries(byRole)) {
+  it('each role image is sent and copies its bundles to the same path under /opt/ctlab', async () => {
+    for (const [role, outs] of Object.entries(byRole)) {
       const files = (await roleContextFiles(root, `lab/${role}`)).map((f) => f.path);
-      expect(files, role).toContain(out);
       expect(
         files.filter((f) => f.startsWith('dist/')),
         role,
-      ).toEqual([out]);
-      expect(readFileSync(join(root, `lab/${role}/Dockerfile`), 'utf8'), role).toContain(
-        `COPY ${out} ${PATHS.optRoot}/${out}\n`,
-      );
+      ).toEqual(outs);
+      for (const out of outs)
+        expect(readFileSync(join(root, `lab/${role}/Dockerfile`), 'utf8'), role).toContain(
+          `COPY ${out} ${PATHS.optRoot}/${out}\n`,
+        );
     }
+  });
+
+  it('every bundle goes into some role image', () => {
+    expect(Object.values(byRole).flat().sort()).toEqual(
+      Object.values(BUNDLES)
+        .map((b) => b.out)
+        .sort(),
+    );
   });
 
   it('the namespace runtime stages every bundle', () => {
