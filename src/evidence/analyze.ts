@@ -65,6 +65,15 @@ function tallyReasons(pkts: readonly TcpPacket[]): {
   return { counts, byKey };
 }
 
+/**
+ * How much later than the drop its reason may be stamped: two tcpdump processes stamp the two
+ * NFLOG groups as they read them, and under a burst they fall behind each other (measured in
+ * window-overflow uploads: up to 3.8 ms natively on 6.18, 81 of 1,343 drops more than 1 ms; up
+ * to 90 ms in a 6.1 VM under emulation). The same bytes (IP ID and checksum included) logged
+ * twice are the same packet, so a wide margin matches nothing wrongly.
+ */
+const CAPTURE_SKEW_MS = 1000;
+
 const byDroppedThenJudged = (x: ReasonCount, y: ReasonCount) => y.dropped - x.dropped || y.judged - x.judged;
 
 /** Where a packet's client side is ("ip:port"), given the set of known flow clients. */
@@ -287,7 +296,7 @@ export async function analyzeVariant(dir: string): Promise<VariantEvidence> {
   let withReason = 0;
   for (const p of dropPkts) {
     const l = pending.get(p.key);
-    const match = l?.[0] && l[0].timeMs <= p.timeMs + 1 ? l.shift() : undefined;
+    const match = l?.[0] && l[0].timeMs <= p.timeMs + CAPTURE_SKEW_MS ? l.shift() : undefined;
     const reason = match ? normaliseReason(match.prefix ?? NO_PREFIX) : null;
     if (reason !== null) {
       withReason++;

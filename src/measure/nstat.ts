@@ -27,6 +27,10 @@ export const NSTAT_KEPT = [
   'TcpExtTCPACKSkippedSeq',
   'TcpExtTCPZeroWindowDrop',
   'TcpExtTCPRcvQDrop',
+  // Segments dropped by the receiver for lying past its advertised window (Linux 6.17 on).
+  'TcpExtBeyondWindow',
+  'TcpExtTCPOFOQueue',
+  'TcpExtTCPOFODrop',
 ] as const;
 
 export type NstatName = (typeof NSTAT_KEPT)[number];

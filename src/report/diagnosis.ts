@@ -27,6 +27,9 @@ export const NSTAT_MEANINGS: ReadonlyArray<readonly [NstatName, string]> = [
   ['TcpExtTCPSpuriousRTOs', 'timeouts later found spurious'],
   ['TcpExtTCPAbortOnTimeout', 'connections aborted after repeated timeouts'],
   ['TcpExtTCPSynRetrans', 'SYNs retransmitted'],
+  ['TcpExtBeyondWindow', 'segments dropped for lying beyond the advertised window (counted from Linux 6.17)'],
+  ['TcpExtTCPOFOQueue', 'segments queued out of order'],
+  ['TcpExtTCPOFODrop', 'out-of-order segments dropped (no receive memory)'],
   ['TcpEstabResets', 'established connections reset'],
   ['TcpOutRsts', 'resets sent'],
   ['TcpAttemptFails', 'connection attempts that failed'],
@@ -163,6 +166,37 @@ export function clientSentence(e: Pick<VariantEvidence, 'clientReasons' | 'clien
   return `${who} ${judged} (${list}); ${fate}.`;
 }
 
+/**
+ * The window-overflow class in one sentence: the client sent past the window the server
+ * advertised. Said when conntrack judged segments "SEQ is over the upper bound" or the server's
+ * TCP counted segments beyond its window (TcpExtBeyondWindow, Linux 6.17 on); undefined otherwise.
+ */
+export function windowOverflowSentence(e: VariantEvidence): string | undefined {
+  const sum = (re: RegExp, k: 'judged' | 'dropped') =>
+    e.reasons.filter((x) => re.test(x.reason)).reduce((n, x) => n + x[k], 0);
+  const over = /^SEQ is over (the )?upper bound/;
+  const judged = sum(over, 'judged');
+  const dropped = sum(over, 'dropped');
+  const letThrough = sum(/bytes more than expected$/, 'judged');
+  const counter = (name: string, side: 'server' | 'client') => e.nstat.find((x) => x.name === name)?.[side] ?? 0;
+  const beyond = counter('TcpExtBeyondWindow', 'server');
+  if (judged === 0 && beyond === 0) return undefined;
+  const parts: string[] = [];
+  if (judged > 0)
+    parts.push(
+      `conntrack judged ${plural(judged, 'segment')} 'SEQ is over the upper bound' (${fmt(dropped)} dropped by the firewall)` +
+        (letThrough > 0 ? ` and let ${fmt(letThrough)} smaller overshoots through ('bytes more than expected')` : ''),
+    );
+  const zero = counter('TcpExtTCPZeroWindowDrop', 'server');
+  if (beyond > 0 || zero > 0)
+    parts.push(
+      `the server's TCP dropped ${[beyond > 0 ? `${fmt(beyond)} past its window` : '', zero > 0 ? `${fmt(zero)} at a zero window` : ''].filter(Boolean).join(' and ')}`,
+    );
+  const resent = counter('TcpRetransSegs', 'client');
+  if (resent > 0) parts.push(`the client resent ${plural(resent, 'segment')}`);
+  return `The client sent past the window the server advertised: ${parts.join('; ')}. A sender overruns the window when it believes a larger one than the server's, as when a middlebox raises the window scale of the SYN-ACK; be_liberal=1 stops conntrack's INVALID verdicts, not the overrun.`;
+}
+
 /** The headline: a few sentences on why attempts failed. */
 export function headline(e: VariantEvidence): string[] {
   const summary: string[] = [];
@@ -197,6 +231,8 @@ export function headline(e: VariantEvidence): string[] {
       `${fmt(harmful)} of the ${plural(failedFlows.length, 'failed connection')} had the middlebox's server offset in the harmful half, SACK blocks left untranslated and ACKs dropped as INVALID.`,
     );
   }
+  const overflow = windowOverflowSentence(e);
+  if (overflow) summary.push(overflow);
   const client = clientSentence(e);
   if (client) summary.push(client);
   const sc = e.nginx.mismatches.filter((m) => m.kind === 'server-complete-client-failed').length;

@@ -42,6 +42,14 @@ export const KERNEL_NOTES: KernelNote[] = [
     from: '6.1',
     text: 'From 6.1 on ("netfilter: conntrack: ignore overly delayed tcp packets"), late ACKs and late data segments below the window are only "ignored": conntrack lets them through without updating its state from them (its log says "ignored ..."), so an INVALID rule no longer drops them. Several former INVALID cases are gone; the untranslated-SACK one is not.',
   },
+  {
+    until: '6.1',
+    text: 'A data segment that starts past the highest window edge the receiver advertised is INVALID ("SEQ is over the upper bound (over the window of the receiver)"), however small the overshoot: a sender that overruns the window (as after a middlebox raised the SYN-ACK\'s window scale) loses every such segment to an INVALID rule (measured on 5.10).',
+  },
+  {
+    from: '6.1',
+    text: 'An overshoot past the receiver\'s window of at most the largest window it ever advertised is only logged ("N bytes more than expected", from "netfilter: conntrack: work around exceeded receive window") and let through; a larger one is still INVALID ("SEQ is over upper bound (over the window of the receiver)"), so a sender that overruns the window far enough still loses segments to an INVALID rule (measured on 6.1 and 6.18).',
+  },
 ];
 
 export function notesFor(release: string): KernelNote[] {

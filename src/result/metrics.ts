@@ -172,6 +172,21 @@ export const METRIC_TABLE = [
     read: (v) => v.server.nstat.TcpEstabResets ?? null,
   },
   {
+    name: 'client.retransSegs',
+    meaning: "segments the client's TCP sent again (nstat `TcpRetransSegs`)",
+    unit: 'segments',
+    runs: 'every',
+    read: (v) => v.client.nstat.TcpRetransSegs ?? null,
+  },
+  {
+    name: 'server.beyondWindow',
+    meaning:
+      "segments the server's TCP dropped for lying beyond the window it advertised (nstat `TcpExtBeyondWindow`, Linux 6.17 on; 0 on older kernels, which drop them uncounted)",
+    unit: 'segments',
+    runs: 'every',
+    read: (v) => v.server.nstat.TcpExtBeyondWindow ?? null,
+  },
+  {
     name: 'throughputMbit',
     meaning: "the workload's throughput (bytes received or sent over its duration)",
     unit: 'Mbit/s',

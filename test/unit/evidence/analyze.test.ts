@@ -125,6 +125,34 @@ describe('analyzeVariant when evidence does not add up', () => {
     expect(e.drops).toMatchObject({ counter: 200, captured: 162, withReason: 162, withoutReason: 0, accounted: false });
   });
 
+  it("matches a drop to its reason stamped up to 1 s later (the two captures' clocks), not beyond", async () => {
+    // A little-endian classic pcap: 24-byte file header, then per record ts_sec, ts_usec,
+    // incl_len, orig_len (4 bytes each) and the record.
+    const later = (pcap: Buffer, ms: number) => {
+      const b = Buffer.from(pcap);
+      for (let o = 24; o + 16 <= b.length; o += 16 + b.readUInt32LE(o + 8)) {
+        const us = b.readUInt32LE(o) * 1e6 + b.readUInt32LE(o + 4) + ms * 1000;
+        b.writeUInt32LE(Math.floor(us / 1e6), o);
+        b.writeUInt32LE(us % 1e6, o + 4);
+      }
+      return b;
+    };
+    const reasons = await readFile(join(FIX, 'flag-off', 'invalid-reasons.pcap'));
+    const drops = async (ms: number) => {
+      const d = await mkdtemp(join(tmpdir(), 'ctlab-ev-'));
+      tmp.push(d);
+      await cp(join(FIX, 'flag-off'), d, { recursive: true });
+      await writeFile(join(d, 'invalid-reasons.pcap'), later(reasons, ms));
+      return (await analyzeVariant(d)).drops;
+    };
+    // Measured: up to 90 ms apart in a 6.1 VM under emulation (scenarios/window-overflow.yaml).
+    expect(await drops(90)).toMatchObject({ captured: 162, withReason: 162, accounted: true });
+    // 1.5 s later: a reason no longer matches its own drop (only a later drop of the same bytes).
+    const late = await drops(1500);
+    expect(late.accounted).toBe(false);
+    expect(late.withReason).toBeLessThan(162 / 2);
+  });
+
   it('says which files are missing instead of failing', async () => {
     const d = await mkdtemp(join(tmpdir(), 'ctlab-ev-'));
     tmp.push(d);

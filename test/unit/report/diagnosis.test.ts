@@ -14,6 +14,7 @@ import {
   headline,
   mismatchSentence,
   NSTAT_MEANINGS,
+  windowOverflowSentence,
 } from '../../../src/report/diagnosis.js';
 
 // A real run of scenarios/harvester-asa.yaml (seed 7), trimmed (test/unit/evidence/analyze.test.ts).
@@ -117,6 +118,49 @@ describe("the client's conntrack in words", () => {
     const e = await analyzeVariant(join(FIX, 'flag-off'));
     expect(clientSentence(e)).toBeUndefined();
     expect(headline(e).join(' ')).not.toContain("client's conntrack");
+  });
+});
+
+describe('the window-overflow sentence', async () => {
+  // The real flag-on evidence, with the reasons and counters of a window-overflow upload put in
+  // (as measured on 5.10 and 6.18: see scenarios/window-overflow.yaml).
+  const base = await analyzeVariant(join(FIX, 'flag-on'));
+  const withCounters = (c: Record<string, [number, number]>) =>
+    base.nstat.map((x) => (c[x.name] ? { ...x, server: c[x.name]![0], client: c[x.name]![1] } : x));
+
+  it("names the INVALID verdicts, the overshoots let through, TCP's own drops and the resends", () => {
+    const e = {
+      ...base,
+      reasons: [
+        { reason: 'SEQ is over upper bound (over the window of the receiver)', judged: 461, dropped: 461 },
+        { reason: 'bytes more than expected', judged: 109, dropped: 0 },
+      ],
+      nstat: withCounters({ TcpExtBeyondWindow: [174, 0], TcpRetransSegs: [0, 635] }),
+    };
+    expect(windowOverflowSentence(e)).toBe(
+      "The client sent past the window the server advertised: conntrack judged 461 segments 'SEQ is over the upper bound' (461 dropped by the firewall) and let 109 smaller overshoots through ('bytes more than expected'); the server's TCP dropped 174 past its window; the client resent 635 segments. A sender overruns the window when it believes a larger one than the server's, as when a middlebox raises the window scale of the SYN-ACK; be_liberal=1 stops conntrack's INVALID verdicts, not the overrun.",
+    );
+    expect(headline(e)).toContain(windowOverflowSentence(e));
+  });
+
+  it("reads 5.10's wording, and TCP's drops alone (be_liberal=1 on 6.17+), and says nothing without either", () => {
+    const old = {
+      ...base,
+      reasons: [{ reason: 'SEQ is over the upper bound (over the window of the receiver)', judged: 133, dropped: 133 }],
+      nstat: withCounters({ TcpRetransSegs: [0, 299] }),
+    };
+    expect(windowOverflowSentence(old)).toMatch(
+      /^The client sent past the window the server advertised: conntrack judged 133 segments 'SEQ is over the upper bound' \(133 dropped by the firewall\); the client resent 299 segments\./,
+    );
+    const liberal = {
+      ...base,
+      reasons: [],
+      nstat: withCounters({ TcpExtBeyondWindow: [546, 0], TcpRetransSegs: [0, 546] }),
+    };
+    expect(windowOverflowSentence(liberal)).toMatch(
+      /: the server's TCP dropped 546 past its window; the client resent 546 segments\./,
+    );
+    expect(windowOverflowSentence(base)).toBeUndefined();
   });
 });
 
