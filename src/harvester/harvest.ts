@@ -4,15 +4,15 @@
 // stop and report the harvest incomplete (no skipping ahead: the next token is in the lost page).
 // Every attempt becomes one event the moment it ends. Runs in the lab (dist/bundle/harvester.mjs).
 
-import type net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { CtlabError } from '../errors.js';
-import type { AttemptCounts, Percentiles } from '../result/types.js';
 import { sleep } from '../util/sleep.js';
-import { exchange, watchIdle, type AttemptOutcome, type SocketFactory } from './http.js';
+import { exchange, type AttemptOutcome, type SocketFactory } from './http.js';
 import { OaiParseError, parseOaiResponse, type OaiError } from './oai.js';
+import { attemptHead, backoffWait, IdleSocket, retryableStatus, Session } from './session.js';
+import type { AttemptFields, SessionTotals } from './session.js';
 
 export type { AttemptOutcome, SocketFactory } from './http.js';
+export { backoffWait } from './session.js';
 
 export interface HarvestOptions {
   /** The repository's baseURL, e.g. http://198.18.2.2/oai (http only, no query). */
@@ -51,37 +51,9 @@ export const HARVEST_DEFAULTS = {
   userAgent: 'ctlab-harvester/0.1 (OAI-PMH 2.0)',
 } as const;
 
-export interface AttemptEvent {
-  type: 'attempt';
-  /** 0-based page number in the list. */
-  page: number;
-  /** 1-based attempt number for this page. */
-  attempt: number;
-  /** The resumptionToken sent (null: the first page, requested with metadataPrefix). */
-  token: string | null;
-  /** Ms since the harvest started, when this attempt started. */
-  startMs: number;
-  /** Wall-clock time the attempt started (ISO 8601), for joining with captures and server logs. */
-  wallTime: string;
-  /** The harvester's TCP port (the server log's remote_port); null if no socket got one. */
-  localPort: number | null;
-  /** Client-side serial of the TCP connection used (1 = first connection opened). */
-  connection: number | null;
-  /** True when the request went over a kept-alive connection (connectMs is then null). */
-  reused: boolean;
-  connectMs: number | null;
-  /** Ms from the attempt's start to the first response byte (includes connect). */
-  ttfbMs: number | null;
-  totalMs: number;
-  /** Bytes received (HTTP headers and body). */
-  bytes: number;
+export interface AttemptEvent extends AttemptFields<string | null> {
   /** <record> elements in the page; null unless the page parsed. */
   records: number | null;
-  status: number | null;
-  outcome: AttemptOutcome;
-  error: string | null;
-  /** ECONNRESET, ECONNREFUSED, CONNECT_TIMEOUT, READ_TIMEOUT, EOF, HTTP_503, OAI_badResumptionToken, ... */
-  errorCode: string | null;
   /** The OAI-PMH error the repository answered with, if any (outcome is then 'error'). */
   oaiError: OaiError | null;
   /** The token this page ended with (null: last page, or not parsed). */
@@ -98,7 +70,7 @@ export type StopReason =
   | 'deadline' // maxDurationMs reached
   | 'aborted'; // the signal fired
 
-export interface HarvestSummary {
+export interface HarvestSummary extends SessionTotals {
   type: 'summary';
   baseUrl: string;
   metadataPrefix: string;
@@ -109,17 +81,8 @@ export interface HarvestSummary {
   complete: boolean;
   /** Pages fetched successfully. */
   pages: number;
-  attempts: AttemptCounts;
-  /** TCP connections opened (attempted: connect timeouts and refusals count). */
-  connections: number;
-  durationMs: number;
-  /** Bytes received over all attempts. */
+  /** Bytes received over all attempts (throughputBytesPerSec counts these). */
   bytes: number;
-  throughputBytesPerSec: number;
-  /** Over attempts that established a new connection. */
-  connectMs: Percentiles;
-  /** totalMs over successful attempts. */
-  requestMs: Percentiles;
   stoppedBecause: StopReason;
   /** The page that failed (stoppedBecause other than complete/count-mismatch), else null. */
   failedPage: number | null;
@@ -130,20 +93,6 @@ export interface HarvestSummary {
 }
 
 export type HarvestEvent = AttemptEvent | HarvestSummary;
-
-/** Statuses worth retrying: the server may answer differently next time. */
-function retryableStatus(s: number): boolean {
-  return s === 408 || s === 429 || s >= 500;
-}
-
-function percentiles(xs: number[]): Percentiles {
-  const s = [...xs].sort((a, b) => a - b);
-  const max = s.at(-1);
-  if (max === undefined) return { p50: null, p90: null, p99: null, max: null };
-  // The index is clamped to [0, s.length - 1] and s is not empty.
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max };
-}
 
 interface Target {
   host: string;
@@ -210,54 +159,15 @@ function buildRequest(t: Target, query: string, userAgent: string, keepAlive: bo
   );
 }
 
-/** The pause before retry number `attempt` (1-based): the backoff, doubling with each retry. */
-export function backoffWait(backoffMs: number, attempt: number): number {
-  return backoffMs * 2 ** (attempt - 1);
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Harvest the whole list. Never throws for network or protocol trouble: that is in the summary. */
 export async function harvest(options: HarvestOptions): Promise<HarvestSummary> {
   const cfg = validateHarvestOptions(options);
   const emit = options.onEvent ?? (() => {});
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  const sinceStart = () => performance.now() - t0;
-
-  // One controller ends the in-flight attempt for the deadline or the caller's signal.
-  const ctl = new AbortController();
-  let stopCause: 'deadline' | 'aborted' | null = null;
-  const onOuterAbort = () => {
-    stopCause ??= 'aborted';
-    const r: unknown = options.signal?.reason;
-    ctl.abort(r instanceof Error ? r : new Error(r === undefined ? 'harvest aborted' : String(r)));
-  };
-  if (options.signal?.aborted) onOuterAbort();
-  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const deadlineTimer =
-    cfg.maxDurationMs > 0
-      ? setTimeout(() => {
-          stopCause ??= 'deadline';
-          ctl.abort(new Error(`harvest deadline of ${cfg.maxDurationMs} ms reached`));
-        }, cfg.maxDurationMs)
-      : null;
-
-  const counts = {
-    total: 0,
-    ok: 0,
-    connectTimeouts: 0,
-    readTimeouts: 0,
-    resets: 0,
-    httpErrors: 0,
-    parseErrors: 0,
-    other: 0,
-    retries: 0,
-  };
-  const connectTimes: number[] = [];
-  const okTimes: number[] = [];
+  // Ends the in-flight attempt for the deadline or the caller's signal; counts attempts.
+  const session = new Session('harvest', cfg.maxDurationMs, options.signal);
   let bytes = 0;
-  let connections = 0;
   let records = 0;
   let expected: number | null = null;
   let pages = 0;
@@ -266,9 +176,7 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
   let failedPage: number | null = null;
   let stoppedBecause: StopReason | null = null;
 
-  let idle: net.Socket | null = null;
-  let idleCheck: (() => boolean) | null = null;
-  let idleConnection: number | null = null;
+  const idle = new IdleSocket(session);
   const seenTokens = new Set<string>();
   let token: string | null = null;
 
@@ -282,26 +190,13 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
       let next: string | null | undefined; // undefined: page not fetched yet
 
       for (let attempt = 1; ; attempt++) {
-        if (stopCause) {
-          stoppedBecause = stopCause;
+        if (session.stopCause) {
+          stoppedBecause = session.stopCause;
           failedPage = page;
           break;
         }
-        if (attempt > 1) counts.retries++;
-        const startMs = sinceStart();
-        const wallTime = new Date().toISOString();
-
-        let socket: net.Socket | null = null;
-        let connection: number | null = null;
-        if (idle && idleCheck?.()) {
-          socket = idle;
-          connection = idleConnection;
-        } else if (idle) {
-          idle.destroy();
-        }
-        idle = null;
-        idleCheck = null;
-        if (!socket) connection = ++connections;
+        const start = session.startAttempt(attempt);
+        const { socket, connection } = idle.take();
 
         const r = await exchange({
           target: { host: cfg.target.host, port: cfg.target.port, localAddress: options.localAddress },
@@ -311,13 +206,9 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
           socket,
           keepAlive: cfg.keepAlive,
           socketFactory: options.socketFactory,
-          signal: ctl.signal,
+          signal: session.signal,
         });
-        if (r.socket) {
-          idle = r.socket;
-          idleCheck = watchIdle(r.socket);
-          idleConnection = connection;
-        }
+        idle.keep(r, connection);
 
         let outcome: AttemptOutcome = r.outcome;
         let error = r.error;
@@ -367,46 +258,10 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
         }
         if (errorCode === 'ABORTED') retryable = false;
 
-        counts.total++;
+        session.tally(outcome, r);
         bytes += r.bytes;
-        if (r.connectMs !== null) connectTimes.push(r.connectMs);
-        switch (outcome) {
-          case 'ok':
-            counts.ok++;
-            okTimes.push(r.totalMs);
-            break;
-          case 'connect-timeout':
-            counts.connectTimeouts++;
-            break;
-          case 'read-timeout':
-            counts.readTimeouts++;
-            break;
-          case 'reset':
-            counts.resets++;
-            break;
-          case 'http-error':
-            counts.httpErrors++;
-            break;
-          case 'parse-error':
-            counts.parseErrors++;
-            break;
-          default:
-            counts.other++;
-        }
         const ev: AttemptEvent = {
-          type: 'attempt',
-          page,
-          attempt,
-          token,
-          startMs: Math.round(startMs * 1000) / 1000,
-          wallTime,
-          localPort: r.localPort,
-          connection,
-          reused: r.reused,
-          connectMs: r.connectMs,
-          ttfbMs: r.ttfbMs,
-          totalMs: r.totalMs,
-          bytes: r.bytes,
+          ...attemptHead(page, attempt, token, start, connection, r),
           records: pageRecords,
           status: r.status,
           outcome,
@@ -425,7 +280,7 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
         }
         lastError = error;
         if (errorCode === 'ABORTED') {
-          stoppedBecause = stopCause ?? 'aborted';
+          stoppedBecause = session.stopCause ?? 'aborted';
           failedPage = page;
           break;
         }
@@ -441,18 +296,14 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
           break;
         }
         const wait = backoffWait(cfg.backoffMs, attempt);
-        if (cfg.maxDurationMs > 0 && sinceStart() + wait >= cfg.maxDurationMs) {
+        if (cfg.maxDurationMs > 0 && session.sinceStart() + wait >= cfg.maxDurationMs) {
           // The retry could not start before the deadline: stop now rather than sleep into it.
           stoppedBecause = 'deadline';
           failedPage = page;
           break;
         }
-        if (idle) {
-          idle.destroy();
-          idle = null;
-          idleCheck = null;
-        }
-        await sleep(wait, ctl.signal);
+        idle.close();
+        await sleep(wait, session.signal);
       }
 
       if (stoppedBecause !== null || next === undefined) break;
@@ -472,15 +323,12 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
       token = next;
     }
   } finally {
-    if (deadlineTimer) clearTimeout(deadlineTimer);
-    options.signal?.removeEventListener('abort', onOuterAbort);
-    if (idle) {
-      idleCheck?.();
-      idle.destroy();
-    }
+    session.close();
+    idle.close();
   }
 
-  const durationMs = Math.round(sinceStart() * 1000) / 1000;
+  const { attempts, connectMs, requestMs } = session.totals();
+  const { durationMs, throughputBytesPerSec } = session.rate(bytes);
   const summary: HarvestSummary = {
     type: 'summary',
     baseUrl: options.baseUrl,
@@ -490,30 +338,18 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
     expectedRecords: expected,
     complete: stoppedBecause === 'complete',
     pages,
-    attempts: {
-      total: counts.total,
-      ok: counts.ok,
-      timedOut: counts.connectTimeouts + counts.readTimeouts,
-      connectTimeouts: counts.connectTimeouts,
-      readTimeouts: counts.readTimeouts,
-      resets: counts.resets,
-      errors: counts.httpErrors + counts.parseErrors + counts.other,
-      httpErrors: counts.httpErrors,
-      parseErrors: counts.parseErrors,
-      failed: counts.total - counts.ok,
-      retries: counts.retries,
-    },
-    connections,
+    attempts,
+    connections: session.connections,
     durationMs,
     bytes,
-    throughputBytesPerSec: durationMs > 0 ? Math.round((bytes / durationMs) * 1000) : 0,
-    connectMs: percentiles(connectTimes),
-    requestMs: percentiles(okTimes),
+    throughputBytesPerSec,
+    connectMs,
+    requestMs,
     stoppedBecause: stoppedBecause ?? 'aborted',
     failedPage,
     lastError,
     oaiError,
-    startedAt,
+    startedAt: session.startedAt,
     endedAt: new Date().toISOString(),
   };
   emit(summary);

@@ -5,16 +5,17 @@
 // harvest's event shape (page = the request's index), so the evidence and the reports read both.
 // Checks what came back: the size and the bytes of every response (the service's deterministic
 // pattern, src/service/bytes.ts), and the byte count the server acknowledges for every upload.
-// Runs in the lab (dist/bundle/harvester.mjs --workload JSON).
+// The stop control, attempt counts, time samples and connection reuse are the harvest's own
+// (session.ts). Runs in the lab (dist/bundle/harvester.mjs --workload JSON).
 
-import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { CtlabError } from '../errors.js';
-import type { AttemptCounts, Percentiles } from '../result/types.js';
 import { matchesPattern, patternBytes } from '../service/bytes.js';
 import { sleep } from '../util/sleep.js';
-import { exchange, watchIdle, type AttemptOutcome, type ExchangeOptions, type SocketFactory } from './http.js';
+import { exchange, type AttemptOutcome, type ExchangeOptions, type SocketFactory } from './http.js';
+import { attemptHead, backoffWait, IdleSocket, retryableStatus, Session } from './session.js';
+import type { AttemptFields, SessionTotals } from './session.js';
 
 const httpClient = {
   connectTimeoutMs: z.number().int().min(1),
@@ -47,22 +48,7 @@ export const requestWorkloadSchema = z.discriminatedUnion('kind', [
 export type RequestWorkload = z.infer<typeof requestWorkloadSchema>;
 
 /** One attempt, in the harvest's event shape (src/harvester/harvest.ts AttemptEvent) plus what it sent. */
-export interface RequestAttemptEvent {
-  type: 'attempt';
-  /** The request's index (0-based): the harvest's page. */
-  page: number;
-  attempt: number;
-  token: null;
-  startMs: number;
-  wallTime: string;
-  localPort: number | null;
-  connection: number | null;
-  reused: boolean;
-  connectMs: number | null;
-  ttfbMs: number | null;
-  totalMs: number;
-  /** Bytes received (headers and body). */
-  bytes: number;
+export interface RequestAttemptEvent extends AttemptFields<null> {
   /** Request body bytes sent. */
   bytesSent: number;
   /** The size asked: response body (http, bulk to-client) or request body (upload, bulk to-server); null for a bulk by duration. */
@@ -70,18 +56,14 @@ export interface RequestAttemptEvent {
   /** The server's acknowledged byte count (upload, bulk to-server). */
   acknowledged: number | null;
   records: null;
-  status: number | null;
-  outcome: AttemptOutcome;
-  error: string | null;
-  /** ECONNRESET, CONNECT_TIMEOUT, READ_TIMEOUT, HTTP_404, WRONG_SIZE, WRONG_BYTES, WRONG_COUNT, ... */
-  errorCode: string | null;
   oaiError: null;
   nextToken: null;
 }
 
 export type RequestStopReason = 'complete' | 'requests-failed' | 'deadline' | 'aborted';
 
-export interface RequestSummary {
+/** throughputBytesPerSec counts the bytes received and the body bytes sent over all attempts. */
+export interface RequestSummary extends SessionTotals {
   type: 'summary';
   kind: RequestWorkload['kind'];
   baseUrl: string;
@@ -99,13 +81,6 @@ export interface RequestSummary {
   bytesSent: number;
   /** Payload bytes asked for over every request (null: a bulk by duration). */
   expectedBytes: number | null;
-  attempts: AttemptCounts;
-  connections: number;
-  durationMs: number;
-  /** Bytes received and body bytes sent over all attempts, per second of the workload. */
-  throughputBytesPerSec: number;
-  connectMs: Percentiles;
-  requestMs: Percentiles;
   lastError: string | null;
   startedAt: string;
   endedAt: string;
@@ -124,14 +99,6 @@ export interface RunRequestsOptions {
 }
 
 const USER_AGENT = 'ctlab-harvester/0.1 (workload)';
-
-function percentiles(xs: number[]): Percentiles {
-  const s = [...xs].sort((a, b) => a - b);
-  const max = s.at(-1);
-  if (max === undefined) return { p50: null, p90: null, p99: null, max: null };
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max };
-}
 
 /** The base URL's host and port; throws CtlabError('SCENARIO'). */
 export function serviceTarget(baseUrl: string): { host: string; port: number; hostHeader: string } {
@@ -234,45 +201,12 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
   const w = requestWorkloadSchema.parse(o.workload);
   const target = serviceTarget(o.baseUrl);
   const emit = o.onEvent ?? (() => {});
-  const t0 = performance.now();
-  const startedAt = new Date().toISOString();
-  const sinceStart = () => performance.now() - t0;
   const total = w.kind === 'bulk' ? 1 : w.requests;
   const concurrency = w.kind === 'bulk' ? 1 : Math.min(w.concurrency, total);
   const keepAlive = w.kind === 'bulk' ? false : w.keepAlive;
 
-  const ctl = new AbortController();
-  let stopCause: 'deadline' | 'aborted' | null = null;
-  const onOuterAbort = () => {
-    stopCause ??= 'aborted';
-    const r: unknown = o.signal?.reason;
-    ctl.abort(r instanceof Error ? r : new Error(r === undefined ? 'workload aborted' : String(r)));
-  };
-  if (o.signal?.aborted) onOuterAbort();
-  else o.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const deadline =
-    w.maxDurationMs > 0
-      ? setTimeout(() => {
-          stopCause ??= 'deadline';
-          ctl.abort(new Error(`workload deadline of ${w.maxDurationMs} ms reached`));
-        }, w.maxDurationMs)
-      : null;
-
-  const c = {
-    total: 0,
-    ok: 0,
-    connectTimeouts: 0,
-    readTimeouts: 0,
-    resets: 0,
-    httpErrors: 0,
-    parseErrors: 0,
-    other: 0,
-    retries: 0,
-  };
-  const connectTimes: number[] = [];
-  const okTimes: number[] = [];
+  const session = new Session('workload', w.maxDurationMs, o.signal);
   let wireBytes = 0;
-  let connections = 0;
   let ok = 0;
   let wrongCount = 0;
   let bytes = 0;
@@ -281,29 +215,17 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
   let next = 0;
 
   const worker = async () => {
-    let idle: net.Socket | null = null;
-    let idleCheck: (() => boolean) | null = null;
-    let idleConnection: number | null = null;
+    const idle = new IdleSocket(session);
     try {
       for (;;) {
-        if (stopCause) return;
+        if (session.stopCause) return;
         const i = next++;
         if (i >= total) return;
         for (let attempt = 1; ; attempt++) {
-          if (stopCause) return;
-          if (attempt > 1) c.retries++;
+          if (session.stopCause) return;
           const p = plan(w, i, target.hostHeader);
-          const startMs = sinceStart();
-          const wallTime = new Date().toISOString();
-          let socket: net.Socket | null = null;
-          let connection: number | null = null;
-          if (idle && idleCheck?.()) {
-            socket = idle;
-            connection = idleConnection;
-          } else idle?.destroy();
-          idle = null;
-          idleCheck = null;
-          if (!socket) connection = ++connections;
+          const start = session.startAttempt(attempt);
+          const { socket, connection } = idle.take();
           // Downloads are checked as they stream in (a bulk may be far larger than memory).
           let got = 0;
           let corrupt = false;
@@ -316,7 +238,7 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
             socket,
             keepAlive,
             socketFactory: o.socketFactory,
-            signal: ctl.signal,
+            signal: session.signal,
             ...(p.download
               ? {
                   onBody: (chunk: Buffer) => {
@@ -326,11 +248,7 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
                 }
               : {}),
           });
-          if (r.socket) {
-            idle = r.socket;
-            idleCheck = watchIdle(r.socket);
-            idleConnection = connection;
-          }
+          idle.keep(r, connection);
           let outcome: AttemptOutcome = r.outcome;
           let error = r.error;
           let errorCode = r.errorCode;
@@ -362,46 +280,10 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
               error = `the upload's answer is not the service's byte count: ${(err as Error).message}`;
             }
           }
-          c.total++;
+          session.tally(outcome, r);
           wireBytes += r.bytes + r.bytesSent;
-          if (r.connectMs !== null) connectTimes.push(r.connectMs);
-          switch (outcome) {
-            case 'ok':
-              c.ok++;
-              okTimes.push(r.totalMs);
-              break;
-            case 'connect-timeout':
-              c.connectTimeouts++;
-              break;
-            case 'read-timeout':
-              c.readTimeouts++;
-              break;
-            case 'reset':
-              c.resets++;
-              break;
-            case 'http-error':
-              c.httpErrors++;
-              break;
-            case 'parse-error':
-              c.parseErrors++;
-              break;
-            default:
-              c.other++;
-          }
           const ev: RequestAttemptEvent = {
-            type: 'attempt',
-            page: i,
-            attempt,
-            token: null,
-            startMs: Math.round(startMs * 1000) / 1000,
-            wallTime,
-            localPort: r.localPort,
-            connection,
-            reused: r.reused,
-            connectMs: r.connectMs,
-            ttfbMs: r.ttfbMs,
-            totalMs: r.totalMs,
-            bytes: r.bytes,
+            ...attemptHead(i, attempt, null, start, connection, r),
             bytesSent: r.bytesSent,
             size: p.size,
             acknowledged,
@@ -422,35 +304,36 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
           }
           lastError = error;
           // A 4xx other than 408/429 will not change; an abort ends everything.
-          const status = r.status ?? 0;
-          const final =
-            errorCode === 'ABORTED' || (outcome === 'http-error' && status < 500 && status !== 408 && status !== 429);
+          const final = errorCode === 'ABORTED' || (outcome === 'http-error' && !retryableStatus(r.status ?? 0));
           if (final || attempt > w.retries) break;
-          idle?.destroy();
-          idle = null;
-          idleCheck = null;
-          await sleep(w.backoffMs * 2 ** (attempt - 1), ctl.signal);
+          idle.close();
+          await sleep(backoffWait(w.backoffMs, attempt), session.signal);
         }
       }
     } finally {
-      idleCheck?.();
-      idle?.destroy();
+      idle.close();
     }
   };
 
   try {
     await Promise.all(Array.from({ length: concurrency }, worker));
   } finally {
-    if (deadline) clearTimeout(deadline);
-    o.signal?.removeEventListener('abort', onOuterAbort);
+    session.close();
   }
-  const durationMs = Math.round(sinceStart() * 1000) / 1000;
+  const { attempts, connectMs, requestMs } = session.totals();
+  const { durationMs, throughputBytesPerSec } = session.rate(wireBytes);
   const expectedBytes =
     w.kind === 'bulk'
       ? w.bytes
       : Array.from({ length: total }, (_, i) => w.sizes[i % w.sizes.length]!).reduce((a, b) => a + b, 0);
   const stoppedBecause: RequestStopReason =
-    ok === total ? 'complete' : stopCause === 'deadline' ? 'deadline' : stopCause ? 'aborted' : 'requests-failed';
+    ok === total
+      ? 'complete'
+      : session.stopCause === 'deadline'
+        ? 'deadline'
+        : session.stopCause
+          ? 'aborted'
+          : 'requests-failed';
   const summary: RequestSummary = {
     type: 'summary',
     kind: w.kind,
@@ -463,26 +346,14 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
     bytes,
     bytesSent,
     expectedBytes,
-    attempts: {
-      total: c.total,
-      ok: c.ok,
-      timedOut: c.connectTimeouts + c.readTimeouts,
-      connectTimeouts: c.connectTimeouts,
-      readTimeouts: c.readTimeouts,
-      resets: c.resets,
-      errors: c.httpErrors + c.parseErrors + c.other,
-      httpErrors: c.httpErrors,
-      parseErrors: c.parseErrors,
-      failed: c.total - c.ok,
-      retries: c.retries,
-    },
-    connections,
+    attempts,
+    connections: session.connections,
     durationMs,
-    throughputBytesPerSec: durationMs > 0 ? Math.round((wireBytes / durationMs) * 1000) : 0,
-    connectMs: percentiles(connectTimes),
-    requestMs: percentiles(okTimes),
+    throughputBytesPerSec,
+    connectMs,
+    requestMs,
     lastError,
-    startedAt,
+    startedAt: session.startedAt,
     endedAt: new Date().toISOString(),
   };
   emit(summary);
