@@ -1,8 +1,8 @@
 // The harvester's command line, as a function (tests call it; main.ts is the process wrapper,
-// bundled as dist/bundle/harvester.mjs).
-import { closeSync, openSync, writeSync } from 'node:fs';
+// bundled as dist/bundle/harvester.mjs); what it shares with the workloads' command line is in client-cli.ts.
 import { CtlabError } from '../errors.js';
 import { parseOptions, wholeNumber } from '../util/args.js';
+import { runClientCli, type CliIo } from './client-cli.js';
 import {
   HARVEST_DEFAULTS,
   harvest,
@@ -81,50 +81,19 @@ function line(e: HarvestEvent): string {
   );
 }
 
-export interface CliIo {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  /** Aborts the harvest (main.ts wires SIGTERM/SIGINT to it). */
-  signal?: AbortSignal;
-}
+export type { CliIo } from './client-cli.js';
 
 /** Run the harvester CLI; resolves to the exit code (0 complete, 1 incomplete, 2 usage). */
-export async function runHarvestCli(argv: string[], io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parseHarvestArgs>;
-  try {
-    parsed = parseHarvestArgs(argv);
-    if (parsed.help) {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    validateHarvestOptions(parsed.options);
-  } catch (err) {
-    if (err instanceof CtlabError) {
-      io.stderr(`ctlab-harvester: ${err.message} (try --help)\n`);
-      return 2;
-    }
-    throw err;
-  }
-  let fd: number | null = null;
-  if (parsed.events) {
-    try {
-      fd = openSync(parsed.events, 'w');
-    } catch (err) {
-      io.stderr(`ctlab-harvester: cannot write --events ${parsed.events}: ${(err as Error).message}\n`);
-      return 2;
-    }
-  }
-  const quiet = parsed.quiet;
-  const summary = await harvest({
-    ...parsed.options,
-    signal: io.signal,
-    onEvent(e) {
-      // Synchronous write: the line is in the file even if the process is killed right after.
-      if (fd !== null) writeSync(fd, `${JSON.stringify(e)}\n`);
-      if (!quiet) io.stderr(`${line(e)}\n`);
+export function runHarvestCli(argv: string[], io: CliIo): Promise<number> {
+  return runClientCli(io, {
+    usage: USAGE,
+    parse: () => {
+      const parsed = parseHarvestArgs(argv);
+      if (parsed.help) return null;
+      validateHarvestOptions(parsed.options);
+      return parsed;
     },
+    run: (parsed, onEvent: (e: HarvestEvent) => void) => harvest({ ...parsed.options, signal: io.signal, onEvent }),
+    line,
   });
-  if (fd !== null) closeSync(fd);
-  io.stdout(`${JSON.stringify(summary)}\n`);
-  return summary.complete ? 0 : 1;
 }

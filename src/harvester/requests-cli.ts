@@ -2,13 +2,12 @@
 // function (tests call it; main.ts dispatches here when --workload is given):
 //   harvester.mjs --workload '{"kind":"http",...}' --base-url http://198.18.2.2 [--events FILE] [--quiet]
 // The workload is the scenario model's, as JSON (src/harvester/workload.ts writes it). One JSON
-// line per attempt to --events as each ends, the summary as JSON on stdout.
+// line per attempt to --events as each ends, the summary as JSON on stdout (client-cli.ts).
 // Exit 0: complete; 1: incomplete (or stopped by a signal); 2: usage error.
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { CtlabError } from '../errors.js';
 import { issueLine } from '../scenario/issues.js';
 import { parseOptions } from '../util/args.js';
-import type { CliIo } from './cli.js';
+import { runClientCli, type CliIo } from './client-cli.js';
 import {
   requestWorkloadSchema,
   runRequests,
@@ -68,43 +67,20 @@ function line(e: RequestEvent): string {
   );
 }
 
-export async function runRequestsCli(argv: string[], io: CliIo): Promise<number> {
-  let parsed: ReturnType<typeof parseRequestsArgs>;
-  try {
-    if (argv.includes('--help') || argv.includes('-h')) {
-      io.stdout(`${USAGE}\n`);
-      return 0;
-    }
-    parsed = parseRequestsArgs(argv);
-  } catch (err) {
-    if (err instanceof CtlabError) {
-      io.stderr(`ctlab-harvester: ${err.message} (try --help)\n`);
-      return 2;
-    }
-    throw err;
-  }
-  let fd: number | null = null;
-  if (parsed.events) {
-    try {
-      fd = openSync(parsed.events, 'w');
-    } catch (err) {
-      io.stderr(`ctlab-harvester: cannot write --events ${parsed.events}: ${(err as Error).message}\n`);
-      return 2;
-    }
-  }
-  const summary = await runRequests({
-    baseUrl: parsed.baseUrl,
-    workload: parsed.workload,
-    ...(parsed.localAddress ? { localAddress: parsed.localAddress } : {}),
-    signal: io.signal,
-    onEvent(e) {
-      if (fd !== null) writeSync(fd, `${JSON.stringify(e)}\n`);
-      if (!parsed.quiet) io.stderr(`${line(e)}\n`);
-    },
+export function runRequestsCli(argv: string[], io: CliIo): Promise<number> {
+  return runClientCli(io, {
+    usage: USAGE,
+    parse: () => (argv.includes('--help') || argv.includes('-h') ? null : parseRequestsArgs(argv)),
+    run: (parsed, onEvent: (e: RequestEvent) => void) =>
+      runRequests({
+        baseUrl: parsed.baseUrl,
+        workload: parsed.workload,
+        ...(parsed.localAddress ? { localAddress: parsed.localAddress } : {}),
+        signal: io.signal,
+        onEvent,
+      }),
+    line,
   });
-  if (fd !== null) closeSync(fd);
-  io.stdout(`${JSON.stringify(summary)}\n`);
-  return summary.complete ? 0 : 1;
 }
 
 /** Whether a harvester command line is a workload's (--workload) rather than a harvest's. */
