@@ -598,30 +598,29 @@ function workloadFacts(
   }
   const s = out.summary;
   const base = { complete: s.complete, stoppedBecause: s.stoppedBecause, bytes: s.bytes, durationMs: s.durationMs };
+  // http and upload: the common fields, the request counts, then what was asked.
+  const requestsWorkload = <K extends 'http' | 'upload', C>(
+    kind: K,
+    asked: { concurrency: number; keepAlive: boolean },
+    counts: C,
+  ) => ({
+    kind,
+    ...base,
+    requests: s.requests,
+    ...counts,
+    expectedBytes: s.expectedBytes ?? 0,
+    concurrency: asked.concurrency,
+    keepAlive: asked.keepAlive,
+  });
   let workload: WorkloadResult;
-  if (model.kind === 'http')
-    workload = {
-      kind: 'http',
-      ...base,
-      requests: s.requests,
-      ok: s.ok,
-      expectedBytes: s.expectedBytes ?? 0,
-      concurrency: model.concurrency,
-      keepAlive: model.keepAlive,
-    };
+  if (model.kind === 'http') workload = requestsWorkload('http', model, { ok: s.ok });
   else if (model.kind === 'upload')
-    workload = {
-      kind: 'upload',
-      ...base,
-      requests: s.requests,
+    workload = requestsWorkload('upload', model, {
       acknowledged: s.ok,
       wrongCount: s.wrongCount,
       bytesSent: s.bytesSent,
       bytesAcknowledged: s.bytes,
-      expectedBytes: s.expectedBytes ?? 0,
-      concurrency: model.concurrency,
-      keepAlive: model.keepAlive,
-    };
+    });
   else if (model.kind === 'bulk')
     workload = {
       kind: 'bulk',
