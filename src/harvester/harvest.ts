@@ -327,8 +327,6 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
     idle.close();
   }
 
-  const { attempts, connectMs, requestMs } = session.totals();
-  const { durationMs, throughputBytesPerSec } = session.rate(bytes);
   const summary: HarvestSummary = {
     type: 'summary',
     baseUrl: options.baseUrl,
@@ -338,13 +336,7 @@ export async function harvest(options: HarvestOptions): Promise<HarvestSummary> 
     expectedRecords: expected,
     complete: stoppedBecause === 'complete',
     pages,
-    attempts,
-    connections: session.connections,
-    durationMs,
-    bytes,
-    throughputBytesPerSec,
-    connectMs,
-    requestMs,
+    ...session.totals(bytes, { bytes }),
     stoppedBecause: stoppedBecause ?? 'aborted',
     failedPage,
     lastError,

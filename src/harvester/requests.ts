@@ -320,8 +320,6 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
   } finally {
     session.close();
   }
-  const { attempts, connectMs, requestMs } = session.totals();
-  const { durationMs, throughputBytesPerSec } = session.rate(wireBytes);
   const expectedBytes =
     w.kind === 'bulk'
       ? w.bytes
@@ -346,12 +344,7 @@ export async function runRequests(o: RunRequestsOptions): Promise<RequestSummary
     bytes,
     bytesSent,
     expectedBytes,
-    attempts,
-    connections: session.connections,
-    durationMs,
-    throughputBytesPerSec,
-    connectMs,
-    requestMs,
+    ...session.totals(wireBytes, {}),
     lastError,
     startedAt: session.startedAt,
     endedAt: new Date().toISOString(),

@@ -139,9 +139,13 @@ export class Session {
     }
   }
 
-  /** The summary's attempts, connectMs (new connections) and requestMs (successful attempts). */
-  totals(): Pick<SessionTotals, 'attempts' | 'connectMs' | 'requestMs'> {
+  /**
+   * The summary's measured fields, in the summaries' key order, as of now: the throughput is of
+   * `bytes` over the run's duration; `between` (a client's own fields) goes after durationMs.
+   */
+  totals<B extends object>(bytes: number, between: B): SessionTotals & B {
     const c = this.counts;
+    const durationMs = micros(this.sinceStart());
     return {
       attempts: {
         total: c.total,
@@ -156,15 +160,13 @@ export class Session {
         failed: c.total - c.ok,
         retries: c.retries,
       },
+      connections: this.connections,
+      durationMs,
+      ...between,
+      throughputBytesPerSec: durationMs > 0 ? Math.round((bytes / durationMs) * 1000) : 0,
       connectMs: percentiles(this.connectTimes),
       requestMs: percentiles(this.okTimes),
     };
-  }
-
-  /** The run's duration so far, and the throughput of `bytes` over it. */
-  rate(bytes: number): Pick<SessionTotals, 'durationMs' | 'throughputBytesPerSec'> {
-    const durationMs = micros(this.sinceStart());
-    return { durationMs, throughputBytesPerSec: durationMs > 0 ? Math.round((bytes / durationMs) * 1000) : 0 };
   }
 
   close(): void {
@@ -251,7 +253,7 @@ export interface AttemptFields<T extends string | null> extends AttemptHead<T> {
   errorCode: string | null;
 }
 
-/** The summary fields the session measures (Session.totals and Session.rate). */
+/** The summary fields the session measures (Session.totals). */
 export interface SessionTotals {
   attempts: AttemptCounts;
   /** TCP connections opened (attempted: connect timeouts and refusals count). */
