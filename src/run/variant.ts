@@ -42,26 +42,40 @@ async function runAll(node: LabNode, cmds: string[][]): Promise<void> {
   for (const c of cmds) await node.exec(c, { timeoutMs: 60_000 });
 }
 
+/**
+ * A detached process's log and state, from the pid file its shell writes before `exec`:
+ * "starting" while the pid file is not written yet (a detached exec returns before its shell
+ * runs, and under load that can take a while), then "alive" or "dead".
+ */
+async function processState(
+  node: LabNode,
+  pidFile: string,
+  logFile: string,
+): Promise<{ log: string; state: 'starting' | 'alive' | 'dead' }> {
+  const r = await node.exec(
+    [
+      'sh',
+      '-c',
+      `cat ${logFile} 2>/dev/null; echo; if [ ! -s ${pidFile} ]; then echo STARTING; elif kill -0 $(cat ${pidFile}) 2>/dev/null; then echo ALIVE; else echo DEAD; fi`,
+    ],
+    { reject: false },
+  );
+  const m = /(STARTING|ALIVE|DEAD)\s*$/.exec(r.stdout);
+  const state = m?.[1] === 'STARTING' ? 'starting' : m?.[1] === 'ALIVE' ? 'alive' : 'dead';
+  return { log: r.stdout.replace(/\n?(STARTING|ALIVE|DEAD)\s*$/, '').trim(), state };
+}
+
 async function startMiddlebox(mb: LabNode, topo: Topology): Promise<void> {
   await mb.writeFile(PATHS.middleboxConfig, JSON.stringify(topo.middlebox.config, null, 2));
   const cmd = `echo $$ > ${PATHS.middleboxPid}; exec ${topo.middlebox.command.join(' ')} > ${PATHS.middleboxLog} 2>&1`;
   await mb.exec(['sh', '-c', cmd], { detach: true });
   const deadline = Date.now() + startupMs(20_000);
   for (;;) {
-    const log = (
-      await mb.exec(
-        [
-          'sh',
-          '-c',
-          `cat ${PATHS.middleboxLog} 2>/dev/null; echo; kill -0 $(cat ${PATHS.middleboxPid} 2>/dev/null) 2>/dev/null && echo ALIVE`,
-        ],
-        { reject: false },
-      )
-    ).stdout;
+    const { log, state } = await processState(mb, PATHS.middleboxPid, PATHS.middleboxLog);
     if (/^ready\b/m.test(log)) return;
-    if (!/ALIVE\s*$/.test(log) && Date.now() > deadline - startupMs(19_000)) {
+    if (state === 'dead') {
       throw new CtlabError('LAB', 'the middlebox process exited during start-up', {
-        stderr: log.replace(/ALIVE\s*$/, ''),
+        stderr: log,
         hint: 'see the middlebox log above; `ctlab doctor` checks NFQUEUE support',
       });
     }
@@ -78,25 +92,22 @@ async function startCaptures(nodes: (n: string) => LabNode, caps: CaptureSpec[])
   await Promise.all(
     caps.map(async (c) => {
       const n = nodes(c.node);
-      const log = `${c.file}.log`;
+      const logFile = `${c.file}.log`;
       await n.exec(
         [
           'sh',
           '-c',
           `echo $$ > ${c.file}.pid; exec ${captureCommand(c)
             .map((a) => `'${a}'`)
-            .join(' ')} 2> ${log}`,
+            .join(' ')} 2> ${logFile}`,
         ],
         { detach: true },
       );
       const deadline = Date.now() + startupMs(10_000);
       for (;;) {
-        const r = await n.exec(['sh', '-c', `cat ${log}; kill -0 $(cat ${c.file}.pid) 2>/dev/null && echo ALIVE`], {
-          reject: false,
-        });
-        if (/listening on/.test(r.stdout)) return;
-        if (!/ALIVE/.test(r.stdout) || Date.now() > deadline) {
-          const log = r.stdout.replace(/ALIVE\s*$/, '').trim();
+        const { log, state } = await processState(n, `${c.file}.pid`, logFile);
+        if (/listening on/.test(log)) return;
+        if (state === 'dead' || Date.now() > deadline) {
           // tcpdump's own words (e.g. "eth0: No such device exists") in the message itself.
           throw new CtlabError(
             'LAB',
