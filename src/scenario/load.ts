@@ -12,7 +12,6 @@ import {
   type AxisPattern,
   type ClientModel,
   type ClientOverride,
-  type ImageReady,
   type LabAction,
   type MatrixModel,
   type MiddleboxProfile,
@@ -325,14 +324,7 @@ function validateScenario(raw: unknown, file: string, where: Locate, opts: LoadO
 }
 
 /** A validated `server.image` or `client.image` → the model's (only the fields given). */
-function toImage(i: {
-  name: string;
-  env?: Record<string, string>;
-  command?: string[];
-  port?: number;
-  ready?: ImageReady;
-  startupTimeoutMs: number;
-}): ServiceImage {
+function toImage(i: ServiceImage): ServiceImage {
   return {
     name: i.name,
     ...(i.env ? { env: i.env } : {}),
